@@ -1,0 +1,183 @@
+"""The append-only event log: one hash-chained event per change of a referral.
+
+Each event's ``hash`` is the sha256 of its canonical JSON (sorted keys, no spaces), which
+includes the previous event's hash; so editing, deleting or reordering any stored event breaks
+the chain, and :func:`verify_history` finds it. The referral's ``version`` (number of events)
+and ``history_hash`` (hash of the last event) pin the end of the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+from uuid import UUID
+
+import attrs
+
+from referralkit.errors import HistoryTamperedError
+from referralkit.model import Actor, ActorKind, ReferralStatus, Role
+
+__all__ = ["GENESIS_HASH", "Event", "make_event", "verify_history"]
+
+GENESIS_HASH: Final = ""
+"""The ``prev_hash`` of a referral's first event."""
+
+
+def _actor_dict(actor: Actor) -> dict[str, Any]:
+    # Built by hand: model_dump costs more than the rest of the event together.
+    return {
+        "kind": actor.kind.value,
+        "id": actor.id,
+        "role": actor.role.value,
+        "display_name": actor.display_name,
+    }
+
+
+def _canonical(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@attrs.frozen(repr=False)
+class Event:
+    """One committed change of a referral.
+
+    :ivar kind: the lifecycle trigger that caused it, or ``"created"``.
+    :ivar data: JSON-compatible details (the validated trigger data); may hold PHI, so it is
+        left out of ``repr()``.
+    """
+
+    referral_id: UUID
+    seq: int
+    at: datetime
+    actor: Actor
+    kind: str
+    from_state: ReferralStatus | None
+    to_state: ReferralStatus | None
+    data: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+    def __repr__(self) -> str:
+        from_state = self.from_state.value if self.from_state else None
+        to_state = self.to_state.value if self.to_state else None
+        return (
+            f"Event(referral_id={self.referral_id}, seq={self.seq}, at={self.at.isoformat()}, "
+            f"kind={self.kind!r}, from={from_state!r}, to={to_state!r}, "
+            f"actor={self.actor.kind.value}:{self.actor.id})"
+        )
+
+    def payload(self) -> dict[str, Any]:
+        """Return the canonical fields the hash covers (everything but ``hash``)."""
+        return {
+            "referral_id": str(self.referral_id),
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "actor": _actor_dict(self.actor),
+            "kind": self.kind,
+            "from": self.from_state.value if self.from_state else None,
+            "to": self.to_state.value if self.to_state else None,
+            "data": self.data,
+            "prev": self.prev_hash,
+        }
+
+    def compute_hash(self) -> str:
+        """Return the sha256 of the canonical payload (what ``hash`` should be)."""
+        return hashlib.sha256(_canonical(self.payload()).encode()).hexdigest()
+
+    def to_json(self) -> str:
+        """Serialise for storage (canonical JSON including the hash)."""
+        payload = self.payload()
+        payload["hash"] = self.hash
+        return _canonical(payload)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Event:
+        """Decode a stored event; raises ``ValueError``/``KeyError``/``TypeError`` if malformed.
+
+        The hash is *not* checked here: :func:`verify_history` does that for the whole chain.
+        """
+        raw = json.loads(text)
+        actor = raw["actor"]
+        return cls(
+            referral_id=UUID(raw["referral_id"]),
+            seq=int(raw["seq"]),
+            at=datetime.fromisoformat(raw["at"]),
+            actor=Actor(
+                kind=ActorKind(actor["kind"]),
+                id=actor["id"],
+                role=Role(actor["role"]),
+                display_name=actor["display_name"],
+            ),
+            kind=str(raw["kind"]),
+            from_state=ReferralStatus(raw["from"]) if raw["from"] else None,
+            to_state=ReferralStatus(raw["to"]) if raw["to"] else None,
+            data=dict(raw["data"]),
+            prev_hash=str(raw["prev"]),
+            hash=str(raw["hash"]),
+        )
+
+
+def make_event(
+    *,
+    referral_id: UUID,
+    seq: int,
+    at: datetime,
+    actor: Actor,
+    kind: str,
+    from_state: ReferralStatus | None,
+    to_state: ReferralStatus | None,
+    data: Mapping[str, Any],
+    prev_hash: str,
+) -> Event:
+    """Build the next event of a chain, computing its hash."""
+    payload = {
+        "referral_id": str(referral_id),
+        "seq": seq,
+        "at": at.isoformat(),
+        "actor": _actor_dict(actor),
+        "kind": kind,
+        "from": from_state.value if from_state else None,
+        "to": to_state.value if to_state else None,
+        "data": data,
+        "prev": prev_hash,
+    }
+    digest = hashlib.sha256(_canonical(payload).encode()).hexdigest()
+    return Event(referral_id, seq, at, actor, kind, from_state, to_state, data, prev_hash, digest)
+
+
+def verify_history(
+    events: Sequence[Event], *, expected_count: int | None = None, expected_head: str | None = None
+) -> None:
+    """Check a referral's events form one unbroken, untampered chain.
+
+    :param events: the referral's events in stored order.
+    :param expected_count: the referral's ``version``; catches deletion of trailing events.
+    :param expected_head: the referral's ``history_hash``; catches a replaced last event.
+    :raises HistoryTamperedError: naming the first event that fails and why.
+    """
+    referral_id = events[0].referral_id if events else None
+    prev = GENESIS_HASH
+    for index, event in enumerate(events):
+        seq = index + 1
+        if event.referral_id != referral_id:
+            raise HistoryTamperedError(referral_id, seq, "event belongs to another referral")
+        if event.seq != seq:
+            raise HistoryTamperedError(
+                referral_id, seq, f"sequence number {event.seq} out of order (deleted/reordered)"
+            )
+        if event.prev_hash != prev:
+            raise HistoryTamperedError(referral_id, seq, "chain link broken (deleted/reordered)")
+        if event.compute_hash() != event.hash:
+            raise HistoryTamperedError(
+                referral_id, seq, "content does not match its hash (edited)"
+            )
+        prev = event.hash
+    if expected_count is not None and len(events) != expected_count:
+        raise HistoryTamperedError(
+            referral_id, len(events), f"{len(events)} events for version {expected_count}"
+        )
+    if expected_head is not None and prev != expected_head:
+        raise HistoryTamperedError(referral_id, len(events), "last event is not the recorded head")

@@ -1,0 +1,102 @@
+"""The persistence port: the :class:`Store` protocol every backend implements.
+
+A store keeps referrals and their events and writes both in one transaction: a state change is
+never committed without its event, nor an event without its state change. Writes carry the
+version they were based on; a stale write raises :class:`~referralkit.errors.ConflictError` and
+writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+from uuid import UUID
+
+from referralkit.errors import ConflictError
+from referralkit.events import Event
+from referralkit.model import Referral, ReferralStatus
+
+__all__ = ["ConflictError", "Store", "check_change"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Keeps referrals and their append-only event log.
+
+    Implementations: :class:`~referralkit.adapters.memory.MemoryStore`,
+    :class:`~referralkit.adapters.sqlite.SQLiteStore`; all pass ``tests/store_conformance.py``.
+    """
+
+    def create(self, referral: Referral, event: Event) -> None:
+        """Insert a new referral (version 1) and its ``created`` event atomically.
+
+        :raises DuplicateReferralError: a referral with this id exists; nothing is written.
+        """
+        ...
+
+    def create_many(
+        self, items: Iterable[tuple[Referral, Event]], *, batch_size: int = 1000
+    ) -> int:
+        """Insert many new referrals with their events, one transaction per batch.
+
+        :returns: how many were inserted.
+        :raises DuplicateReferralError: an id already exists; that batch is not written.
+        """
+        ...
+
+    def save(self, referral: Referral, event: Event, *, expected_version: int) -> None:
+        """Replace a referral and append its event atomically, if the stored version matches.
+
+        :param expected_version: the version the change was computed from
+            (``referral.version - 1``).
+        :raises ConflictError: the stored version differs; nothing is written.
+        :raises ReferralNotFoundError: no such referral.
+        """
+        ...
+
+    def get(self, referral_id: UUID) -> Referral:
+        """Return the referral.
+
+        :raises ReferralNotFoundError: no such referral.
+        :raises CorruptRecordError: the stored record cannot be decoded.
+        """
+        ...
+
+    def events(self, referral_id: UUID) -> list[Event]:
+        """Return the referral's events in sequence order (empty if it does not exist)."""
+        ...
+
+    def list_by_status(
+        self, statuses: Sequence[ReferralStatus], *, limit: int = 100, after: UUID | None = None
+    ) -> list[Referral]:
+        """Return up to *limit* referrals in any of *statuses*, ordered by id, after id *after*."""
+        ...
+
+    def due(
+        self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
+    ) -> list[Referral]:
+        """Return up to *limit* referrals whose ``next_action_at`` is at or before *now*.
+
+        Ordered by ``(next_action_at, id)``; page with *after* set to the last row's pair.
+        """
+        ...
+
+    def count_by_status(self) -> dict[ReferralStatus, int]:
+        """Return how many referrals are in each status (statuses with none are omitted)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+        ...
+
+
+def check_change(referral: Referral, event: Event) -> None:
+    """Reject a referral/event pair that does not belong together (a programming error).
+
+    :raises ValueError: ids differ, or the event's sequence number is not the new version.
+    """
+    if event.referral_id != referral.id:
+        raise ValueError("event belongs to another referral")
+    if event.seq != referral.version or event.hash != referral.history_hash:
+        raise ValueError("event is not the latest change of this referral version")
