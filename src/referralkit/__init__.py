@@ -34,6 +34,8 @@ from referralkit.lifecycle import (
     StatusCodes,
     Trigger,
     allowed_triggers,
+    amended,
+    created,
     crosswalk,
     shared_lifecycle,
 )
@@ -134,6 +136,8 @@ __all__ = [
     "TriggerDataError",
     "__version__",
     "allowed_triggers",
+    "amended",
+    "created",
     "crosswalk",
     "open_store",
     "shared_lifecycle",

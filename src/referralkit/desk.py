@@ -7,7 +7,7 @@ together, and it is where side effects happen. Domain modules stay pure.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -21,7 +21,14 @@ from referralkit.adapters.sqlite import SQLiteStore
 from referralkit.clock import Clock, SystemClock
 from referralkit.errors import ConflictError
 from referralkit.events import Event, verify_history
-from referralkit.lifecycle import Lifecycle, Trigger, allowed_triggers, created, shared_lifecycle
+from referralkit.lifecycle import (
+    Lifecycle,
+    Trigger,
+    allowed_triggers,
+    amended,
+    created,
+    shared_lifecycle,
+)
 from referralkit.model import Actor, Referral, ReferralStatus
 from referralkit.store import Store
 
@@ -125,6 +132,35 @@ class ReferralDesk:
             current.status.value,
             change.referral.status.value,
         )
+        return change.referral
+
+    def amend(
+        self,
+        referral_id: UUID,
+        kind: str,
+        *,
+        actor: Actor,
+        update: Mapping[str, Any] | Callable[[Referral], Mapping[str, Any]],
+        data: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> Referral:
+        """Commit a change that is not a transition (task, interaction, flag) with its event.
+
+        :param kind: the event kind, e.g. ``"task_opened"`` (never a trigger name).
+        :param update: new field values, or a function of the current referral returning them
+            (called on the freshly loaded referral, so it never works on stale data).
+        :raises ConflictError: another writer changed the referral first; nothing is written.
+        :raises ValueError: *kind* or *update* would bypass the lifecycle.
+        """
+        current = self.store.get(referral_id)
+        if expected_version is not None and current.version != expected_version:
+            raise ConflictError(referral_id, expected_version, current.version)
+        values = update(current) if callable(update) else update
+        change = amended(
+            current, kind, actor=actor, now=self.clock.now(), update=values, data=data
+        )
+        self.store.save(change.referral, change.event, expected_version=current.version)
+        _log.info("referral %s: %s recorded", referral_id, kind)
         return change.referral
 
     def allowed_triggers(

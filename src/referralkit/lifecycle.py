@@ -71,6 +71,7 @@ __all__ = [
     "StatusCodes",
     "Trigger",
     "allowed_triggers",
+    "amended",
     "created",
     "crosswalk",
     "shared_lifecycle",
@@ -604,6 +605,52 @@ def created(referral: Referral, actor: Actor, now: datetime) -> Change:
         }
     )
     return Change(stamped, event)
+
+
+_PROTECTED_FIELDS: Final = frozenset(
+    {"id", "status", "version", "history_hash", "created_at", "updated_at", "hold_from"}
+)
+
+
+def amended(
+    referral: Referral,
+    kind: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    update: Mapping[str, Any],
+    data: Mapping[str, Any] | None = None,
+) -> Change:
+    """Record a change that is not a state transition (a task opened, an interaction logged).
+
+    The status stays; the referral gets a new version and an event of *kind* whose ``data`` is
+    *data* (JSON-compatible; field paths and codes, not PHI, where you can).
+
+    :param update: new values for fields of the referral, validated like any referral.
+    :raises ValueError: *kind* is a trigger or ``"created"``, or *update* touches the status,
+        version, id or history (those change only through triggers).
+    :raises pydantic.ValidationError: the updated referral is invalid.
+    """
+    if kind in TRIGGER_DATA or kind == "created" or not kind:
+        raise ValueError(f"amendment kind {kind!r} must not be empty or a lifecycle trigger")
+    protected = _PROTECTED_FIELDS.intersection(update)
+    if protected:
+        raise ValueError(f"fields {sorted(protected)} change only through lifecycle triggers")
+    event = make_event(
+        referral_id=referral.id,
+        seq=referral.version + 1,
+        at=now,
+        actor=actor,
+        kind=kind,
+        from_state=referral.status,
+        to_state=referral.status,
+        data=dict(data or {}),
+        prev_hash=referral.history_hash,
+    )
+    fields = dict(referral)
+    fields.update(update)
+    fields.update(version=referral.version + 1, updated_at=now, history_hash=event.hash)
+    return Change(Referral.model_validate(fields), event)
 
 
 @final

@@ -24,8 +24,9 @@ __all__ = ["ConflictError", "Store", "check_change"]
 class Store(Protocol):
     """Keeps referrals and their append-only event log.
 
-    Implementations: :class:`~referralkit.adapters.memory.MemoryStore`,
-    :class:`~referralkit.adapters.sqlite.SQLiteStore`; all pass ``tests/store_conformance.py``.
+    Implementations: :class:`~referralkit.adapters.memory.MemoryStore` and
+    :class:`~referralkit.adapters.sqlite.SQLiteStore`; all pass
+    ``tests/test_store_conformance.py``.
     """
 
     def create(self, referral: Referral, event: Event) -> None:
