@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
         help="SQLite file to write (default: a new file in a temporary directory)",
     )
     commands.add_parser("version", help="print the installed version")
+    commands.add_parser("lifecycle", help="print the lifecycle state and trigger tables")
     return parser
 
 
@@ -39,6 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from referralkit._version import __version__
 
         print(__version__)
+        return 0
+    if args.command == "lifecycle":
+        from referralkit.reference import lifecycle_tables
+
+        print(lifecycle_tables(), end="")
         return 0
     from referralkit.demo import run_demo
 

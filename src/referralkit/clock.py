@@ -28,20 +28,21 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("ManualClock needs a timezone-aware datetime")
+    return value.astimezone(UTC)
+
+
 @attrs.define
 class ManualClock:
     """A clock that moves only when told to: for tests, demos and replays."""
 
-    current: datetime = attrs.field()
-
-    @current.validator
-    def _aware(self, _attribute: object, value: datetime) -> None:
-        if value.tzinfo is None:
-            raise ValueError("ManualClock needs a timezone-aware datetime")
+    current: datetime = attrs.field(converter=_utc)
 
     def now(self) -> datetime:
         """Return the clock's current instant in UTC."""
-        return self.current.astimezone(UTC)
+        return self.current
 
     def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
         """Move the clock forward by *delta* (or ``timedelta(**kwargs)``); return the new time."""
@@ -49,12 +50,11 @@ class ManualClock:
         if step < timedelta(0):
             raise ValueError("a clock does not go backwards")
         self.current = self.current + step
-        return self.now()
+        return self.current
 
     def set(self, when: datetime) -> None:
         """Jump to *when* (which must be aware and not in the clock's past)."""
-        if when.tzinfo is None:
-            raise ValueError("ManualClock needs a timezone-aware datetime")
+        when = _utc(when)
         if when < self.current:
             raise ValueError("a clock does not go backwards")
         self.current = when

@@ -8,6 +8,7 @@ and ``history_hash`` (hash of the last event) pin the end of the chain.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -36,8 +37,47 @@ def _actor_dict(actor: Actor) -> dict[str, Any]:
     }
 
 
-def _canonical(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# Built once: json.dumps with non-default options builds a new encoder on every call.
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_quote = json.encoder.encode_basestring  # what that encoder uses for strings (ensure_ascii off)
+
+
+def _actor_json(actor: Actor) -> str:
+    # Keyed by the field values: hashing the pydantic model itself costs more than encoding.
+    return _actor_json_cached(actor.kind, actor.id, actor.role, actor.display_name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _actor_json_cached(kind: ActorKind, id_: str, role: Role, display_name: str | None) -> str:
+    return _canonical(
+        {"kind": kind.value, "id": id_, "role": role.value, "display_name": display_name}
+    )
+
+
+def _state_json(state: ReferralStatus | None) -> str:
+    return "null" if state is None else f'"{state.value}"'
+
+
+def _fast_canonical(
+    referral_id: str,
+    seq: int,
+    at: str,
+    actor: Actor,
+    kind: str,
+    from_state: ReferralStatus | None,
+    to_state: ReferralStatus | None,
+    data: Mapping[str, Any],
+    prev_hash: str,
+) -> str:
+    # The same bytes as _canonical(payload) (keys in sorted order), built without sorting
+    # and re-encoding the fixed part: event hashing is on every transition's hot path.
+    # verify_history recomputes with _canonical, so any divergence would show as tampering.
+    data_json = _canonical(data) if data else "{}"
+    return (
+        f'{{"actor":{_actor_json(actor)},"at":"{at}","data":{data_json},'
+        f'"from":{_state_json(from_state)},"kind":{_quote(kind)},"prev":{_quote(prev_hash)},'
+        f'"referral_id":"{referral_id}","seq":{seq},"to":{_state_json(to_state)}}}'
+    )
 
 
 @attrs.frozen(repr=False)
@@ -59,6 +99,7 @@ class Event:
     data: Mapping[str, Any]
     prev_hash: str
     hash: str
+    _canonical_json: str = attrs.field(default="", eq=False, alias="canonical_json")
 
     def __repr__(self) -> str:
         from_state = self.from_state.value if self.from_state else None
@@ -88,10 +129,9 @@ class Event:
         return hashlib.sha256(_canonical(self.payload()).encode()).hexdigest()
 
     def to_json(self) -> str:
-        """Serialise for storage (canonical JSON including the hash)."""
-        payload = self.payload()
-        payload["hash"] = self.hash
-        return _canonical(payload)
+        """Serialise for storage: the canonical payload with the hash added."""
+        body = self._canonical_json or _canonical(self.payload())
+        return f'{body[:-1]},"hash":"{self.hash}"}}'
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Event:
@@ -133,19 +173,13 @@ def make_event(
     prev_hash: str,
 ) -> Event:
     """Build the next event of a chain, computing its hash."""
-    payload = {
-        "referral_id": str(referral_id),
-        "seq": seq,
-        "at": at.isoformat(),
-        "actor": _actor_dict(actor),
-        "kind": kind,
-        "from": from_state.value if from_state else None,
-        "to": to_state.value if to_state else None,
-        "data": data,
-        "prev": prev_hash,
-    }
-    digest = hashlib.sha256(_canonical(payload).encode()).hexdigest()
-    return Event(referral_id, seq, at, actor, kind, from_state, to_state, data, prev_hash, digest)
+    body = _fast_canonical(
+        str(referral_id), seq, at.isoformat(), actor, kind, from_state, to_state, data, prev_hash
+    )
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    return Event(
+        referral_id, seq, at, actor, kind, from_state, to_state, data, prev_hash, digest, body
+    )
 
 
 def verify_history(

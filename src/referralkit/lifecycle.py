@@ -228,6 +228,9 @@ class CancelData(_TriggerData):
     note: str | None = None
 
 
+_NO_NOTE: Final = NoteData()
+_EMPTY: Final[Mapping[str, Any]] = {}
+
 TRIGGER_DATA: Final[Mapping[Trigger, type[_TriggerData]]] = {
     "complete_intake": NoteData,
     "request_info": RequestInfoData,
@@ -722,7 +725,9 @@ class Lifecycle:
             kind=trigger,
             from_state=source,
             to_state=dest,
-            data=checked.model_dump(mode="json", exclude_none=True),
+            data=_EMPTY
+            if checked is _NO_NOTE
+            else checked.model_dump(mode="json", exclude_none=True),
             prev_hash=referral.history_hash,
         )
         update = _effects(referral, trigger, checked, source)
@@ -741,6 +746,8 @@ def _validate_data(
 ) -> _TriggerData:
     if isinstance(data, model_type):
         return data
+    if not data and model_type is NoteData:
+        return _NO_NOTE  # most triggers carry no data: skip validating an empty mapping
     if isinstance(data, BaseModel):
         raise TriggerDataError(
             trigger,

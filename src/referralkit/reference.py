@@ -1,0 +1,94 @@
+"""Reference tables of the lifecycle, rendered from the code so documentation cannot drift.
+
+``docs/lifecycle.md`` embeds :func:`lifecycle_tables`; a test fails when they differ, and
+``referralkit lifecycle`` prints the tables for a host's own documentation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, cast
+
+from referralkit.lifecycle import (
+    ROLE_TRIGGERS,
+    TRANSITIONS,
+    TRIGGER_DATA,
+    TRIGGERS,
+    Trigger,
+    crosswalk,
+)
+from referralkit.model import ReferralStatus, Role
+
+__all__ = ["STATE_MEANINGS", "lifecycle_tables"]
+
+S = ReferralStatus
+STATE_MEANINGS: Final[Mapping[ReferralStatus, str]] = {
+    S.INTAKE: "captured, required fields still missing",
+    S.RECEIVED: "complete, awaiting acceptance by the receiving practice",
+    S.ACCEPTED: "receiving practice accepted (a human decision unless policy auto-accepts)",
+    S.PENDING_AUTH: "insurance authorization required and not yet approved",
+    S.READY_TO_SCHEDULE: "cleared to book; patient outreach runs",
+    S.SCHEDULED: "appointment booked",
+    S.VISIT_COMPLETED: "patient seen; consult report not yet back to the referrer",
+    S.CLOSED: "consult report delivered: loop closed",
+    S.DECLINED: "receiving practice declined (coded reason)",
+    S.CANCELLED: "withdrawn by patient or referrer (coded reason)",
+    S.LOST: "outreach exhausted or patient never scheduled (leakage)",
+    S.ON_HOLD: "paused; resumes to the state it left",
+    S.ENTERED_IN_ERROR: "created by mistake",
+}
+"""One line per state, as in DESIGN.md."""
+
+
+def _name(callback: object) -> str:
+    name = getattr(callback, "__name__", repr(callback)).lstrip("_")
+    return "resumes_to_held_state" if name.startswith("resumes_to_") else name
+
+
+def _transition_rows() -> dict[Trigger, tuple[list[str], list[str], list[str]]]:
+    rows: dict[Trigger, tuple[list[str], list[str], list[str]]] = {}
+    for entry in TRANSITIONS:
+        trigger = cast("Trigger", entry["trigger"])
+        sources, dests, guards = rows.setdefault(trigger, ([], [], []))
+        source = entry["source"]
+        for state in source if isinstance(source, list) else [source]:
+            value = state.value if isinstance(state, ReferralStatus) else str(state)
+            if value not in sources:
+                sources.append(value)
+        dest = entry["dest"]
+        value = dest.value if isinstance(dest, ReferralStatus) else str(dest)
+        if value not in dests:
+            dests.append(value)
+        condition = entry.get("conditions")
+        if condition is not None and _name(condition) not in guards:
+            guards.append(_name(condition))
+    return rows
+
+
+def lifecycle_tables() -> str:
+    """Return the state table and the trigger table as Markdown."""
+    lines = [
+        "| state | meaning | FHIR Task.status | Task.businessStatus | ServiceRequest.status |",
+        "|---|---|---|---|---|",
+    ]
+    for state in ReferralStatus:
+        codes = crosswalk(state)
+        lines.append(
+            f"| `{state.value}` | {STATE_MEANINGS[state]} | {codes.task_status} | "
+            f"{codes.task_business_status or ''} | {codes.service_request_status} |"
+        )
+    lines += [
+        "",
+        "| trigger | from | to | guard | data | roles |",
+        "|---|---|---|---|---|---|",
+    ]
+    rows = _transition_rows()
+    for trigger in TRIGGERS:
+        sources, dests, guards = rows[trigger]
+        to = "the state it left" if trigger == "resume" else ", ".join(dests)
+        roles = ", ".join(r.value for r in Role if trigger in ROLE_TRIGGERS[r])
+        lines.append(
+            f"| `{trigger}` | {', '.join(sources)} | {to} | {', '.join(guards) or '-'} | "
+            f"`{TRIGGER_DATA[trigger].__name__}` | {roles} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,50 @@
+"""Documentation that is generated from, or executed against, the code."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from referralkit.reference import lifecycle_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def _generated_block(text: str) -> str:
+    match = re.search(
+        r"<!-- BEGIN GENERATED: lifecycle_tables -->\n(.*?)<!-- END GENERATED -->", text, re.S
+    )
+    assert match, "docs/lifecycle.md lost its generated block markers"
+    return match.group(1)
+
+
+def test_lifecycle_reference_matches_the_code():
+    text = (DOCS / "lifecycle.md").read_text(encoding="utf-8")
+    assert _generated_block(text) == lifecycle_tables(), (
+        "docs/lifecycle.md is stale: regenerate the block with `referralkit lifecycle`"
+    )
+
+
+def test_lifecycle_tables_cover_every_state_and_trigger():
+    from referralkit import TRIGGERS, ReferralStatus
+
+    tables = lifecycle_tables()
+    for state in ReferralStatus:
+        assert f"| `{state.value}` |" in tables
+    for trigger in TRIGGERS:
+        assert f"| `{trigger}` |" in tables
+
+
+def _python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+
+
+@pytest.mark.parametrize(
+    "page", ["README.md", "docs/concepts.md"], ids=lambda p: Path(p).name
+)
+def test_python_examples_in_docs_run(page):
+    blocks = _python_blocks(ROOT / page)
+    assert blocks, f"{page} has no python example"
+    for block in blocks:
+        exec(compile(block, page, "exec"), {})  # noqa: S102 - our own documentation
