@@ -1,0 +1,377 @@
+"""PostgreSQL store, for several workers sharing the load (``pip install 'referralkit[postgres]'``).
+
+Tables live in one PostgreSQL schema (``public`` unless told otherwise) and are prefixed
+``referralkit_`` so they can share a database with the host's own tables. Each write is one
+transaction: the referral update carries its expected version, so a stale write raises
+:class:`~referralkit.errors.ConflictError` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Final, TypeVar
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from referralkit.errors import (
+    ConflictError,
+    CorruptRecordError,
+    DuplicateReferralError,
+    NotAReferralkitDatabaseError,
+    ReferralNotFoundError,
+    StoreError,
+)
+from referralkit.events import Event
+from referralkit.model import Referral, ReferralStatus
+from referralkit.store import check_change
+
+try:
+    import psycopg
+    from psycopg import sql
+except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
+    raise ImportError("PostgresStore needs psycopg: pip install 'referralkit[postgres]'") from exc
+
+__all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        """CREATE TABLE referralkit_referrals (
+            id uuid PRIMARY KEY,
+            version integer NOT NULL,
+            status text NOT NULL,
+            next_action_at timestamptz,
+            referral_number text,
+            updated_at timestamptz NOT NULL,
+            body jsonb NOT NULL
+        )""",
+        "CREATE INDEX referralkit_referrals_status ON referralkit_referrals (status, id)",
+        """CREATE INDEX referralkit_referrals_next_action
+           ON referralkit_referrals (next_action_at, id) WHERE next_action_at IS NOT NULL""",
+        "CREATE INDEX referralkit_referrals_number ON referralkit_referrals (referral_number)",
+        # Events keep their exact stored text: the hash chain is verified over what was written.
+        """CREATE TABLE referralkit_events (
+            referral_id uuid NOT NULL,
+            seq integer NOT NULL,
+            body text NOT NULL,
+            PRIMARY KEY (referral_id, seq)
+        )""",
+    ),
+)
+SCHEMA_VERSION: Final = len(_MIGRATIONS)
+"""The schema version this release writes."""
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_T = TypeVar("_T")
+_Row = tuple[UUID, int, str, datetime | None, str | None, datetime | None, str]
+
+
+def _row(referral: Referral) -> _Row:
+    return (
+        referral.id,
+        referral.version,
+        referral.status.value,
+        referral.next_action_at,
+        referral.referral_number,
+        referral.updated_at,
+        referral.model_dump_json(),
+    )
+
+
+class PostgresStore:
+    """A :class:`~referralkit.store.Store` on PostgreSQL (psycopg 3).
+
+    :param conninfo: a libpq connection string or URL, e.g. ``"host=127.0.0.1 dbname=app"``.
+    :param schema: the PostgreSQL schema holding referralkit's tables (created if missing);
+        ``None`` uses the connection's ``search_path`` (``public`` unless configured).
+    :param connect_timeout: seconds to wait for the server.
+    :raises StoreError: the server cannot be reached.
+    :raises NotAReferralkitDatabaseError: the schema was written by a newer release.
+    """
+
+    def __init__(
+        self, conninfo: str, *, schema: str | None = None, connect_timeout: int = 5
+    ) -> None:
+        if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
+            raise ValueError("schema must be a lower-case SQL identifier")
+        self._schema = schema
+        self._lock = threading.RLock()
+        try:
+            # Autocommit: every write opens an explicit transaction() block, which would
+            # otherwise nest as a savepoint inside an implicit, never-committed transaction.
+            self._conn = psycopg.connect(
+                conninfo, connect_timeout=connect_timeout, autocommit=True
+            )
+        except psycopg.OperationalError as exc:
+            # libpq messages name host and port, never referral data.
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+        try:
+            if schema is not None:
+                self._conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                )
+                self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _migrate(self) -> None:
+        with self._transaction() as conn:
+            # One migrator at a time across workers: a transaction-scoped advisory lock.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('referralkit_migrate'))")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS referralkit_schema (version integer NOT NULL)"
+            )
+            row = conn.execute("SELECT version FROM referralkit_schema").fetchone()
+            if row is None:
+                exists = conn.execute(
+                    "SELECT to_regclass('referralkit_referrals') IS NOT NULL"
+                ).fetchone()
+                if exists and exists[0]:
+                    raise NotAReferralkitDatabaseError(
+                        f"schema {self._schema} has referralkit tables but no schema version"
+                    )
+                conn.execute("INSERT INTO referralkit_schema (version) VALUES (0)")
+                current = 0
+            else:
+                current = int(row[0])
+            if current > SCHEMA_VERSION:
+                raise NotAReferralkitDatabaseError(
+                    f"schema version {current} is newer than this release's {SCHEMA_VERSION}; "
+                    "upgrade referralkit"
+                )
+            for statements in _MIGRATIONS[current:]:
+                for statement in statements:
+                    conn.execute(statement)
+            conn.execute("UPDATE referralkit_schema SET version = %s", (SCHEMA_VERSION,))
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open database."""
+        return self._read(
+            lambda c: int(c.execute("SELECT version FROM referralkit_schema").fetchone()[0])  # type: ignore[index]
+        )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._lock:
+            try:
+                with self._conn.transaction():
+                    yield self._conn
+            except psycopg.errors.UniqueViolation:
+                raise
+            except psycopg.OperationalError as exc:
+                raise StoreError(f"PostgreSQL write failed: {type(exc).__name__}") from exc
+
+    def _read(self, fn: Callable[[psycopg.Connection[Any]], _T]) -> _T:
+        with self._lock:
+            try:
+                return fn(self._conn)
+            except psycopg.OperationalError as exc:
+                raise StoreError(f"PostgreSQL read failed: {type(exc).__name__}") from exc
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def create(self, referral: Referral, event: Event) -> None:
+        """Insert a new referral and its ``created`` event in one transaction."""
+        check_change(referral, event)
+        try:
+            with self._transaction() as conn:
+                conn.execute(
+                    "INSERT INTO referralkit_referrals (id, version, status, next_action_at,"
+                    " referral_number, updated_at, body) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    _row(referral),
+                )
+                conn.execute(
+                    "INSERT INTO referralkit_events (referral_id, seq, body) VALUES (%s, %s, %s)",
+                    (referral.id, event.seq, event.to_json()),
+                )
+        except psycopg.errors.UniqueViolation as exc:
+            raise DuplicateReferralError(referral.id) from exc
+
+    def create_many(
+        self, items: Iterable[tuple[Referral, Event]], *, batch_size: int = 1000
+    ) -> int:
+        """Insert many new referrals, one transaction per batch (``executemany``)."""
+        count = 0
+        rows: list[_Row] = []
+        event_rows: list[tuple[UUID, int, str]] = []
+        for referral, event in items:
+            check_change(referral, event)
+            rows.append(_row(referral))
+            event_rows.append((referral.id, event.seq, event.to_json()))
+            if len(rows) >= batch_size:
+                count += self._insert_batch(rows, event_rows)
+                rows, event_rows = [], []
+        if rows:
+            count += self._insert_batch(rows, event_rows)
+        return count
+
+    def _insert_batch(self, rows: list[_Row], event_rows: list[tuple[UUID, int, str]]) -> int:
+        try:
+            with self._transaction() as conn, conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO referralkit_referrals (id, version, status, next_action_at,"
+                    " referral_number, updated_at, body) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
+                cur.executemany(
+                    "INSERT INTO referralkit_events (referral_id, seq, body) VALUES (%s, %s, %s)",
+                    event_rows,
+                )
+        except psycopg.errors.UniqueViolation as exc:
+            raise DuplicateReferralError(self._first_existing(rows)) from exc
+        return len(rows)
+
+    def _first_existing(self, rows: list[_Row]) -> UUID:
+        ids = [row[0] for row in rows]
+        found = self._read(
+            lambda c: c.execute(
+                "SELECT id FROM referralkit_referrals WHERE id = ANY(%s) ORDER BY id LIMIT 1",
+                (ids,),
+            ).fetchone()
+        )
+        if found is not None:
+            return UUID(str(found[0]))
+        seen: set[UUID] = set()
+        for key in ids:  # a duplicate inside the batch itself
+            if key in seen:
+                return key
+            seen.add(key)
+        return ids[0]  # pragma: no cover - a unique violation always has a culprit
+
+    def save(self, referral: Referral, event: Event, *, expected_version: int) -> None:
+        """Update the referral if its stored version matches, and append its event."""
+        check_change(referral, event)
+        if referral.version != expected_version + 1:
+            raise ValueError("a change must raise the version by exactly one")
+        row = _row(referral)
+        try:
+            with self._transaction() as conn:
+                updated = conn.execute(
+                    "UPDATE referralkit_referrals SET version = %s, status = %s,"
+                    " next_action_at = %s, referral_number = %s, updated_at = %s, body = %s"
+                    " WHERE id = %s AND version = %s",
+                    (*row[1:], referral.id, expected_version),
+                ).rowcount
+                if updated != 1:
+                    found = conn.execute(
+                        "SELECT version FROM referralkit_referrals WHERE id = %s", (referral.id,)
+                    ).fetchone()
+                    if found is None:
+                        raise ReferralNotFoundError(referral.id)
+                    raise ConflictError(referral.id, expected_version, int(found[0]))
+                conn.execute(
+                    "INSERT INTO referralkit_events (referral_id, seq, body) VALUES (%s, %s, %s)",
+                    (referral.id, event.seq, event.to_json()),
+                )
+        except psycopg.errors.UniqueViolation as exc:
+            raise ConflictError(referral.id, expected_version, None) from exc
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get(self, referral_id: UUID) -> Referral:
+        """Return the referral, decoded from its stored JSON."""
+        row = self._read(
+            lambda c: c.execute(
+                "SELECT body::text FROM referralkit_referrals WHERE id = %s", (referral_id,)
+            ).fetchone()
+        )
+        if row is None:
+            raise ReferralNotFoundError(referral_id)
+        return _decode(referral_id, row[0])
+
+    def events(self, referral_id: UUID) -> list[Event]:
+        """Return the referral's events in sequence order."""
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT body FROM referralkit_events WHERE referral_id = %s ORDER BY seq",
+                (referral_id,),
+            ).fetchall()
+        )
+        decoded: list[Event] = []
+        for (body,) in rows:
+            try:
+                decoded.append(Event.from_json(body))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CorruptRecordError(referral_id, "event") from exc
+        return decoded
+
+    def list_by_status(
+        self, statuses: Sequence[ReferralStatus], *, limit: int = 100, after: UUID | None = None
+    ) -> list[Referral]:
+        """Return referrals in *statuses*, ordered by id (keyset paging with *after*)."""
+        if not statuses:
+            return []
+        values = [s.value for s in statuses]
+        if after is None:
+            rows = self._read(
+                lambda c: c.execute(
+                    "SELECT id, body::text FROM referralkit_referrals WHERE status = ANY(%s)"
+                    " ORDER BY id LIMIT %s",
+                    (values, limit),
+                ).fetchall()
+            )
+        else:
+            rows = self._read(
+                lambda c: c.execute(
+                    "SELECT id, body::text FROM referralkit_referrals WHERE status = ANY(%s)"
+                    " AND id > %s ORDER BY id LIMIT %s",
+                    (values, after, limit),
+                ).fetchall()
+            )
+        return [_decode(key, body) for key, body in rows]
+
+    def due(
+        self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
+    ) -> list[Referral]:
+        """Return referrals whose next action is due, by ``(next_action_at, id)``."""
+        if after is None:
+            rows = self._read(
+                lambda c: c.execute(
+                    "SELECT id, body::text FROM referralkit_referrals"
+                    " WHERE next_action_at IS NOT NULL AND next_action_at <= %s"
+                    " ORDER BY next_action_at, id LIMIT %s",
+                    (now, limit),
+                ).fetchall()
+            )
+        else:
+            rows = self._read(
+                lambda c: c.execute(
+                    "SELECT id, body::text FROM referralkit_referrals"
+                    " WHERE next_action_at IS NOT NULL AND next_action_at <= %s"
+                    " AND (next_action_at, id) > (%s, %s)"
+                    " ORDER BY next_action_at, id LIMIT %s",
+                    (now, after[0], after[1], limit),
+                ).fetchall()
+            )
+        return [_decode(key, body) for key, body in rows]
+
+    def count_by_status(self) -> dict[ReferralStatus, int]:
+        """Return the number of referrals per status."""
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT status, COUNT(*) FROM referralkit_referrals GROUP BY status"
+            ).fetchall()
+        )
+        return {ReferralStatus(status): int(n) for status, n in rows}
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore(schema={self._schema!r})"
+
+
+def _decode(referral_id: UUID | str, body: str) -> Referral:
+    try:
+        return Referral.model_validate_json(body)
+    except ValidationError as exc:
+        raise CorruptRecordError(referral_id, "referral") from exc
