@@ -129,6 +129,10 @@ def test_an_unreachable_server_is_a_store_error():
 
 
 def test_open_accepts_a_postgresql_url(schema):
+    import psycopg
+
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
     desk = ReferralDesk.open(f"postgresql://127.0.0.1:5432/test?options=-csearch_path%3D{schema}")
     try:
         referral = desk.create(Referral(), actor=CLINICIAN)
