@@ -13,7 +13,7 @@ DSN = os.environ.get("REFERRALKIT_PG_DSN", "host=127.0.0.1 port=5432 dbname=test
 
 def server_or_skip() -> None:
     """Skip the calling test, saying why, when no PostgreSQL server answers at DSN."""
-    psycopg = pytest.importorskip("psycopg", reason="psycopg not installed (referralkit[postgres])")
+    psycopg = pytest.importorskip("psycopg", reason="psycopg missing: referralkit[postgres]")
     try:
         psycopg.connect(DSN, connect_timeout=3).close()
     except psycopg.OperationalError as exc:

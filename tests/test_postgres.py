@@ -56,12 +56,12 @@ def test_two_workers_racing_on_one_referral_exactly_one_wins_each_round(schema):
         barrier = threading.Barrier(2)
         outcomes: list[str] = []
 
-        def attempt(desk, seen=seen, trigger=trigger, data=data, barrier=barrier):
+        def attempt(
+            desk, seen=seen, trigger=trigger, data=data, barrier=barrier, outcomes=outcomes
+        ):
             barrier.wait()
             try:
-                desk.fire(
-                    referral.id, trigger, actor=CLINICIAN, data=data, expected_version=seen
-                )
+                desk.fire(referral.id, trigger, actor=CLINICIAN, data=data, expected_version=seen)
                 outcomes.append("won")
             except ConflictError:
                 outcomes.append("conflict")

@@ -12,6 +12,7 @@ import functools
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast, final, get_args
+from zoneinfo import ZoneInfo
 
 import attrs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -304,10 +305,17 @@ def _authorization_settled(event: EventData) -> bool:
     return _refuse(event, "authorization_settled", f"authorization is {status.value}")
 
 
+def _local_day(referral: Referral, instant: datetime) -> date:
+    # Authorization validity is in calendar days where the care happens; the patient's zone is
+    # the best stand-in the model has (UTC when unknown).
+    zone = referral.patient.time_zone if referral.patient is not None else None
+    return instant.astimezone(ZoneInfo(zone)).date() if zone else instant.date()
+
+
 def _authorization_covers_appointment(event: EventData) -> bool:
     referral: Referral = event.kwargs["referral"]
     data: ScheduleData = event.kwargs["data"]
-    day = data.appointment.start.date()
+    day = _local_day(referral, data.appointment.start)
     if referral.authorization.covers(day):
         return True
     return _refuse(
@@ -336,7 +344,26 @@ def _resumes_to(state: ReferralStatus) -> Any:
     return guard
 
 
+@functools.cache
+def _reopens_to(state: ReferralStatus) -> Any:
+    def guard(event: EventData) -> bool:
+        referral: Referral = event.kwargs["referral"]
+        if referral.lost_from is state:
+            return True
+        return _refuse(event, "reopens_to_state_lost_from", "no state recorded to reopen to")
+
+    guard.__name__ = f"_reopens_to_{state.value}"
+    return guard
+
+
 _OPEN = list(ACTIVE_STATES)
+_LOSABLE = [S.INTAKE, S.RECEIVED, S.ACCEPTED, S.PENDING_AUTH, S.READY_TO_SCHEDULE]
+# reopen returns a lost referral to where it was lost: a referral lost during intake comes back
+# to intake, not to scheduling, so it is never scheduled without intake and acceptance.
+_REOPENS: Final[list[TransitionConfigDict]] = [
+    {"trigger": "reopen", "source": S.LOST, "dest": state, "conditions": _reopens_to(state)}
+    for state in _LOSABLE
+]
 # on_hold resumes to the state it left: one guarded transition per state it can have left.
 _RESUMES: Final[list[TransitionConfigDict]] = [
     {"trigger": "resume", "source": S.ON_HOLD, "dest": state, "conditions": _resumes_to(state)}
@@ -367,10 +394,8 @@ TRANSITIONS: Final[list[TransitionConfigDict]] = [
     {"trigger": "complete_visit", "source": S.SCHEDULED, "dest": S.VISIT_COMPLETED,
      "conditions": _has_booked_appointment},
     {"trigger": "close_loop", "source": S.VISIT_COMPLETED, "dest": S.CLOSED},
-    {"trigger": "mark_lost",
-     "source": [S.INTAKE, S.RECEIVED, S.ACCEPTED, S.PENDING_AUTH, S.READY_TO_SCHEDULE],
-     "dest": S.LOST},
-    {"trigger": "reopen", "source": S.LOST, "dest": S.READY_TO_SCHEDULE},
+    {"trigger": "mark_lost", "source": _LOSABLE, "dest": S.LOST},
+    *_REOPENS,
     {"trigger": "hold", "source": _OPEN, "dest": S.ON_HOLD},
     *_RESUMES,
     {"trigger": "cancel", "source": [*_OPEN, S.ON_HOLD], "dest": S.CANCELLED},
@@ -519,9 +544,13 @@ def _effects(
             return {
                 "status_reason": StatusReason(kind="lost", code=data.reason.value, text=data.note),
                 "next_action_at": None,
+                "lost_from": source,
             }
         case "reopen":
-            return {"status_reason": StatusReason(kind="reopen", text=data.reason)}
+            return {
+                "status_reason": StatusReason(kind="reopen", text=data.reason),
+                "lost_from": None,
+            }
         case "hold":
             return {
                 "hold_from": source,
@@ -546,11 +575,14 @@ def _effects(
                     for a in referral.appointments
                 ),
                 "next_action_at": None,
+                "hold_from": None,
             }
         case "mark_error":
             return {
                 "status_reason": StatusReason(kind="error", text=data.reason),
                 "next_action_at": None,
+                "hold_from": None,
+                "lost_from": None,
             }
         case _:
             return {}
@@ -611,7 +643,16 @@ def created(referral: Referral, actor: Actor, now: datetime) -> Change:
 
 
 _PROTECTED_FIELDS: Final = frozenset(
-    {"id", "status", "version", "history_hash", "created_at", "updated_at", "hold_from"}
+    {
+        "id",
+        "status",
+        "version",
+        "history_hash",
+        "created_at",
+        "updated_at",
+        "hold_from",
+        "lost_from",
+    }
 )
 
 
@@ -630,10 +671,15 @@ def amended(
     *data* (JSON-compatible; field paths and codes, not PHI, where you can).
 
     :param update: new values for fields of the referral, validated like any referral.
+    :raises InvalidTransitionError: the referral was entered in error (it is void).
     :raises ValueError: *kind* is a trigger or ``"created"``, or *update* touches the status,
         version, id or history (those change only through triggers).
     :raises pydantic.ValidationError: the updated referral is invalid.
     """
+    if referral.status is S.ENTERED_IN_ERROR:
+        raise InvalidTransitionError(
+            kind, referral.status.value, [], detail="a referral entered in error is void"
+        )
     if kind in TRIGGER_DATA or kind == "created" or not kind:
         raise ValueError(f"amendment kind {kind!r} must not be empty or a lifecycle trigger")
     protected = _PROTECTED_FIELDS.intersection(update)

@@ -290,7 +290,8 @@ PhoneE164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
 """A phone number in E.164 form (``+15551234567``); intake normalises raw input to this."""
 Npi = Annotated[str, AfterValidator(_check_npi)]
 """A US National Provider Identifier."""
-Icd10Code = Annotated[str, Field(pattern=r"^[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")]
+# Any letter: ICD-10-CM uses U codes too (U07.1 COVID-19, U09.9 post-COVID condition).
+Icd10Code = Annotated[str, Field(pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")]
 """An ICD-10-CM code in dotted form (format check only; intake can look codes up)."""
 TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
 """An IANA time zone name such as ``America/Chicago``."""
@@ -578,6 +579,7 @@ class Referral(_Record):
     flags: tuple[str, ...] = ()
     status_reason: StatusReason | None = None
     hold_from: ReferralStatus | None = None
+    lost_from: ReferralStatus | None = None
     next_action_at: UtcDatetime | None = None
     created_at: UtcDatetime | None = None
     updated_at: UtcDatetime | None = None

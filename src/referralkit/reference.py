@@ -33,7 +33,7 @@ STATE_MEANINGS: Final[Mapping[ReferralStatus, str]] = {
     S.CLOSED: "consult report delivered: loop closed",
     S.DECLINED: "receiving practice declined (coded reason)",
     S.CANCELLED: "withdrawn by patient or referrer (coded reason)",
-    S.LOST: "outreach exhausted or patient never scheduled (leakage)",
+    S.LOST: "outreach exhausted or patient never scheduled (leakage); reopen returns it",
     S.ON_HOLD: "paused; resumes to the state it left",
     S.ENTERED_IN_ERROR: "created by mistake",
 }
@@ -42,7 +42,11 @@ STATE_MEANINGS: Final[Mapping[ReferralStatus, str]] = {
 
 def _name(callback: object) -> str:
     name = getattr(callback, "__name__", repr(callback)).lstrip("_")
-    return "resumes_to_held_state" if name.startswith("resumes_to_") else name
+    if name.startswith("resumes_to_"):
+        return "resumes_to_held_state"
+    if name.startswith("reopens_to_"):
+        return "reopens_to_state_lost_from"
+    return name
 
 
 def _transition_rows() -> dict[Trigger, tuple[list[str], list[str], list[str]]]:
@@ -85,7 +89,9 @@ def lifecycle_tables() -> str:
     rows = _transition_rows()
     for trigger in TRIGGERS:
         sources, dests, guards = rows[trigger]
-        to = "the state it left" if trigger == "resume" else ", ".join(dests)
+        to = {"resume": "the state it left", "reopen": "the state it was lost from"}.get(
+            trigger, ", ".join(dests)
+        )
         roles = ", ".join(r.value for r in Role if trigger in ROLE_TRIGGERS[r])
         lines.append(
             f"| `{trigger}` | {', '.join(sources)} | {to} | {', '.join(guards) or '-'} | "

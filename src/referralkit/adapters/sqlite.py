@@ -60,6 +60,15 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             PRIMARY KEY (referral_id, seq)
         ) WITHOUT ROWID""",
     ),
+    (
+        # Outreach leases: who may work a due referral, until when. Kept out of the referrals
+        # row so claiming never bumps a version or rewrites a body.
+        """CREATE TABLE leases (
+            referral_id TEXT PRIMARY KEY,
+            worker TEXT NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+    ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 """The schema version this release writes."""
@@ -169,6 +178,8 @@ class SQLiteStore:
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.ProgrammingError as exc:
+                raise StoreError("the store is closed") from exc
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"could not start a write transaction: {exc}") from exc
             try:
@@ -281,6 +292,8 @@ class SQLiteStore:
         with self._lock:
             try:
                 return fn(self._conn)
+            except sqlite3.ProgrammingError as exc:
+                raise StoreError("the store is closed") from exc
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"read failed: {exc}") from exc
 
@@ -355,6 +368,51 @@ class SQLiteStore:
             ).fetchall()
         )
         return {ReferralStatus(status): int(n) for status, n in rows}
+
+    # -- leases (LeasingStore) --------------------------------------------------------------
+
+    def claim_due(
+        self, now: datetime, *, worker: str, lease: timedelta, limit: int = 100
+    ) -> list[Referral]:
+        """Lease up to *limit* due referrals no live lease holds to *worker*, in one transaction.
+
+        The due rows come from the partial ``(next_action_at, id)`` index, so the cost follows
+        the number of due referrals, not the number stored.
+        """
+        at = _micros(now)
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT r.id, r.body FROM referrals r WHERE r.next_action_at IS NOT NULL"
+                " AND r.next_action_at <= ? AND NOT EXISTS (SELECT 1 FROM leases l"
+                " WHERE l.referral_id = r.id AND l.expires_at > ?)"
+                " ORDER BY r.next_action_at, r.id LIMIT ?",
+                (at, at, limit),
+            ).fetchall()
+            until = _micros(now + lease)
+            conn.executemany(
+                "INSERT OR REPLACE INTO leases (referral_id, worker, expires_at) VALUES (?, ?, ?)",
+                [(key, worker, until) for key, _ in rows],
+            )
+        return [_decode(key, body) for key, body in rows]
+
+    def release(self, referral_id: UUID, *, worker: str) -> bool:
+        """End *worker*'s lease on the referral; ``False`` if it held none."""
+        with self._transaction() as conn:
+            deleted = conn.execute(
+                "DELETE FROM leases WHERE referral_id = ? AND worker = ?",
+                (str(referral_id), worker),
+            ).rowcount
+        return deleted == 1
+
+    def reschedule(self, referral: Referral, next_action_at: datetime | None) -> bool:
+        """Set ``next_action_at`` if the stored version is *referral*'s; no event is added."""
+        row = _row(referral.model_copy(update={"next_action_at": next_action_at}))
+        with self._transaction() as conn:
+            updated = conn.execute(
+                "UPDATE referrals SET next_action_at = ?, body = ? WHERE id = ? AND version = ?",
+                (row[3], row[6], row[0], referral.version),
+            ).rowcount
+        return updated == 1
 
     def close(self) -> None:
         """Close the connection."""
