@@ -20,11 +20,16 @@ def server_or_skip() -> None:
         pytest.skip(f"no PostgreSQL server at {DSN!r} (set REFERRALKIT_PG_DSN): {exc}")
 
 
-def throwaway_schema() -> Iterator[str]:
-    """Yield a fresh schema name and drop the schema afterwards."""
+def drop_schema(name: str) -> None:
+    """Drop a test schema and everything in it."""
     import psycopg
 
-    name = f"rk_test_{uuid.uuid4().hex[:12]}"
-    yield name
     with psycopg.connect(DSN, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def throwaway_schema() -> Iterator[str]:
+    """Yield a fresh schema name and drop the schema afterwards."""
+    name = f"rk_test_{uuid.uuid4().hex[:12]}"
+    yield name
+    drop_schema(name)

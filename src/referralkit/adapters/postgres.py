@@ -151,6 +151,11 @@ class PostgresStore:
             conn.execute("UPDATE referralkit_schema SET version = %s", (SCHEMA_VERSION,))
 
     @property
+    def schema(self) -> str | None:
+        """The PostgreSQL schema holding the tables (``None``: the connection's search_path)."""
+        return self._schema
+
+    @property
     def schema_version(self) -> int:
         """The schema version of the open database."""
         return self._read(
