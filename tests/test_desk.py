@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,14 @@ from referralkit import (
     ReferralNotFoundError,
     ReferralStatus,
     SQLiteStore,
+    StoreError,
     TransitionBlockedError,
     open_store,
 )
-from referralkit.model import Channel, Direction
+from referralkit.lifecycle import created
+from referralkit.model import Actor, ActorKind, Channel, Direction, Referral, Role
+
+SYSTEM_ACTOR = Actor(kind=ActorKind.SYSTEM, id="test", role=Role.SYSTEM)
 
 # -- Opening ------------------------------------------------------------------------------------
 
@@ -374,5 +377,8 @@ def test_list_pages_with_limit_and_after(
 def test_desk_closes_its_store_on_exit(tmp_path: Path) -> None:
     with ReferralDesk.open(f"sqlite:///{tmp_path / 'x.db'}") as desk:
         store = desk.store
-    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+    with pytest.raises(StoreError, match="the store is closed"):
         store.count_by_status()
+    change = created(Referral(), SYSTEM_ACTOR, datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(StoreError, match="the store is closed"):
+        store.create(change.referral, change.event)
