@@ -21,7 +21,6 @@ from referralkit import (
     ManualClock,
     MemoryStore,
     ReferralDesk,
-    ReferralStatus,
     SQLiteStore,
     Trigger,
     created,

@@ -88,10 +88,14 @@ def test_reopening_a_schema_keeps_its_referrals(schema):
     desk = ReferralDesk(store=store, clock=ManualClock(START))
     referral = desk.create(Referral(), actor=CLINICIAN)
     store.close()
+    from referralkit.adapters.postgres import SCHEMA_VERSION
+
     again = _store(schema)
-    assert again.get(referral.id) == referral
-    assert again.schema_version == 1
-    again.close()
+    try:
+        assert again.get(referral.id) == referral
+        assert again.schema_version == SCHEMA_VERSION
+    finally:
+        again.close()
 
 
 def test_a_schema_written_by_a_newer_release_is_refused(schema):
@@ -139,3 +143,40 @@ def test_open_accepts_a_postgresql_url(schema):
         assert desk.list(ReferralStatus.INTAKE)[0].id == referral.id
     finally:
         desk.close()
+
+
+def test_workers_claiming_at_once_never_share_a_referral(schema):
+    from datetime import timedelta
+
+    from referralkit.lifecycle import created
+
+    stores = [_store(schema) for _ in range(4)]
+    due_at = START - timedelta(minutes=1)
+    stores[0].create_many(
+        (
+            (c.referral.model_copy(update={"next_action_at": due_at}), c.event)
+            for c in (created(Referral(), CLINICIAN, START) for _ in range(200))
+        ),
+        batch_size=50,
+    )
+    claimed: dict[str, list] = {}
+    barrier = threading.Barrier(len(stores))
+
+    def claim(index: int) -> None:
+        barrier.wait()
+        got = []
+        while batch := stores[index].claim_due(
+            START, worker=f"w{index}", lease=timedelta(minutes=5), limit=7
+        ):
+            got.extend(r.id for r in batch)
+        claimed[f"w{index}"] = got
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = [rid for ids in claimed.values() for rid in ids]
+    assert len(everything) == len(set(everything)) == 200
+    for store in stores:
+        store.close()

@@ -3,6 +3,7 @@
 ::
 
     ReferralKitError
+    ├── IntakeError              (an intake payload or intake configuration is invalid; .errors())
     ├── InvalidTriggerError      (the name is not a lifecycle trigger; .trigger)
     ├── InvalidTransitionError   (trigger not allowed from the current status; .trigger, .status,
     │   │                         .allowed)
@@ -11,13 +12,21 @@
     ├── TriggerDataError         (the data given with a trigger is invalid; .trigger, .errors())
     ├── HistoryTamperedError     (the event log of a referral fails verification; .referral_id,
     │                             .seq, .reason)
-    └── StoreError               (persistence failed)
-        ├── ReferralNotFoundError  (.referral_id)
-        ├── DuplicateReferralError (.referral_id)
-        ├── ConflictError          (stale version: nothing was written; .referral_id,
-        │                           .expected, .actual)
-        ├── CorruptRecordError     (a stored row cannot be decoded; .referral_id)
-        └── NotAReferralkitDatabaseError (the file or schema is not one referralkit can use)
+    ├── StoreError               (persistence failed)
+    │   ├── ReferralNotFoundError  (.referral_id)
+    │   ├── DuplicateReferralError (.referral_id)
+    │   ├── ConflictError          (stale version: nothing was written; .referral_id,
+    │   │                           .expected, .actual)
+    │   ├── CorruptRecordError     (a stored row cannot be decoded; .referral_id)
+    │   └── NotAReferralkitDatabaseError (the file or schema is not one referralkit can use)
+    ├── RoutingError             (routing rules could not be applied)
+    │   └── RuleLoadError          (a rule set is invalid: .source, .rule_id, .line, .reason,
+    │                               .problems; the previous rule set stays active)
+    ├── AdapterError             (a vendor adapter failed; .adapter, .operation)
+    │   ├── TransientAdapterError  (transient: retried with backoff by the desk)
+    │   └── PermanentAdapterError  (permanent: never retried; becomes a human task)
+    └── NoBackendError           (a capability is needed and no plugin provides it; .hook,
+                                  .capability, .requested)
 
 Messages never contain PHI: they name referral ids, states, triggers and field paths only.
 """
@@ -29,17 +38,24 @@ from typing import Any
 from uuid import UUID
 
 __all__ = [
+    "AdapterError",
     "ConflictError",
     "CorruptRecordError",
     "DuplicateReferralError",
     "HistoryTamperedError",
+    "IntakeError",
     "InvalidTransitionError",
     "InvalidTriggerError",
+    "NoBackendError",
     "NotAReferralkitDatabaseError",
+    "PermanentAdapterError",
     "PermissionDeniedError",
     "ReferralKitError",
     "ReferralNotFoundError",
+    "RoutingError",
+    "RuleLoadError",
     "StoreError",
+    "TransientAdapterError",
     "TransitionBlockedError",
     "TriggerDataError",
 ]
@@ -122,6 +138,31 @@ class TriggerDataError(ReferralKitError):
         return list(self._errors)
 
 
+class IntakeError(ReferralKitError):
+    """Intake input (a payload, a call type, a spec override) cannot be used at all.
+
+    Field-level problems in a usable payload are reported as issues on the intake result, not
+    raised; this is raised when the input as a whole is unusable (not a mapping, not JSON, too
+    large or too deep) or when a spec override fails validation.
+
+    :ivar code: a short machine-readable reason, such as ``"not_a_mapping"``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, code: str, message: str, errors: Sequence[dict[str, Any]] = ()) -> None:
+        self.code = code
+        self._errors = [
+            {"loc": tuple(e.get("loc", ())), "type": e.get("type", ""), "msg": e.get("msg", "")}
+            for e in errors
+        ] or [{"loc": (), "type": code, "msg": message}]
+        super().__init__(message)
+
+    def errors(self) -> list[dict[str, Any]]:
+        """Return the problems found (location, type, message; never the input values)."""
+        return list(self._errors)
+
+
 class HistoryTamperedError(ReferralKitError):
     """A referral's event log does not verify: an event was edited, deleted or reordered."""
 
@@ -179,3 +220,96 @@ class CorruptRecordError(StoreError):
 
 class NotAReferralkitDatabaseError(StoreError):
     """The database is not a referralkit database, or has a schema this version cannot use."""
+
+
+class AdapterError(ReferralKitError):
+    """A vendor adapter failed; adapters raise one of its two subclasses.
+
+    The message is the adapter's own and must hold no PHI; referralkit never logs it.
+
+    :ivar adapter: the adapter's ``name`` (may be empty when raised by the vendor).
+    :ivar operation: the port method that failed, such as ``"send_fax"``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, message: str = "", *, adapter: str = "", operation: str = "") -> None:
+        self.adapter = adapter
+        self.operation = operation
+        super().__init__(message or type(self).__name__)
+
+
+class TransientAdapterError(AdapterError):
+    """A fault worth retrying (timeout, rate limit, 5xx): the desk retries it with backoff.
+
+    .. versionadded:: 0.1
+    """
+
+
+class PermanentAdapterError(AdapterError):
+    """A fault retrying cannot fix (invalid number, rejected document): never retried.
+
+    The desk records the action as failed and opens a human task.
+
+    .. versionadded:: 0.1
+    """
+
+
+class NoBackendError(ReferralKitError, LookupError):
+    """A capability is needed, and no plugin provides an adapter for it (or the named one).
+
+    :ivar hook: the provider hook that returned no match, e.g.
+        ``"referralkit_register_fax_adapters"``.
+    :ivar capability: ``"telephony"``, ``"ehr"``, ``"fax"`` or ``"notification"``.
+    :ivar requested: the adapter name asked for, or ``None`` for "any".
+    :ivar available: the adapter names that are registered.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self, hook: str, capability: str, requested: str | None, available: Sequence[str]
+    ) -> None:
+        self.hook = hook
+        self.capability = capability
+        self.requested = requested
+        self.available = tuple(available)
+        wanted = f"adapter {requested!r}" if requested else "an adapter"
+        have = ", ".join(self.available) or "none"
+        super().__init__(
+            f"no {capability} backend: {wanted} is needed but no plugin implementing "
+            f"{hook} provides it (registered: {have})"
+        )
+
+
+class RoutingError(ReferralKitError):
+    """Routing rules could not be loaded or applied.
+
+    .. versionadded:: 0.1
+    """
+
+
+class RuleLoadError(RoutingError):
+    """A rule set failed validation; whatever rule set was active stays active.
+
+    :ivar source: the file (or ``"<python>"``) the rules came from.
+    :ivar problems: every problem found, as ``(rule_id, line, reason)``; ``rule_id`` is ``None``
+        for problems outside a rule (syntax, queues), ``line`` when it is not known.
+    :ivar rule_id: ``line``, ``reason``: those of the first problem.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self, source: str, problems: Sequence[tuple[str | None, int | None, str]]
+    ) -> None:
+        self.source = source
+        self.problems = tuple(problems) or ((None, None, "invalid rule set"),)
+        self.rule_id, self.line, self.reason = self.problems[0]
+        lines = []
+        for rule_id, line, reason in self.problems:
+            where = f"{source}:{line}" if line is not None else source
+            what = f"rule {rule_id!r}: " if rule_id is not None else ""
+            lines.append(f"{where}: {what}{reason}")
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(lines[0] + more + ("\n" + "\n".join(lines[1:]) if more else ""))

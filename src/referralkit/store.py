@@ -9,7 +9,7 @@ writes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 from uuid import UUID
 
@@ -17,7 +17,7 @@ from referralkit.errors import ConflictError
 from referralkit.events import Event
 from referralkit.model import Referral, ReferralStatus
 
-__all__ = ["ConflictError", "Store", "check_change"]
+__all__ = ["ConflictError", "LeasingStore", "Store", "check_change"]
 
 
 @runtime_checkable
@@ -89,6 +89,49 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
+        ...
+
+
+@runtime_checkable
+class LeasingStore(Store, Protocol):
+    """A :class:`Store` that leases due referrals to one worker at a time (outreach sweeps).
+
+    A lease is a claim with an expiry, kept apart from the referral (no version change, no
+    event): while it is live no other worker claims the referral; once it expires (its worker
+    crashed) the referral is claimable again. Implementations: memory, SQLite and PostgreSQL
+    (``FOR UPDATE SKIP LOCKED``), tested by ``tests/test_store_leases.py``.
+
+    .. versionadded:: 0.1
+    """
+
+    def claim_due(
+        self, now: datetime, *, worker: str, lease: timedelta, limit: int = 100
+    ) -> list[Referral]:
+        """Lease up to *limit* due referrals to *worker* until ``now + lease`` and return them.
+
+        Due means ``next_action_at <= now``; referrals under another live lease (one expiring
+        after *now*) are passed over. Ordered by ``(next_action_at, id)``; the claim is one
+        transaction, so two workers never claim the same referral at once.
+        """
+        ...
+
+    def release(self, referral_id: UUID, *, worker: str) -> bool:
+        """End *worker*'s lease on the referral.
+
+        :returns: whether *worker* held a lease on it (an expired one counts); a lease taken
+            over by another worker is left alone.
+        """
+        ...
+
+    def reschedule(self, referral: Referral, next_action_at: datetime | None) -> bool:
+        """Set only ``next_action_at`` of a stored referral, if its version is still current.
+
+        ``next_action_at`` is derived from the referral's events (the outreach plan), so moving
+        it adds no event and keeps the version.
+
+        :returns: ``False`` (and writes nothing) when the stored version differs from
+            ``referral.version`` or the referral is gone: a newer change re-planned it.
+        """
         ...
 
 

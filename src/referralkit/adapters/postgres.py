@@ -1,4 +1,4 @@
-"""PostgreSQL store, for several workers sharing the load (``pip install 'referralkit[postgres]'``).
+"""PostgreSQL store for several workers sharing the load (extra ``referralkit[postgres]``).
 
 Tables live in one PostgreSQL schema (``public`` unless told otherwise) and are prefixed
 ``referralkit_`` so they can share a database with the host's own tables. Each write is one
@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 from uuid import UUID
 
@@ -59,6 +59,14 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             seq integer NOT NULL,
             body text NOT NULL,
             PRIMARY KEY (referral_id, seq)
+        )""",
+    ),
+    (
+        # Outreach leases, kept out of the referral row: claiming bumps no version.
+        """CREATE TABLE referralkit_leases (
+            referral_id uuid PRIMARY KEY,
+            worker text NOT NULL,
+            expires_at timestamptz NOT NULL
         )""",
     ),
 )
@@ -365,6 +373,62 @@ class PostgresStore:
             ).fetchall()
         )
         return {ReferralStatus(status): int(n) for status, n in rows}
+
+    # -- leases ---------------------------------------------------------------------------
+
+    def claim_due(
+        self, now: datetime, *, worker: str, lease: timedelta, limit: int = 100
+    ) -> list[Referral]:
+        """Lease up to *limit* due referrals no live lease holds to *worker*.
+
+        ``FOR UPDATE SKIP LOCKED`` lets workers claim side by side without waiting on each
+        other; the upsert takes over only expired leases, so a referral another worker leased
+        a moment ago is never claimed twice.
+        """
+        with self._transaction() as conn:
+            claimed = conn.execute(
+                "WITH due AS ("
+                " SELECT r.id FROM referralkit_referrals r"
+                " WHERE r.next_action_at IS NOT NULL AND r.next_action_at <= %(now)s"
+                " AND NOT EXISTS (SELECT 1 FROM referralkit_leases l"
+                "  WHERE l.referral_id = r.id AND l.expires_at > %(now)s)"
+                " ORDER BY r.next_action_at, r.id LIMIT %(limit)s"
+                " FOR UPDATE OF r SKIP LOCKED)"
+                " INSERT INTO referralkit_leases (referral_id, worker, expires_at)"
+                " SELECT id, %(worker)s, %(until)s FROM due"
+                " ON CONFLICT (referral_id) DO UPDATE"
+                " SET worker = EXCLUDED.worker, expires_at = EXCLUDED.expires_at"
+                " WHERE referralkit_leases.expires_at <= %(now)s"
+                " RETURNING referral_id",
+                {"now": now, "limit": limit, "worker": worker, "until": now + lease},
+            ).fetchall()
+            ids = [row[0] for row in claimed]
+            rows = conn.execute(
+                "SELECT id, body::text FROM referralkit_referrals WHERE id = ANY(%s)"
+                " ORDER BY next_action_at, id",
+                (ids,),
+            ).fetchall()
+        return [_decode(key, body) for key, body in rows]
+
+    def release(self, referral_id: UUID, *, worker: str) -> bool:
+        """End *worker*'s lease on the referral; ``False`` if it held none."""
+        with self._transaction() as conn:
+            deleted = conn.execute(
+                "DELETE FROM referralkit_leases WHERE referral_id = %s AND worker = %s",
+                (referral_id, worker),
+            ).rowcount
+        return deleted == 1
+
+    def reschedule(self, referral: Referral, next_action_at: datetime | None) -> bool:
+        """Set ``next_action_at`` if the stored version is *referral*'s; no event is added."""
+        body = referral.model_copy(update={"next_action_at": next_action_at}).model_dump_json()
+        with self._transaction() as conn:
+            updated = conn.execute(
+                "UPDATE referralkit_referrals SET next_action_at = %s, body = %s"
+                " WHERE id = %s AND version = %s",
+                (next_action_at, body, referral.id, referral.version),
+            ).rowcount
+        return updated == 1
 
     def close(self) -> None:
         """Close the connection."""

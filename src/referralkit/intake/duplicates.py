@@ -1,0 +1,92 @@
+"""Detect duplicates: a new referral that matches one already open is linked, not created.
+
+A new referral matches an open one when both are for the same specialty, the open one was
+created within the configured window, and it is the same patient: the same normalised name
+(accents, case and punctuation ignored) and birth date, or a phone number in common. The
+desk then links the call to the open referral instead of creating a second one, and says so.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+import attrs
+
+from referralkit.intake.normalise import name_key
+from referralkit.lifecycle import ACTIVE_STATES
+from referralkit.model import Referral
+
+__all__ = ["DuplicateMatch", "find_duplicate"]
+
+
+@attrs.frozen
+class DuplicateMatch:
+    """An open referral the new one duplicates, and why (no PHI in it)."""
+
+    referral_id: UUID
+    referral_number: str | None
+    matched_on: Literal["name_and_birth_date", "phone"]
+
+    @property
+    def message(self) -> str:
+        """Say what happened, for the caller or the staff member (no PHI)."""
+        number = f" ({self.referral_number})" if self.referral_number else ""
+        return (
+            f"This matches an open referral{number} for the same patient and specialty, "
+            "so the call was linked to it instead of creating a second referral."
+        )
+
+
+def _specialty_key(specialty: str | None) -> str:
+    return " ".join((specialty or "").casefold().split())
+
+
+def find_duplicate(
+    candidate: Referral,
+    open_referrals: Iterable[Referral],
+    *,
+    now: datetime,
+    window: timedelta,
+) -> DuplicateMatch | None:
+    """Return the open referral *candidate* duplicates, or ``None``.
+
+    :param open_referrals: referrals to compare with; any not in an active state, created
+        before ``now - window``, or the candidate itself are skipped.
+    :returns: the newest match; a name-and-birth-date match wins over a phone match.
+    """
+    patient = candidate.patient
+    if patient is None:
+        return None
+    specialty = _specialty_key(candidate.specialty)
+    key = name_key(patient.given_name, patient.family_name)
+    phones = {p.number for p in patient.phones}
+    since = now - window
+    best: tuple[int, datetime, DuplicateMatch] | None = None
+    for other in open_referrals:
+        if other.id == candidate.id or other.status not in ACTIVE_STATES:
+            continue
+        if other.patient is None or _specialty_key(other.specialty) != specialty:
+            continue
+        created = other.created_at
+        if created is None or created < since:
+            continue
+        same_identity = (
+            patient.birth_date is not None
+            and other.patient.birth_date == patient.birth_date
+            and name_key(other.patient.given_name, other.patient.family_name) == key
+        )
+        if same_identity:
+            rank, how = 2, "name_and_birth_date"
+        elif phones.intersection(p.number for p in other.patient.phones):
+            rank, how = 1, "phone"
+        else:
+            continue
+        match = DuplicateMatch(other.id, other.referral_number, how)  # type: ignore[arg-type]
+        if best is None or (rank, created) > (best[0], best[1]):
+            best = (rank, created, match)
+    return None if best is None else best[2]

@@ -1,0 +1,197 @@
+"""Where an intake stands: what is missing, what is wrong, what to ask next, what to flag.
+
+Pure functions of the captured values and issues, shared by
+:class:`~referralkit.intake.IntakeSession` and :func:`~referralkit.intake.validate_intake`.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from referralkit.intake import normalise as n
+from referralkit.intake.config import IntakeConfig
+from referralkit.intake.fields import FIELDS, CallType
+from referralkit.intake.prompts import GENERIC_PROMPT
+from referralkit.intake.results import FieldIssue, IntakeFlag, IntakeResult, Question
+from referralkit.intake.specs import Requirement
+from referralkit.intake.validators import label
+from referralkit.model import Priority
+
+__all__ = ["evaluate", "prefixes_of", "question"]
+
+_NON_BLOCKING: Final = frozenset({"unknown_field"})
+_URGENT: Final = frozenset({Priority.URGENT, Priority.ASAP, Priority.STAT})
+_FREE_TEXT: Final = ("reason.text", "notes", "question.text", "appointment.preferred_times")
+# If any field of a group is given, these become required too (the model needs them).
+_GROUPS: Final[Mapping[str, tuple[str, ...]]] = {
+    "patient.address": (
+        "patient.address.line1",
+        "patient.address.city",
+        "patient.address.state",
+        "patient.address.postal_code",
+    ),
+    "coverage": ("coverage.payer_name", "coverage.member_id"),
+    "referring_practice": ("referring_practice.name",),
+    "receiving_practice": ("receiving_practice.name",),
+    "referring_provider": ("referring_provider.name",),
+    "receiving_provider": ("receiving_provider.name",),
+}
+_GROUP_REQUIREMENTS: Final = {
+    call_type: tuple(
+        (group, tuple(Requirement(m, ((m,),)) for m in members if m in FIELDS[call_type]))
+        for group, members in _GROUPS.items()
+    )
+    for call_type in CallType
+}
+
+
+def _heads(path: str) -> tuple[str, ...]:
+    heads: list[str] = []
+    head = path.rpartition(".")[0]
+    while head:
+        heads.append(head)
+        head = head.rpartition(".")[0]
+    return tuple(heads)
+
+
+# Field paths only (never values): every path a call type can capture, so it stays small.
+_HEADS: Final = {path: _heads(path) for fields in FIELDS.values() for path in fields}
+
+
+def prefixes_of(paths: Iterable[str]) -> frozenset[str]:
+    """Return every group path above *paths* (``patient`` and ``patient.address`` ...)."""
+    prefixes: set[str] = set()
+    for path in paths:
+        heads = _HEADS.get(path)
+        prefixes.update(_heads(path) if heads is None else heads)
+    return frozenset(prefixes)
+
+
+def _derived_issues(values: Mapping[str, Any], config: IntakeConfig) -> list[FieldIssue]:
+    member_id = values.get("coverage.member_id")
+    if member_id is None:
+        return []
+    pattern = config.member_id_pattern(
+        values.get("coverage.payer_id"), values.get("coverage.payer_name")
+    )
+    if pattern is None or pattern.fullmatch(member_id):
+        return []
+    return [
+        FieldIssue(
+            "coverage.member_id",
+            "member_id_format",
+            "The member ID does not match this payer's format.",
+        )
+    ]
+
+
+def _flags(
+    call_type: CallType, escalations: Mapping[str, str], values: Mapping[str, Any]
+) -> list[IntakeFlag]:
+    flags: list[IntakeFlag] = []
+
+    def add(code: str, message: str) -> None:
+        flags.append(IntakeFlag(code, message, escalations.get(code)))
+
+    if values.get("priority") in _URGENT:
+        add(
+            "stated_urgent_priority",
+            "The referrer marked this referral urgent: a person should prioritise it.",
+        )
+    elif any(
+        isinstance(text := values.get(path), str) and n.urgency_terms_in(text)
+        for path in _FREE_TEXT
+    ):
+        add(
+            "urgency_language",
+            "The call's wording suggests urgency: a person should review the priority.",
+        )
+    topic = values.get("question.topic")
+    if call_type is CallType.VISIT_PREPARATION and topic in ("preparation", "other"):
+        add("clinical_question", "The caller has a question clinical staff should answer.")
+    if call_type is CallType.AUTHORIZATION_QUESTION and topic == "denial":
+        add("authorization_problem", "An authorization problem needs the authorization team.")
+    if call_type is CallType.RECORDS_TRANSFER:
+        add("records_needed", "Records need to be requested from another practice.")
+    if call_type is CallType.PRACTICE_COORDINATION:
+        add("practice_call", "A practice called: relationship follow-up stays with a person.")
+    return flags
+
+
+def evaluate(
+    call_type: CallType,
+    config: IntakeConfig,
+    values: Mapping[str, Any],
+    issues: Iterable[FieldIssue],
+    prefixes: frozenset[str],
+    *,
+    language: str | None,
+    turn: int,
+) -> IntakeResult:
+    """Return where an intake with these values and issues stands (no values in it)."""
+    spec = config.spec(call_type)
+    present = prefixes.union(values)
+    requirements = list(spec.required)
+    for group, extra in _GROUP_REQUIREMENTS[call_type]:
+        if group in present:
+            requirements.extend(extra)
+    missing: list[str] = []
+    ask: str | None = None
+    for requirement in requirements:
+        if requirement.key in missing:
+            continue
+        best: list[str] | None = None
+        for alternative in requirement.alternatives:
+            lacking = [p for p in alternative if p not in present]
+            if not lacking:
+                best = []
+                break
+            if len(lacking) < len(alternative) and (best is None or len(lacking) < len(best)):
+                best = lacking
+        if best == []:
+            continue
+        missing.append(requirement.key)
+        if ask is None:
+            ask = best[0] if best else requirement.key
+    found = [*issues, *_derived_issues(values, config)]
+    blocking = [i for i in found if i.code not in _NON_BLOCKING]
+    if blocking:
+        ask = blocking[0].path
+    complete = not missing and not blocking
+    return IntakeResult(
+        call_type=call_type,
+        complete=complete,
+        captured=tuple(values),
+        missing=tuple(missing),
+        issues=tuple(found),
+        next_question=(None if complete or ask is None else question(config, language, ask)),
+        flags=tuple(_flags(call_type, spec.escalations, values)),
+        turn=turn,
+    )
+
+
+def question(config: IntakeConfig, language: str | None, key: str) -> Question:
+    """Return the question that asks for *key*, in *language* or the nearest one configured."""
+    language = language or config.default_language
+    chain = dict.fromkeys(
+        [language, language.split("-")[0].lower(), config.default_language, "en"]
+    )
+    candidates = [key]
+    parts = key.split(".")
+    candidates += [".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+    if "|" in key:
+        candidates.append(key.split("|")[0].split("+")[0].strip())
+    for lang in chain:
+        texts = config.prompts.get(lang)
+        if not texts:
+            continue
+        for candidate in candidates:
+            text = texts.get(candidate)
+            if text:
+                return Question(key, text, lang)
+    lang = next((lang for lang in chain if lang in GENERIC_PROMPT), "en")
+    what = label(candidates[-1] if "|" in key else key)
+    return Question(key, GENERIC_PROMPT[lang].format(field=what), lang)

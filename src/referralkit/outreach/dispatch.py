@@ -1,0 +1,491 @@
+"""The outreach dispatcher: claims due referrals, runs their due actions, records outcomes.
+
+Driven by :meth:`referralkit.desk.ReferralDesk.sweep`; it talks to the desk through the small
+:class:`OutreachDesk` protocol, so this module imports neither the desk nor the plugins.
+
+One sweep, per referral::
+
+    claim (lease)  ->  plan at now  ->  for each due action:
+        patient contact / fax / referrer update:  desk.dispatch(request)
+            (action_queued committed, adapter called with the idempotency key
+             sha256(referral id, step, attempt), action_sent or a failure task committed)
+        human task:                                desk.amend(task_opened)
+        cadence exhausted:                         desk.fire(mark_lost)
+    -> re-plan; move next_action_at if nothing more is due  ->  release the lease
+
+A crash anywhere leaves either nothing (the lease expires, the next sweep plans the same
+action) or an ``action_queued`` without an outcome: the planner returns it as *in flight* and
+the next sweep re-sends it with the same key (the adapter dedupes), or, where the adapter
+cannot dedupe, records it ``unknown`` and opens a task for a person. Nobody is contacted twice
+for one planned action.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final, Protocol
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from referralkit.errors import ConflictError, InvalidTransitionError
+from referralkit.events import Event
+from referralkit.lifecycle import Trigger
+from referralkit.model import (
+    Actor,
+    ActorKind,
+    Channel,
+    HumanTask,
+    Referral,
+    Role,
+)
+from referralkit.outreach.planner import OUTREACH_TASK, TASK_OPENED, Plan, PlannedAction, plan
+from referralkit.outreach.policy import Policy, default_policy
+from referralkit.outreach.sms import DEFAULT_SMS_TEMPLATES, SmsTooLongError, render_sms
+from referralkit.outreach.windows import BusinessCalendar
+from referralkit.ports import (
+    CallRequest,
+    FaxRequest,
+    LetterRequest,
+    OutboundRequest,
+    PatientEmailRequest,
+    PracticeUpdateRequest,
+    SmsRequest,
+)
+from referralkit.store import LeasingStore, Store
+
+__all__ = [
+    "OUTREACH_ACTOR",
+    "ActionReport",
+    "Dispatcher",
+    "OutreachDesk",
+    "OutreachSettings",
+    "SweepReport",
+    "next_action_at",
+]
+
+_log = logging.getLogger("referralkit.outreach")
+
+OUTREACH_ACTOR: Final = Actor(kind=ActorKind.SYSTEM, id="referralkit.outreach", role=Role.SYSTEM)
+"""The actor outreach records its tasks and ``mark_lost`` under."""
+
+
+@attrs.frozen
+class OutreachSettings:
+    """How a desk runs outreach: the policy, the calendar, and the sweep's mechanics.
+
+    :ivar worker: this process's name in leases (unique per process).
+    :ivar lease: how long a claimed referral stays hidden from other workers; keep it longer
+        than one referral's work and no shorter than ``policy.in_flight_timeout``.
+    :ivar non_deduping: capabilities (``"telephony"``, ``"fax"``, ``"notification"``) whose
+        adapter cannot honour idempotency keys: an interrupted send there is never re-sent but
+        recorded ``unknown`` for a person.
+    :ivar practice_name: the name SMS and letters sign with when the receiving practice has
+        none.
+
+    .. versionadded:: 0.1
+    """
+
+    policy: Policy = attrs.field(factory=default_policy)
+    calendar: BusinessCalendar | None = None
+    worker: str = attrs.field(factory=lambda: f"outreach-{uuid4().hex[:12]}")
+    lease: timedelta = timedelta(minutes=10)
+    page_size: int = attrs.field(default=200, validator=attrs.validators.ge(1))
+    max_actions_per_referral: int = attrs.field(default=8, validator=attrs.validators.ge(1))
+    queue: str = "outreach"
+    task_due: timedelta = timedelta(hours=4)
+    non_deduping: frozenset[str] = frozenset()
+    sms_templates: Mapping[str, str] = attrs.field(factory=lambda: dict(DEFAULT_SMS_TEMPLATES))
+    practice_name: str = "Your care team"
+
+
+def next_action_at(
+    referral: Referral, events: Sequence[Event], settings: OutreachSettings, now: datetime
+) -> datetime | None:
+    """Return what the referral's ``next_action_at`` should be after *events*."""
+    return plan(referral, events, settings.policy, settings.calendar, now).next_action_at
+
+
+class _Outcome(Protocol):
+    """What the desk's ``dispatch`` returns (``referralkit.outbox.DispatchOutcome``)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def task_id(self) -> UUID | None: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+
+class OutreachDesk(Protocol):
+    """The desk methods the dispatcher drives (:class:`~referralkit.desk.ReferralDesk`)."""
+
+    @property
+    def store(self) -> Store:
+        """The store; it must also be a :class:`~referralkit.store.LeasingStore`."""
+        ...
+
+    def dispatch(self, request: OutboundRequest, *, queue: str = ...) -> _Outcome:
+        """Queue, send (with retries) and record one outbound request."""
+        ...
+
+    def recover(
+        self, referral_id: UUID, *, resend: bool = ..., queue: str = ...
+    ) -> Sequence[_Outcome]:
+        """Finish queued actions: re-send with the same key, or record them ``unknown``."""
+        ...
+
+    def amend(
+        self,
+        referral_id: UUID,
+        kind: str,
+        *,
+        actor: Actor,
+        update: Mapping[str, Any] | Callable[[Referral], Mapping[str, Any]],
+        data: Mapping[str, Any] | None = ...,
+        expected_version: int | None = ...,
+    ) -> Referral:
+        """Commit a non-transition change with its event."""
+        ...
+
+    def fire(
+        self,
+        referral_id: UUID,
+        trigger: Trigger,
+        *,
+        actor: Actor,
+        data: Any = ...,
+        expected_version: int | None = ...,
+    ) -> Referral:
+        """Fire a lifecycle trigger and commit it."""
+        ...
+
+
+@attrs.frozen
+class ActionReport:
+    """One action a sweep handled (PHI-free: ids, step keys, channels and codes)."""
+
+    referral_id: UUID
+    key: str
+    action: str
+    channel: str | None = None
+    status: str = "sent"
+    reason: str | None = None
+    task_id: UUID | None = None
+
+
+@attrs.define
+class SweepReport:
+    """What one :meth:`~referralkit.desk.ReferralDesk.sweep` did.
+
+    :ivar dispatched: actions sent to an adapter (and re-sends of interrupted ones).
+    :ivar skipped: due actions not run, and why (``conflict``: another writer got there first).
+    :ivar failed: actions whose adapter failed, or whose fate is ``unknown``; each has a task.
+    :ivar tasks_opened: human tasks opened by outreach steps.
+    :ivar marked_lost: referrals whose cadence ran out and were marked lost.
+    :ivar routing: the routing sweep's own report, when the desk ran one.
+
+    .. versionadded:: 0.1
+    """
+
+    claimed: int = 0
+    dispatched: list[ActionReport] = attrs.field(factory=list)
+    skipped: list[ActionReport] = attrs.field(factory=list)
+    failed: list[ActionReport] = attrs.field(factory=list)
+    tasks_opened: list[ActionReport] = attrs.field(factory=list)
+    marked_lost: list[ActionReport] = attrs.field(factory=list)
+    routing: object | None = None
+
+    def summary(self) -> dict[str, int]:
+        """Return the counts, for logs and metrics."""
+        return {
+            "claimed": self.claimed,
+            "dispatched": len(self.dispatched),
+            "skipped": len(self.skipped),
+            "failed": len(self.failed),
+            "tasks_opened": len(self.tasks_opened),
+            "marked_lost": len(self.marked_lost),
+        }
+
+
+_CAPABILITY: Final = {
+    Channel.VOICE: "telephony",
+    Channel.SMS: "telephony",
+    Channel.EMAIL: "notification",
+    Channel.LETTER: "notification",
+}
+
+
+def _capability(action: PlannedAction) -> str:
+    if action.action == "fax_records":
+        return "fax"
+    if action.action == "notify_referrer":
+        return "notification"
+    return _CAPABILITY.get(action.channel, "notification") if action.channel else "notification"
+
+
+@attrs.define
+class Dispatcher:
+    """Runs one outreach sweep over a desk's store.
+
+    .. versionadded:: 0.1
+    """
+
+    desk: OutreachDesk
+    settings: OutreachSettings
+
+    @property
+    def _store(self) -> LeasingStore:
+        store = self.desk.store
+        if not isinstance(store, LeasingStore):
+            raise TypeError(f"{type(store).__name__} cannot lease due work (no claim_due)")
+        return store
+
+    def sweep(self, now: datetime) -> SweepReport:
+        """Claim every due referral page by page, run its due actions, and report.
+
+        Claimed referrals keep their lease until the sweep ends, so one sweep never claims a
+        referral twice; a referral another worker holds is left to it.
+        """
+        store, settings = self._store, self.settings
+        report = SweepReport()
+        claimed: list[UUID] = []
+        try:
+            while True:
+                page = store.claim_due(
+                    now, worker=settings.worker, lease=settings.lease, limit=settings.page_size
+                )
+                report.claimed += len(page)
+                for referral in page:
+                    claimed.append(referral.id)
+                    self._work(referral, now, report)
+                if len(page) < settings.page_size:
+                    break
+        finally:
+            for referral_id in claimed:
+                store.release(referral_id, worker=settings.worker)
+        _log.info("outreach sweep: %s", report.summary())
+        return report
+
+    def _plan(self, referral: Referral, events: Sequence[Event], now: datetime) -> Plan:
+        return plan(referral, events, self.settings.policy, self.settings.calendar, now)
+
+    def _work(self, referral: Referral, now: datetime, report: SweepReport) -> None:
+        store = self._store
+        events = store.events(referral.id)
+        wanted = referral.next_action_at
+        for _ in range(self.settings.max_actions_per_referral):
+            planned = self._plan(referral, events, now)
+            due = planned.due(now)
+            if not due:
+                wanted = planned.next_action_at
+                break
+            try:
+                self._run(referral, due[0], now, report)
+            except ConflictError:
+                # Another writer changed the referral since we read it; its change re-planned.
+                report.skipped.append(_report(due[0], status="skipped", reason="conflict"))
+                return
+            referral = store.get(referral.id)
+            events = store.events(referral.id)
+        else:
+            wanted = self._plan(referral, events, now).next_action_at
+        if wanted != referral.next_action_at:
+            # Nothing runnable now (the window closed since it was planned, say): move the
+            # referral off the due list until its next action, without an event.
+            store.reschedule(referral, wanted)
+
+    def _run(
+        self, referral: Referral, action: PlannedAction, now: datetime, report: SweepReport
+    ) -> None:
+        if action.in_flight:
+            self._resume(referral, action, report)
+        elif action.action == "task":
+            self._open_task(referral, action, now, report, action.reason or "step")
+        elif action.action == "mark_lost":
+            self._mark_lost(referral, action, report)
+        else:
+            self._send(referral, action, now, report)
+
+    # -- actions ------------------------------------------------------------------------
+
+    def _resume(self, referral: Referral, action: PlannedAction, report: SweepReport) -> None:
+        resend = action.abandon is None and _capability(action) not in self.settings.non_deduping
+        outcomes = self.desk.recover(referral.id, resend=resend, queue=self.settings.queue)
+        for outcome in outcomes:
+            entry = _report(
+                action,
+                status=outcome.status,
+                reason=action.abandon or outcome.reason or "resumed",
+                task_id=outcome.task_id,
+            )
+            (report.dispatched if outcome.status == "sent" else report.failed).append(entry)
+
+    def _send(
+        self, referral: Referral, action: PlannedAction, now: datetime, report: SweepReport
+    ) -> None:
+        try:
+            request = self._request(referral, action, now)
+        except SmsTooLongError:
+            self._open_task(referral, action, now, report, "sms_too_long")
+            return
+        except ValueError:
+            # The contact detail vanished between planning and sending: a person takes over.
+            self._open_task(referral, action, now, report, "no_destination")
+            return
+        outcome = self.desk.dispatch(request, queue=self.settings.queue)
+        entry = _report(
+            action, status=outcome.status, reason=outcome.reason, task_id=outcome.task_id
+        )
+        (report.dispatched if outcome.status == "sent" else report.failed).append(entry)
+
+    def _open_task(
+        self,
+        referral: Referral,
+        action: PlannedAction,
+        now: datetime,
+        report: SweepReport,
+        reason: str,
+    ) -> None:
+        queue = action.queue or self.settings.queue
+        task = HumanTask(
+            queue=queue,
+            title=f"Outreach: {action.template or action.step_id}",
+            reason=f"outreach {action.purpose} {action.step_id}: {reason}",
+            priority=action.task_priority,
+            created_at=now,
+            due_at=now + self.settings.task_due,
+            rule_id=f"outreach:{action.key}",
+        )
+        self.desk.amend(
+            referral.id,
+            TASK_OPENED,
+            actor=OUTREACH_ACTOR,
+            update=lambda current: {"tasks": (*current.tasks, task)},
+            data={
+                "task_id": str(task.id),
+                "queue": queue,
+                OUTREACH_TASK: action.key,
+                "reason": reason,
+            },
+            expected_version=referral.version,
+        )
+        report.tasks_opened.append(
+            _report(action, status="opened", reason=reason, task_id=task.id)
+        )
+
+    def _mark_lost(self, referral: Referral, action: PlannedAction, report: SweepReport) -> None:
+        reason = action.lost_reason.value if action.lost_reason else "unreachable"
+        try:
+            self.desk.fire(
+                referral.id,
+                "mark_lost",
+                actor=OUTREACH_ACTOR,
+                data={"reason": reason, "note": "outreach cadence exhausted"},
+                expected_version=referral.version,
+            )
+        except InvalidTransitionError:
+            report.skipped.append(_report(action, status="skipped", reason="not_allowed"))
+            return
+        report.marked_lost.append(_report(action, status="lost", reason=reason))
+
+    # -- requests (minimum necessary) ----------------------------------------------------
+
+    def _practice(self, referral: Referral) -> tuple[str, str]:
+        practice = referral.receiving_practice
+        name = practice.name if practice is not None else self.settings.practice_name
+        phone = practice.phone if practice is not None and practice.phone else ""
+        return name, phone
+
+    def _when(self, referral: Referral, action: PlannedAction) -> str:
+        appointment = referral.current_appointment
+        if appointment is None:
+            return ""
+        zone = ZoneInfo(action.zones[0]) if action.zones else None
+        local = appointment.start.astimezone(zone) if zone else appointment.start
+        return local.strftime("%b %d %I:%M %p").replace(" 0", " ")
+
+    def _request(
+        self, referral: Referral, action: PlannedAction, now: datetime
+    ) -> OutboundRequest:
+        key, attempt = action.key, action.attempt
+        if action.action == "fax_records":
+            return FaxRequest.for_referral(
+                referral, action=key, attempt=attempt, purpose="records_request"
+            )
+        if action.action == "notify_referrer":
+            return PracticeUpdateRequest.for_referral(referral, action=key, attempt=attempt)
+        practice, phone = self._practice(referral)
+        patient = referral.patient
+        if patient is None:
+            raise ValueError("no patient")
+        if action.channel is Channel.VOICE:
+            return CallRequest.for_referral(
+                referral,
+                action=key,
+                attempt=attempt,
+                script_id=action.template,
+                window_start=now,
+                window_end=action.not_after or now + timedelta(hours=1),
+                phone_index=action.phone_index or 0,
+            )
+        if action.channel is Channel.SMS:
+            body = render_sms(
+                action.template,
+                practice=practice,
+                phone=phone,
+                when=self._when(referral, action),
+                templates=self.settings.sms_templates,
+            )
+            return SmsRequest.for_referral(
+                referral, action=key, attempt=attempt, template_id=action.template, body=body
+            )
+        text = _letter_text(practice, phone)
+        if action.channel is Channel.EMAIL:
+            if patient.email is None:
+                raise ValueError("no email")
+            return PatientEmailRequest(
+                idempotency_key=action.idempotency_key,
+                referral_id=referral.id,
+                to=patient.email,
+                template_id=action.template,
+                subject=f"{practice}: your referral",
+                body=text,
+                language=patient.preferred_language,
+            )
+        if patient.address is None:
+            raise ValueError("no address")
+        return LetterRequest(
+            idempotency_key=action.idempotency_key,
+            referral_id=referral.id,
+            recipient_name=f"{patient.given_name} {patient.family_name}",
+            address=patient.address,
+            template_id=action.template,
+            body=text,
+            language=patient.preferred_language,
+        )
+
+
+def _letter_text(practice: str, phone: str) -> str:
+    call = f" at {phone}" if phone else ""
+    return (
+        f"{practice} received a referral for you and has not been able to reach you. "
+        f"Please call us{call} to book your visit."
+    )
+
+
+def _report(action: PlannedAction, **fields: Any) -> ActionReport:
+    return ActionReport(
+        referral_id=action.referral_id,
+        key=action.key,
+        action=action.action,
+        channel=action.channel.value if action.channel else None,
+        **fields,
+    )

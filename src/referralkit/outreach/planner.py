@@ -1,0 +1,782 @@
+"""The outreach planner: a pure function from a referral and its events to the next actions.
+
+:func:`plan` reads what outreach already did from the event log (``outreach_started`` and
+``outreach_result`` events, keyed by step), the patient's consent, the contact window and the
+frequency caps, and returns every pending action with a not-before and not-after time. The
+earliest not-before becomes the referral's ``next_action_at``, so a sweep only touches
+referrals with due work.
+
+Nothing here writes, sends or reads a clock: the dispatcher does that.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Final, Literal
+from uuid import UUID
+
+import attrs
+
+from referralkit.events import Event
+from referralkit.model import (
+    AuthorizationStatus,
+    Channel,
+    LostReason,
+    Patient,
+    PhoneContact,
+    PhoneKind,
+    RecordsRequestStatus,
+    Referral,
+    ReferralStatus,
+    TaskPriority,
+)
+from referralkit.outreach.consent import earliest_allowed
+from referralkit.outreach.policy import Cadence, Hours, Policy, Step, WeeklyHours
+from referralkit.outreach.windows import (
+    STATE_ZONES,
+    BusinessCalendar,
+    ContactWindow,
+    WeekdayCalendar,
+    patient_zones,
+)
+from referralkit.ports import idempotency_key as _port_key
+
+__all__ = [
+    "ACTION_QUEUED",
+    "ACTION_SENT",
+    "DONE_OUTCOMES",
+    "OUTREACH_TASK",
+    "PATIENT_CHANNELS",
+    "TASK_OPENED",
+    "ActionKind",
+    "Outcome",
+    "Plan",
+    "PlannedAction",
+    "Skipped",
+    "idempotency_key",
+    "plan",
+]
+
+# The outbox's event kinds (referralkit.outbox, which this pure module must not import):
+# an external send is committed as ``action_queued`` before the adapter is called, and ends as
+# ``action_sent`` or as ``task_opened`` carrying the action's ``failed``/``unknown`` status.
+ACTION_QUEUED: Final = "action_queued"
+ACTION_SENT: Final = "action_sent"
+TASK_OPENED: Final = "task_opened"
+OUTREACH_TASK: Final = "outreach"
+"""Key of ``task_opened`` data naming the outreach step a task completes."""
+
+Outcome = Literal["sent", "failed", "rejected", "unknown", "opened"]
+"""``failed`` is transient (retried as a new attempt); every other outcome ends the step."""
+DONE_OUTCOMES: Final = frozenset({"sent", "rejected", "unknown", "opened"})
+_REACHED: Final = frozenset({"sent", "unknown"})  # the patient may have been reached
+_OPERATION_CHANNELS: Final = {
+    "place_call": Channel.VOICE,
+    "send_sms": Channel.SMS,
+    "email_patient": Channel.EMAIL,
+    "send_letter": Channel.LETTER,
+}
+
+ActionKind = Literal["contact", "fax_records", "task", "notify_referrer", "mark_lost"]
+PATIENT_CHANNELS: Final = frozenset({Channel.VOICE, Channel.SMS, Channel.EMAIL, Channel.LETTER})
+_EXTERNAL: Final = frozenset({"contact", "fax_records", "notify_referrer"})
+_ALL_DAY: Final = WeeklyHours(Hours(time(0), time(23, 59, 59, 999999)))
+
+_OPEN: Final = frozenset(
+    {
+        ReferralStatus.RECEIVED,
+        ReferralStatus.ACCEPTED,
+        ReferralStatus.PENDING_AUTH,
+        ReferralStatus.READY_TO_SCHEDULE,
+        ReferralStatus.SCHEDULED,
+        ReferralStatus.VISIT_COMPLETED,
+    }
+)
+
+
+def idempotency_key(referral_id: UUID, step_key: str, attempt: int) -> str:
+    """Return ``sha256(referral id, step, attempt)`` as hex: the same on every re-send.
+
+    The same function as :func:`referralkit.ports.idempotency_key`, with the step key as the
+    action name.
+    """
+    return _port_key(referral_id, step_key, attempt)
+
+
+@attrs.frozen
+class PlannedAction:
+    """One thing outreach should do for a referral, and when.
+
+    :ivar key: the step key, unique within the referral (``schedule@7/call_d0``).
+    :ivar attempt: 1 for the first try; a transient failure plans attempt 2, and so on.
+    :ivar not_before: the earliest instant the action may run (inside the contact window and
+        the frequency caps for a patient contact).
+    :ivar not_after: the instant it must not run at or after (the window closes, the step
+        expires), or ``None``.
+    :ivar in_flight: an earlier run started this attempt but recorded no outcome (a crash); it
+        is resumed with the same idempotency key.
+    :ivar abandon: for an in-flight attempt that must not be re-sent (consent withdrawn), why.
+    :ivar reason: a PHI-free code for tasks and skips (``no_time_zone``, ``exhausted``...).
+    """
+
+    referral_id: UUID
+    key: str
+    purpose: str
+    step_id: str
+    attempt: int
+    action: ActionKind
+    not_before: datetime
+    not_after: datetime | None = None
+    channel: Channel | None = None
+    template: str = ""
+    in_flight: bool = False
+    abandon: str | None = None
+    reason: str | None = None
+    queue: str | None = None
+    task_priority: TaskPriority = TaskPriority.NORMAL
+    lost_reason: LostReason | None = None
+    phone_index: int | None = None
+    records_request_id: UUID | None = None
+    event_seq: int | None = None
+    zones: tuple[str, ...] = ()
+
+    @property
+    def idempotency_key(self) -> str:
+        """The key adapters dedupe on: ``sha256(referral id, step, attempt)``."""
+        return idempotency_key(self.referral_id, self.key, self.attempt)
+
+    @property
+    def external(self) -> bool:
+        """Whether running the action calls an adapter (and so records an intent first)."""
+        return self.action in _EXTERNAL
+
+    def is_due(self, now: datetime) -> bool:
+        """Return whether the action may run at *now*."""
+        return self.not_before <= now and (self.not_after is None or now < self.not_after)
+
+
+@attrs.frozen
+class Skipped:
+    """A step the planner passed over, and why (``consent``, ``expired``, ``condition``...)."""
+
+    key: str
+    reason: str
+
+
+@attrs.frozen
+class Plan:
+    """The planner's answer: pending actions by not-before, skips, and ``next_action_at``."""
+
+    actions: tuple[PlannedAction, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+    @property
+    def next_action_at(self) -> datetime | None:
+        """The earliest not-before of any action, or ``None`` when nothing is pending."""
+        return min((a.not_before for a in self.actions), default=None)
+
+    def due(self, now: datetime) -> tuple[PlannedAction, ...]:
+        """Return the actions that may run at *now*, earliest first."""
+        return tuple(a for a in self.actions if a.is_due(now))
+
+
+# -- What outreach already did, read from the events ----------------------------------------
+
+
+@attrs.define
+class _StepLog:
+    starts: dict[int, datetime] = attrs.field(factory=dict)
+    results: dict[int, tuple[str, datetime]] = attrs.field(factory=dict)
+
+    def failures(self) -> int:
+        return sum(1 for outcome, _ in self.results.values() if outcome == "failed")
+
+    def done_at(self, max_attempts: int) -> datetime | None:
+        for outcome, at in self.results.values():
+            if outcome in DONE_OUTCOMES:
+                return at
+        if self.failures() >= max_attempts:
+            return max(at for _, at in self.results.values())
+        return None
+
+    def open_attempt(self) -> tuple[int, datetime] | None:
+        for attempt, at in self.starts.items():
+            if attempt not in self.results:
+                return attempt, at
+        return None
+
+    def last_failure(self) -> datetime | None:
+        times = [at for outcome, at in self.results.values() if outcome == "failed"]
+        return max(times, default=None)
+
+
+@attrs.define
+class _Entry:
+    """One outbox action as the events record it."""
+
+    operation: str
+    queued_at: datetime
+    outcome: str | None = None
+    ended_at: datetime | None = None
+
+
+@attrs.define
+class _Context:
+    referral: Referral
+    policy: Policy
+    calendar: BusinessCalendar | None
+    now: datetime
+    entries: dict[str, _Entry]
+    tasks: dict[str, datetime]
+    contacts: list[datetime]
+    actions: list[PlannedAction] = attrs.field(factory=list)
+    skipped: list[Skipped] = attrs.field(factory=list)
+
+    def log(self, key: str) -> _StepLog:
+        """Return what the outbox and the task log say about the step *key*."""
+        log = _StepLog()
+        opened = self.tasks.get(key)
+        if opened is not None:
+            log.starts[1] = opened
+            log.results[1] = ("opened", opened)
+            return log
+        attempt = 1
+        while True:
+            entry = self.entries.get(idempotency_key(self.referral.id, key, attempt))
+            if entry is None:
+                return log
+            log.starts[attempt] = entry.queued_at
+            if entry.outcome is not None and entry.ended_at is not None:
+                log.results[attempt] = (entry.outcome, entry.ended_at)
+            attempt += 1
+
+    def started_channel(self, key: str, attempt: int) -> Channel | None:
+        entry = self.entries.get(idempotency_key(self.referral.id, key, attempt))
+        return _OPERATION_CHANNELS.get(entry.operation) if entry is not None else None
+
+
+def _read_events(
+    events: Iterable[Event],
+) -> tuple[dict[str, _Entry], dict[str, datetime], list[datetime]]:
+    entries: dict[str, _Entry] = {}
+    tasks: dict[str, datetime] = {}
+    for event in events:
+        kind = event.kind
+        if kind == ACTION_QUEUED:
+            key = str(event.data.get("key"))
+            if key not in entries:
+                entries[key] = _Entry(str(event.data.get("operation")), event.at)
+        elif kind == ACTION_SENT:
+            entry = entries.get(str(event.data.get("key")))
+            if entry is not None and entry.outcome is None:
+                entry.outcome, entry.ended_at = "sent", event.at
+        elif kind == TASK_OPENED:
+            step = event.data.get(OUTREACH_TASK)
+            if step is not None:
+                tasks.setdefault(str(step), event.at)
+            action = event.data.get("action")
+            if isinstance(action, Mapping):
+                entry = entries.get(str(action.get("key")))
+                if entry is not None and entry.outcome is None:
+                    entry.outcome = _outcome(str(action.get("status")), action.get("reason"))
+                    entry.ended_at = event.at
+    # Every patient contact that may have happened counts against the caps, at its queue time.
+    contacts = [
+        e.queued_at
+        for e in entries.values()
+        if e.operation in _OPERATION_CHANNELS and e.outcome not in ("failed", "rejected")
+    ]
+    return entries, tasks, contacts
+
+
+def _outcome(status: str, reason: object) -> str:
+    if status == "failed":
+        # Transient faults that outlasted the retries get a later attempt; the rest are final.
+        return "failed" if reason == "retries_exhausted" else "rejected"
+    return "unknown" if status == "unknown" else "sent"
+
+
+# -- Channels, phones and windows ------------------------------------------------------------
+
+
+def _phone_for(patient: Patient, channel: Channel) -> int | None:
+    for index, phone in enumerate(patient.phones):
+        if channel is Channel.VOICE or phone.kind is PhoneKind.MOBILE:
+            return index
+    return None
+
+
+def _usable(patient: Patient | None, channel: Channel) -> str | None:
+    """Return why *channel* cannot reach the patient, or ``None`` if it can."""
+    if patient is None:
+        return "no_patient"
+    if not patient.consent.allows(channel):
+        return "consent"
+    if channel in (Channel.VOICE, Channel.SMS):
+        return None if _phone_for(patient, channel) is not None else f"no_{channel.value}_number"
+    if channel is Channel.EMAIL:
+        return None if patient.email else "no_email"
+    if channel is Channel.LETTER:
+        return None if patient.address else "no_address"
+    return "not_a_patient_channel"  # pragma: no cover - steps are validated
+
+
+def _conditions_hold(referral: Referral, step: Step) -> bool:
+    patient = referral.patient
+    for condition in step.when:
+        if condition == "has_phone":
+            ok = patient is not None and bool(patient.phones)
+        elif condition == "has_mobile":
+            ok = patient is not None and _phone_for(patient, Channel.SMS) is not None
+        elif condition == "has_email":
+            ok = patient is not None and patient.email is not None
+        elif condition == "has_address":
+            ok = patient is not None and patient.address is not None
+        elif condition == "auth_required":
+            ok = referral.authorization.status is not AuthorizationStatus.NOT_REQUIRED
+        else:
+            ok = referral.authorization.status is AuthorizationStatus.NOT_REQUIRED
+        if not ok:
+            return False
+    return True
+
+
+def _window(
+    ctx: _Context, channel: Channel, phone: PhoneContact | None, business_days: bool
+) -> ContactWindow | None:
+    calendar = ctx.calendar if business_days else None
+    if business_days and calendar is None:
+        calendar = WeekdayCalendar()
+    patient = ctx.referral.patient
+    if channel in ctx.policy.windowed_channels:
+        return ContactWindow.for_patient(ctx.policy.window, patient, phone, calendar)
+    if business_days:
+        zones = patient_zones(patient, phone) or ("UTC",)
+        return ContactWindow(zones, _ALL_DAY, calendar)
+    return None
+
+
+def _practice_window(ctx: _Context, business_days: bool) -> ContactWindow | None:
+    if not business_days:
+        return None
+    practice = ctx.referral.receiving_practice
+    state = practice.address.state if practice and practice.address else None
+    zones = STATE_ZONES.get(state, ("UTC",))[:1] if state else ("UTC",)
+    return ContactWindow(zones, _ALL_DAY, ctx.calendar or WeekdayCalendar())
+
+
+# -- Cadences -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Cycle:
+    cadence: Cadence
+    key: str
+    anchor: datetime
+    ends: datetime | None = None  # nothing planned at or after (an appointment's start)
+    records_request_id: UUID | None = None
+
+
+def _expiry(cycle: _Cycle, step: Step, due_at: datetime) -> datetime | None:
+    expiry = due_at + step.valid_for if step.valid_for is not None else None
+    if cycle.ends is not None:
+        expiry = cycle.ends if expiry is None else min(expiry, cycle.ends)
+    return expiry
+
+
+def _run_cycle(ctx: _Context, cycle: _Cycle) -> None:
+    policy = ctx.policy
+    last_done = cycle.anchor
+    contacted = False
+    reasons: list[str] = []
+    for step in cycle.cadence.steps:
+        key = f"{cycle.key}/{step.id}"
+        log = ctx.log(key)
+        done_at = log.done_at(policy.retry.max_attempts)
+        if done_at is not None:
+            last_done = max(last_done, done_at)
+            contacted = contacted or any(o in _REACHED for o, _ in log.results.values())
+            continue
+        due_at = cycle.anchor + step.offset
+        open_attempt = log.open_attempt()
+        if open_attempt is not None:
+            _resume(ctx, cycle, step, key, *open_attempt)
+            return
+        expiry = _expiry(cycle, step, due_at)
+        if expiry is not None and ctx.now >= expiry:
+            ctx.skipped.append(Skipped(key, "expired"))
+            continue
+        if not _conditions_hold(ctx.referral, step):
+            ctx.skipped.append(Skipped(key, "condition"))
+            continue
+        last_failure = log.last_failure()
+        if last_failure is not None:
+            due_at = max(due_at, last_failure + policy.retry.delay)
+        attempt = log.failures() + 1
+        planned = _plan_step(ctx, cycle, step, key, attempt, max(due_at, ctx.now), expiry)
+        if isinstance(planned, str):
+            ctx.skipped.append(Skipped(key, planned))
+            reasons.append(planned)
+            continue
+        ctx.actions.append(planned)
+        return
+    _exhaust(ctx, cycle, last_done, contacted, reasons)
+
+
+def _proto(
+    ctx: _Context, cycle: _Cycle, step: Step, key: str, attempt: int, start: datetime
+) -> PlannedAction:
+    return PlannedAction(
+        referral_id=ctx.referral.id,
+        key=key,
+        purpose=cycle.cadence.purpose,
+        step_id=step.id,
+        attempt=attempt,
+        action="task",
+        not_before=start,
+        template=step.template,
+        queue=step.queue,
+        task_priority=step.task_priority,
+    )
+
+
+def _plan_step(
+    ctx: _Context,
+    cycle: _Cycle,
+    step: Step,
+    key: str,
+    attempt: int,
+    start: datetime,
+    expiry: datetime | None,
+) -> PlannedAction | str:
+    referral = ctx.referral
+    base = _proto(ctx, cycle, step, key, attempt, start)
+    if step.action == "task":
+        return attrs.evolve(base, action="task", not_before=start, reason="step")
+    if step.action == "fax_records":
+        practice = referral.referring_practice
+        if practice is None or practice.fax is None:
+            return attrs.evolve(base, action="task", not_before=start, reason="no_fax_number")
+        window = _practice_window(ctx, step.business_days)
+        not_before = window.next_open(start, until=expiry) if window else start
+        if not_before is None:
+            return "expired"
+        return attrs.evolve(
+            base,
+            action="fax_records",
+            not_before=not_before,
+            not_after=expiry,
+            records_request_id=cycle.records_request_id,
+        )
+    # A patient contact: first usable channel of the step and its fallbacks.
+    patient = referral.patient
+    why: list[str] = []
+    for channel in (step.channel, *step.fallback):
+        assert channel is not None  # noqa: S101 - validated by Step
+        problem = _usable(patient, channel)
+        if problem is not None:
+            why.append(problem)
+            continue
+        assert patient is not None  # noqa: S101 - _usable checked it
+        phone_index = (
+            _phone_for(patient, channel) if channel in (Channel.VOICE, Channel.SMS) else None
+        )
+        phone = patient.phones[phone_index] if phone_index is not None else None
+        window = _window(ctx, channel, phone, step.business_days)
+        if window is None and channel in ctx.policy.windowed_channels:
+            # No zone known or derivable: never an automated call, a person does it instead.
+            return attrs.evolve(
+                base, action="task", not_before=start, reason="no_time_zone", channel=channel
+            )
+        allowed = earliest_allowed(ctx.contacts, start, ctx.policy.caps)
+        if expiry is not None and allowed >= expiry:
+            return "cap"
+        opens = allowed
+        not_after = expiry
+        if window is not None:
+            found = window.next_open(allowed, until=expiry)
+            if found is None:
+                return "no_window"
+            opens = found
+            closes = window.closes_at(opens)
+            not_after = closes if expiry is None else min(closes, expiry)
+        return attrs.evolve(
+            base,
+            action="contact",
+            not_before=opens,
+            not_after=not_after,
+            channel=channel,
+            phone_index=phone_index,
+            zones=window.zones if window is not None else (),
+        )
+    return "consent" if "consent" in why else (why[0] if why else "no_channel")
+
+
+def _resume(
+    ctx: _Context, cycle: _Cycle, step: Step, key: str, attempt: int, started: datetime
+) -> None:
+    """Plan the resumption of an attempt whose outcome was never recorded."""
+    start = max(started + ctx.policy.in_flight_timeout, ctx.now)
+    base = attrs.evolve(_proto(ctx, cycle, step, key, attempt, start), in_flight=True)
+    if step.action != "contact":
+        action: ActionKind = "fax_records" if step.action == "fax_records" else "task"
+        ctx.actions.append(
+            attrs.evolve(
+                base, action=action, not_before=start, records_request_id=cycle.records_request_id
+            )
+        )
+        return
+    patient = ctx.referral.patient
+    channel = ctx.started_channel(key, attempt) or step.channel
+    assert channel is not None  # noqa: S101 - validated by Step
+    problem = _usable(patient, channel)
+    if problem is not None or patient is None:
+        # Consent withdrawn (or the number removed) since the intent: never re-send.
+        ctx.actions.append(
+            attrs.evolve(
+                base, action="contact", not_before=start, channel=channel, abandon=problem
+            )
+        )
+        return
+    phone_index = _phone_for(patient, channel) if channel in (Channel.VOICE, Channel.SMS) else None
+    phone = patient.phones[phone_index] if phone_index is not None else None
+    window = _window(ctx, channel, phone, step.business_days)
+    if window is None and channel in ctx.policy.windowed_channels:
+        ctx.actions.append(
+            attrs.evolve(
+                base, action="contact", not_before=start, channel=channel, abandon="no_time_zone"
+            )
+        )
+        return
+    opens = window.next_open(start) if window is not None else start
+    if opens is None:
+        ctx.actions.append(
+            attrs.evolve(
+                base, action="contact", not_before=start, channel=channel, abandon="no_window"
+            )
+        )
+        return
+    ctx.actions.append(
+        attrs.evolve(
+            base,
+            action="contact",
+            not_before=opens,
+            not_after=window.closes_at(opens) if window is not None else None,
+            channel=channel,
+            phone_index=phone_index,
+            zones=window.zones if window is not None else (),
+        )
+    )
+
+
+def _exhaust(
+    ctx: _Context, cycle: _Cycle, last_done: datetime, contacted: bool, reasons: list[str]
+) -> None:
+    exhaustion = cycle.cadence.on_exhausted
+    if exhaustion.action == "none":
+        return
+    key = f"{cycle.key}/exhausted"
+    if ctx.log(key).done_at(1) is not None:
+        return
+    at = max(last_done + cycle.cadence.grace, ctx.now)
+    base = PlannedAction(
+        referral_id=ctx.referral.id,
+        key=key,
+        purpose=cycle.cadence.purpose,
+        step_id="exhausted",
+        attempt=1,
+        action="task",
+        not_before=at,
+        template=exhaustion.template,
+        queue=exhaustion.queue,
+        task_priority=exhaustion.task_priority,
+    )
+    patient = ctx.referral.patient
+    opted_out = patient is not None and not patient.consent.contact_allowed
+    if exhaustion.action == "mark_lost" and contacted and not opted_out:
+        ctx.actions.append(
+            attrs.evolve(
+                base, action="mark_lost", lost_reason=exhaustion.lost_reason, reason="exhausted"
+            )
+        )
+        return
+    # A task: asked for, or nobody could be contacted automatically at all (a person decides
+    # whether the referral is lost; opting out of messages is not declining care).
+    if opted_out or (not contacted and "consent" in reasons):
+        reason = "consent"
+    else:
+        reason = "exhausted" if contacted else "no_contact"
+    ctx.actions.append(attrs.evolve(base, action="task", reason=reason))
+
+
+def _entered(events: Sequence[Event], state: ReferralStatus) -> Event | None:
+    """Return the event by which the referral last entered *state* (not a resume)."""
+    for event in reversed(events):
+        if event.to_state is state and event.from_state is not state and event.kind != "resume":
+            return event
+    return None
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _auth_checks(ctx: _Context) -> None:
+    referral, rules = ctx.referral, ctx.policy.auth
+    auth = referral.authorization
+    if auth.status is AuthorizationStatus.NOT_REQUIRED:
+        return
+    appointment = referral.current_appointment
+    if referral.status is ReferralStatus.SCHEDULED and appointment is not None:
+        day = appointment.start.date()
+        if not auth.covers(day):
+            key = f"auth_expiry@{appointment.id.hex[:12]}"
+            if ctx.log(key).done_at(1) is None:
+                ctx.actions.append(
+                    PlannedAction(
+                        referral_id=referral.id,
+                        key=key,
+                        purpose="auth_follow_up",
+                        step_id="auth_expiry",
+                        attempt=1,
+                        action="task",
+                        not_before=ctx.now,
+                        template="auth.expires_before_appointment",
+                        reason="authorization_does_not_cover_appointment",
+                        queue=rules.queue,
+                        task_priority=TaskPriority.HIGH,
+                    )
+                )
+    elif referral.status is ReferralStatus.READY_TO_SCHEDULE and auth.valid_to is not None:
+        key = f"auth_expiring@{auth.valid_to.isoformat()}"
+        if ctx.log(key).done_at(1) is None:
+            at = _day_start(auth.valid_to) - rules.warn_before
+            ctx.actions.append(
+                PlannedAction(
+                    referral_id=referral.id,
+                    key=key,
+                    purpose="auth_follow_up",
+                    step_id="auth_expiring",
+                    attempt=1,
+                    action="task",
+                    not_before=max(at, ctx.now),
+                    template="auth.expiring_unscheduled",
+                    reason="authorization_expiring",
+                    queue=rules.queue,
+                    task_priority=TaskPriority.HIGH,
+                )
+            )
+
+
+def _referrer_updates(ctx: _Context, events: Sequence[Event]) -> None:
+    templates = ctx.policy.referrer_updates.on
+    if not templates:
+        return
+    for event in events:
+        template = templates.get(event.kind)
+        if template is None:
+            continue
+        key = f"update@{event.seq}"
+        log = ctx.log(key)
+        if log.done_at(ctx.policy.retry.max_attempts) is not None:
+            continue
+        if ctx.referral.referring_practice is None:
+            ctx.skipped.append(Skipped(key, "no_referrer"))
+            continue
+        open_attempt = log.open_attempt()
+        if open_attempt is not None:
+            attempt, started = open_attempt
+            not_before = max(started + ctx.policy.in_flight_timeout, ctx.now)
+        else:
+            attempt = log.failures() + 1
+            last_failure = log.last_failure()
+            not_before = max(event.at, ctx.now)
+            if last_failure is not None:
+                not_before = max(not_before, last_failure + ctx.policy.retry.delay)
+        ctx.actions.append(
+            PlannedAction(
+                referral_id=ctx.referral.id,
+                key=key,
+                purpose="referrer_update",
+                step_id=event.kind,
+                attempt=attempt,
+                action="notify_referrer",
+                not_before=not_before,
+                template=template,
+                in_flight=open_attempt is not None,
+                event_seq=event.seq,
+            )
+        )
+
+
+def plan(
+    referral: Referral,
+    events: Sequence[Event],
+    policy: Policy,
+    calendar: BusinessCalendar | None,
+    now: datetime,
+    *,
+    prior_contacts: Sequence[datetime] = (),
+) -> Plan:
+    """Compute the referral's pending outreach actions at *now*.
+
+    :param events: the referral's events, oldest first (``Store.events``).
+    :param calendar: business days for steps that ask for them (weekdays if ``None``).
+    :param prior_contacts: instants of automated contacts with the same patient recorded on
+        other referrals, so frequency caps hold per patient, not per referral.
+    :returns: the plan; ``plan.next_action_at`` is what the referral's ``next_action_at``
+        should be.
+    """
+    entries, tasks, contacts = _read_events(events)
+    ctx = _Context(referral, policy, calendar, now, entries, tasks, [*contacts, *prior_contacts])
+    status = referral.status
+    priority = referral.priority
+    if status is ReferralStatus.READY_TO_SCHEDULE:
+        entered = _entered(events, status)
+        purpose = (
+            "no_show_recovery" if entered is not None and entered.kind == "no_show" else "schedule"
+        )
+        cadence = policy.cadence(purpose, priority)  # type: ignore[arg-type]
+        if cadence is not None:
+            anchor = entered.at if entered is not None else (referral.updated_at or now)
+            seq = entered.seq if entered is not None else 0
+            _run_cycle(ctx, _Cycle(cadence, f"{purpose}@{seq}", anchor))
+    elif status is ReferralStatus.SCHEDULED:
+        appointment = referral.current_appointment
+        cadence = policy.cadence("reminder", priority)
+        if appointment is not None and cadence is not None and appointment.start > now:
+            cycle = _Cycle(
+                cadence,
+                f"reminder@{appointment.id.hex[:12]}",
+                appointment.start,
+                appointment.start,
+            )
+            _run_cycle(ctx, cycle)
+    elif status is ReferralStatus.PENDING_AUTH:
+        entered = _entered(events, status)
+        cadence = policy.cadence("auth_follow_up", priority)
+        if cadence is not None:
+            anchor = entered.at if entered is not None else (referral.updated_at or now)
+            seq = entered.seq if entered is not None else 0
+            _run_cycle(ctx, _Cycle(cadence, f"auth@{seq}", anchor))
+    if status in _OPEN:
+        _auth_checks(ctx)
+        records = policy.cadence("records_follow_up", priority)
+        if records is not None:
+            for request in referral.records_requests:
+                if request.status is not RecordsRequestStatus.REQUESTED:
+                    continue
+                anchor = request.due_at or request.requested_at + timedelta(days=2)
+                cycle = _Cycle(
+                    records,
+                    f"records@{request.id.hex[:12]}",
+                    anchor,
+                    records_request_id=request.id,
+                )
+                _run_cycle(ctx, cycle)
+    _referrer_updates(ctx, events)
+    actions = tuple(sorted(ctx.actions, key=lambda a: (a.not_before, a.key)))
+    return Plan(actions, tuple(ctx.skipped))

@@ -1,0 +1,90 @@
+"""SMS text: one segment (160 GSM-7 characters, or 70 UCS-2), naming the practice and STOP.
+
+Outreach texts carry no PHI: no name, no specialty, no diagnosis; only the practice, what to
+do, a call-back number and how to opt out (minimum necessary).
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+__all__ = [
+    "DEFAULT_SMS_TEMPLATES",
+    "GSM7_LIMIT",
+    "OPT_OUT_HINT",
+    "UCS2_LIMIT",
+    "SmsTooLongError",
+    "is_gsm7",
+    "render_sms",
+    "sms_length",
+]
+
+GSM7_LIMIT: Final = 160
+UCS2_LIMIT: Final = 70
+OPT_OUT_HINT: Final = "Reply STOP to opt out."
+
+_GSM7_BASIC: Final = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED: Final = frozenset("^{}\\[~]|€\f")  # two septets each (escape + char)
+
+DEFAULT_SMS_TEMPLATES: Final[Mapping[str, str]] = {
+    "schedule.sms_d2": "{practice}: please call {phone} to book your referred visit. {stop}",
+    "schedule.sms_d1": "{practice}: please call {phone} to book your referred visit. {stop}",
+    "no_show.sms": "{practice}: we missed you. Call {phone} to rebook your visit. {stop}",
+    "reminder.3d": "{practice}: reminder of your visit on {when}. Questions: {phone}. {stop}",
+    "reminder.1d": "{practice}: see you tomorrow, {when}. To change call {phone}. {stop}",
+}
+"""Built-in SMS templates by template id (hosts add their own)."""
+
+
+class SmsTooLongError(ValueError):
+    """The rendered text does not fit one SMS segment (the message never holds the text)."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        self.length = length
+        self.limit = limit
+        super().__init__(f"SMS text is {length} units; one segment allows {limit}")
+
+
+def is_gsm7(text: str) -> bool:
+    """Return whether *text* can be sent in the GSM-7 alphabet (with its extension table)."""
+    return all(c in _GSM7_BASIC or c in _GSM7_EXTENDED for c in text)
+
+
+def sms_length(text: str) -> tuple[int, int]:
+    """Return ``(units, limit)``: septets against 160 for GSM-7, else UTF-16 units against 70."""
+    if is_gsm7(text):
+        return sum(2 if c in _GSM7_EXTENDED else 1 for c in text), GSM7_LIMIT
+    return len(text.encode("utf-16-le")) // 2, UCS2_LIMIT
+
+
+def render_sms(
+    template: str,
+    *,
+    practice: str,
+    phone: str = "",
+    when: str = "",
+    templates: Mapping[str, str] = DEFAULT_SMS_TEMPLATES,
+) -> str:
+    """Render an SMS from a template id (or literal text) and check it fits one segment.
+
+    The practice name and :data:`OPT_OUT_HINT` are added when the template lacks them.
+
+    :raises SmsTooLongError: the text exceeds 160 GSM-7 or 70 UCS-2 units.
+    """
+    source = templates.get(template, template)
+    text = source.format(practice=practice, phone=phone, when=when, stop=OPT_OUT_HINT)
+    text = " ".join(text.split())
+    if practice not in text:
+        text = f"{practice}: {text}"
+    if "STOP" not in text:
+        text = f"{text} {OPT_OUT_HINT}"
+    units, limit = sms_length(text)
+    if units > limit:
+        raise SmsTooLongError(units, limit)
+    return text

@@ -1,0 +1,110 @@
+"""referralkit's pytest plugin: ``referralkit_*`` fixtures for hosts and vendors.
+
+Registered through the ``pytest11`` entry point, so it loads into every pytest session
+wherever referralkit is installed: it imports nothing heavy until a fixture is used.
+
+Fixtures:
+
+* ``referralkit_clock``: a :class:`~referralkit.clock.ManualClock` at 2025-01-06 09:00 UTC.
+* ``referralkit_memory``: an :class:`~referralkit.adapters.memory.InMemoryPlugin` whose fakes
+  use that clock and never sleep.
+* ``referralkit_outbox``: the same plugin, named for what tests assert on (what was sent).
+* ``referralkit_pm``: a plugin manager holding only the in-memory plugin.
+* ``referralkit_hooks``: the typed :class:`~referralkit.plugins.Hooks` facade over it.
+* ``referralkit_retrying``: a retry policy of three tries that never waits.
+* ``referralkit_desk``: a :class:`~referralkit.desk.ReferralDesk` on a memory store with all of
+  the above.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tenacity import Retrying
+
+    from referralkit.adapters.memory import InMemoryPlugin
+    from referralkit.clock import ManualClock
+    from referralkit.desk import ReferralDesk
+    from referralkit.plugins import Hooks, ReferralkitPluginManager
+
+__all__ = [
+    "referralkit_clock",
+    "referralkit_desk",
+    "referralkit_hooks",
+    "referralkit_memory",
+    "referralkit_outbox",
+    "referralkit_pm",
+    "referralkit_retrying",
+]
+
+_START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def referralkit_clock() -> ManualClock:
+    """Return a manual clock at Monday 2025-01-06 09:00 UTC."""
+    from referralkit.clock import ManualClock
+
+    return ManualClock(_START)
+
+
+@pytest.fixture
+def referralkit_memory(referralkit_clock: ManualClock) -> InMemoryPlugin:
+    """Return the in-memory plugin: one recording fake per port, sleeping never."""
+    from referralkit.adapters.memory import InMemoryPlugin
+
+    return InMemoryPlugin.with_clock(referralkit_clock, sleep=lambda _seconds: None)
+
+
+@pytest.fixture
+def referralkit_outbox(referralkit_memory: InMemoryPlugin) -> InMemoryPlugin:
+    """Return the recorded outboxes (``.telephony.sms``, ``.fax.sent``, ...)."""
+    return referralkit_memory
+
+
+@pytest.fixture
+def referralkit_pm(referralkit_memory: InMemoryPlugin) -> ReferralkitPluginManager:
+    """Return a manager with only the in-memory plugin: installed vendor plugins are ignored."""
+    from referralkit.plugins import make_plugin_manager
+
+    return make_plugin_manager([referralkit_memory], load_entrypoints=False)
+
+
+@pytest.fixture
+def referralkit_hooks(referralkit_pm: ReferralkitPluginManager) -> Hooks:
+    """Return the typed hook facade over ``referralkit_pm``."""
+    from referralkit.plugins import Hooks
+
+    return Hooks(referralkit_pm)
+
+
+@pytest.fixture
+def referralkit_retrying() -> Retrying:
+    """Return a retry policy of three tries that never waits."""
+    from referralkit.outbox import RetryPolicy
+
+    return RetryPolicy.no_wait(3)
+
+
+@pytest.fixture
+def referralkit_desk(
+    referralkit_clock: ManualClock,
+    referralkit_hooks: Hooks,
+    referralkit_retrying: Retrying,
+) -> ReferralDesk:
+    """Return a desk on a memory store, the manual clock and the in-memory adapters."""
+    from referralkit.adapters.memory import MemoryStore
+    from referralkit.desk import ReferralDesk
+
+    return ReferralDesk(
+        store=MemoryStore(),
+        clock=referralkit_clock,
+        hooks=referralkit_hooks,
+        retrying=referralkit_retrying,
+    )

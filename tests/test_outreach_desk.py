@@ -1,0 +1,149 @@
+"""The desk's outreach surface: next_action_at kept with every change, sweeps, failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import attrs
+import pytest
+
+from referralkit import (
+    Actor,
+    ActorKind,
+    Address,
+    ManualClock,
+    MemoryStore,
+    Patient,
+    PhoneContact,
+    Practice,
+    ReasonForReferral,
+    Referral,
+    ReferralDesk,
+    ReferralStatus,
+    Role,
+)
+from referralkit.adapters.memory import InMemoryPlugin
+from referralkit.outbox import RetryPolicy
+from referralkit.outreach.dispatch import OutreachSettings
+from referralkit.plugins import Hooks, make_plugin_manager
+
+T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+SYSTEM = Actor(kind=ActorKind.SYSTEM, id="pms", role=Role.SYSTEM)
+CLINICIAN = Actor(kind=ActorKind.HUMAN, id="dr", role=Role.CLINICIAN)
+
+
+def _desk(**settings: object) -> tuple[ReferralDesk, InMemoryPlugin, ManualClock]:
+    clock = ManualClock(T0)
+    plugin = InMemoryPlugin.with_clock(clock, sleep=lambda _s: None)
+    desk = ReferralDesk(
+        store=MemoryStore(),
+        clock=clock,
+        hooks=Hooks(make_plugin_manager([plugin], load_entrypoints=False)),
+        retrying=RetryPolicy.no_wait(2),
+        outreach=OutreachSettings(**settings),  # type: ignore[arg-type]
+    )
+    return desk, plugin, clock
+
+
+def _referral() -> Referral:
+    return Referral(
+        status=ReferralStatus.RECEIVED,
+        patient=Patient(
+            given_name="Ada",
+            family_name="Lovelace",
+            birth_date=date(1980, 1, 2),
+            phones=(PhoneContact(number="+15555550123"),),
+            address=Address(line1="1 Main", city="Springfield", state="IL", postal_code="62701"),
+        ),
+        referring_practice=Practice(name="PCP", fax="+15555550100"),
+        receiving_practice=Practice(name="Lakeside Cardiology"),
+        specialty="cardiology",
+        reason=ReasonForReferral(text="x"),
+    )
+
+
+def _ready(desk: ReferralDesk) -> Referral:
+    referral = desk.create(_referral(), actor=SYSTEM)
+    desk.fire(referral.id, "accept", actor=CLINICIAN)
+    return desk.fire(referral.id, "clear", actor=SYSTEM)
+
+
+def test_next_action_at_is_written_with_the_transition() -> None:
+    desk, _, _ = _desk()
+    referral = desk.create(_referral(), actor=SYSTEM)
+    assert referral.next_action_at is None
+    desk.fire(referral.id, "accept", actor=CLINICIAN)
+    ready = desk.fire(referral.id, "clear", actor=SYSTEM)
+    assert ready.next_action_at == T0
+    assert desk.get(referral.id).next_action_at == T0
+    assert [r.id for r in desk.store.due(T0)] == [referral.id]
+
+
+def test_without_outreach_the_desk_leaves_next_action_at_alone() -> None:
+    desk, _, _ = _desk()
+    desk.outreach = None
+    ready = _ready(desk)
+    assert ready.next_action_at is None
+
+
+def test_a_permanent_failure_is_reported_with_a_task_and_the_cadence_goes_on() -> None:
+    desk, plugin, _clock = _desk()
+    referral = _ready(desk)
+    plugin.telephony.fail_next(1, "permanent")
+    report = desk.sweep(routing=False)
+    assert [(a.status, a.reason) for a in report.failed] == [("failed", "permanent")]
+    assert len(desk.get(referral.id).tasks) == 1
+    assert desk.get(referral.id).next_action_at == T0 + timedelta(days=2)
+
+
+def test_transient_failures_after_retries_are_tried_again_later() -> None:
+    desk, plugin, clock = _desk()
+    referral = _ready(desk)
+    plugin.telephony.fail_next(2, "transient")  # both tries of the retry policy
+    report = desk.sweep(routing=False)
+    assert [a.reason for a in report.failed] == ["retries_exhausted"]
+    clock.advance(hours=2)
+    report = desk.sweep(routing=False)
+    assert len(report.dispatched) == 1
+    assert len(plugin.telephony.calls) == 1
+    entries = list(desk.outbox(referral.id).values())
+    assert [e.status for e in entries] == ["failed", "sent"]
+    assert entries[0].key != entries[1].key  # attempt 2 has its own key
+
+
+def test_an_sms_template_too_long_becomes_a_task_not_a_truncated_text() -> None:
+    desk, plugin, clock = _desk(sms_templates={"schedule.sms_d2": "x" * 200})
+    referral = _ready(desk)
+    desk.sweep(routing=False)
+    clock.advance(days=2)
+    report = desk.sweep(routing=False)
+    assert [a.reason for a in report.tasks_opened] == ["sms_too_long"]
+    assert plugin.telephony.sms == []
+    assert desk.get(referral.id).next_action_at == T0 + timedelta(days=5)
+
+
+def test_a_sweep_leaves_no_lease_behind() -> None:
+    desk, _, _ = _desk(worker="w1")
+    _ready(desk)
+    desk.sweep(routing=False)
+    store = desk.store
+    assert isinstance(store, MemoryStore)
+    # Due again (the SMS step) two days on: claimable by anyone, the lease was released.
+    assert store.claim_due(T0 + timedelta(days=3), worker="w2", lease=timedelta(minutes=1))
+
+
+def test_a_sweep_needs_a_leasing_store() -> None:
+    desk, _, _ = _desk()
+
+    @attrs.define
+    class Plain:
+        inner: MemoryStore
+
+        def __getattr__(self, name: str) -> object:
+            if name in ("claim_due", "release", "reschedule"):
+                raise AttributeError(name)
+            return getattr(self.inner, name)
+
+    desk.store = Plain(MemoryStore())  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="cannot lease"):
+        desk.sweep(routing=False)
