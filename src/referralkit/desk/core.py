@@ -1,0 +1,527 @@
+"""The :class:`ReferralDesk` class: its fields, the core referral operations, and the entry points.
+
+Each operation of the desk's parts (backends, intake, outreach, routing) is a one-line method
+here that calls its implementation in the sibling module, so the public API stays on one class.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+from uuid import UUID
+
+import attrs
+from pydantic import BaseModel
+from tenacity import Retrying
+
+from referralkit.clock import Clock, SystemClock
+from referralkit.desk import backends as _backends
+from referralkit.desk import intake as _intake
+from referralkit.desk import outreach as _outreach
+from referralkit.desk import routing as _routing
+from referralkit.desk.stores import open_store
+from referralkit.errors import (
+    ConflictError,
+)
+from referralkit.events import Event, verify_history
+from referralkit.intake import (
+    CallType,
+    IntakeConfig,
+    IntakeOutcome,
+    IntakeSession,
+    StatusAnswer,
+)
+from referralkit.lifecycle import (
+    Lifecycle,
+    Trigger,
+    allowed_triggers,
+    amended,
+    created,
+    shared_lifecycle,
+)
+from referralkit.model import (
+    Actor,
+    Appointment,
+    Channel,
+    Referral,
+    ReferralStatus,
+)
+from referralkit.outbox import (
+    DispatchOutcome,
+    Invoker,
+    OutboxEntry,
+    RetryPolicy,
+)
+from referralkit.outreach.dispatch import OutreachSettings, SweepReport
+from referralkit.plugins import Hooks, make_plugin_manager
+from referralkit.ports import (
+    CallOutcome,
+    DocumentList,
+    DocumentsRequest,
+    InboundFax,
+    OutboundRequest,
+    PatientLookupRequest,
+    PatientRecord,
+    Receipt,
+    SmsReply,
+)
+from referralkit.routing import (
+    RoutingReport,
+    RoutingSweepReport,
+    RuleExplanation,
+    RuleRegistry,
+)
+from referralkit.store import Store
+
+__all__ = ["ReferralDesk"]
+
+_log = logging.getLogger("referralkit.desk")
+
+
+def _default_hooks() -> Hooks:
+    # Hermetic by default: installed vendor plugins load only when the host asks for them.
+    return Hooks(make_plugin_manager(load_entrypoints=False))
+
+
+def _default_retrying() -> Retrying:
+    return RetryPolicy().build()
+
+
+@attrs.define
+class ReferralDesk:
+    """Create referrals, move them through the lifecycle, and read their history.
+
+    Every change is committed with its event in one store transaction. Build one with
+    :meth:`open` (a URL) or directly with a :class:`~referralkit.store.Store`.
+
+    .. versionadded:: 0.1
+    """
+
+    store: Store
+    clock: Clock = attrs.field(factory=SystemClock)
+    lifecycle: Lifecycle = attrs.field(factory=shared_lifecycle)
+    hooks: Hooks = attrs.field(factory=_default_hooks)
+    """The typed plugin facade (vendor adapters, observers, contributions).
+
+    .. versionadded:: 0.1"""
+    retrying: Retrying = attrs.field(factory=_default_retrying)
+    """The retry policy for adapter calls (see :class:`~referralkit.outbox.RetryPolicy`).
+
+    .. versionadded:: 0.1"""
+    backends: Mapping[str, str] = attrs.field(factory=dict)
+    """The adapter name to use per capability (``"fax": "acme"``); unnamed takes the only one.
+
+    .. versionadded:: 0.1"""
+    task_due: timedelta = timedelta(hours=4)
+    """How long staff have for a task opened by a failed action.
+
+    .. versionadded:: 0.1"""
+    routing_rules: RuleRegistry = attrs.field(factory=RuleRegistry)
+    """The active routing rules (built-in defaults until a rules file is loaded into it).
+
+    .. versionadded:: 0.1"""
+    outreach: OutreachSettings | None = None
+    """Outreach policy and sweep settings; ``None`` turns outreach off (see docs/outreach.md).
+
+    .. versionadded:: 0.1"""
+    _invoker: Invoker = attrs.field(init=False)
+
+    @_invoker.default
+    def _make_invoker(self) -> Invoker:
+        return Invoker(self.hooks, self.retrying, self.backends)
+
+    @classmethod
+    def open(cls, url: str = "sqlite:///referralkit.db", *, clock: Clock | None = None) -> Self:
+        """Open a desk on the store *url* names (see :func:`open_store`)."""
+        return cls(store=open_store(url), clock=clock or SystemClock())
+
+    def create(self, referral: Referral, *, actor: Actor) -> Referral:
+        """Store a new referral (in ``intake`` or, when complete, ``received``).
+
+        :returns: the stored referral, at version 1.
+        :raises InvalidTransitionError: it starts in another state.
+        :raises TransitionBlockedError: it starts in ``received`` with fields missing.
+        :raises DuplicateReferralError: its id is taken.
+        """
+        change = _outreach._outreach_planned(self, created(referral, actor, self.clock.now()))
+        self.store.create(change.referral, change.event)
+        _log.info("referral %s created in %s", referral.id, referral.status.value)
+        _backends._notify(self, change.event)
+        return change.referral
+
+    def get(self, referral_id: UUID) -> Referral:
+        """Return the current referral.
+
+        :raises ReferralNotFoundError: no such referral.
+        """
+        return self.store.get(referral_id)
+
+    def fire(
+        self,
+        referral_id: UUID,
+        trigger: Trigger,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | BaseModel | None = None,
+        expected_version: int | None = None,
+    ) -> Referral:
+        """Fire a lifecycle trigger and commit the change with its event.
+
+        :param expected_version: the version the caller saw; if the referral has moved on since,
+            :class:`~referralkit.errors.ConflictError` is raised and nothing changes.
+        :returns: the referral after the change.
+        :raises InvalidTransitionError: (or a subclass) the trigger is refused.
+        :raises TriggerDataError: the data is invalid for the trigger.
+        :raises ConflictError: another writer changed the referral first.
+        """
+        current = self.store.get(referral_id)
+        if expected_version is not None and current.version != expected_version:
+            raise ConflictError(referral_id, expected_version, current.version)
+        change = self.lifecycle.fire(
+            current, trigger, actor=actor, now=self.clock.now(), data=data
+        )
+        change = _outreach._outreach_planned(self, change)
+        self.store.save(change.referral, change.event, expected_version=current.version)
+        _log.info(
+            "referral %s: %s %s -> %s",
+            referral_id,
+            trigger,
+            current.status.value,
+            change.referral.status.value,
+        )
+        _backends._notify(self, change.event)
+        return change.referral
+
+    def amend(
+        self,
+        referral_id: UUID,
+        kind: str,
+        *,
+        actor: Actor,
+        update: Mapping[str, Any] | Callable[[Referral], Mapping[str, Any]],
+        data: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> Referral:
+        """Commit a change that is not a transition (task, interaction, flag) with its event.
+
+        :param kind: the event kind, e.g. ``"task_opened"`` (never a trigger name).
+        :param update: new field values, or a function of the current referral returning them
+            (called on the freshly loaded referral, so it never works on stale data).
+        :raises ConflictError: another writer changed the referral first; nothing is written.
+        :raises ValueError: *kind* or *update* would bypass the lifecycle.
+        """
+        current = self.store.get(referral_id)
+        if expected_version is not None and current.version != expected_version:
+            raise ConflictError(referral_id, expected_version, current.version)
+        values = update(current) if callable(update) else update
+        change = amended(
+            current, kind, actor=actor, now=self.clock.now(), update=values, data=data
+        )
+        change = _outreach._outreach_planned(self, change)
+        self.store.save(change.referral, change.event, expected_version=current.version)
+        _log.info("referral %s: %s recorded", referral_id, kind)
+        _backends._notify(self, change.event)
+        return change.referral
+
+    def allowed_triggers(
+        self, referral_id: UUID, actor: Actor | None = None
+    ) -> tuple[Trigger, ...]:
+        """Return the triggers *actor* may fire on the referral now."""
+        return allowed_triggers(self.store.get(referral_id), actor)
+
+    def history(self, referral_id: UUID) -> list[Event]:
+        """Return the referral's events, oldest first.
+
+        :raises ReferralNotFoundError: no such referral.
+        """
+        events = self.store.events(referral_id)
+        if not events:
+            self.store.get(referral_id)  # raises ReferralNotFoundError
+        return events
+
+    def verify(self, referral_id: UUID) -> None:
+        """Check the referral's event log is complete and untampered.
+
+        :raises HistoryTamperedError: naming the first bad event.
+        """
+        referral = self.store.get(referral_id)
+        verify_history(
+            self.store.events(referral_id),
+            expected_count=referral.version,
+            expected_head=referral.history_hash,
+        )
+
+    def list(
+        self,
+        *statuses: ReferralStatus,
+        limit: int = 100,
+        after: UUID | None = None,
+    ) -> Sequence[Referral]:
+        """Return referrals in the given statuses (all if none given), by id, *limit* at a time."""
+        return self.store.list_by_status(
+            statuses or tuple(ReferralStatus), limit=limit, after=after
+        )
+
+    # -- Side effects: the outbox (after commit) -----------------------------------------
+
+    # -- Inbound events -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- Intake (issue 4): capture calls, create or link referrals, answer status calls -----
+
+    # -- Outreach (docs/outreach.md) ----------------------------------------------------
+
+    # -- Routing: rules, human queues, SLA clocks (docs/routing.md) -------------------------
+
+    def call(self, request: OutboundRequest) -> Receipt:
+        """Send *request* now through the chosen adapter with retries, without the outbox.
+
+        Prefer :meth:`dispatch`, which records the action and turns failures into tasks.
+
+        :raises NoBackendError: no adapter provides the capability.
+        :raises AdapterError: transient faults outlasted the budget, or a permanent fault.
+
+        .. versionadded:: 0.1
+        """
+        return _backends.call(self, request)
+
+    def dispatch(self, request: OutboundRequest, *, queue: str = "outreach") -> DispatchOutcome:
+        """Record an outbound action, send it, and record what happened.
+
+        ``action_queued`` is committed before the adapter is called and the outcome after it,
+        so the action is never lost: it ends ``sent``, or ``failed`` with a human task in
+        *queue*. Dispatching a key that already ended returns that outcome and sends nothing;
+        a key still ``queued`` (a crash interrupted it) is sent again with the same key.
+
+        :raises NoBackendError: no adapter provides the capability (nothing is recorded).
+        :raises ReferralNotFoundError: no such referral.
+
+        .. versionadded:: 0.1
+        """
+        return _backends.dispatch(self, request, queue=queue)
+
+    def outbox(self, referral_id: UUID) -> dict[str, OutboxEntry]:
+        """Return the referral's outbound actions by idempotency key, in queue order.
+
+        .. versionadded:: 0.1
+        """
+        return _backends.outbox(self, referral_id)
+
+    def recover(
+        self, referral_id: UUID, *, resend: bool = True, queue: str = "outreach"
+    ) -> Sequence[DispatchOutcome]:
+        """Finish actions a crash left ``queued``.
+
+        With *resend*, each is sent again with its original request and key (an adapter that
+        honours keys contacts nobody twice). Without it, or when its backend is gone, each is
+        recorded as ``unknown`` with a human task to check whether the contact happened.
+
+        .. versionadded:: 0.1
+        """
+        return _backends.recover(self, referral_id, resend=resend, queue=queue)
+
+    def fetch_patient(self, request: PatientLookupRequest) -> PatientRecord:
+        """Fetch demographics and coverage from the EHR adapter, with retries.
+
+        :raises NoBackendError: no EHR adapter is registered.
+        :raises AdapterError: the EHR failed.
+
+        .. versionadded:: 0.1
+        """
+        return _backends.fetch_patient(self, request)
+
+    def fetch_documents(self, request: DocumentsRequest) -> DocumentList:
+        """Fetch document references from the EHR adapter, with retries.
+
+        :raises NoBackendError: no EHR adapter is registered.
+        :raises AdapterError: the EHR failed.
+
+        .. versionadded:: 0.1
+        """
+        return _backends.fetch_documents(self, request)
+
+    def record_call_outcome(self, outcome: CallOutcome) -> Referral:
+        """Log the outcome of a call as an interaction; a repeated report changes nothing.
+
+        .. versionadded:: 0.1
+        """
+        return _backends.record_call_outcome(self, outcome)
+
+    def record_sms_reply(self, reply: SmsReply) -> Referral:
+        """Log an SMS reply; ``STOP`` (and synonyms) records an SMS opt-out in the consent.
+
+        The event kind is ``consent_opted_out`` for an opt-out, else ``sms_reply_received``;
+        a repeated report changes nothing.
+
+        .. versionadded:: 0.1
+        """
+        return _backends.record_sms_reply(self, reply)
+
+    def receive_fax(self, fax: InboundFax) -> Referral:
+        """Log an inbound fax; if it answers a records request, mark that request received.
+
+        A repeated report changes nothing.
+
+        .. versionadded:: 0.1
+        """
+        return _backends.receive_fax(self, fax)
+
+    def start_intake(
+        self,
+        call_type: CallType | str,
+        *,
+        config: IntakeConfig | None = None,
+        language: str | None = None,
+    ) -> IntakeSession:
+        """Start capturing a call; feed the session turns with ``update()``.
+
+        :param config: the practice's intake configuration (defaults when ``None``).
+        :param language: the caller's language for questions (``"en"``, ``"es"``, ...).
+        :raises IntakeError: the call type or language is not one intake knows.
+
+        .. versionadded:: 0.1
+        """
+        return _intake.start_intake(self, call_type, config=config, language=language)
+
+    def submit_intake(self, session: IntakeSession, *, actor: Actor) -> IntakeOutcome:
+        """Commit a complete intake: create or link the referral, or resolve the call.
+
+        A ``new_referral`` that matches an open referral (same patient and specialty, within
+        the configured window) is linked to it, which records the call on that referral;
+        otherwise the referral is created and ``complete_intake`` fired. Both changes are
+        computed and checked before anything is written. Other call types are looked up by
+        referral number or patient identity and logged on the referral when one is found.
+
+        :returns: the call record and what happened to the referral.
+        :raises IntakeError: the intake is not complete (nothing is written).
+        :raises PermissionDeniedError: *actor* may not complete intake (nothing is written).
+
+        .. versionadded:: 0.1
+        """
+        return _intake.submit_intake(self, session, actor=actor)
+
+    def answer_status(self, session: IntakeSession) -> StatusAnswer:
+        """Answer a status or authorization call without writing anything.
+
+        Looks the referral up by the number or patient identity the session captured and
+        discloses only what the verified caller may hear (see :mod:`referralkit.intake.status`).
+
+        .. versionadded:: 0.1
+        """
+        return _intake.answer_status(self, session)
+
+    def sweep(self, now: datetime | None = None, *, routing: bool = True) -> SweepReport:
+        """Run due routing and outreach work: call it from cron, a scheduler or a worker loop.
+
+        Routing runs first when the desk has it; then outreach claims due referrals (with a
+        lease, so several workers may sweep at once), runs their due actions and records every
+        outcome. Safe to run again after a crash: nobody is contacted twice for one planned
+        action.
+
+        :param now: the sweep's instant (default: the desk's clock).
+        :param routing: also run the routing sweep (it examines every open referral, so hosts
+            with many may run it less often than outreach).
+        :returns: what was dispatched, skipped (and why), failed, and which tasks were opened.
+        :raises TypeError: the store cannot lease due work.
+
+        .. versionadded:: 0.1
+        """
+        return _outreach.sweep(self, now, routing=routing)
+
+    def record_booking(
+        self, referral_id: UUID, appointment: Appointment, *, actor: Actor
+    ) -> Referral:
+        """Record that the patient booked: ``schedule``, or ``reschedule`` if already booked.
+
+        Pending outreach stops and appointment reminders are planned.
+
+        :raises TransitionBlockedError: authorization does not cover the appointment date.
+
+        .. versionadded:: 0.1
+        """
+        return _outreach.record_booking(self, referral_id, appointment, actor=actor)
+
+    def record_patient_declined(
+        self, referral_id: UUID, *, actor: Actor, note: str | None = None
+    ) -> Referral:
+        """Record that the patient declined the referred care: ``mark_lost`` (patient declined).
+
+        Outreach stops, and the referring practice is sent a status update.
+
+        :raises InvalidTransitionError: the referral is not in a state that can be lost (a
+            booked appointment must be cancelled first).
+
+        .. versionadded:: 0.1
+        """
+        return _outreach.record_patient_declined(self, referral_id, actor=actor, note=note)
+
+    def withdraw_consent(
+        self, referral_id: UUID, channel: Channel | None = None, *, actor: Actor
+    ) -> Referral:
+        """Commit an opt-out from automated contact on *channel*, or on every channel.
+
+        Committed at once: pending attempts on that channel leave the plan, and an attempt that
+        was interrupted mid-send is never re-sent.
+
+        .. versionadded:: 0.1
+        """
+        return _outreach.withdraw_consent(self, referral_id, channel, actor=actor)
+
+    def route(self, referral_id: UUID, *, now: datetime | None = None) -> RoutingReport:
+        """Evaluate the active routing rules for one referral and apply what they decide.
+
+        Each decision is committed with a ``routing_*`` event carrying its idempotency key, so
+        routing again opens no second task and sends no second alert. Notifications go through
+        the notification backend when the desk has one; otherwise a person gets a task (a staff
+        alert always comes with its task). A trigger the lifecycle refuses is recorded and
+        handed to the rule's fallback queue. Rules contributed by plugins
+        (``referralkit_add_routing_rules``) are applied too, when their queue is declared.
+
+        :param now: the instant to evaluate at (default: the desk's clock); events are stamped
+            by the desk's clock.
+        :raises ReferralNotFoundError: no such referral.
+        :raises ConflictError: other writers kept changing the referral (after retries).
+
+        .. versionadded:: 0.1
+        """
+        return _routing.route(self, referral_id, now=now)
+
+    def sweep_routing(
+        self, now: datetime | None = None, *, page_size: int = 500
+    ) -> RoutingSweepReport:
+        """Route every open or held referral at *now*, page by page (keyset by id).
+
+        A referral that keeps conflicting with other writers is counted and skipped; the next
+        sweep picks it up.
+
+        .. versionadded:: 0.1
+        """
+        return _routing.sweep_routing(self, now, page_size=page_size)
+
+    def explain(
+        self, referral_id: UUID, *, now: datetime | None = None
+    ) -> tuple[RuleExplanation, ...]:
+        """Explain every active routing rule for the referral: matched or not, and why.
+
+        :raises ReferralNotFoundError: no such referral.
+
+        .. versionadded:: 0.1
+        """
+        return _routing.explain(self, referral_id, now=now)
