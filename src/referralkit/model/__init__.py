@@ -1,0 +1,108 @@
+"""The referral domain model: pydantic v2 types for data that crosses a boundary.
+
+Every model is frozen (changes return :meth:`~pydantic.BaseModel.model_copy`), forbids unknown
+fields and is strict when built from Python objects; JSON input (``model_validate_json``) accepts
+ISO dates and enum values, so a referral round-trips through JSON exactly.
+
+Fields that hold protected health information (names, birth dates, phones, emails, addresses,
+member ids, free-text summaries) are masked in ``repr()`` and ``str()``, and validation errors
+never echo input values (``hide_input_in_errors``).
+"""
+
+from referralkit.model.enums import (
+    ActorKind,
+    AppointmentStatus,
+    AuthorizationStatus,
+    CancelReason,
+    Channel,
+    DeclineReason,
+    Direction,
+    LostReason,
+    NoShowReason,
+    PhoneKind,
+    Priority,
+    RecordsRequestStatus,
+    ReferralStatus,
+    Role,
+    TaskPriority,
+    TaskStatus,
+)
+from referralkit.model.records import (
+    Actor,
+    Address,
+    Appointment,
+    Authorization,
+    ContactConsent,
+    Coverage,
+    HumanTask,
+    Interaction,
+    Patient,
+    PhoneContact,
+    Practice,
+    Provider,
+    ReasonForReferral,
+    RecordsRequest,
+    StatusReason,
+)
+from referralkit.model.referral import Referral
+from referralkit.model.types import (
+    MASK,
+    Email,
+    Icd10Code,
+    LanguageTag,
+    NonEmpty,
+    Npi,
+    PhoneE164,
+    TimeZoneName,
+    UsState,
+    UtcDatetime,
+    is_valid_npi,
+    mask,
+)
+
+__all__ = [
+    "MASK",
+    "Actor",
+    "ActorKind",
+    "Address",
+    "Appointment",
+    "AppointmentStatus",
+    "Authorization",
+    "AuthorizationStatus",
+    "CancelReason",
+    "Channel",
+    "ContactConsent",
+    "Coverage",
+    "DeclineReason",
+    "Direction",
+    "Email",
+    "HumanTask",
+    "Icd10Code",
+    "Interaction",
+    "LanguageTag",
+    "LostReason",
+    "NoShowReason",
+    "NonEmpty",
+    "Npi",
+    "Patient",
+    "PhoneContact",
+    "PhoneE164",
+    "PhoneKind",
+    "Practice",
+    "Priority",
+    "Provider",
+    "ReasonForReferral",
+    "RecordsRequest",
+    "RecordsRequestStatus",
+    "Referral",
+    "ReferralStatus",
+    "Role",
+    "StatusReason",
+    "TaskPriority",
+    "TaskStatus",
+    "TimeZoneName",
+    "UsState",
+    "UtcDatetime",
+    "is_valid_npi",
+    "mask",
+]

@@ -1,0 +1,286 @@
+"""The sub-records of a referral: people, practices, coverage, appointments, tasks and reasons."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID, uuid4
+
+from pydantic import Field, model_validator
+
+from referralkit.model.enums import (
+    ActorKind,
+    AppointmentStatus,
+    AuthorizationStatus,
+    CancelReason,
+    Channel,
+    DeclineReason,
+    Direction,
+    LostReason,
+    NoShowReason,
+    PhoneKind,
+    RecordsRequestStatus,
+    Role,
+    TaskPriority,
+    TaskStatus,
+)
+from referralkit.model.types import (
+    Email,
+    Icd10Code,
+    LanguageTag,
+    NonEmpty,
+    Npi,
+    PhoneE164,
+    TimeZoneName,
+    UsState,
+    UtcDatetime,
+    _Record,
+)
+
+__all__ = [
+    "Actor",
+    "Address",
+    "Appointment",
+    "Authorization",
+    "ContactConsent",
+    "Coverage",
+    "HumanTask",
+    "Interaction",
+    "Patient",
+    "PhoneContact",
+    "Practice",
+    "Provider",
+    "ReasonForReferral",
+    "RecordsRequest",
+    "StatusReason",
+]
+
+# -- Sub-records ----------------------------------------------------------------------------
+
+
+class Actor(_Record):
+    """Who did something: a person, the AI receptionist, the system or an integration."""
+
+    kind: ActorKind
+    id: NonEmpty
+    role: Role
+    display_name: str | None = None
+
+    @model_validator(mode="after")
+    def _ai_is_never_a_clinician(self) -> Actor:
+        # Clinical appropriateness stays human (DESIGN.md, "What stays human").
+        if self.kind is ActorKind.AI and self.role is Role.CLINICIAN:
+            raise ValueError("an AI actor cannot act in the clinician role")
+        return self
+
+
+class Address(_Record):
+    """A postal address (all of it is PHI for a patient)."""
+
+    _phi: ClassVar[frozenset[str]] = frozenset({"line1", "line2", "city", "postal_code"})
+    line1: NonEmpty
+    line2: str | None = None
+    city: NonEmpty
+    state: UsState
+    postal_code: Annotated[str, Field(pattern=r"^\d{5}(-\d{4})?$")]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
+
+
+class PhoneContact(_Record):
+    """One phone number of a patient, with what outreach needs to know about it."""
+
+    _phi: ClassVar[frozenset[str]] = frozenset({"number"})
+    number: PhoneE164
+    kind: PhoneKind = PhoneKind.MOBILE
+    time_zones: tuple[TimeZoneName, ...] = ()
+    """The number's possible time zones (from its area code), for contact windows."""
+
+
+class ContactConsent(_Record):
+    """What the patient agreed to be contacted by; opt-outs win over everything."""
+
+    contact_allowed: bool = True
+    opted_out_channels: tuple[Channel, ...] = ()
+    updated_at: UtcDatetime | None = None
+
+    def allows(self, channel: Channel) -> bool:
+        """Return whether automated contact on *channel* is allowed."""
+        return self.contact_allowed and channel not in self.opted_out_channels
+
+
+class Patient(_Record):
+    """The referred patient. Every identifying field is masked in repr."""
+
+    _phi: ClassVar[frozenset[str]] = frozenset(
+        {
+            "given_name",
+            "family_name",
+            "middle_name",
+            "birth_date",
+            "phones",
+            "email",
+            "address",
+            "mrn",
+        }
+    )
+    given_name: NonEmpty
+    family_name: NonEmpty
+    middle_name: str | None = None
+    birth_date: date | None = None
+    mrn: str | None = None
+    phones: tuple[PhoneContact, ...] = ()
+    email: Email | None = None
+    address: Address | None = None
+    time_zone: TimeZoneName | None = None
+    preferred_language: LanguageTag = "en"
+    preferred_channel: Channel | None = None
+    consent: ContactConsent = ContactConsent()
+
+
+class Practice(_Record):
+    """A referring or receiving practice (organisation)."""
+
+    name: NonEmpty
+    id: str | None = None
+    npi: Npi | None = None
+    phone: PhoneE164 | None = None
+    fax: PhoneE164 | None = None
+    address: Address | None = None
+
+
+class Provider(_Record):
+    """An individual clinician."""
+
+    name: NonEmpty
+    npi: Npi | None = None
+    specialty: str | None = None
+
+
+class Coverage(_Record):
+    """The patient's insurance coverage."""
+
+    _phi: ClassVar[frozenset[str]] = frozenset({"member_id", "group_number"})
+    payer_name: NonEmpty
+    payer_id: str | None = None
+    member_id: NonEmpty
+    group_number: str | None = None
+    plan_name: str | None = None
+
+
+class Authorization(_Record):
+    """Insurance authorization for the referred care: a sub-status, not a lifecycle state."""
+
+    status: AuthorizationStatus = AuthorizationStatus.NOT_REQUIRED
+    number: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    authorized_visits: Annotated[int, Field(ge=0)] | None = None
+    used_visits: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Authorization:
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+    def covers(self, day: date) -> bool:
+        """Return whether care on *day* is covered: not required, or approved and in validity."""
+        if self.status is AuthorizationStatus.NOT_REQUIRED:
+            return True
+        if self.status not in (AuthorizationStatus.APPROVED, AuthorizationStatus.MODIFIED):
+            return False
+        if self.valid_from is not None and day < self.valid_from:
+            return False
+        if self.valid_to is not None and day > self.valid_to:
+            return False
+        return self.authorized_visits is None or self.used_visits < self.authorized_visits
+
+
+class ReasonForReferral(_Record):
+    """Why the patient is referred: ICD-10-CM codes and text."""
+
+    _phi: ClassVar[frozenset[str]] = frozenset({"text", "icd10_codes"})
+    icd10_codes: tuple[Icd10Code, ...] = ()
+    text: str | None = None
+
+
+class RecordsRequest(_Record):
+    """A request to transfer medical records for this referral."""
+
+    id: UUID = Field(default_factory=uuid4)
+    status: RecordsRequestStatus = RecordsRequestStatus.REQUESTED
+    from_practice: str | None = None
+    requested_at: UtcDatetime
+    due_at: UtcDatetime | None = None
+    documents: tuple[str, ...] = ()
+
+
+class Appointment(_Record):
+    """One appointment booked for the referral; a referral may have several."""
+
+    id: UUID = Field(default_factory=uuid4)
+    start: UtcDatetime
+    duration_minutes: Annotated[int, Field(gt=0, le=24 * 60)] = 30
+    location: str | None = None
+    provider: Provider | None = None
+    status: AppointmentStatus = AppointmentStatus.BOOKED
+    no_show_reason: NoShowReason | None = None
+    cancel_reason: CancelReason | None = None
+    external_id: str | None = None
+
+
+class Interaction(_Record):
+    """A call, SMS, fax or letter about the referral, with its summary."""
+
+    _phi: ClassVar[frozenset[str]] = frozenset({"summary"})
+    id: UUID = Field(default_factory=uuid4)
+    at: UtcDatetime
+    channel: Channel
+    direction: Direction
+    call_type: str | None = None
+    outcome: str | None = None
+    summary: str | None = None
+    actor_id: str | None = None
+
+
+class HumanTask(_Record):
+    """Work routed to a named human queue, with a due time and the reason it exists."""
+
+    _phi: ClassVar[frozenset[str]] = frozenset({"detail"})
+    id: UUID = Field(default_factory=uuid4)
+    queue: NonEmpty
+    title: NonEmpty
+    reason: NonEmpty
+    detail: str | None = None
+    priority: TaskPriority = TaskPriority.NORMAL
+    status: TaskStatus = TaskStatus.OPEN
+    created_at: UtcDatetime
+    due_at: UtcDatetime
+    rule_id: str | None = None
+
+
+_REASON_ENUMS: dict[str, type[enum.Enum]] = {
+    "decline": DeclineReason,
+    "cancel": CancelReason,
+    "lost": LostReason,
+}
+
+
+class StatusReason(_Record):
+    """The coded reason behind a declined, cancelled, lost, held or erroneous referral."""
+
+    _phi: ClassVar[frozenset[str]] = frozenset({"text"})
+    kind: Literal["decline", "cancel", "lost", "hold", "error", "reopen", "redirect"]
+    code: str | None = None
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _code_matches_kind(self) -> StatusReason:
+        codes = _REASON_ENUMS.get(self.kind)
+        if codes is not None:
+            if self.code is None or self.code not in {m.value for m in codes}:
+                raise ValueError(f"a {self.kind} reason needs a code from {codes.__name__}")
+        elif self.code is None and not self.text:
+            raise ValueError(f"a {self.kind} reason needs text")
+        return self

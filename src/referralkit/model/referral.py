@@ -1,0 +1,108 @@
+"""The referral: the aggregate a host stores and the lifecycle moves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from pydantic import Field
+
+from referralkit.model.enums import (
+    AppointmentStatus,
+    Priority,
+    ReferralStatus,
+)
+from referralkit.model.records import (
+    Appointment,
+    Authorization,
+    Coverage,
+    HumanTask,
+    Interaction,
+    Patient,
+    Practice,
+    Provider,
+    ReasonForReferral,
+    RecordsRequest,
+    StatusReason,
+)
+from referralkit.model.types import (
+    UtcDatetime,
+    _Record,
+)
+
+__all__ = [
+    "Referral",
+]
+
+# -- The referral -------------------------------------------------------------------------------
+
+
+class Referral(_Record):
+    """A specialist referral as the host stores it. Immutable: changes return ``model_copy``.
+
+    ``version`` counts committed changes (creation is version 1) and ``history_hash`` is the
+    hash of the last event, so the record and its event log vouch for each other.
+    """
+
+    id: UUID = Field(default_factory=uuid4)
+    referral_number: str | None = None
+    status: ReferralStatus = ReferralStatus.INTAKE
+    priority: Priority = Priority.ROUTINE
+    patient: Patient | None = None
+    referring_practice: Practice | None = None
+    referring_provider: Provider | None = None
+    receiving_practice: Practice | None = None
+    receiving_provider: Provider | None = None
+    specialty: str | None = None
+    reason: ReasonForReferral | None = None
+    coverage: Coverage | None = None
+    authorization: Authorization = Authorization()
+    records_requests: tuple[RecordsRequest, ...] = ()
+    appointments: tuple[Appointment, ...] = ()
+    interactions: tuple[Interaction, ...] = ()
+    tasks: tuple[HumanTask, ...] = ()
+    flags: tuple[str, ...] = ()
+    status_reason: StatusReason | None = None
+    hold_from: ReferralStatus | None = None
+    lost_from: ReferralStatus | None = None
+    next_action_at: UtcDatetime | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
+    version: Annotated[int, Field(ge=0)] = 0
+    history_hash: str = ""
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # A short, PHI-free summary: nested records stay out of logs entirely.
+        yield "id", self.id
+        yield "referral_number", self.referral_number
+        yield "status", self.status
+        yield "priority", self.priority
+        yield "specialty", self.specialty
+        yield "version", self.version
+
+    def missing_fields(self) -> tuple[str, ...]:
+        """Return the paths of fields intake still needs before ``complete_intake``."""
+        missing: list[str] = []
+        if self.patient is None:
+            missing.append("patient")
+        else:
+            if self.patient.birth_date is None:
+                missing.append("patient.birth_date")
+            if not self.patient.phones:
+                missing.append("patient.phones")
+        if self.referring_practice is None and self.referring_provider is None:
+            missing.append("referring_practice")
+        if not self.specialty:
+            missing.append("specialty")
+        if self.reason is None or not (self.reason.text or self.reason.icd10_codes):
+            missing.append("reason")
+        return tuple(missing)
+
+    @property
+    def current_appointment(self) -> Appointment | None:
+        """The latest appointment still booked, if any."""
+        for appointment in reversed(self.appointments):
+            if appointment.status is AppointmentStatus.BOOKED:
+                return appointment
+        return None

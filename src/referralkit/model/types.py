@@ -1,0 +1,117 @@
+"""Constrained scalar types, PHI masking, and the base class of every model."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Annotated, Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "MASK",
+    "Email",
+    "Icd10Code",
+    "LanguageTag",
+    "NonEmpty",
+    "Npi",
+    "PhoneE164",
+    "TimeZoneName",
+    "UsState",
+    "UtcDatetime",
+    "is_valid_npi",
+    "mask",
+]
+
+MASK = "***"
+
+
+def mask(value: object) -> str:
+    """Return the placeholder shown instead of a PHI value (never a fragment of it)."""
+    return MASK if value not in (None, "", ()) else repr(value)
+
+
+# -- Constrained scalars ------------------------------------------------------------------------
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        digit = ord(char) - 48
+        if index % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+_NPI_RE = re.compile(r"\d{10}")
+
+
+def is_valid_npi(value: str) -> bool:
+    """Return whether *value* is a 10-digit NPI whose check digit is right (Luhn over 80840)."""
+    return bool(_NPI_RE.fullmatch(value)) and _luhn_ok("80840" + value)
+
+
+def _check_npi(value: str) -> str:
+    if not is_valid_npi(value):
+        raise ValueError("not a valid NPI (10 digits with a Luhn check digit)")
+    return value
+
+
+@lru_cache(maxsize=1024)
+def _zone_exists(key: str) -> bool:
+    try:
+        ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _check_zone(value: str) -> str:
+    if not _zone_exists(value):
+        raise ValueError("not an IANA time zone name")
+    return value
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""A timezone-aware datetime, normalised to UTC."""
+PhoneE164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
+"""A phone number in E.164 form (``+15551234567``); intake normalises raw input to this."""
+Npi = Annotated[str, AfterValidator(_check_npi)]
+"""A US National Provider Identifier."""
+# Any letter: ICD-10-CM uses U codes too (U07.1 COVID-19, U09.9 post-COVID condition).
+Icd10Code = Annotated[str, Field(pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")]
+"""An ICD-10-CM code in dotted form (format check only; intake can look codes up)."""
+TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
+"""An IANA time zone name such as ``America/Chicago``."""
+# A cheap syntax check: full email validation is too slow for a hot path (PERFORMANCE.md).
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+"""An email address (syntax check only)."""
+UsState = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+"""A two-letter US state or territory code."""
+LanguageTag = Annotated[str, Field(pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")]
+"""A BCP 47 language tag such as ``en`` or ``es-MX``."""
+NonEmpty = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class _Record(BaseModel):
+    """Base of every model: frozen, strict, no unknown fields, PHI masked in repr."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, hide_input_in_errors=True)
+    _phi: ClassVar[frozenset[str]] = frozenset()
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if name in self._phi and value not in (None, "", ()):
+                yield name, MASK
+            else:
+                yield name, value
