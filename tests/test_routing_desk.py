@@ -262,3 +262,48 @@ def test_rules_contributed_by_plugins_are_applied_once(
     referralkit_desk.route(referral.id)
     (task,) = [t for t in _tasks(referralkit_desk, referral.id) if t.queue == "records"]
     assert task.due_at == referralkit_clock.now() + timedelta(hours=8)
+
+
+def _auto_desk(desk):
+    return ReferralDesk(store=desk.store, clock=desk.clock, auto_route=True)
+
+
+def test_auto_route_opens_the_acceptance_task_when_the_referral_is_created(
+    desk, make_referral, actors
+):
+    auto = _auto_desk(desk)
+    referral = auto.create(make_referral(), actor=actors.intake_staff)
+    (task,) = referral.tasks
+    assert (task.queue, task.rule_id) == ("clinical_review", "needs_acceptance")
+    assert referral == auto.get(referral.id)
+    auto.verify(referral.id)
+
+
+def test_auto_route_reacts_to_each_change_without_looping(desk, make_referral, actors):
+    auto = _auto_desk(desk)
+    referral = auto.create(make_referral(), actor=actors.intake_staff)
+    before = len(auto.history(referral.id))
+    after = auto.amend(
+        referral.id,
+        "flag_raised",
+        actor=actors.intake_staff,
+        update={"flags": ("asked_for_person",)},
+    )
+    queues = sorted(t.queue for t in after.tasks)
+    assert queues == ["clinical_review", "patient_counselling"]
+    # One amendment, one routing decision: nothing re-routes the routing's own change.
+    assert len(auto.history(referral.id)) == before + 2
+
+
+def test_auto_route_failure_never_undoes_the_callers_change(desk, make_referral, actors, caplog):
+    auto = _auto_desk(desk)
+    auto.routing_rules = _Broken()
+    referral = auto.create(make_referral(), actor=actors.intake_staff)
+    assert auto.get(referral.id).version == 1
+    assert "routing after created failed (RuleLoadError)" in caplog.text
+
+
+class _Broken:
+    @property
+    def active(self):
+        raise RuleLoadError("<test>", [(None, None, "rules unavailable")])

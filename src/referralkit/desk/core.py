@@ -7,6 +7,7 @@ here that calls its implementation in the sibling module, so the public API stay
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -23,9 +24,7 @@ from referralkit.desk import intake as _intake
 from referralkit.desk import outreach as _outreach
 from referralkit.desk import routing as _routing
 from referralkit.desk.stores import open_store
-from referralkit.errors import (
-    ConflictError,
-)
+from referralkit.errors import ConflictError, ReferralKitError
 from referralkit.events import Event, verify_history
 from referralkit.intake import (
     CallType,
@@ -35,6 +34,7 @@ from referralkit.intake import (
     StatusAnswer,
 )
 from referralkit.lifecycle import (
+    Change,
     Lifecycle,
     Trigger,
     allowed_triggers,
@@ -127,7 +127,15 @@ class ReferralDesk:
     """Outreach policy and sweep settings; ``None`` turns outreach off (see docs/outreach.md).
 
     .. versionadded:: 0.1"""
+    auto_route: bool = False
+    """Evaluate routing after every committed change (create, fire, amend), not only in sweeps.
+
+    The rules' own changes do not re-trigger routing; a routing failure is logged and left for
+    the next sweep, never raised to the caller whose change is already committed.
+
+    .. versionadded:: 0.1"""
     _invoker: Invoker = attrs.field(init=False)
+    _local: threading.local = attrs.field(init=False, factory=threading.local)
 
     @_invoker.default
     def _make_invoker(self) -> Invoker:
@@ -149,8 +157,7 @@ class ReferralDesk:
         change = _outreach._outreach_planned(self, created(referral, actor, self.clock.now()))
         self.store.create(change.referral, change.event)
         _log.info("referral %s created in %s", referral.id, referral.status.value)
-        _backends._notify(self, change.event)
-        return change.referral
+        return self._after_commit(change)
 
     def get(self, referral_id: UUID) -> Referral:
         """Return the current referral.
@@ -192,8 +199,7 @@ class ReferralDesk:
             current.status.value,
             change.referral.status.value,
         )
-        _backends._notify(self, change.event)
-        return change.referral
+        return self._after_commit(change)
 
     def amend(
         self,
@@ -223,8 +229,27 @@ class ReferralDesk:
         change = _outreach._outreach_planned(self, change)
         self.store.save(change.referral, change.event, expected_version=current.version)
         _log.info("referral %s: %s recorded", referral_id, kind)
+        return self._after_commit(change)
+
+    def _after_commit(self, change: Change) -> Referral:
+        # Side effects strictly after the commit: observers, then (opt-in) routing.
         _backends._notify(self, change.event)
-        return change.referral
+        if not self.auto_route or getattr(self._local, "routing", False):
+            return change.referral
+        self._local.routing = True
+        try:
+            report = _routing.route(self, change.referral.id)
+        except ReferralKitError as exc:
+            _log.warning(
+                "referral %s: routing after %s failed (%s); the next sweep retries",
+                change.referral.id,
+                change.event.kind,
+                type(exc).__name__,
+            )
+            return change.referral
+        finally:
+            self._local.routing = False
+        return self.store.get(change.referral.id) if report.applied else change.referral
 
     def allowed_triggers(
         self, referral_id: UUID, actor: Actor | None = None
