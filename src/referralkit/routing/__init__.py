@@ -8,7 +8,8 @@ Modules: :mod:`~referralkit.routing.rules` (rules as data), :mod:`~referralkit.r
 :mod:`~referralkit.routing.loader` (TOML, :class:`RuleRegistry`),
 :mod:`~referralkit.routing.queues`, :mod:`~referralkit.routing.calendar`,
 :mod:`~referralkit.routing.sla`, :mod:`~referralkit.routing.defaults`,
-:mod:`~referralkit.routing.engine`.
+:mod:`~referralkit.routing.engine` (with :mod:`~referralkit.routing.decisions`, the decision
+and report types, and :mod:`~referralkit.routing.decider`, which turns rule actions into them).
 
 .. versionadded:: 0.1
 """

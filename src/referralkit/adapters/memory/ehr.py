@@ -1,0 +1,76 @@
+""":class:`InMemoryEhr`: the fake EHR adapter, serving patients and documents by MRN."""
+
+from __future__ import annotations
+
+import attrs
+
+from referralkit.adapters.memory.recorder import _receipt, _Recorder
+from referralkit.model import Coverage, Patient
+from referralkit.ports import (
+    AppointmentReceipt,
+    BookAppointmentRequest,
+    CancelAppointmentRequest,
+    DocumentList,
+    DocumentRef,
+    DocumentsRequest,
+    PatientLookupRequest,
+    PatientRecord,
+    Receipt,
+    StatusPushRequest,
+)
+
+__all__ = ["InMemoryEhr"]
+
+
+@attrs.define
+class InMemoryEhr(_Recorder):
+    """A fake :class:`~referralkit.ports.EhrAdapter` serving patients and documents by MRN.
+
+    .. versionadded:: 0.1
+    """
+
+    patients: dict[str, tuple[Patient, tuple[Coverage, ...]]] = attrs.field(factory=dict)
+    documents: dict[str, tuple[DocumentRef, ...]] = attrs.field(factory=dict)
+
+    def fetch_patient(self, request: PatientLookupRequest) -> PatientRecord:
+        """Return the patient stored under the MRN (``patient=None`` if unknown)."""
+        self._fault("fetch_patient", request)
+        found = self.patients.get(request.mrn)
+        if found is None:
+            return PatientRecord(idempotency_key=request.idempotency_key)
+        patient, coverage = found
+        return PatientRecord(
+            idempotency_key=request.idempotency_key,
+            patient=patient,
+            coverage=coverage if request.include_coverage else (),
+        )
+
+    def fetch_documents(self, request: DocumentsRequest) -> DocumentList:
+        """Return the stored documents of the requested kinds (all kinds if none named)."""
+        self._fault("fetch_documents", request)
+        docs = self.documents.get(request.mrn, ())
+        if request.kinds:
+            docs = tuple(d for d in docs if d.kind in request.kinds)
+        return DocumentList(idempotency_key=request.idempotency_key, documents=docs)
+
+    def push_status(self, request: StatusPushRequest) -> Receipt:
+        """Record the status push."""
+        key = request.idempotency_key
+        return self._serve("push_status", key, request, _receipt(key))
+
+    def book_appointment(self, request: BookAppointmentRequest) -> AppointmentReceipt:
+        """Record the booking and return an external id."""
+        key = request.idempotency_key
+        return self._serve(
+            "book_appointment",
+            key,
+            request,
+            lambda ref, now: AppointmentReceipt(
+                idempotency_key=key, provider_ref=ref, accepted_at=now, external_id=ref
+            ),
+        )
+
+    def cancel_appointment(self, request: CancelAppointmentRequest) -> Receipt:
+        """Record the cancellation."""
+        key = request.idempotency_key
+        return self._serve("cancel_appointment", key, request, _receipt(key))

@@ -1,0 +1,175 @@
+""":class:`MemoryStore`: a thread-safe, non-durable :class:`~referralkit.store.Store`."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import attrs
+
+from referralkit.errors import ConflictError, DuplicateReferralError, ReferralNotFoundError
+from referralkit.events import Event
+from referralkit.model import Referral, ReferralStatus
+from referralkit.store import check_change
+
+__all__ = ["MemoryStore"]
+
+
+def _due_key(referral: Referral) -> tuple[datetime, str]:
+    assert referral.next_action_at is not None  # noqa: S101 - filtered by the caller
+    return referral.next_action_at, str(referral.id)
+
+
+@attrs.define
+class MemoryStore:
+    """A :class:`~referralkit.store.Store` held in process memory; thread-safe, not durable.
+
+    Referrals are frozen, so the store keeps the objects themselves: nothing a caller holds can
+    change what is stored.
+    """
+
+    _referrals: dict[UUID, Referral] = attrs.field(factory=dict, init=False)
+    _events: dict[UUID, list[Event]] = attrs.field(factory=dict, init=False)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
+    _leases: dict[UUID, tuple[str, datetime]] = attrs.field(factory=dict, init=False)
+
+    def create(self, referral: Referral, event: Event) -> None:
+        """Insert a new referral and its ``created`` event."""
+        check_change(referral, event)
+        with self._lock:
+            if referral.id in self._referrals:
+                raise DuplicateReferralError(referral.id)
+            self._referrals[referral.id] = referral
+            self._events[referral.id] = [event]
+
+    def create_many(
+        self, items: Iterable[tuple[Referral, Event]], *, batch_size: int = 1000
+    ) -> int:
+        """Insert many new referrals; a batch with a duplicate id is not written."""
+        count = 0
+        batch: list[tuple[Referral, Event]] = []
+        for item in items:
+            check_change(*item)
+            batch.append(item)
+            if len(batch) >= batch_size:
+                count += self._insert_batch(batch)
+                batch = []
+        if batch:
+            count += self._insert_batch(batch)
+        return count
+
+    def _insert_batch(self, batch: list[tuple[Referral, Event]]) -> int:
+        with self._lock:
+            seen: set[UUID] = set()
+            for referral, _ in batch:
+                if referral.id in self._referrals or referral.id in seen:
+                    raise DuplicateReferralError(referral.id)
+                seen.add(referral.id)
+            for referral, event in batch:
+                self._referrals[referral.id] = referral
+                self._events[referral.id] = [event]
+        return len(batch)
+
+    def save(self, referral: Referral, event: Event, *, expected_version: int) -> None:
+        """Replace the referral and append its event if the stored version matches."""
+        check_change(referral, event)
+        if referral.version != expected_version + 1:
+            raise ValueError("a change must raise the version by exactly one")
+        with self._lock:
+            current = self._referrals.get(referral.id)
+            if current is None:
+                raise ReferralNotFoundError(referral.id)
+            if current.version != expected_version:
+                raise ConflictError(referral.id, expected_version, current.version)
+            self._referrals[referral.id] = referral
+            self._events[referral.id].append(event)
+
+    def get(self, referral_id: UUID) -> Referral:
+        """Return the referral or raise :class:`~referralkit.errors.ReferralNotFoundError`."""
+        try:
+            return self._referrals[referral_id]
+        except KeyError:
+            raise ReferralNotFoundError(referral_id) from None
+
+    def events(self, referral_id: UUID) -> list[Event]:
+        """Return the referral's events in order."""
+        with self._lock:
+            return list(self._events.get(referral_id, ()))
+
+    def list_by_status(
+        self, statuses: Sequence[ReferralStatus], *, limit: int = 100, after: UUID | None = None
+    ) -> list[Referral]:
+        """Return referrals in *statuses* ordered by id, after *after*."""
+        wanted = set(statuses)
+        with self._lock:
+            rows = [
+                r
+                for r in self._referrals.values()
+                if r.status in wanted and (after is None or str(r.id) > str(after))
+            ]
+        rows.sort(key=lambda r: str(r.id))
+        return rows[:limit]
+
+    def due(
+        self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
+    ) -> list[Referral]:
+        """Return referrals with ``next_action_at <= now``, by ``(next_action_at, id)``."""
+        with self._lock:
+            rows = [
+                r
+                for r in self._referrals.values()
+                if r.next_action_at is not None and r.next_action_at <= now
+            ]
+        keyed = sorted((_due_key(r), r) for r in rows)
+        if after is not None:
+            cursor = (after[0], str(after[1]))
+            keyed = [item for item in keyed if item[0] > cursor]
+        return [r for _, r in keyed[:limit]]
+
+    def count_by_status(self) -> dict[ReferralStatus, int]:
+        """Return the number of referrals per status."""
+        with self._lock:
+            return dict(Counter(r.status for r in self._referrals.values()))
+
+    def claim_due(
+        self, now: datetime, *, worker: str, lease: timedelta, limit: int = 100
+    ) -> list[Referral]:
+        """Lease up to *limit* due referrals no live lease holds to *worker* (see LeasingStore)."""
+        with self._lock:
+            rows = [
+                r
+                for r in self._referrals.values()
+                if r.next_action_at is not None
+                and r.next_action_at <= now
+                and not (r.id in self._leases and self._leases[r.id][1] > now)
+            ]
+            claimed = [r for _, r in sorted((_due_key(r), r) for r in rows)[:limit]]
+            for referral in claimed:
+                self._leases[referral.id] = (worker, now + lease)
+        return claimed
+
+    def release(self, referral_id: UUID, *, worker: str) -> bool:
+        """End *worker*'s lease on the referral; ``False`` if it held none."""
+        with self._lock:
+            held = self._leases.get(referral_id)
+            if held is None or held[0] != worker:
+                return False
+            del self._leases[referral_id]
+            return True
+
+    def reschedule(self, referral: Referral, next_action_at: datetime | None) -> bool:
+        """Set ``next_action_at`` if the stored version is *referral*'s; no event is added."""
+        with self._lock:
+            current = self._referrals.get(referral.id)
+            if current is None or current.version != referral.version:
+                return False
+            self._referrals[referral.id] = current.model_copy(
+                update={"next_action_at": next_action_at}
+            )
+            return True
+
+    def close(self) -> None:
+        """Nothing to release; present to satisfy the protocol."""

@@ -1,0 +1,299 @@
+"""Outreach policy data: hours, windows, caps, retries, steps, cadences and :class:`Policy`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import time, timedelta
+from typing import Final, Literal, get_args
+
+import attrs
+
+from referralkit.errors import ReferralKitError
+from referralkit.model import Channel, LostReason, Priority, TaskPriority
+
+__all__ = [
+    "ACTIONS",
+    "CONDITIONS",
+    "DEFAULT_STATE_HOURS",
+    "PURPOSES",
+    "Action",
+    "AuthRules",
+    "Cadence",
+    "Condition",
+    "Exhaustion",
+    "FrequencyCap",
+    "Hours",
+    "Policy",
+    "PolicyError",
+    "Purpose",
+    "ReferrerUpdates",
+    "RetryRule",
+    "Step",
+    "WeeklyHours",
+    "WindowRules",
+]
+
+Purpose = Literal[
+    "schedule", "no_show_recovery", "reminder", "records_follow_up", "auth_follow_up"
+]
+"""What a cadence is for; the planner picks cadences by purpose and priority."""
+PURPOSES: Final[tuple[Purpose, ...]] = get_args(Purpose)
+
+Action = Literal["contact", "fax_records", "task"]
+"""What a step does: contact the patient, fax the sending practice, or open a human task."""
+ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
+
+Condition = Literal[
+    "has_phone", "has_mobile", "has_email", "has_address", "auth_required", "auth_not_required"
+]
+"""A precondition of a step; a step whose conditions fail is skipped (not retried)."""
+CONDITIONS: Final[tuple[Condition, ...]] = get_args(Condition)
+
+_PATIENT_CHANNELS: Final = frozenset({Channel.VOICE, Channel.SMS, Channel.EMAIL, Channel.LETTER})
+
+
+class PolicyError(ReferralKitError, ValueError):
+    """An outreach policy is invalid; ``.path`` names the offending field.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"invalid outreach policy at {path or '<root>'}: {problem}")
+
+
+def _hours_order(instance: Hours, _attribute: object, end: time) -> None:
+    if end <= instance.start:
+        raise PolicyError("hours", "end must be after start on the same day")
+
+
+@attrs.frozen
+class Hours:
+    """Allowed local hours of one day: ``start <= local time < end``."""
+
+    start: time
+    end: time = attrs.field(validator=_hours_order)
+
+
+@attrs.frozen
+class WeeklyHours:
+    """Hours per weekday (Monday is 0); a weekday mapped to ``None`` allows no contact."""
+
+    default: Hours
+    weekdays: Mapping[int, Hours | None] = attrs.field(factory=dict)
+
+    def on(self, weekday: int) -> Hours | None:
+        """Return the hours for *weekday* (0 = Monday), or ``None`` if contact is not allowed."""
+        if weekday in self.weekdays:
+            return self.weekdays[weekday]
+        return self.default
+
+
+DEFAULT_HOURS: Final = Hours(time(8), time(21))
+# Conservative defaults drawn from state telephone-solicitation laws (FL 501.616, OK 15-775C.4,
+# MD Com. Law 14-4503, WA RCW 80.36.390, TX Bus. & Com. 301.051). Care messages are often exempt,
+# but the stricter hours cost little; hosts override them in their policy.
+DEFAULT_STATE_HOURS: Final[Mapping[str, WeeklyHours]] = {
+    "FL": WeeklyHours(Hours(time(8), time(20))),
+    "MD": WeeklyHours(Hours(time(8), time(20))),
+    "OK": WeeklyHours(Hours(time(8), time(20))),
+    "WA": WeeklyHours(Hours(time(8), time(20))),
+    "TX": WeeklyHours(Hours(time(9), time(21)), {6: Hours(time(12), time(21))}),
+}
+
+
+@attrs.frozen
+class WindowRules:
+    """When automated calls and SMS may reach a patient, in the patient's local time.
+
+    :ivar default: hours everywhere without a state rule (08:00-21:00 every day).
+    :ivar states: per US state (two-letter code) hours that replace the default.
+    """
+
+    default: WeeklyHours = WeeklyHours(DEFAULT_HOURS)
+    states: Mapping[str, WeeklyHours] = attrs.field(factory=lambda: dict(DEFAULT_STATE_HOURS))
+
+    def for_state(self, state: str | None) -> WeeklyHours:
+        """Return the weekly hours that apply to a patient in *state* (``None``: unknown)."""
+        if state is not None and state in self.states:
+            return self.states[state]
+        return self.default
+
+
+@attrs.frozen
+class FrequencyCap:
+    """At most *limit* automated patient contacts in any rolling *period*, across channels."""
+
+    limit: int = attrs.field(validator=attrs.validators.ge(1))
+    period: timedelta
+
+
+DEFAULT_CAPS: Final = (FrequencyCap(1, timedelta(days=1)), FrequencyCap(3, timedelta(days=7)))
+
+
+@attrs.frozen
+class RetryRule:
+    """How a step whose send failed transiently is retried (each retry is a new attempt)."""
+
+    max_attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    delay: timedelta = timedelta(hours=2)
+
+
+@attrs.frozen
+class Step:
+    """One step of a cadence.
+
+    :ivar id: unique within the cadence; part of the idempotency key, so never reuse an id for
+        a different step.
+    :ivar offset: when the step is due, from the cadence's anchor (the time the referral became
+        ready to schedule, the no-show, the appointment start (negative: before), the records
+        request's due time, or the time authorization became pending).
+    :ivar action: ``contact`` (the patient, on *channel*), ``fax_records`` (the sending
+        practice) or ``task`` (a human task in *queue*).
+    :ivar channel: the patient channel of a ``contact`` step.
+    :ivar fallback: channels tried in order when *channel* is unusable (no mobile, opted out).
+    :ivar template: the message template id handed to the adapter or shown on the task.
+    :ivar when: conditions that must all hold, else the step is skipped.
+    :ivar business_days: only on business days (of the injected calendar) in local time.
+    :ivar valid_for: how long after its due time the step is still worth doing; after that it
+        is skipped as expired (``None``: no limit).
+    """
+
+    id: str = attrs.field(validator=attrs.validators.matches_re(r"^[a-z0-9][a-z0-9_.-]{0,63}$"))
+    offset: timedelta
+    action: Action = "contact"
+    channel: Channel | None = None
+    fallback: tuple[Channel, ...] = ()
+    template: str = ""
+    when: tuple[Condition, ...] = ()
+    business_days: bool = False
+    valid_for: timedelta | None = None
+    queue: str = "scheduling"
+    task_priority: TaskPriority = TaskPriority.NORMAL
+
+    def __attrs_post_init__(self) -> None:
+        where = f"step {self.id}"
+        if self.action == "contact":
+            if self.channel not in _PATIENT_CHANNELS:
+                raise PolicyError(where, "a contact step needs a patient channel")
+            if any(c not in _PATIENT_CHANNELS for c in self.fallback):
+                raise PolicyError(where, "fallback channels must be patient channels")
+        elif self.channel is not None or self.fallback:
+            raise PolicyError(where, f"a {self.action} step takes no channel")
+        if not self.template:
+            raise PolicyError(where, "template is required")
+        if self.valid_for is not None and self.valid_for <= timedelta(0):
+            raise PolicyError(where, "valid_for must be positive")
+
+
+@attrs.frozen
+class Exhaustion:
+    """What happens when a cadence's steps are all done and the patient has not booked.
+
+    ``mark_lost`` fires the lifecycle trigger with *lost_reason* (the referrer is then notified
+    through :class:`ReferrerUpdates`); ``task`` opens a human task in *queue*; ``none`` stops.
+    """
+
+    action: Literal["mark_lost", "task", "none"] = "none"
+    lost_reason: LostReason = LostReason.UNREACHABLE
+    queue: str = "scheduling"
+    template: str = "outreach.exhausted"
+    task_priority: TaskPriority = TaskPriority.NORMAL
+
+
+@attrs.frozen
+class Cadence:
+    """An ordered list of steps for one purpose (and optionally one priority).
+
+    Steps run in order: a step is planned only once every earlier step is done or skipped.
+    After the last step, and *grace* later, *on_exhausted* applies.
+    """
+
+    purpose: Purpose
+    steps: tuple[Step, ...]
+    priority: Priority | None = None
+    grace: timedelta = timedelta(days=2)
+    on_exhausted: Exhaustion = Exhaustion()
+
+    def __attrs_post_init__(self) -> None:
+        where = f"cadence {self.purpose}/{self.priority.value if self.priority else '*'}"
+        if not self.steps:
+            raise PolicyError(where, "a cadence needs at least one step")
+        ids = [s.id for s in self.steps]
+        if len(set(ids)) != len(ids):
+            raise PolicyError(where, "step ids must be unique")
+        offsets = [s.offset for s in self.steps]
+        if offsets != sorted(offsets):
+            raise PolicyError(where, "step offsets must not decrease")
+        if self.grace < timedelta(0):
+            raise PolicyError(where, "grace must not be negative")
+
+
+@attrs.frozen
+class ReferrerUpdates:
+    """Status updates to the referring practice: lifecycle event kind -> template id."""
+
+    on: Mapping[str, str] = attrs.field(
+        factory=lambda: {
+            "schedule": "referrer.scheduled",
+            "reschedule": "referrer.rescheduled",
+            "no_show": "referrer.no_show",
+            "complete_visit": "referrer.seen",
+            "close_loop": "referrer.report_sent",
+            "mark_lost": "referrer.lost",
+        }
+    )
+
+
+@attrs.frozen
+class AuthRules:
+    """Authorization checks that open human tasks (negotiation with payers stays human).
+
+    :ivar warn_before: open a task when an approved authorization ends within this time and the
+        referral is still unscheduled.
+    """
+
+    queue: str = "authorizations"
+    warn_before: timedelta = timedelta(days=7)
+
+
+@attrs.frozen
+class Policy:
+    """A complete outreach policy.
+
+    :ivar cadences: looked up by (purpose, priority), falling back to (purpose, any priority).
+    :ivar in_flight_timeout: after this long an attempt started but not recorded (a crashed
+        worker) is resumed with the same idempotency key; keep it at least the claim lease.
+    """
+
+    cadences: tuple[Cadence, ...]
+    window: WindowRules = WindowRules()
+    caps: tuple[FrequencyCap, ...] = DEFAULT_CAPS
+    retry: RetryRule = RetryRule()
+    referrer_updates: ReferrerUpdates = ReferrerUpdates()
+    auth: AuthRules = AuthRules()
+    windowed_channels: frozenset[Channel] = frozenset({Channel.VOICE, Channel.SMS})
+    in_flight_timeout: timedelta = timedelta(minutes=10)
+    horizon: timedelta = timedelta(days=400)
+
+    def __attrs_post_init__(self) -> None:
+        seen: set[tuple[str, Priority | None]] = set()
+        for cadence in self.cadences:
+            key = (cadence.purpose, cadence.priority)
+            if key in seen:
+                raise PolicyError("cadences", f"two cadences for {cadence.purpose}")
+            seen.add(key)
+
+    def cadence(self, purpose: Purpose, priority: Priority) -> Cadence | None:
+        """Return the cadence for *purpose* at *priority*, or its any-priority cadence."""
+        fallback: Cadence | None = None
+        for cadence in self.cadences:
+            if cadence.purpose != purpose:
+                continue
+            if cadence.priority is priority:
+                return cadence
+            if cadence.priority is None:
+                fallback = cadence
+        return fallback

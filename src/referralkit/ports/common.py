@@ -1,0 +1,107 @@
+"""Shared port data: idempotency keys, the PHI-masking message base, receipts."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from referralkit.model import MASK, Patient, Referral, UtcDatetime
+
+__all__ = [
+    "Capability",
+    "DocumentRef",
+    "IdempotencyKey",
+    "OutboundRequest",
+    "Receipt",
+    "idempotency_key",
+]
+
+Capability = Literal["telephony", "ehr", "fax", "notification"]
+"""The four backend kinds a host picks an adapter for."""
+
+IdempotencyKey = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+"""A sha256 hex digest made by :func:`idempotency_key`."""
+
+_Id = Annotated[str, Field(min_length=1, max_length=200)]
+_Text = Annotated[str, Field(min_length=1, max_length=1600)]
+
+
+def idempotency_key(referral_id: UUID, action: str, attempt: int = 1) -> str:
+    """Return the idempotency key of one planned action.
+
+    The key depends only on what was planned (referral, action or cadence step, attempt
+    number), never on the try, so every retry and every re-send after a crash carries it.
+
+    :param action: a stable name of the planned action, such as ``"outreach:step-2"``.
+    :param attempt: the planned attempt number (not the retry count).
+    :returns: 64 lowercase hex digits.
+
+    .. versionadded:: 0.1
+    """
+    return hashlib.sha256(f"{referral_id}|{action}|{attempt}".encode()).hexdigest()
+
+
+class _Message(BaseModel):
+    """Base of port data: frozen, strict, no unknown fields, PHI masked in repr."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, hide_input_in_errors=True)
+    phi_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if name in self.phi_fields and value not in (None, "", ()):
+                yield name, MASK
+            else:
+                yield name, value
+
+
+class DocumentRef(_Message):
+    """A reference to a stored document; the content stays in the host's document store.
+
+    .. versionadded:: 0.1
+    """
+
+    document_id: _Id
+    kind: _Id
+    content_type: str = "application/pdf"
+    pages: Annotated[int, Field(ge=1)] | None = None
+
+
+class OutboundRequest(_Message):
+    """Base of every request that has a side effect outside referralkit.
+
+    :ivar operation: the port method that carries it (class constant).
+    :ivar capability: which kind of adapter serves it (class constant).
+
+    .. versionadded:: 0.1
+    """
+
+    operation: ClassVar[str] = ""
+    capability: ClassVar[Capability] = "notification"
+    idempotency_key: IdempotencyKey
+    referral_id: UUID
+
+
+class Receipt(_Message):
+    """An adapter's acknowledgement that it accepted an outbound request.
+
+    :ivar provider_ref: the vendor's id for the message, call, fax or booking.
+    :ivar duplicate: ``True`` when the key was seen before and nothing new was sent.
+
+    .. versionadded:: 0.1
+    """
+
+    idempotency_key: IdempotencyKey
+    provider_ref: _Id
+    accepted_at: UtcDatetime
+    duplicate: bool = False
+
+
+def _patient(referral: Referral) -> Patient:
+    if referral.patient is None:
+        raise ValueError("the referral has no patient")
+    return referral.patient

@@ -1,0 +1,193 @@
+"""The EHR port: status pushes, bookings, patient and document reads, and :class:`EhrAdapter`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, ClassVar, Protocol, runtime_checkable
+from uuid import UUID
+
+from pydantic import Field
+
+from referralkit.model import CancelReason, Coverage, Patient, ReferralStatus, UtcDatetime
+from referralkit.ports.common import (
+    Capability,
+    DocumentRef,
+    IdempotencyKey,
+    OutboundRequest,
+    Receipt,
+    _Id,
+    _Message,
+)
+
+__all__ = [
+    "AppointmentReceipt",
+    "BookAppointmentRequest",
+    "CancelAppointmentRequest",
+    "DocumentList",
+    "DocumentsRequest",
+    "EhrAdapter",
+    "PatientLookupRequest",
+    "PatientRecord",
+    "StatusPushRequest",
+]
+
+
+class StatusPushRequest(OutboundRequest):
+    """Push a referral's status change into the EHR (FHIR Task / ServiceRequest status).
+
+    .. versionadded:: 0.1
+    """
+
+    operation: ClassVar[str] = "push_status"
+    capability: ClassVar[Capability] = "ehr"
+    status: ReferralStatus
+    at: UtcDatetime
+    reason_code: str | None = None
+
+
+class BookAppointmentRequest(OutboundRequest):
+    """Book an appointment where the EHR owns the schedule.
+
+    .. versionadded:: 0.1
+    """
+
+    operation: ClassVar[str] = "book_appointment"
+    capability: ClassVar[Capability] = "ehr"
+    phi_fields: ClassVar[frozenset[str]] = frozenset({"mrn"})
+    appointment_id: UUID
+    mrn: _Id
+    start: UtcDatetime
+    duration_minutes: Annotated[int, Field(gt=0, le=24 * 60)] = 30
+    provider_npi: str | None = None
+    location: str | None = None
+
+
+class CancelAppointmentRequest(OutboundRequest):
+    """Cancel an appointment the EHR booked.
+
+    .. versionadded:: 0.1
+    """
+
+    operation: ClassVar[str] = "cancel_appointment"
+    capability: ClassVar[Capability] = "ehr"
+    appointment_id: UUID
+    external_id: _Id
+    reason: CancelReason
+
+
+# -- EHR reads (no side effect; still keyed, so vendors can trace them) ----------------------
+
+
+class PatientLookupRequest(_Message):
+    """Fetch a patient's demographics and coverage from the EHR.
+
+    .. versionadded:: 0.1
+    """
+
+    phi_fields: ClassVar[frozenset[str]] = frozenset({"mrn"})
+    idempotency_key: IdempotencyKey
+    referral_id: UUID
+    mrn: _Id
+    include_coverage: bool = True
+
+
+class PatientRecord(_Message):
+    """What the EHR returned for a :class:`PatientLookupRequest`.
+
+    .. versionadded:: 0.1
+    """
+
+    phi_fields: ClassVar[frozenset[str]] = frozenset({"patient", "coverage"})
+    idempotency_key: IdempotencyKey
+    patient: Patient | None = None
+    coverage: tuple[Coverage, ...] = ()
+
+
+class DocumentsRequest(_Message):
+    """Fetch references to clinical documents for a records request.
+
+    .. versionadded:: 0.1
+    """
+
+    phi_fields: ClassVar[frozenset[str]] = frozenset({"mrn"})
+    idempotency_key: IdempotencyKey
+    referral_id: UUID
+    mrn: _Id
+    kinds: tuple[_Id, ...] = ()
+    since: date | None = None
+
+
+class DocumentList(_Message):
+    """The documents an EHR found for a :class:`DocumentsRequest`.
+
+    .. versionadded:: 0.1
+    """
+
+    idempotency_key: IdempotencyKey
+    documents: tuple[DocumentRef, ...] = ()
+
+
+class AppointmentReceipt(Receipt):
+    """The receipt of a booking: the EHR's appointment id.
+
+    .. versionadded:: 0.1
+    """
+
+    external_id: _Id
+
+
+# -- Port ------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class EhrAdapter(Protocol):
+    """Reads from and writes to the practice's EHR.
+
+    .. versionadded:: 0.1
+    """
+
+    @property
+    def name(self) -> str:
+        """The name the host selects this adapter by."""
+        ...
+
+    def fetch_patient(self, request: PatientLookupRequest) -> PatientRecord:
+        """Return the patient (and coverage) the EHR holds for ``request.mrn``.
+
+        :returns: a record with ``patient=None`` when the MRN is unknown.
+        :raises TransientAdapterError: the EHR is unavailable for now.
+        :raises PermanentAdapterError: the request is refused.
+        """
+        ...
+
+    def push_status(self, request: StatusPushRequest) -> Receipt:
+        """Record the referral's new status in the EHR.
+
+        :raises TransientAdapterError: the EHR is unavailable for now.
+        :raises PermanentAdapterError: the EHR refused the update.
+        """
+        ...
+
+    def fetch_documents(self, request: DocumentsRequest) -> DocumentList:
+        """Return references to the patient's documents of the requested kinds.
+
+        :raises TransientAdapterError: the EHR is unavailable for now.
+        :raises PermanentAdapterError: the request is refused.
+        """
+        ...
+
+    def book_appointment(self, request: BookAppointmentRequest) -> AppointmentReceipt:
+        """Book the appointment; a repeated key returns the first booking.
+
+        :raises TransientAdapterError: nothing was booked; worth retrying.
+        :raises PermanentAdapterError: the slot or the request is invalid.
+        """
+        ...
+
+    def cancel_appointment(self, request: CancelAppointmentRequest) -> Receipt:
+        """Cancel a booked appointment.
+
+        :raises TransientAdapterError: nothing was cancelled; worth retrying.
+        :raises PermanentAdapterError: no such appointment, or it cannot be cancelled.
+        """
+        ...
