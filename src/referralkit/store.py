@@ -8,7 +8,7 @@ writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 from uuid import UUID
@@ -17,7 +17,7 @@ from referralkit.errors import ConflictError
 from referralkit.events import Event
 from referralkit.model import Referral, ReferralStatus
 
-__all__ = ["ConflictError", "LeasingStore", "Store", "check_change"]
+__all__ = ["ConflictError", "LeasingStore", "Store", "check_change", "checked_batches"]
 
 
 @runtime_checkable
@@ -133,6 +133,27 @@ class LeasingStore(Store, Protocol):
             ``referral.version`` or the referral is gone: a newer change re-planned it.
         """
         ...
+
+
+def checked_batches(
+    items: Iterable[tuple[Referral, Event]], batch_size: int
+) -> Iterator[list[tuple[Referral, Event]]]:
+    """Yield *items* in lists of at most *batch_size*, each pair checked by :func:`check_change`.
+
+    The batching every store's ``create_many`` shares: a bad pair stops the stream before its
+    batch is written.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    batch: list[tuple[Referral, Event]] = []
+    for referral, event in items:
+        check_change(referral, event)
+        batch.append((referral, event))
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def check_change(referral: Referral, event: Event) -> None:

@@ -16,11 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 from uuid import UUID
 
-from pydantic import ValidationError
-
+from referralkit.adapters._codec import decode_events, decode_referral
 from referralkit.errors import (
     ConflictError,
-    CorruptRecordError,
     DuplicateReferralError,
     NotAReferralkitDatabaseError,
     ReferralNotFoundError,
@@ -28,7 +26,7 @@ from referralkit.errors import (
 )
 from referralkit.events import Event
 from referralkit.model import Referral, ReferralStatus
-from referralkit.store import check_change
+from referralkit.store import check_change, checked_batches
 
 try:
     import psycopg
@@ -211,21 +209,11 @@ class PostgresStore:
         self, items: Iterable[tuple[Referral, Event]], *, batch_size: int = 1000
     ) -> int:
         """Insert many new referrals, one transaction per batch (``executemany``)."""
-        count = 0
-        rows: list[_Row] = []
-        event_rows: list[tuple[UUID, int, str]] = []
-        for referral, event in items:
-            check_change(referral, event)
-            rows.append(_row(referral))
-            event_rows.append((referral.id, event.seq, event.to_json()))
-            if len(rows) >= batch_size:
-                count += self._insert_batch(rows, event_rows)
-                rows, event_rows = [], []
-        if rows:
-            count += self._insert_batch(rows, event_rows)
-        return count
+        return sum(self._insert_batch(batch) for batch in checked_batches(items, batch_size))
 
-    def _insert_batch(self, rows: list[_Row], event_rows: list[tuple[UUID, int, str]]) -> int:
+    def _insert_batch(self, batch: list[tuple[Referral, Event]]) -> int:
+        rows = [_row(referral) for referral, _ in batch]
+        event_rows = [(r.id, e.seq, e.to_json()) for r, e in batch]
         try:
             with self._transaction() as conn, conn.cursor() as cur:
                 cur.executemany(
@@ -297,7 +285,7 @@ class PostgresStore:
         )
         if row is None:
             raise ReferralNotFoundError(referral_id)
-        return _decode(referral_id, row[0])
+        return decode_referral(referral_id, row[0])
 
     def events(self, referral_id: UUID) -> list[Event]:
         """Return the referral's events in sequence order."""
@@ -307,13 +295,7 @@ class PostgresStore:
                 (referral_id,),
             ).fetchall()
         )
-        decoded: list[Event] = []
-        for (body,) in rows:
-            try:
-                decoded.append(Event.from_json(body))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise CorruptRecordError(referral_id, "event") from exc
-        return decoded
+        return decode_events(referral_id, (body for (body,) in rows))
 
     def list_by_status(
         self, statuses: Sequence[ReferralStatus], *, limit: int = 100, after: UUID | None = None
@@ -338,7 +320,7 @@ class PostgresStore:
                     (values, after, limit),
                 ).fetchall()
             )
-        return [_decode(key, body) for key, body in rows]
+        return [decode_referral(key, body) for key, body in rows]
 
     def due(
         self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
@@ -363,7 +345,7 @@ class PostgresStore:
                     (now, after[0], after[1], limit),
                 ).fetchall()
             )
-        return [_decode(key, body) for key, body in rows]
+        return [decode_referral(key, body) for key, body in rows]
 
     def count_by_status(self) -> dict[ReferralStatus, int]:
         """Return the number of referrals per status."""
@@ -408,7 +390,7 @@ class PostgresStore:
                 " ORDER BY next_action_at, id",
                 (ids,),
             ).fetchall()
-        return [_decode(key, body) for key, body in rows]
+        return [decode_referral(key, body) for key, body in rows]
 
     def release(self, referral_id: UUID, *, worker: str) -> bool:
         """End *worker*'s lease on the referral; ``False`` if it held none."""
@@ -437,10 +419,3 @@ class PostgresStore:
 
     def __repr__(self) -> str:
         return f"PostgresStore(schema={self._schema!r})"
-
-
-def _decode(referral_id: UUID | str, body: str) -> Referral:
-    try:
-        return Referral.model_validate_json(body)
-    except ValidationError as exc:
-        raise CorruptRecordError(referral_id, "referral") from exc

@@ -16,11 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import ValidationError
-
+from referralkit.adapters._codec import decode_events, decode_referral
 from referralkit.errors import (
     ConflictError,
-    CorruptRecordError,
     DuplicateReferralError,
     NotAReferralkitDatabaseError,
     ReferralNotFoundError,
@@ -28,7 +26,7 @@ from referralkit.errors import (
 )
 from referralkit.events import Event
 from referralkit.model import Referral, ReferralStatus
-from referralkit.store import check_change
+from referralkit.store import check_change, checked_batches
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -212,25 +210,11 @@ class SQLiteStore:
         self, items: Iterable[tuple[Referral, Event]], *, batch_size: int = 1000
     ) -> int:
         """Insert many new referrals with ``executemany``, one transaction per batch."""
-        count = 0
-        rows: list[tuple[str, int, str, int | None, str | None, int | None, str]] = []
-        event_rows: list[tuple[str, int, str]] = []
-        for referral, event in items:
-            check_change(referral, event)
-            rows.append(_row(referral))
-            event_rows.append((str(referral.id), event.seq, event.to_json()))
-            if len(rows) >= batch_size:
-                count += self._insert_batch(rows, event_rows)
-                rows, event_rows = [], []
-        if rows:
-            count += self._insert_batch(rows, event_rows)
-        return count
+        return sum(self._insert_batch(batch) for batch in checked_batches(items, batch_size))
 
-    def _insert_batch(
-        self,
-        rows: list[tuple[str, int, str, int | None, str | None, int | None, str]],
-        event_rows: list[tuple[str, int, str]],
-    ) -> int:
+    def _insert_batch(self, batch: list[tuple[Referral, Event]]) -> int:
+        rows = [_row(referral) for referral, _ in batch]
+        event_rows = [(str(r.id), e.seq, e.to_json()) for r, e in batch]
         try:
             with self._transaction() as conn:
                 conn.executemany(
@@ -306,7 +290,7 @@ class SQLiteStore:
         )
         if row is None:
             raise ReferralNotFoundError(referral_id)
-        return _decode(referral_id, row[0])
+        return decode_referral(referral_id, row[0])
 
     def events(self, referral_id: UUID) -> list[Event]:
         """Return the referral's events in sequence order."""
@@ -315,13 +299,7 @@ class SQLiteStore:
                 "SELECT body FROM events WHERE referral_id = ? ORDER BY seq", (str(referral_id),)
             ).fetchall()
         )
-        decoded: list[Event] = []
-        for (body,) in rows:
-            try:
-                decoded.append(Event.from_json(body))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise CorruptRecordError(referral_id, "event") from exc
-        return decoded
+        return decode_events(referral_id, (body for (body,) in rows))
 
     def list_by_status(
         self, statuses: Sequence[ReferralStatus], *, limit: int = 100, after: UUID | None = None
@@ -338,7 +316,7 @@ class SQLiteStore:
         sql += " ORDER BY id LIMIT ?"
         params.append(limit)
         rows = self._read(lambda c: c.execute(sql, params).fetchall())
-        return [_decode(key, body) for key, body in rows]
+        return [decode_referral(key, body) for key, body in rows]
 
     def due(
         self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
@@ -358,7 +336,7 @@ class SQLiteStore:
             )
             params = (_micros(now), _micros(after[0]), str(after[1]), limit)
         rows = self._read(lambda c: c.execute(sql, params).fetchall())
-        return [_decode(key, body) for key, body in rows]
+        return [decode_referral(key, body) for key, body in rows]
 
     def count_by_status(self) -> dict[ReferralStatus, int]:
         """Return the number of referrals per status."""
@@ -393,7 +371,7 @@ class SQLiteStore:
                 "INSERT OR REPLACE INTO leases (referral_id, worker, expires_at) VALUES (?, ?, ?)",
                 [(key, worker, until) for key, _ in rows],
             )
-        return [_decode(key, body) for key, body in rows]
+        return [decode_referral(key, body) for key, body in rows]
 
     def release(self, referral_id: UUID, *, worker: str) -> bool:
         """End *worker*'s lease on the referral; ``False`` if it held none."""
@@ -421,10 +399,3 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({os.path.basename(self._path)!r})"
-
-
-def _decode(referral_id: UUID | str, body: str | bytes) -> Referral:
-    try:
-        return Referral.model_validate_json(body)
-    except ValidationError as exc:
-        raise CorruptRecordError(referral_id, "referral") from exc

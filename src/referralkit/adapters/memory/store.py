@@ -13,7 +13,7 @@ import attrs
 from referralkit.errors import ConflictError, DuplicateReferralError, ReferralNotFoundError
 from referralkit.events import Event
 from referralkit.model import Referral, ReferralStatus
-from referralkit.store import check_change
+from referralkit.store import check_change, checked_batches
 
 __all__ = ["MemoryStore"]
 
@@ -49,17 +49,7 @@ class MemoryStore:
         self, items: Iterable[tuple[Referral, Event]], *, batch_size: int = 1000
     ) -> int:
         """Insert many new referrals; a batch with a duplicate id is not written."""
-        count = 0
-        batch: list[tuple[Referral, Event]] = []
-        for item in items:
-            check_change(*item)
-            batch.append(item)
-            if len(batch) >= batch_size:
-                count += self._insert_batch(batch)
-                batch = []
-        if batch:
-            count += self._insert_batch(batch)
-        return count
+        return sum(self._insert_batch(batch) for batch in checked_batches(items, batch_size))
 
     def _insert_batch(self, batch: list[tuple[Referral, Event]]) -> int:
         with self._lock:
