@@ -41,21 +41,20 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # Luhn: the digit sum of 2 * d
+
+
 def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        digit = ord(char) - 48
-        if index % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
+    values = [ord(char) - 48 for char in reversed(digits)]
+    return (sum(values[0::2]) + sum(_DOUBLED[d] for d in values[1::2])) % 10 == 0
 
 
 _NPI_RE = re.compile(r"\d{10}")
 
 
+# NPIs identify providers, not patients: caching them keeps no PHI, and a practice's few NPIs
+# recur in every referral it sends or receives.
+@lru_cache(maxsize=4096)
 def is_valid_npi(value: str) -> bool:
     """Return whether *value* is a 10-digit NPI whose check digit is right (Luhn over 80840)."""
     return bool(_NPI_RE.fullmatch(value)) and _luhn_ok("80840" + value)
