@@ -46,3 +46,21 @@ def test_python_examples_in_docs_run(page):
     assert blocks, f"{page} has no python example"
     for block in blocks:
         exec(compile(block, page, "exec"), {})  # noqa: S102 - our own documentation
+
+
+def test_outreach_quick_start_runs_with_the_installed_vendor_plugins(tmp_path, monkeypatch):
+    # The first outreach example must give the desk the installed adapters: a desk from
+    # ReferralDesk.open() is hermetic and could send nothing.
+    from importlib.metadata import entry_points
+
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(_python_blocks(DOCS / "outreach.md")[0], "outreach.md", "exec"), namespace)  # noqa: S102
+    desk = namespace["desk"]
+    try:
+        loaded = {name for name, _ in desk.hooks.pm.list_name_plugin()}
+        installed = {ep.name for ep in entry_points(group="referralkit")}
+        assert installed <= loaded
+        assert desk.outreach is not None
+    finally:
+        desk.close()

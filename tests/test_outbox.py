@@ -4,14 +4,14 @@ import json
 import logging
 import random
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
 
 from referralkit.adapters.memory import InMemoryPlugin, MemoryStore
 from referralkit.desk import ReferralDesk
-from referralkit.errors import NoBackendError
+from referralkit.errors import NoBackendError, PermanentAdapterError
 from referralkit.events import Event
 from referralkit.model import Actor, ActorKind, Channel, Referral, ReferralStatus, Role
 from referralkit.outbox import RetryPolicy
@@ -23,6 +23,7 @@ from referralkit.ports import (
     FaxRequest,
     InboundFax,
     PracticeUpdateRequest,
+    Receipt,
     SmsReply,
     SmsRequest,
     StaffAlertRequest,
@@ -89,6 +90,34 @@ def test_unexpected_exception_is_treated_as_permanent(
     outcome = referralkit_desk.dispatch(sms_for(referral))
     assert (outcome.status, outcome.reason) == ("failed", "unexpected")
     assert len(referralkit_outbox.telephony.requests) == 1
+
+
+_ACCEPTED_AT = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+class _WrongReceiptTelephony:
+    name = "wrong"
+
+    def send_sms(self, request):
+        return Receipt(idempotency_key="0" * 64, provider_ref="x", accepted_at=_ACCEPTED_AT)
+
+    @hookimpl
+    def referralkit_register_telephony_adapters(self):
+        return [self]
+
+
+def test_a_receipt_for_another_key_is_a_permanent_failure_of_that_operation(
+    referralkit_clock, referral
+):
+    desk = ReferralDesk(
+        store=MemoryStore(),
+        clock=referralkit_clock,
+        hooks=Hooks(make_plugin_manager([_WrongReceiptTelephony()], load_entrypoints=False)),
+        retrying=RetryPolicy.no_wait(3),
+    )
+    with pytest.raises(PermanentAdapterError) as info:
+        desk.call(sms_for(referral))
+    assert info.value.operation == "send_sms"
 
 
 def test_retry_policy_bounds_attempts_and_waits():

@@ -22,10 +22,12 @@ from referralkit import (
     ReferralStatus,
     Role,
 )
-from referralkit.adapters.memory import InMemoryPlugin
+from referralkit.adapters.memory import InMemoryFax, InMemoryPlugin, InMemoryTelephony
+from referralkit.model import Channel, RecordsRequest
 from referralkit.outbox import RetryPolicy
+from referralkit.outreach import dispatch as dispatch_module
 from referralkit.outreach.dispatch import OutreachSettings
-from referralkit.plugins import Hooks, make_plugin_manager
+from referralkit.plugins import Hooks, hookimpl, make_plugin_manager
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 SYSTEM = Actor(kind=ActorKind.SYSTEM, id="pms", role=Role.SYSTEM)
@@ -147,3 +149,100 @@ def test_a_sweep_needs_a_leasing_store() -> None:
     desk.store = Plain(MemoryStore())  # type: ignore[assignment]
     with pytest.raises(TypeError, match="cannot lease"):
         desk.sweep(routing=False)
+
+
+class _Crash(BaseException):
+    """A worker dying mid-send (not an Exception, so nothing in referralkit catches it)."""
+
+
+def _crash(_self: object, _request: object) -> object:
+    raise _Crash
+
+
+def test_resuming_one_interrupted_action_never_resends_another_after_an_opt_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two actions interrupted mid-send: a records fax and the day-0 call. The patient then
+    # opts out of calls. Resuming the fax must not re-send the call with it.
+    desk, plugin, clock = _desk()
+    records = RecordsRequest(requested_at=T0, due_at=T0)
+    referral = desk.create(
+        _referral().model_copy(update={"records_requests": (records,)}), actor=SYSTEM
+    )
+    desk.fire(referral.id, "accept", actor=CLINICIAN)
+    desk.fire(referral.id, "clear", actor=SYSTEM)
+    with monkeypatch.context() as patched:
+        patched.setattr(InMemoryTelephony, "place_call", _crash)
+        patched.setattr(InMemoryFax, "send_fax", _crash)
+        for _ in range(2):
+            with pytest.raises(_Crash):
+                desk.sweep(routing=False)
+    queued = sorted(e.operation for e in desk.outbox(referral.id).values() if e.status == "queued")
+    assert queued == ["place_call", "send_fax"]
+    desk.withdraw_consent(referral.id, Channel.VOICE, actor=SYSTEM)
+    clock.advance(hours=1)
+    desk.sweep(routing=False)
+    assert plugin.telephony.calls == []
+    assert len(plugin.fax.sent) == 1
+    statuses = {e.operation: e.status for e in desk.outbox(referral.id).values()}
+    assert statuses == {"send_fax": "sent", "place_call": "unknown"}
+
+
+def test_an_opt_out_committed_after_planning_stops_the_send(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A STOP handled by another worker lands between the sweep's plan and its send.
+    desk, plugin, _clock = _desk()
+    referral = _ready(desk)
+    real_plan = dispatch_module.plan
+    opted_out = False
+
+    def plan_then_opt_out(*args: object, **kwargs: object) -> object:
+        nonlocal opted_out
+        planned = real_plan(*args, **kwargs)  # type: ignore[arg-type]
+        if not opted_out:
+            opted_out = True
+            desk.withdraw_consent(referral.id, actor=SYSTEM)
+        return planned
+
+    monkeypatch.setattr(dispatch_module, "plan", plan_then_opt_out)
+    report = desk.sweep(routing=False)
+    assert plugin.telephony.calls == []
+    assert [a.reason for a in report.skipped] == ["conflict"]
+    assert desk.outbox(referral.id) == {}
+    monkeypatch.undo()
+    desk.sweep(routing=False)
+    assert plugin.telephony.calls == []
+
+
+class _PhoneOnly:
+    """A host that registered telephony but no fax adapter."""
+
+    def __init__(self, telephony: InMemoryTelephony) -> None:
+        self.telephony = telephony
+
+    @hookimpl
+    def referralkit_register_telephony_adapters(self) -> list[InMemoryTelephony]:
+        return [self.telephony]
+
+
+def test_a_missing_backend_becomes_a_task_and_the_sweep_goes_on() -> None:
+    _, plugin, clock = _desk()
+    desk = ReferralDesk(
+        store=MemoryStore(),
+        clock=clock,
+        hooks=Hooks(make_plugin_manager([_PhoneOnly(plugin.telephony)], load_entrypoints=False)),
+        retrying=RetryPolicy.no_wait(2),
+        outreach=OutreachSettings(),
+    )
+    records = RecordsRequest(requested_at=T0, due_at=T0)
+    needs_fax = desk.create(
+        _referral().model_copy(update={"records_requests": (records,)}), actor=SYSTEM
+    )
+    desk.fire(needs_fax.id, "accept", actor=CLINICIAN)
+    desk.fire(needs_fax.id, "clear", actor=SYSTEM)
+    report = desk.sweep(routing=False)
+    assert [a.reason for a in report.tasks_opened] == ["no_backend"]
+    assert len(plugin.telephony.calls) == 1  # the same sweep still made the day-0 call
+    assert any(t.reason.endswith("no_backend") for t in desk.get(needs_fax.id).tasks)
+    assert desk.sweep(routing=False).tasks_opened == []  # handed over once, not every sweep

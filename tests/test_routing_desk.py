@@ -264,6 +264,29 @@ def test_rules_contributed_by_plugins_are_applied_once(
     assert task.due_at == referralkit_clock.now() + timedelta(hours=8)
 
 
+class _LeakyRule:
+    """A plugin rule whose failure quotes the patient, as careless plugin code does."""
+
+    rule_id = "leaky"
+
+    def evaluate(self, referral, now):
+        raise ValueError(f"no match for {referral.patient.family_name}")
+
+
+def test_a_failing_contributed_rule_is_logged_without_its_message(
+    referralkit_desk, referralkit_memory, make_referral, actors, caplog
+):
+    referralkit_memory.routing_rules.append(_LeakyRule())
+    referral = referralkit_desk.create(make_referral(), actor=actors.referrer)
+    family_name = referral.patient.family_name
+    with caplog.at_level("DEBUG", logger="referralkit"):
+        referralkit_desk.route(referral.id)
+    (record,) = [r for r in caplog.records if "_LeakyRule" in r.getMessage()]
+    assert "ValueError" in record.getMessage()
+    assert family_name not in caplog.text
+    assert record.exc_info is None
+
+
 def _auto_desk(desk):
     return ReferralDesk(store=desk.store, clock=desk.clock, auto_route=True)
 

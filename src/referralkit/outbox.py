@@ -234,7 +234,9 @@ def _classified(send: Callable[[], Receipt], request: OutboundRequest) -> Receip
         ) from exc
     # A receipt for another key (or no receipt) means the vendor broke the contract.
     if getattr(receipt, "idempotency_key", None) != request.idempotency_key:
-        raise PermanentAdapterError("adapter returned no matching receipt", operation="send")
+        raise PermanentAdapterError(
+            "adapter returned no matching receipt", operation=request.operation
+        )
     return receipt
 
 

@@ -81,7 +81,11 @@ def call(desk: ReferralDesk, request: OutboundRequest) -> Receipt:
 
 
 def dispatch(
-    desk: ReferralDesk, request: OutboundRequest, *, queue: str = "outreach"
+    desk: ReferralDesk,
+    request: OutboundRequest,
+    *,
+    queue: str = "outreach",
+    expected_version: int | None = None,
 ) -> DispatchOutcome:
     """Implement :meth:`ReferralDesk.dispatch` (documented there)."""
     entry = desk.outbox(request.referral_id).get(request.idempotency_key)
@@ -107,6 +111,7 @@ def dispatch(
                 "adapter": desk.backends.get(request.capability),
                 "request": request.model_dump(mode="json"),
             },
+            expected_version=expected_version,
         )
     try:
         receipt = desk._invoker.send(bound, request)
@@ -141,12 +146,17 @@ def outbox(desk: ReferralDesk, referral_id: UUID) -> dict[str, OutboxEntry]:
 
 
 def recover(
-    desk: ReferralDesk, referral_id: UUID, *, resend: bool = True, queue: str = "outreach"
+    desk: ReferralDesk,
+    referral_id: UUID,
+    *,
+    resend: bool = True,
+    queue: str = "outreach",
+    key: str | None = None,
 ) -> Sequence[DispatchOutcome]:
     """Implement :meth:`ReferralDesk.recover` (documented there)."""
     outcomes: _Outcomes = []
     for entry in desk.outbox(referral_id).values():
-        if entry.status != "queued":
+        if entry.status != "queued" or (key is not None and entry.key != key):
             continue
         request = entry.rebuild()
         if resend:

@@ -327,7 +327,13 @@ class ReferralDesk:
         """
         return _backends.call(self, request)
 
-    def dispatch(self, request: OutboundRequest, *, queue: str = "outreach") -> DispatchOutcome:
+    def dispatch(
+        self,
+        request: OutboundRequest,
+        *,
+        queue: str = "outreach",
+        expected_version: int | None = None,
+    ) -> DispatchOutcome:
         """Record an outbound action, send it, and record what happened.
 
         ``action_queued`` is committed before the adapter is called and the outcome after it,
@@ -335,12 +341,16 @@ class ReferralDesk:
         *queue*. Dispatching a key that already ended returns that outcome and sends nothing;
         a key still ``queued`` (a crash interrupted it) is sent again with the same key.
 
+        :param expected_version: the version the request was built from; if the referral has
+            moved on (an opt-out, say), :class:`~referralkit.errors.ConflictError` is raised
+            before anything is queued or sent.
         :raises NoBackendError: no adapter provides the capability (nothing is recorded).
         :raises ReferralNotFoundError: no such referral.
+        :raises ConflictError: the referral is no longer at *expected_version*.
 
         .. versionadded:: 0.1
         """
-        return _backends.dispatch(self, request, queue=queue)
+        return _backends.dispatch(self, request, queue=queue, expected_version=expected_version)
 
     def outbox(self, referral_id: UUID) -> dict[str, OutboxEntry]:
         """Return the referral's outbound actions by idempotency key, in queue order.
@@ -350,9 +360,14 @@ class ReferralDesk:
         return _backends.outbox(self, referral_id)
 
     def recover(
-        self, referral_id: UUID, *, resend: bool = True, queue: str = "outreach"
+        self,
+        referral_id: UUID,
+        *,
+        resend: bool = True,
+        queue: str = "outreach",
+        key: str | None = None,
     ) -> Sequence[DispatchOutcome]:
-        """Finish actions a crash left ``queued``.
+        """Finish actions a crash left ``queued`` (only the one with idempotency *key*, if given).
 
         With *resend*, each is sent again with its original request and key (an adapter that
         honours keys contacts nobody twice). Without it, or when its backend is gone, each is
@@ -360,7 +375,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _backends.recover(self, referral_id, resend=resend, queue=queue)
+        return _backends.recover(self, referral_id, resend=resend, queue=queue, key=key)
 
     def fetch_patient(self, request: PatientLookupRequest) -> PatientRecord:
         """Fetch demographics and coverage from the EHR adapter, with retries.

@@ -147,8 +147,14 @@ def _contributed_routing(
     for rule in desk.hooks.routing_rules():
         try:
             suggestion = rule.evaluate(referral, at)
-        except Exception:  # noqa: BLE001 - a plugin's failure must not stop routing
-            _log.warning("contributed routing rule raised; ignored", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - a plugin's failure must not stop routing
+            # Only the types: the plugin's message or traceback may quote the referral (PHI).
+            _log.warning(
+                "contributed routing rule %s raised %s (referral %s); ignored",
+                type(rule).__name__,
+                type(exc).__name__,
+                referral.id,
+            )
             continue
         if suggestion is None:
             continue

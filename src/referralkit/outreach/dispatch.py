@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from referralkit.errors import ConflictError, InvalidTransitionError
+from referralkit.errors import ConflictError, InvalidTransitionError, NoBackendError
 from referralkit.events import Event
 from referralkit.lifecycle import Trigger
 from referralkit.model import (
@@ -132,12 +132,14 @@ class OutreachDesk(Protocol):
         """The store; it must also be a :class:`~referralkit.store.LeasingStore`."""
         ...
 
-    def dispatch(self, request: OutboundRequest, *, queue: str = ...) -> _Outcome:
+    def dispatch(
+        self, request: OutboundRequest, *, queue: str = ..., expected_version: int | None = ...
+    ) -> _Outcome:
         """Queue, send (with retries) and record one outbound request."""
         ...
 
     def recover(
-        self, referral_id: UUID, *, resend: bool = ..., queue: str = ...
+        self, referral_id: UUID, *, resend: bool = ..., queue: str = ..., key: str | None = ...
     ) -> Sequence[_Outcome]:
         """Finish queued actions: re-send with the same key, or record them ``unknown``."""
         ...
@@ -318,7 +320,10 @@ class Dispatcher:
 
     def _resume(self, referral: Referral, action: PlannedAction, report: SweepReport) -> None:
         resend = action.abandon is None and _capability(action) not in self.settings.non_deduping
-        outcomes = self.desk.recover(referral.id, resend=resend, queue=self.settings.queue)
+        # Only this action: each queued action has its own consent, window and dedupe verdict.
+        outcomes = self.desk.recover(
+            referral.id, resend=resend, queue=self.settings.queue, key=action.idempotency_key
+        )
         for outcome in outcomes:
             entry = _report(
                 action,
@@ -340,7 +345,17 @@ class Dispatcher:
             # The contact detail vanished between planning and sending: a person takes over.
             self._open_task(referral, action, now, report, "no_destination")
             return
-        outcome = self.desk.dispatch(request, queue=self.settings.queue)
+        # Queued only if the referral is still as planned: a consent change committed since
+        # (an SMS STOP on another worker) raises ConflictError and nothing is sent.
+        try:
+            outcome = self.desk.dispatch(
+                request, queue=self.settings.queue, expected_version=referral.version
+            )
+        except NoBackendError:
+            # No adapter for this capability (nothing was recorded): a person does it, and the
+            # sweep goes on to the other referrals instead of failing on this one every time.
+            self._open_task(referral, action, now, report, "no_backend")
+            return
         entry = _report(
             action, status=outcome.status, reason=outcome.reason, task_id=outcome.task_id
         )
