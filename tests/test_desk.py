@@ -382,3 +382,12 @@ def test_desk_closes_its_store_on_exit(tmp_path: Path) -> None:
     change = created(Referral(), SYSTEM_ACTOR, datetime(2026, 1, 1, tzinfo=UTC))
     with pytest.raises(StoreError, match="the store is closed"):
         store.create(change.referral, change.event)
+
+
+@pytest.mark.parametrize("field", ["hooks", "retrying", "backends"])
+def test_backend_wiring_is_read_only_after_construction(field: str) -> None:
+    import attrs
+
+    desk = ReferralDesk(store=MemoryStore())
+    with pytest.raises(attrs.exceptions.FrozenAttributeError):
+        setattr(desk, field, getattr(desk, field))

@@ -246,3 +246,55 @@ def test_a_missing_backend_becomes_a_task_and_the_sweep_goes_on() -> None:
     assert len(plugin.telephony.calls) == 1  # the same sweep still made the day-0 call
     assert any(t.reason.endswith("no_backend") for t in desk.get(needs_fax.id).tasks)
     assert desk.sweep(routing=False).tasks_opened == []  # handed over once, not every sweep
+
+
+def _second_referral_of(first: Referral, **patient_changes: object) -> Referral:
+    assert first.patient is not None
+    return _referral().model_copy(
+        update={"patient": first.patient.model_copy(update=patient_changes)}
+    )
+
+
+def test_an_sms_stop_opts_the_patient_out_on_their_other_open_referrals() -> None:
+    from referralkit.ports import SmsReply
+
+    desk, _plugin, clock = _desk()
+    first = _ready(desk)
+    other = desk.create(_second_referral_of(first), actor=SYSTEM)
+    stranger = desk.create(
+        _second_referral_of(first, phones=(PhoneContact(number="+15555550999"),), given_name="Bo"),
+        actor=SYSTEM,
+    )
+    desk.record_sms_reply(
+        SmsReply(
+            referral_id=first.id,
+            provider_ref="sms-1",
+            from_number="+15555550123",
+            body="Stop.",
+            at=clock.now(),
+        )
+    )
+    for referral_id in (first.id, other.id):
+        patient = desk.get(referral_id).patient
+        assert patient is not None
+        assert Channel.SMS in patient.consent.opted_out_channels
+    (event,) = [e for e in desk.history(other.id) if e.kind == "consent_opted_out"]
+    assert event.data == {"channel": "sms", "source_referral": str(first.id)}
+    stranger_patient = desk.get(stranger.id).patient
+    assert stranger_patient is not None
+    assert Channel.SMS not in stranger_patient.consent.opted_out_channels
+
+
+def test_withdrawing_consent_reaches_the_same_patient_by_name_and_birth_date() -> None:
+    desk, _plugin, _clock = _desk()
+    first = _ready(desk)
+    other = desk.create(
+        _second_referral_of(first, phones=(PhoneContact(number="+15555550777"),)), actor=SYSTEM
+    )
+    desk.withdraw_consent(first.id, None, actor=CLINICIAN)
+    patient = desk.get(other.id).patient
+    assert patient is not None
+    assert patient.consent.contact_allowed is False
+    # Withdrawing again changes nothing further: no second event on the other referral.
+    desk.withdraw_consent(first.id, None, actor=CLINICIAN)
+    assert [e.kind for e in desk.history(other.id)].count("consent_opted_out") == 1

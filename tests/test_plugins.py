@@ -115,8 +115,10 @@ def test_no_backend_error_names_the_hook():
 def test_pick_by_name_among_several(five_plugins):
     hooks = Hooks(make_plugin_manager(entry_points=five_plugins, disabled=()))
     assert hooks.fax("rk_vendor_3").name == "rk_vendor_3"
-    with pytest.raises(ValueError, match="several"):
+    with pytest.raises(NoBackendError, match="several are registered") as caught:
         hooks.fax()
+    assert caught.value.ambiguous
+    assert "rk_vendor_3" in caught.value.available
 
 
 def test_markers_are_exported_from_the_package():

@@ -204,6 +204,23 @@ def test_authorization_ending_before_the_visit_alerts_authorization():
     assert decision.task.due_at == datetime(2026, 3, 3, 14, 0, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    "status", [AuthorizationStatus.DENIED, AuthorizationStatus.EXPIRED, AuthorizationStatus.PENDED]
+)
+def test_an_authorization_that_was_never_granted_does_not_raise_the_expiry_alert(status):
+    referral, events = _scheduled(datetime(2026, 3, 20, 15, 0, tzinfo=UTC))
+    referral = referral.model_copy(
+        update={
+            "authorization": Authorization(
+                status=status, valid_from=date(2026, 3, 1), valid_to=date(2026, 3, 18)
+            )
+        }
+    )
+    assert "authorization_expires_before_visit" not in _by_rule(
+        evaluate(referral, events, RULES, T0)
+    )
+
+
 def test_authorization_expiring_with_unused_visits_alerts_authorization():
     referral, events = _history(
         _referral(), [("accept", CLINICIAN, None), ("clear", CLINICIAN, None)]

@@ -263,23 +263,38 @@ class NoBackendError(ReferralKitError, LookupError):
     :ivar capability: ``"telephony"``, ``"ehr"``, ``"fax"`` or ``"notification"``.
     :ivar requested: the adapter name asked for, or ``None`` for "any".
     :ivar available: the adapter names that are registered.
+    :ivar ambiguous: several are registered and none was named, so none could be chosen.
 
     .. versionadded:: 0.1
     """
 
     def __init__(
-        self, hook: str, capability: str, requested: str | None, available: Sequence[str]
+        self,
+        hook: str,
+        capability: str,
+        requested: str | None,
+        available: Sequence[str],
+        *,
+        ambiguous: bool = False,
     ) -> None:
         self.hook = hook
         self.capability = capability
         self.requested = requested
         self.available = tuple(available)
-        wanted = f"adapter {requested!r}" if requested else "an adapter"
+        self.ambiguous = ambiguous
         have = ", ".join(self.available) or "none"
-        super().__init__(
-            f"no {capability} backend: {wanted} is needed but no plugin implementing "
-            f"{hook} provides it (registered: {have})"
-        )
+        if ambiguous:
+            message = (
+                f"no {capability} backend chosen: several are registered ({have}); name one in "
+                f"ReferralDesk(backends={{{capability!r}: ...}})"
+            )
+        else:
+            wanted = f"adapter {requested!r}" if requested else "an adapter"
+            message = (
+                f"no {capability} backend: {wanted} is needed but no plugin implementing "
+                f"{hook} provides it (registered: {have})"
+            )
+        super().__init__(message)
 
 
 class RoutingError(ReferralKitError):

@@ -320,6 +320,7 @@ def _pick(per_plugin: list[Sequence[_A]], name: str | None, hook: str, capabilit
         if len(every) == 1:
             return every[0]
         if every:
-            raise ValueError(f"several {capability} adapters are registered; name one")
+            names = [adapter.name for adapter in every]
+            raise NoBackendError(hook, capability, None, names, ambiguous=True)
     available = [adapter.name for adapters in per_plugin for adapter in adapters]
     raise NoBackendError(hook, capability, name, available)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID, uuid5
 
+from referralkit.desk import consent as _consent
 from referralkit.errors import (
     AdapterError,
     NoBackendError,
@@ -291,13 +292,17 @@ def record_sms_reply(desk: ReferralDesk, reply: SmsReply) -> Referral:
         return values
 
     kind = "consent_opted_out" if opt_out else "sms_reply_received"
-    return desk.amend(
+    referral = desk.amend(
         reply.referral_id,
         kind,
         actor=_INBOUND_ACTOR,
         update=update,
         data={"interaction_id": str(interaction.id), "channel": Channel.SMS.value},
     )
+    if opt_out:
+        # The patient said stop, not this referral: their other referrals stop texting too.
+        _consent.propagate_opt_out(desk, referral, Channel.SMS, actor=_INBOUND_ACTOR)
+    return referral
 
 
 def receive_fax(desk: ReferralDesk, fax: InboundFax) -> Referral:

@@ -103,15 +103,16 @@ class ReferralDesk:
     store: Store
     clock: Clock = attrs.field(factory=SystemClock)
     lifecycle: Lifecycle = attrs.field(factory=shared_lifecycle)
-    hooks: Hooks = attrs.field(factory=_default_hooks)
+    # hooks, retrying and backends build the invoker once: read-only so the two cannot drift.
+    hooks: Hooks = attrs.field(factory=_default_hooks, on_setattr=attrs.setters.frozen)
     """The typed plugin facade (vendor adapters, observers, contributions).
 
     .. versionadded:: 0.1"""
-    retrying: Retrying = attrs.field(factory=_default_retrying)
+    retrying: Retrying = attrs.field(factory=_default_retrying, on_setattr=attrs.setters.frozen)
     """The retry policy for adapter calls (see :class:`~referralkit.outbox.RetryPolicy`).
 
     .. versionadded:: 0.1"""
-    backends: Mapping[str, str] = attrs.field(factory=dict)
+    backends: Mapping[str, str] = attrs.field(factory=dict, on_setattr=attrs.setters.frozen)
     """The adapter name to use per capability (``"fax": "acme"``); unnamed takes the only one.
 
     .. versionadded:: 0.1"""
@@ -518,7 +519,9 @@ class ReferralDesk:
         """Commit an opt-out from automated contact on *channel*, or on every channel.
 
         Committed at once: pending attempts on that channel leave the plan, and an attempt that
-        was interrupted mid-send is never re-sent.
+        was interrupted mid-send is never re-sent. The opt-out is the patient's: it is also
+        committed on each of the patient's other open referrals (same phone number, or same
+        names and birth date).
 
         .. versionadded:: 0.1
         """

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
+from referralkit.desk import consent as _consent
 from referralkit.lifecycle import (
     Change,
     Trigger,
@@ -17,7 +18,6 @@ from referralkit.model import (
     Referral,
     ReferralStatus,
 )
-from referralkit.outreach.consent import withdraw
 from referralkit.outreach.dispatch import Dispatcher, SweepReport, next_action_at
 
 if TYPE_CHECKING:
@@ -81,19 +81,12 @@ def withdraw_consent(
     desk: ReferralDesk, referral_id: UUID, channel: Channel | None = None, *, actor: Actor
 ) -> Referral:
     """Implement :meth:`ReferralDesk.withdraw_consent` (documented there)."""
-    now = desk.clock.now()
-
-    def update(referral: Referral) -> dict[str, Any]:
-        patient = referral.patient
-        if patient is None:
-            return {}
-        consent = withdraw(patient.consent, channel, now)
-        return {"patient": patient.model_copy(update={"consent": consent})}
-
-    return desk.amend(
+    referral = desk.amend(
         referral_id,
         "consent_opted_out",
         actor=actor,
-        update=update,
+        update=_consent.withdrawal(channel, desk.clock.now()),
         data={"channel": channel.value if channel is not None else "all"},
     )
+    _consent.propagate_opt_out(desk, referral, channel, actor=actor)
+    return referral

@@ -152,10 +152,13 @@ class Facts:
 
     @cached_property
     def auth_expires_before_appointment(self) -> bool:
-        """Whether the authorization's validity ends before the booked appointment."""
+        """Whether a granted authorization's validity ends before the booked appointment.
+
+        Denied, pended and expired authorizations have rules of their own.
+        """
         auth = self.referral.authorization
         appointment = self.appointment
-        if appointment is None or auth.status is AuthorizationStatus.NOT_REQUIRED:
+        if appointment is None or auth.status not in _AUTH_GRANTED:
             return False
         return auth.valid_to is not None and _end_of(auth.valid_to) <= appointment.start
 
