@@ -35,7 +35,7 @@ from referralkit.clock import ManualClock
 from referralkit.intake import CallType, IntakeConfig, phones, validate_intake
 from referralkit.intake.build import build_referral
 from referralkit.intake.normalise import normalise_npi
-from referralkit.intake.progress import evaluate, prefixes_of
+from referralkit.intake.progress import evaluate
 from referralkit.intake.validators import read_turn, validators_for
 from referralkit.model import Referral, is_valid_npi
 
@@ -271,10 +271,7 @@ def breakdown(items: list[dict[str, Any]]) -> dict[str, float]:
     numbers = [n for p in items for n in _numbers(p)]
     parsed = [phonenumbers.parse(raw, "US") for raw in numbers]
     turns = [read_turn(p, table, today) for p in items]
-    results = [
-        evaluate(KIND, CONFIG, v, i.values(), prefixes_of(v), language=None, turn=1)
-        for v, _, i in turns
-    ]
+    results = [evaluate(KIND, CONFIG, v, i.values(), language=None, turn=1) for v, _, i in turns]
     flat = [(path, raw) for p in items[:200] for path, raw in _leaves(p)]
     npis = [raw for path, raw in flat if path.endswith(".npi")]
     plain_fields = [(path, raw) for path, raw in flat if "phone" not in path and "npi" not in path]
@@ -320,9 +317,7 @@ def breakdown(items: list[dict[str, Any]]) -> dict[str, float]:
             lambda p: read_turn(p, table, today), items
         ),
         "ours: completeness, flags, result (evaluate)": _cost(
-            lambda t: evaluate(
-                KIND, CONFIG, t[0], t[2].values(), prefixes_of(t[0]), language=None, turn=1
-            ),
+            lambda t: evaluate(KIND, CONFIG, t[0], t[2].values(), language=None, turn=1),
             turns,
         ),
         "ours: build Referral (assemble + validate)": _cost(
