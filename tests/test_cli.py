@@ -128,3 +128,23 @@ def test_unknown_command_exits_with_usage_error(tmp_path: Path) -> None:
     result = run(sys.executable, "-m", "referralkit", "frobnicate", cwd=tmp_path)
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_demo_text_is_the_same_with_and_without_rich(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    from referralkit import cli
+
+    assert cli.main(["demo", str(tmp_path / "with_rich.db")]) == 0
+    with_rich = capsys.readouterr().out
+    real_import = builtins.__import__
+
+    def no_rich(name, *args, **kwargs):
+        if name.startswith("rich"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_rich)
+    assert cli.main(["demo", str(tmp_path / "plain.db")]) == 0
+    plain = capsys.readouterr().out
+    assert with_rich.replace("with_rich.db", "plain.db") == plain

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from referralkit.errors import ReferralKitError
@@ -33,6 +33,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _writer() -> Callable[[str], None]:
+    # With the ``cli`` extra (rich) installed, headings are set in bold on a terminal; the text
+    # is the same either way, so scripts reading the output see no difference.
+    try:
+        from rich.console import Console
+    except ImportError:
+        return print
+    console = Console(highlight=False, soft_wrap=True)
+
+    def write(line: str) -> None:
+        heading = line.startswith(("\nREF-", "\nDatabase:"))
+        console.print(line, style="bold" if heading else None, markup=False)
+
+    return write
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
     args = _parser().parse_args(argv)
@@ -48,12 +64,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from referralkit.demo import run_demo
 
+    write = _writer()
     try:
         if args.path is not None:
-            run_demo(args.path)
+            run_demo(args.path, write=write)
         else:
             with tempfile.TemporaryDirectory(prefix="referralkit-demo-") as tmp:
-                run_demo(Path(tmp) / "demo.db")
+                run_demo(Path(tmp) / "demo.db", write=write)
     except ReferralKitError as exc:
         print(f"referralkit: {exc}", file=sys.stderr)
         return 1
