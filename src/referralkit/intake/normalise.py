@@ -426,10 +426,30 @@ _URGENCY_RE: Final = re.compile(
 )
 
 
+_URGENCY_STEMS: Final = (
+    "urgent",
+    "emergenc",
+    "asap",
+    "stat",
+    "as soon as possible",
+    "right away",
+    "immediately",
+    "lo antes posible",
+    "de inmediato",
+    "cuanto antes",
+)
+
+
 def urgency_terms_in(text: str) -> bool:
     """Return whether free text uses wording that suggests urgency.
 
     This is a prompt for a human to review the priority, never a clinical judgement: the
     referral's priority is only ever what the referrer stated.
     """
+    if text.isascii():
+        # ASCII text can only match if it contains one of the words, in any case: a few
+        # substring tests rule most text out before the (slower) case-insensitive search.
+        lower = text.lower()
+        if not any(stem in lower for stem in _URGENCY_STEMS):
+            return False
     return _URGENCY_RE.search(text) is not None

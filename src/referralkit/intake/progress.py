@@ -16,11 +16,11 @@ from referralkit.intake.config import IntakeConfig
 from referralkit.intake.fields import FIELDS, CallType
 from referralkit.intake.prompts import GENERIC_PROMPT
 from referralkit.intake.results import FieldIssue, IntakeFlag, IntakeResult, Question
-from referralkit.intake.specs import Requirement
+from referralkit.intake.specs import CallTypeSpec, Requirement
 from referralkit.intake.validators import label
 from referralkit.model import Priority
 
-__all__ = ["evaluate", "prefixes_of", "question"]
+__all__ = ["evaluate", "question"]
 
 _NON_BLOCKING: Final = frozenset({"unknown_field"})
 _URGENT: Final = frozenset({Priority.URGENT, Priority.ASAP, Priority.STAT})
@@ -39,35 +39,47 @@ _GROUPS: Final[Mapping[str, tuple[str, ...]]] = {
     "referring_provider": ("referring_provider.name",),
     "receiving_provider": ("receiving_provider.name",),
 }
+# A requirement part is met when the path, or any field under it, holds a value. Each part is
+# compiled once per call type to the field paths that meet it, so checking it is one set test.
+_Part = tuple[str, frozenset[str]]
+_Compiled = tuple[str, tuple[tuple[_Part, ...], ...]]
+
+
+def _under(call_type: CallType, path: str) -> frozenset[str]:
+    prefix = path + "."
+    return frozenset(f for f in FIELDS[call_type] if f == path or f.startswith(prefix))
+
+
+def _compile(call_type: CallType, requirement: Requirement) -> _Compiled:
+    return requirement.key, tuple(
+        tuple((p, _under(call_type, p)) for p in alternative)
+        for alternative in requirement.alternatives
+    )
+
+
 _GROUP_REQUIREMENTS: Final = {
     call_type: tuple(
-        (group, tuple(Requirement(m, ((m,),)) for m in members if m in FIELDS[call_type]))
+        (
+            _under(call_type, group),
+            tuple(_compile(call_type, Requirement(m, ((m,),))) for m in members if m in fields),
+        )
         for group, members in _GROUPS.items()
     )
-    for call_type in CallType
+    for call_type, fields in FIELDS.items()
 }
+_SPECS: dict[int, tuple[CallTypeSpec, tuple[_Compiled, ...]]] = {}
 
 
-def _heads(path: str) -> tuple[str, ...]:
-    heads: list[str] = []
-    head = path.rpartition(".")[0]
-    while head:
-        heads.append(head)
-        head = head.rpartition(".")[0]
-    return tuple(heads)
-
-
-# Field paths only (never values): every path a call type can capture, so it stays small.
-_HEADS: Final = {path: _heads(path) for fields in FIELDS.values() for path in fields}
-
-
-def prefixes_of(paths: Iterable[str]) -> frozenset[str]:
-    """Return every group path above *paths* (``patient`` and ``patient.address`` ...)."""
-    prefixes: set[str] = set()
-    for path in paths:
-        heads = _HEADS.get(path)
-        prefixes.update(_heads(path) if heads is None else heads)
-    return frozenset(prefixes)
+def _required(spec: CallTypeSpec) -> tuple[_Compiled, ...]:
+    # Compiled once per spec (specs are immutable); a handful exist, so clearing is enough.
+    cached = _SPECS.get(id(spec))
+    if cached is not None and cached[0] is spec:
+        return cached[1]
+    compiled = tuple(_compile(spec.call_type, r) for r in spec.required)
+    if len(_SPECS) >= 64:
+        _SPECS.clear()
+    _SPECS[id(spec)] = (spec, compiled)
+    return compiled
 
 
 def _derived_issues(values: Mapping[str, Any], config: IntakeConfig) -> list[FieldIssue]:
@@ -126,26 +138,25 @@ def evaluate(
     config: IntakeConfig,
     values: Mapping[str, Any],
     issues: Iterable[FieldIssue],
-    prefixes: frozenset[str],
     *,
     language: str | None,
     turn: int,
 ) -> IntakeResult:
     """Return where an intake with these values and issues stands (no values in it)."""
     spec = config.spec(call_type)
-    present = prefixes.union(values)
-    requirements = list(spec.required)
+    keys = values.keys()
+    requirements = list(_required(spec))
     for group, extra in _GROUP_REQUIREMENTS[call_type]:
-        if group in present:
+        if not keys.isdisjoint(group):
             requirements.extend(extra)
     missing: list[str] = []
     ask: str | None = None
-    for requirement in requirements:
-        if requirement.key in missing:
+    for key, alternatives in requirements:
+        if key in missing:
             continue
         best: list[str] | None = None
-        for alternative in requirement.alternatives:
-            lacking = [p for p in alternative if p not in present]
+        for alternative in alternatives:
+            lacking = [p for p, under in alternative if keys.isdisjoint(under)]
             if not lacking:
                 best = []
                 break
@@ -153,9 +164,9 @@ def evaluate(
                 best = lacking
         if best == []:
             continue
-        missing.append(requirement.key)
+        missing.append(key)
         if ask is None:
-            ask = best[0] if best else requirement.key
+            ask = best[0] if best else key
     found = [*issues, *_derived_issues(values, config)]
     blocking = [i for i in found if i.code not in _NON_BLOCKING]
     if blocking:

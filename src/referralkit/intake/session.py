@@ -31,7 +31,7 @@ from referralkit.errors import IntakeError
 from referralkit.intake.build import build_referral, jsonable
 from referralkit.intake.config import IntakeConfig
 from referralkit.intake.fields import FIELDS, CallType, FieldDef
-from referralkit.intake.progress import evaluate, prefixes_of
+from referralkit.intake.progress import evaluate
 from referralkit.intake.results import CallRecord, FieldIssue, IntakeFlag, IntakeResult
 from referralkit.intake.specs import CallTypeSpec
 from referralkit.intake.status import CallerIdentity, LookupQuery
@@ -78,7 +78,6 @@ class IntakeSession:
     _values: dict[str, Any] = attrs.field(factory=dict, init=False)
     _issues: dict[str, FieldIssue] = attrs.field(factory=dict, init=False)
     _result: IntakeResult | None = attrs.field(default=None, init=False)
-    _prefixes: frozenset[str] = attrs.field(factory=frozenset, init=False)
 
     def __attrs_post_init__(self) -> None:
         # str(): a host may pass anything here, and it must become an IntakeError.
@@ -124,7 +123,6 @@ class IntakeSession:
         self._issues.update(issues)
         self.turn += 1
         self._result = None
-        self._prefixes = prefixes_of(self._values)
         result = self.result()
         _log_turn(self.id, result)
         return result
@@ -143,7 +141,6 @@ class IntakeSession:
                 self.config,
                 self._values,
                 self._issues.values(),
-                self._prefixes,
                 language=self.language,
                 turn=self.turn,
             )
@@ -249,9 +246,7 @@ def validate_intake(
     now = clock.now()
     table = validators_for(kind, config)
     values, _, issues = read_turn(decode(payload), table, now.date())
-    result = evaluate(
-        kind, config, values, issues.values(), prefixes_of(values), language=language, turn=1
-    )
+    result = evaluate(kind, config, values, issues.values(), language=language, turn=1)
     _log_turn(None, result)
     if not result.complete:
         return result, None
