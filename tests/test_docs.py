@@ -64,3 +64,16 @@ def test_outreach_quick_start_runs_with_the_installed_vendor_plugins(tmp_path, m
         assert desk.outreach is not None
     finally:
         desk.close()
+
+
+@pytest.mark.parametrize("page", ["docs/intake.md"])
+def test_doctest_examples_in_docs_pass(page):
+    import doctest
+
+    result = doctest.testfile(
+        str(ROOT / page),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+    )
+    assert result.attempted > 0, f"{page} has no doctest examples"
+    assert result.failed == 0

@@ -221,7 +221,7 @@ def test_records_transfer_is_logged_on_the_referral(desk: ReferralDesk, referral
         "records_transfer",
     )
     assert outcome.referral.id == referral_id
-    assert outcome.call.handoff_queues == ("records_team",)
+    assert outcome.call.handoff_queues == ("records",)
     assert outcome.referral.interactions[-1].call_type == "records_transfer"
 
 

@@ -172,7 +172,7 @@ def test_urgent_wording_flags_for_a_human_and_never_sets_priority() -> None:
     assert referral is not None
     assert not isinstance(referral, CallRecord)
     assert referral.priority is Priority.ROUTINE
-    assert [(f.code, f.queue) for f in result.flags] == [("urgency_language", "urgent_review")]
+    assert [(f.code, f.queue) for f in result.flags] == [("urgency_language", "urgent_clinical")]
 
 
 def test_lookup_alternative_asks_for_the_missing_half() -> None:

@@ -74,7 +74,9 @@ DEFAULT_QUEUES: Final[Mapping[str, Queue]] = {
 _CLINICAL = ("clinical_review", "urgent_clinical")
 DEFAULT_HANDOFFS: Final[Mapping[CallType, frozenset[str]]] = {
     "new_referral": frozenset({*_CLINICAL, "authorization", "records", "patient_counselling"}),
-    "schedule_appointment": frozenset({"scheduling", "authorization", "patient_counselling"}),
+    "schedule_appointment": frozenset(
+        {"scheduling", "urgent_clinical", "authorization", "patient_counselling"}
+    ),
     "status_inquiry": frozenset({"scheduling", "authorization", "practice_relations"}),
     "authorization_question": frozenset({"authorization", "patient_counselling"}),
     "records_transfer": frozenset({"records", "practice_relations"}),
