@@ -12,13 +12,12 @@ Goal: ratio <= 1.3x (referralkit adds little on top of its dependencies).
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import uuid4
 
+from common import compare
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_none
 
 from referralkit import ManualClock, MemoryStore, ReferralDesk, TransientAdapterError
@@ -30,18 +29,16 @@ from referralkit.ports import FaxRequest, idempotency_key
 GOAL = 1.3
 
 
-def _per_call(fn: Callable[[], object], loops: int, repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        began = time.perf_counter()
+def _loop(fn: Callable[[], object], loops: int) -> Callable[[], None]:
+    def run() -> None:
         for _ in range(loops):
             fn()
-        samples.append((time.perf_counter() - began) / loops)
-    return statistics.median(samples)
+
+    return run
 
 
 def main(quick: bool = False) -> float:
-    loops, repeats = (2_000, 5) if quick else (20_000, 7)
+    loops, repeats = (2_000, 9) if quick else (20_000, 9)
     clock = ManualClock(datetime(2025, 1, 6, 9, tzinfo=UTC))
     plugin = InMemoryPlugin.with_clock(clock)
     pm = make_plugin_manager([plugin], load_entrypoints=False)
@@ -77,8 +74,9 @@ def main(quick: bool = False) -> float:
 
     referralkit()  # warm up (first send records the contact; later ones are replays)
     baseline()
-    base = _per_call(baseline, loops, repeats)
-    ours = _per_call(referralkit, loops, repeats)
+    # Interleaved rounds with the collector paused (common.compare): a noisy machine slows
+    # both sides of a round alike.
+    ours, base = compare(_loop(referralkit, loops), _loop(baseline, loops), loops, rounds=repeats)
     ratio = ours / base
     print("bench_hooks: one call to the in-memory fax adapter")
     print(f"  baseline (bare pluggy hook + bare tenacity Retrying): {base * 1e6:7.2f} us")
