@@ -1,12 +1,17 @@
-"""PostgreSQL test support: a throwaway schema per test, or a clear skip with no server."""
+"""Store test support: every store by name, and for PostgreSQL a throwaway schema per test or a
+clear skip when no server answers."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+
+from referralkit import MemoryStore, SQLiteStore
+from referralkit.store import LeasingStore
 
 DSN = os.environ.get("REFERRALKIT_PG_DSN", "host=127.0.0.1 port=5432 dbname=test")
 
@@ -33,3 +38,32 @@ def throwaway_schema() -> Iterator[str]:
     name = f"rk_test_{uuid.uuid4().hex[:12]}"
     yield name
     drop_schema(name)
+
+
+def postgres_store(_tmp: Path) -> LeasingStore:
+    """Open a PostgresStore in a fresh schema (skipping without a server)."""
+    server_or_skip()
+    from referralkit.adapters.postgres import PostgresStore
+
+    return PostgresStore(DSN, schema=f"rk_test_{uuid.uuid4().hex[:12]}")
+
+
+STORE_FACTORIES: dict[str, Callable[[Path], LeasingStore]] = {
+    "memory": lambda _tmp: MemoryStore(),
+    "sqlite": lambda tmp: SQLiteStore(tmp / "store.db"),
+    "postgres": postgres_store,
+}
+"""Every store implementation, by name: a function of ``tmp_path`` returning a fresh store.
+
+Adding a backend here runs the conformance and lease suites against it.
+"""
+
+
+def open_store_for(name: str, tmp: Path) -> Iterator[LeasingStore]:
+    """Yield the named store, then close it (and drop its PostgreSQL schema)."""
+    opened = STORE_FACTORIES[name](tmp)
+    yield opened
+    opened.close()
+    schema = getattr(opened, "schema", None)
+    if name == "postgres" and schema:
+        drop_schema(schema)

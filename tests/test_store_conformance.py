@@ -25,7 +25,6 @@ from referralkit import (
     DuplicateReferralError,
     HumanTask,
     Interaction,
-    MemoryStore,
     Patient,
     PhoneContact,
     ReasonForReferral,
@@ -33,7 +32,6 @@ from referralkit import (
     ReferralNotFoundError,
     ReferralStatus,
     Role,
-    SQLiteStore,
     Store,
     created,
     shared_lifecycle,
@@ -41,35 +39,16 @@ from referralkit import (
 )
 from referralkit.lifecycle import Change
 from referralkit.model import Channel, Direction
-from tests.pg import DSN, drop_schema, server_or_skip
+from tests.pg import STORE_FACTORIES, open_store_for
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 CLINICIAN = Actor(kind=ActorKind.HUMAN, id="dr-okafor", role=Role.CLINICIAN)
 REFERRER = Actor(kind=ActorKind.HUMAN, id="pcp-desk", role=Role.REFERRER)
 
 
-def _postgres(_tmp: Path) -> Store:
-    server_or_skip()
-    from referralkit.adapters.postgres import PostgresStore
-
-    return PostgresStore(DSN, schema=f"rk_conformance_{uuid.uuid4().hex[:12]}")
-
-
-STORE_FACTORIES: dict[str, Callable[[Path], Store]] = {
-    "memory": lambda _tmp: MemoryStore(),
-    "sqlite": lambda tmp: SQLiteStore(tmp / "conformance.db"),
-    "postgres": _postgres,
-}
-
-
 @pytest.fixture(params=list(STORE_FACTORIES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    opened = STORE_FACTORIES[request.param](tmp_path)
-    yield opened
-    opened.close()
-    schema = getattr(opened, "schema", None)
-    if request.param == "postgres" and schema:
-        drop_schema(schema)
+    yield from open_store_for(request.param, tmp_path)
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ Parametrised like ``test_store_conformance.py``: add a backend to ``STORE_FACTOR
 from __future__ import annotations
 
 import sqlite3
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import pytest
 from referralkit import (
     Actor,
     ActorKind,
-    MemoryStore,
     Patient,
     PhoneContact,
     Practice,
@@ -30,35 +28,16 @@ from referralkit import (
 )
 from referralkit.adapters.sqlite import SCHEMA_VERSION
 from referralkit.store import LeasingStore
-from tests.pg import DSN, drop_schema, server_or_skip
+from tests.pg import STORE_FACTORIES, open_store_for
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
 REFERRER = Actor(kind=ActorKind.HUMAN, id="pcp-desk", role=Role.REFERRER)
 
 
-def _postgres(_tmp: Path) -> LeasingStore:
-    server_or_skip()
-    from referralkit.adapters.postgres import PostgresStore
-
-    return PostgresStore(DSN, schema=f"rk_leases_{uuid.uuid4().hex[:12]}")
-
-
-STORE_FACTORIES: dict[str, Callable[[Path], LeasingStore]] = {
-    "memory": lambda _tmp: MemoryStore(),
-    "sqlite": lambda tmp: SQLiteStore(tmp / "leases.db"),
-    "postgres": _postgres,
-}
-
-
 @pytest.fixture(params=list(STORE_FACTORIES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LeasingStore]:
-    opened = STORE_FACTORIES[request.param](tmp_path)
-    yield opened
-    opened.close()
-    schema = getattr(opened, "schema", None)
-    if request.param == "postgres" and schema:
-        drop_schema(schema)
+    yield from open_store_for(request.param, tmp_path)
 
 
 def _referral(next_action_at: datetime | None) -> Referral:
