@@ -5,124 +5,126 @@ The public API is re-exported here; see ``docs/`` for concepts and references.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any, Final
 
-from referralkit.adapters.memory import MemoryStore
-from referralkit.adapters.sqlite import SQLiteStore
-from referralkit.clock import Clock, ManualClock, SystemClock
-from referralkit.desk import ReferralDesk, open_store
-from referralkit.errors import (
-    AdapterError,
-    ConflictError,
-    CorruptRecordError,
-    DuplicateReferralError,
-    HistoryTamperedError,
-    IntakeError,
-    InvalidTransitionError,
-    InvalidTriggerError,
-    NoBackendError,
-    NotAReferralkitDatabaseError,
-    PermanentAdapterError,
-    PermissionDeniedError,
-    ReferralKitError,
-    ReferralNotFoundError,
-    RoutingError,
-    RuleLoadError,
-    StoreError,
-    TransientAdapterError,
-    TransitionBlockedError,
-    TriggerDataError,
-)
-from referralkit.events import Event, verify_history
-from referralkit.intake import (
-    CallRecord,
-    CallType,
-    CallTypeSpec,
-    DuplicateMatch,
-    FieldIssue,
-    IntakeConfig,
-    IntakeFlag,
-    IntakeOutcome,
-    IntakeResult,
-    IntakeSession,
-    StatusAnswer,
-    validate_intake,
-)
-from referralkit.lifecycle import (
-    TRIGGERS,
-    Change,
-    Lifecycle,
-    StatusCodes,
-    Trigger,
-    allowed_triggers,
-    amended,
-    created,
-    crosswalk,
-    shared_lifecycle,
-)
-from referralkit.model import (
-    Actor,
-    ActorKind,
-    Address,
-    Appointment,
-    AppointmentStatus,
-    Authorization,
-    AuthorizationStatus,
-    CancelReason,
-    Channel,
-    ContactConsent,
-    Coverage,
-    DeclineReason,
-    Direction,
-    HumanTask,
-    Interaction,
-    LostReason,
-    NoShowReason,
-    Patient,
-    PhoneContact,
-    PhoneKind,
-    Practice,
-    Priority,
-    Provider,
-    ReasonForReferral,
-    RecordsRequest,
-    RecordsRequestStatus,
-    Referral,
-    ReferralStatus,
-    Role,
-    StatusReason,
-    TaskPriority,
-    TaskStatus,
-)
-from referralkit.outbox import DispatchOutcome, RetryPolicy
-from referralkit.outreach.dispatch import OutreachSettings, SweepReport
-from referralkit.outreach.policy import Policy as OutreachPolicy
-from referralkit.plugins import (
-    PROJECT_NAME,
-    Hooks,
-    PluginLoadError,
-    hookimpl,
-    hookspec,
-    make_plugin_manager,
-)
-from referralkit.ports import (
-    EhrAdapter,
-    FaxAdapter,
-    NotificationAdapter,
-    TelephonyAdapter,
-    idempotency_key,
-)
-from referralkit.routing import (
-    BusinessCalendar,
-    RoutingReport,
-    RoutingSweepReport,
-    RuleExplanation,
-    RuleRegistry,
-    RuleSet,
-    UsBusinessCalendar,
-    default_rules,
-)
-from referralkit.store import LeasingStore, Store
+if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: __getattr__
+    from referralkit.adapters.memory import MemoryStore
+    from referralkit.adapters.sqlite import SQLiteStore
+    from referralkit.clock import Clock, ManualClock, SystemClock
+    from referralkit.desk import ReferralDesk, open_store
+    from referralkit.errors import (
+        AdapterError,
+        ConflictError,
+        CorruptRecordError,
+        DuplicateReferralError,
+        HistoryTamperedError,
+        IntakeError,
+        InvalidTransitionError,
+        InvalidTriggerError,
+        NoBackendError,
+        NotAReferralkitDatabaseError,
+        PermanentAdapterError,
+        PermissionDeniedError,
+        ReferralKitError,
+        ReferralNotFoundError,
+        RoutingError,
+        RuleLoadError,
+        StoreError,
+        TransientAdapterError,
+        TransitionBlockedError,
+        TriggerDataError,
+    )
+    from referralkit.events import Event, verify_history
+    from referralkit.intake import (
+        CallRecord,
+        CallType,
+        CallTypeSpec,
+        DuplicateMatch,
+        FieldIssue,
+        IntakeConfig,
+        IntakeFlag,
+        IntakeOutcome,
+        IntakeResult,
+        IntakeSession,
+        StatusAnswer,
+        validate_intake,
+    )
+    from referralkit.lifecycle import (
+        TRIGGERS,
+        Change,
+        Lifecycle,
+        StatusCodes,
+        Trigger,
+        allowed_triggers,
+        amended,
+        created,
+        crosswalk,
+        shared_lifecycle,
+    )
+    from referralkit.model import (
+        Actor,
+        ActorKind,
+        Address,
+        Appointment,
+        AppointmentStatus,
+        Authorization,
+        AuthorizationStatus,
+        CancelReason,
+        Channel,
+        ContactConsent,
+        Coverage,
+        DeclineReason,
+        Direction,
+        HumanTask,
+        Interaction,
+        LostReason,
+        NoShowReason,
+        Patient,
+        PhoneContact,
+        PhoneKind,
+        Practice,
+        Priority,
+        Provider,
+        ReasonForReferral,
+        RecordsRequest,
+        RecordsRequestStatus,
+        Referral,
+        ReferralStatus,
+        Role,
+        StatusReason,
+        TaskPriority,
+        TaskStatus,
+    )
+    from referralkit.outbox import DispatchOutcome, RetryPolicy
+    from referralkit.outreach.dispatch import OutreachSettings, SweepReport
+    from referralkit.outreach.policy import Policy as OutreachPolicy
+    from referralkit.plugins import (
+        PROJECT_NAME,
+        Hooks,
+        PluginLoadError,
+        hookimpl,
+        hookspec,
+        make_plugin_manager,
+    )
+    from referralkit.ports import (
+        EhrAdapter,
+        FaxAdapter,
+        NotificationAdapter,
+        TelephonyAdapter,
+        idempotency_key,
+    )
+    from referralkit.routing import (
+        BusinessCalendar,
+        RoutingReport,
+        RoutingSweepReport,
+        RuleExplanation,
+        RuleRegistry,
+        RuleSet,
+        UsBusinessCalendar,
+        default_rules,
+    )
+    from referralkit.store import LeasingStore, Store
 
 __all__ = [
     "PROJECT_NAME",
@@ -239,15 +241,141 @@ __all__ = [
 ]
 
 
+_EXPORTS: Final[dict[str, str]] = {
+    "Actor": "referralkit.model",
+    "ActorKind": "referralkit.model",
+    "AdapterError": "referralkit.errors",
+    "Address": "referralkit.model",
+    "Appointment": "referralkit.model",
+    "AppointmentStatus": "referralkit.model",
+    "Authorization": "referralkit.model",
+    "AuthorizationStatus": "referralkit.model",
+    "BusinessCalendar": "referralkit.routing",
+    "CallRecord": "referralkit.intake",
+    "CallType": "referralkit.intake",
+    "CallTypeSpec": "referralkit.intake",
+    "CancelReason": "referralkit.model",
+    "Change": "referralkit.lifecycle",
+    "Channel": "referralkit.model",
+    "Clock": "referralkit.clock",
+    "ConflictError": "referralkit.errors",
+    "ContactConsent": "referralkit.model",
+    "CorruptRecordError": "referralkit.errors",
+    "Coverage": "referralkit.model",
+    "DeclineReason": "referralkit.model",
+    "Direction": "referralkit.model",
+    "DispatchOutcome": "referralkit.outbox",
+    "DuplicateMatch": "referralkit.intake",
+    "DuplicateReferralError": "referralkit.errors",
+    "EhrAdapter": "referralkit.ports",
+    "Event": "referralkit.events",
+    "FaxAdapter": "referralkit.ports",
+    "FieldIssue": "referralkit.intake",
+    "HistoryTamperedError": "referralkit.errors",
+    "Hooks": "referralkit.plugins",
+    "HumanTask": "referralkit.model",
+    "IntakeConfig": "referralkit.intake",
+    "IntakeError": "referralkit.errors",
+    "IntakeFlag": "referralkit.intake",
+    "IntakeOutcome": "referralkit.intake",
+    "IntakeResult": "referralkit.intake",
+    "IntakeSession": "referralkit.intake",
+    "Interaction": "referralkit.model",
+    "InvalidTransitionError": "referralkit.errors",
+    "InvalidTriggerError": "referralkit.errors",
+    "LeasingStore": "referralkit.store",
+    "Lifecycle": "referralkit.lifecycle",
+    "LostReason": "referralkit.model",
+    "ManualClock": "referralkit.clock",
+    "MemoryStore": "referralkit.adapters.memory",
+    "NoBackendError": "referralkit.errors",
+    "NoShowReason": "referralkit.model",
+    "NotAReferralkitDatabaseError": "referralkit.errors",
+    "NotificationAdapter": "referralkit.ports",
+    "OutreachPolicy": "referralkit.outreach.policy:Policy",
+    "OutreachSettings": "referralkit.outreach.dispatch",
+    "PROJECT_NAME": "referralkit.plugins",
+    "Patient": "referralkit.model",
+    "PermanentAdapterError": "referralkit.errors",
+    "PermissionDeniedError": "referralkit.errors",
+    "PhoneContact": "referralkit.model",
+    "PhoneKind": "referralkit.model",
+    "PluginLoadError": "referralkit.plugins",
+    "Practice": "referralkit.model",
+    "Priority": "referralkit.model",
+    "Provider": "referralkit.model",
+    "ReasonForReferral": "referralkit.model",
+    "RecordsRequest": "referralkit.model",
+    "RecordsRequestStatus": "referralkit.model",
+    "Referral": "referralkit.model",
+    "ReferralDesk": "referralkit.desk",
+    "ReferralKitError": "referralkit.errors",
+    "ReferralNotFoundError": "referralkit.errors",
+    "ReferralStatus": "referralkit.model",
+    "RetryPolicy": "referralkit.outbox",
+    "Role": "referralkit.model",
+    "RoutingError": "referralkit.errors",
+    "RoutingReport": "referralkit.routing",
+    "RoutingSweepReport": "referralkit.routing",
+    "RuleExplanation": "referralkit.routing",
+    "RuleLoadError": "referralkit.errors",
+    "RuleRegistry": "referralkit.routing",
+    "RuleSet": "referralkit.routing",
+    "SQLiteStore": "referralkit.adapters.sqlite",
+    "StatusAnswer": "referralkit.intake",
+    "StatusCodes": "referralkit.lifecycle",
+    "StatusReason": "referralkit.model",
+    "Store": "referralkit.store",
+    "StoreError": "referralkit.errors",
+    "SweepReport": "referralkit.outreach.dispatch",
+    "SystemClock": "referralkit.clock",
+    "TRIGGERS": "referralkit.lifecycle",
+    "TaskPriority": "referralkit.model",
+    "TaskStatus": "referralkit.model",
+    "TelephonyAdapter": "referralkit.ports",
+    "TransientAdapterError": "referralkit.errors",
+    "TransitionBlockedError": "referralkit.errors",
+    "Trigger": "referralkit.lifecycle",
+    "TriggerDataError": "referralkit.errors",
+    "UsBusinessCalendar": "referralkit.routing",
+    "allowed_triggers": "referralkit.lifecycle",
+    "amended": "referralkit.lifecycle",
+    "created": "referralkit.lifecycle",
+    "crosswalk": "referralkit.lifecycle",
+    "default_rules": "referralkit.routing",
+    "hookimpl": "referralkit.plugins",
+    "hookspec": "referralkit.plugins",
+    "idempotency_key": "referralkit.ports",
+    "make_plugin_manager": "referralkit.plugins",
+    "open_store": "referralkit.desk",
+    "shared_lifecycle": "referralkit.lifecycle",
+    "validate_intake": "referralkit.intake",
+    "verify_history": "referralkit.events",
+}
+"""Where each public name lives (``module`` or ``module:original_name``); imported on first use."""
+
+
 def __getattr__(name: str) -> Any:
-    # Lazy, as pluggy does: reading package metadata at import costs time nobody asked for.
+    # Lazy, as pluggy does for its version: referralkit's pytest plugin (``pytest11``) loads
+    # this package into every pytest session wherever referralkit is installed, so importing
+    # it must not build the whole API; each name is imported when first used, then cached.
     if name == "__version__":
         from referralkit._version import __version__
 
         return __version__
     if name == "PostgresStore":
-        # Lazy: psycopg is an optional extra (referralkit[postgres]).
+        # psycopg is an optional extra (referralkit[postgres]).
         from referralkit.adapters.postgres import PostgresStore
 
         return PostgresStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    where = _EXPORTS.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, _, attribute = where.partition(":")  # "module:attribute" where renamed on export
+    value = getattr(importlib.import_module(module), attribute or name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
