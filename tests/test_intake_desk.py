@@ -115,6 +115,29 @@ def test_other_specialty_or_old_referral_is_not_a_duplicate(
     assert _submit(desk, PAYLOAD).created
 
 
+def test_other_patient_with_a_non_latin_name_is_not_a_duplicate(desk: ReferralDesk) -> None:
+    # Both names once reduced to the same empty key, so the second patient was linked to the
+    # first patient's referral (same birth date and specialty).
+    first = {"given_name": "Иван", "family_name": "Петров", "phones": ["(312) 555-0147"]}
+    second = {"given_name": "Ольга", "family_name": "Сидорова", "phones": ["(773) 555-0199"]}
+    for patient in (first, second):
+        outcome = _submit(desk, {**PAYLOAD, "patient": {**PAYLOAD["patient"], **patient}})
+        assert outcome.created
+        assert outcome.duplicate is None
+    same = {**first, "given_name": "ИВАН", "phones": ["(773) 555-0111"]}
+    assert not _submit(desk, {**PAYLOAD, "patient": {**PAYLOAD["patient"], **same}}).created
+
+
+def test_non_latin_family_name_does_not_verify_another_patient(desk: ReferralDesk) -> None:
+    patient = {**PAYLOAD["patient"], "given_name": "Иван", "family_name": "Петров"}
+    _submit(desk, {**PAYLOAD, "patient": patient})
+    caller = {"caller": {"role": "patient"}, "referral_number": "REF-7"}
+    wrong = {**caller, "patient": {"family_name": "Сидорова", "birth_date": "1961-07-04"}}
+    right = {**caller, "patient": {"family_name": "петров", "birth_date": "1961-07-04"}}
+    assert not _submit(desk, wrong, "status_inquiry").answer.verified
+    assert _submit(desk, right, "status_inquiry").answer.verified
+
+
 def test_find_duplicate_skips_closed_referrals(desk: ReferralDesk) -> None:
     first = _submit(desk, PAYLOAD).referral
     cancelled = desk.fire(first.id, "cancel", actor=AI, data={"reason": "duplicate"})

@@ -142,6 +142,24 @@ def test_npi_format() -> None:
             n.normalise_npi(bad)
 
 
+@pytest.mark.parametrize(
+    "bad", [-1234567893, 10**5000, 10**10 + 1234567893], ids=["negative", "huge", "eleven"]
+)
+def test_npi_integer_out_of_range_is_refused(bad: int) -> None:
+    # -1234567893 lost its sign as a hyphen; 10**5000 raised ValueError (int to str limit).
+    with pytest.raises(IntakeError) as info:
+        n.normalise_npi(bad)
+    assert info.value.code == "invalid_npi_format"
+
+
+@pytest.mark.parametrize("bad", [-7, 10**5000], ids=["negative", "huge"])
+def test_referral_number_integer_out_of_range_is_refused(bad: int) -> None:
+    with pytest.raises(IntakeError) as info:
+        n.normalise_referral_number(bad)
+    assert info.value.code == "invalid_referral_number"
+    assert n.normalise_referral_number(2026) == "2026"
+
+
 # -- ICD-10-CM --------------------------------------------------------------------------------
 
 
@@ -152,11 +170,27 @@ def test_icd10_format(raw: str, code: str) -> None:
     assert n.normalise_icd10(raw) == code
 
 
-@pytest.mark.parametrize("raw", ["U07", "E1", "11.9", "E11.99999", "E11-9"])
+@pytest.mark.parametrize("raw", ["E1.19", "E119.", "E1", "11.9", "E11.99999", "E11-9"])
 def test_icd10_bad_format(raw: str) -> None:
     with pytest.raises(IntakeError) as info:
         n.normalise_icd10(raw)
     assert info.value.code == "invalid_icd10_format"
+
+
+def test_icd10_u_codes_are_icd10_cm_codes() -> None:
+    # ICD-10-CM has used U codes since 2020 (U07.1 COVID-19); the model accepts them too.
+    assert n.normalise_icd10("u07.1") == "U07.1"
+    assert n.normalise_icd10("U099") == "U09.9"
+
+
+def test_icd10_list_text_too_long_is_refused_not_cut() -> None:
+    # Cut at 400 characters, the last code "E11.65" became "E11", another code.
+    text = "E11.9, " * 56 + "I10, E11.65"
+    assert len(text) > 400
+    assert text[:400].endswith("E11")
+    with pytest.raises(IntakeError) as info:
+        n.normalise_icd10_list(text)
+    assert info.value.code == "too_long"
 
 
 def test_icd10_list_from_text() -> None:
@@ -215,9 +249,16 @@ def test_email_and_names() -> None:
     assert n.normalise_email(" Ana.Rivera@Example.COM ") == "Ana.Rivera@example.com"
     with pytest.raises(IntakeError):
         n.normalise_email("ana@@example")
+    with pytest.raises(IntakeError):
+        n.normalise_email("ana\x00rivera@example.com")
     # NFC: "e" + combining acute becomes one code point.
     assert n.normalise_name("  Jose\u0301   Garcia ") == "Jos\u00e9 Garcia"
     assert n.name_key("José", "O'Neil-Smith") == n.name_key("jose", "oneil smith")
+    # Names in other scripts keep their letters: they used to share the empty key "|".
+    assert n.name_key("Иван", "Петров") != n.name_key("Ольга", "Сидорова")
+    assert n.name_key("李", "王") != n.name_key("张", "陈")
+    assert n.name_key("ИВАН", "Петров") == n.name_key("иван", " петров")
+    assert n.name_key("Zoë", "Ελένη") == n.name_key("zoe", "ελενη")
     with pytest.raises(IntakeError):
         n.normalise_name("1234")
 

@@ -115,7 +115,8 @@ def normalise_name(value: object, what: str = "name") -> str:
     return name
 
 
-_STRIP_MARKS: Final = re.compile(r"[^a-z]")
+# Everything but letters (of any script): digits, punctuation, spaces and, after NFKD, accents.
+_NOT_LETTERS: Final = re.compile(r"[\W\d_]")
 _LETTER: Final = re.compile(r"[^\W\d_]")
 
 
@@ -123,11 +124,14 @@ def name_key(given: str, family: str) -> str:
     """Return a comparison key for a person's name: accents, case and punctuation removed.
 
     ``"José  O'Neil"`` and ``"jose oneil"`` give the same key; used for duplicate detection
-    and caller verification, never shown to anyone.
+    and caller verification, never shown to anyone. Letters of every script are kept: keeping
+    only ``a-z`` made every Cyrillic, Greek or CJK name the same empty key.
     """
-    raw = unicodedata.normalize("NFKD", f"{given}|{family}".casefold())
-    given_part, _, family_part = raw.partition("|")
-    return _STRIP_MARKS.sub("", given_part) + "|" + _STRIP_MARKS.sub("", family_part)
+    return _letters_key(given) + "|" + _letters_key(family)
+
+
+def _letters_key(name: str) -> str:
+    return _NOT_LETTERS.sub("", unicodedata.normalize("NFKD", name.casefold()))
 
 
 # -- Identifiers ----------------------------------------------------------------------------
@@ -143,6 +147,9 @@ def normalise_npi(value: object) -> str:
     :raises IntakeError: ``invalid_type``, ``invalid_npi_format`` or ``invalid_npi_check_digit``.
     """
     if isinstance(value, int) and not isinstance(value, bool):
+        # A negative number would lose its sign as a hyphen; a huge one cannot become text.
+        if not 0 <= value < 10**10:
+            raise _fail("invalid_npi_format", "The NPI must be 10 digits.")
         value = str(value)
     text = _NPI_SEPARATORS.sub("", _need_str(value, "NPI", max_length=40))
     if len(text) != 10 or not text.isascii() or not text.isdigit():
@@ -152,7 +159,8 @@ def normalise_npi(value: object) -> str:
     return text
 
 
-_ICD10_RE: Final = re.compile(r"[A-TV-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?")
+# Any letter: ICD-10-CM uses U codes too (U07.1 COVID-19, U09.9 post-COVID condition).
+_ICD10_RE: Final = re.compile(r"[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?")
 
 
 def normalise_icd10(value: object, *, lookup: bool = False) -> str:
@@ -161,7 +169,10 @@ def normalise_icd10(value: object, *, lookup: bool = False) -> str:
     :param lookup: also check the code exists in the CDC code set (needs the ``icd10`` extra).
     :raises IntakeError: ``invalid_type``, ``invalid_icd10_format`` or ``unknown_icd10_code``.
     """
-    text = _need_str(value, "diagnosis code", max_length=16).strip().upper().replace(".", "")
+    text = _need_str(value, "diagnosis code", max_length=16).strip().upper()
+    head, dot, tail = text.partition(".")
+    if dot:  # the dot only ever follows the category (three characters): "E1.19" is no code
+        text = head + tail if len(head) == 3 else text
     if not _ICD10_RE.fullmatch(text):
         raise _fail("invalid_icd10_format", "The diagnosis code is not in ICD-10-CM format.")
     code = text if len(text) == 3 else f"{text[:3]}.{text[3:]}"
@@ -177,7 +188,10 @@ def normalise_icd10_list(value: object, *, lookup: bool = False) -> tuple[str, .
     """
     items: Iterable[object]
     if isinstance(value, str):
-        items = [part for part in re.split(r"[,;\s]+", value[:400]) if part]
+        # Refused, not cut: a cut could turn the last code into another ("E11.65" -> "E11").
+        if len(value) > 400:
+            raise _fail("too_long", "The diagnosis codes are too long.")
+        items = [part for part in re.split(r"[,;\s]+", value) if part]
     elif isinstance(value, list | tuple):
         items = value
     else:
@@ -262,6 +276,8 @@ def normalise_referral_number(value: object) -> str:
     :raises IntakeError: ``invalid_type`` or ``invalid_referral_number``.
     """
     if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value < 10**40:  # a huge int cannot even become text (int_max_str_digits)
+            raise _fail("invalid_referral_number", "The referral number is not in a valid format.")
         value = str(value)
     text = _need_str(value, "referral number", max_length=80).strip().upper().replace(" ", "")
     if not text.isascii() or not _REFERRAL_NUMBER_RE.fullmatch(text):
@@ -375,7 +391,7 @@ def normalise_email(value: object) -> str:
     :raises IntakeError: ``invalid_type``, ``too_long`` or ``invalid_email``.
     """
     text = _need_str(value, "email address", max_length=254).strip()
-    if not _EMAIL_RE.fullmatch(text) or ".." in text:
+    if not _EMAIL_RE.fullmatch(text) or ".." in text or _CONTROL.search(text):
         raise _fail("invalid_email", "The email address is not in a valid format.")
     local, _, domain = text.rpartition("@")
     return f"{local}@{domain.lower()}"
