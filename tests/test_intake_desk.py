@@ -80,13 +80,24 @@ def test_actor_without_permission_writes_nothing(desk: ReferralDesk) -> None:
     assert list(desk.list()) == []
 
 
+def test_a_shared_phone_alone_never_links_another_patient(
+    desk: ReferralDesk, clock: ManualClock
+) -> None:
+    first = _submit(desk, PAYLOAD)
+    clock.advance(days=3)
+    sibling = {**PAYLOAD["patient"], "given_name": "Anita", "birth_date": "1961-07-05"}
+    second = _submit(desk, {**PAYLOAD, "patient": sibling, "referral_number": "REF-8"})
+    assert second.created
+    assert second.referral.id != first.referral.id
+    assert second.duplicate is None
+
+
 @pytest.mark.parametrize(
     ("change", "matched_on"),
     [
         ({"patient": {**PAYLOAD["patient"], "given_name": "ANA", "phones": ["773 555 0199"]}},
          "name_and_birth_date"),
-        ({"patient": {**PAYLOAD["patient"], "given_name": "Anita", "birth_date": "1961-07-05"}},
-         "phone"),
+        ({"patient": {**PAYLOAD["patient"], "birth_date": "1961-07-05"}}, "name_and_phone"),
     ],
 )  # fmt: skip
 def test_duplicate_is_linked_not_created(
@@ -253,3 +264,18 @@ def test_config_is_carried_by_the_session(desk: ReferralDesk) -> None:
     session = desk.start_intake("practice_coordination", config=config)
     session.update({"caller.phone": "020 7031 3000"})
     assert session.value("caller.phone") == "+442070313000"
+
+
+def test_a_status_answer_keeps_its_text_and_details_out_of_repr() -> None:
+    from referralkit.intake import StatusAnswer
+
+    answer = StatusAnswer(
+        audience="patient",
+        text="Your visit is on 3 March at 9:30 at Lakeside Cardiology.",
+        language="en",
+        details={"authorization_number": "AUTH-5531"},
+    )
+    shown = repr(answer)
+    assert "Lakeside" not in shown
+    assert "AUTH-5531" not in shown
+    assert "audience='patient'" in shown

@@ -2,8 +2,10 @@
 
 A new referral matches an open one when both are for the same specialty, the open one was
 created within the configured window, and it is the same patient: the same normalised name
-(accents, case and punctuation ignored) and birth date, or a phone number in common. The
-desk then links the call to the open referral instead of creating a second one, and says so.
+(accents, case and punctuation ignored) and either the same birth date or a phone number in
+common. A shared phone alone is not enough: twins and siblings share a parent's phone, and
+linking one patient's call to another's referral is worse than a duplicate a person merges.
+The desk then links the call to the open referral instead of creating a second one, and says so.
 
 .. versionadded:: 0.1
 """
@@ -30,7 +32,7 @@ class DuplicateMatch:
 
     referral_id: UUID
     referral_number: str | None
-    matched_on: Literal["name_and_birth_date", "phone"]
+    matched_on: Literal["name_and_birth_date", "name_and_phone"]
 
     @property
     def message(self) -> str:
@@ -57,7 +59,7 @@ def find_duplicate(
 
     :param open_referrals: referrals to compare with; any not in an active state, created
         before ``now - window``, or the candidate itself are skipped.
-    :returns: the newest match; a name-and-birth-date match wins over a phone match.
+    :returns: the newest match; a name-and-birth-date match wins over a name-and-phone match.
     """
     patient = candidate.patient
     if patient is None:
@@ -75,15 +77,12 @@ def find_duplicate(
         created = other.created_at
         if created is None or created < since:
             continue
-        same_identity = (
-            patient.birth_date is not None
-            and other.patient.birth_date == patient.birth_date
-            and name_key(other.patient.given_name, other.patient.family_name) == key
-        )
-        if same_identity:
+        if name_key(other.patient.given_name, other.patient.family_name) != key:
+            continue
+        if patient.birth_date is not None and other.patient.birth_date == patient.birth_date:
             rank, how = 2, "name_and_birth_date"
         elif phones.intersection(p.number for p in other.patient.phones):
-            rank, how = 1, "phone"
+            rank, how = 1, "name_and_phone"
         else:
             continue
         match = DuplicateMatch(other.id, other.referral_number, how)  # type: ignore[arg-type]

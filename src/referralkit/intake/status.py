@@ -284,13 +284,15 @@ class StatusAnswer:
     """
 
     audience: str | None
-    text: str
+    # The spoken text and the details can name times, places and authorization numbers: they
+    # stay out of repr() (logs, tracebacks); read them from the attributes.
+    text: str = attrs.field(repr=False)
     language: str
     status: ReferralStatus | None = None
     authorization: AuthorizationStatus | None = None
     next_step: str | None = None
     owner: str | None = None
-    details: Mapping[str, str] = attrs.field(factory=dict)
+    details: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     flags: tuple[str, ...] = ()
 
     @property
