@@ -36,6 +36,7 @@ from referralkit import (
     crosswalk,
     shared_lifecycle,
 )
+from tests.lifecycle_reference import ROLES
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 HELD = "<state it left>"
@@ -113,28 +114,6 @@ ALL_TRIGGERS = (
     "close_loop", "mark_lost", "reopen", "hold", "resume", "cancel", "mark_error",
 )  # fmt: skip
 
-# Who may fire what (DESIGN.md: roles referrer, intake, clinician, scheduler, system).
-ROLES: Mapping[Role, frozenset[str]] = {
-    Role.REFERRER: frozenset({"complete_intake", "hold", "resume", "cancel", "mark_error"}),
-    Role.INTAKE: frozenset({
-        "complete_intake", "request_info", "require_auth", "clear", "authorize", "schedule",
-        "reschedule", "cancel_appointment", "hold", "resume", "cancel", "mark_error",
-    }),
-    Role.CLINICIAN: frozenset({
-        "accept", "decline", "redirect", "request_info", "require_auth", "clear",
-        "complete_visit", "close_loop", "hold", "resume", "cancel", "mark_error",
-    }),
-    Role.SCHEDULER: frozenset({
-        "require_auth", "clear", "authorize", "schedule", "reschedule", "no_show",
-        "cancel_appointment", "complete_visit", "mark_lost", "reopen", "hold", "resume",
-        "cancel", "mark_error",
-    }),
-    Role.SYSTEM: frozenset({
-        "complete_intake", "accept", "require_auth", "clear", "authorize", "schedule",
-        "reschedule", "no_show", "cancel_appointment", "complete_visit", "close_loop",
-        "mark_lost", "hold", "resume",
-    }),
-}  # fmt: skip
 
 # DESIGN.md crosswalk: state -> (Task.status, Task.businessStatus, ServiceRequest.status).
 CROSSWALK: Mapping[str, tuple[str, str | None, str]] = {

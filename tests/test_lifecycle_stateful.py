@@ -51,6 +51,7 @@ from referralkit import (
     TriggerDataError,
     verify_history,
 )
+from tests.lifecycle_reference import ROLES
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -88,27 +89,6 @@ _PROGRESS = frozenset({
 """The happy path (and back onto it): steered steps prefer these, to reach deep states."""
 TRIGGERS = tuple(sorted({t for moves in TABLE.values() for t in moves}))
 
-ROLES: Mapping[Role, frozenset[str]] = {
-    Role.REFERRER: frozenset({"complete_intake", "hold", "resume", "cancel", "mark_error"}),
-    Role.INTAKE: frozenset({
-        "complete_intake", "request_info", "require_auth", "clear", "authorize", "schedule",
-        "reschedule", "cancel_appointment", "hold", "resume", "cancel", "mark_error",
-    }),
-    Role.CLINICIAN: frozenset({
-        "accept", "decline", "redirect", "request_info", "require_auth", "clear",
-        "complete_visit", "close_loop", "hold", "resume", "cancel", "mark_error",
-    }),
-    Role.SCHEDULER: frozenset({
-        "require_auth", "clear", "authorize", "schedule", "reschedule", "no_show",
-        "cancel_appointment", "complete_visit", "mark_lost", "reopen", "hold", "resume",
-        "cancel", "mark_error",
-    }),
-    Role.SYSTEM: frozenset({
-        "complete_intake", "accept", "require_auth", "clear", "authorize", "schedule",
-        "reschedule", "no_show", "cancel_appointment", "complete_visit", "close_loop",
-        "mark_lost", "hold", "resume",
-    }),
-}  # fmt: skip
 
 ACTORS = [
     Actor(kind=kind, id=f"{kind.value}-{role.value}", role=role)
