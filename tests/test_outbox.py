@@ -224,27 +224,27 @@ class CrashingStore(MemoryStore):
         super().save(referral, event, expected_version=expected_version)
 
 
-def test_crash_between_send_and_record_is_resent_with_the_same_key(
-    referralkit_outbox, referralkit_clock, referralkit_hooks, referralkit_retrying
-):
-    store = CrashingStore()
-    desk = ReferralDesk(
-        store=store,
-        clock=referralkit_clock,
-        hooks=referralkit_hooks,
-        retrying=referralkit_retrying,
-    )
+def _desk_on(store, clock, hooks, retrying):
+    return ReferralDesk(store=store, clock=clock, hooks=hooks, retrying=retrying)
+
+
+def _crash_after_send(desk, store):
+    """Dispatch an SMS and crash after the send, before its outcome is recorded."""
     referral = desk.create(new_referral(), actor=INTAKE)
     store.crash_next = True
     with pytest.raises(_Crash):
         desk.dispatch(sms_for(referral))
+    return referral
+
+
+def test_crash_between_send_and_record_is_resent_with_the_same_key(
+    referralkit_outbox, referralkit_clock, referralkit_hooks, referralkit_retrying
+):
+    store = CrashingStore()
+    desk = _desk_on(store, referralkit_clock, referralkit_hooks, referralkit_retrying)
+    referral = _crash_after_send(desk, store)
     assert [e.status for e in desk.outbox(referral.id).values()] == ["queued"]
-    restarted = ReferralDesk(
-        store=store,
-        clock=referralkit_clock,
-        hooks=referralkit_hooks,
-        retrying=referralkit_retrying,
-    )
+    restarted = _desk_on(store, referralkit_clock, referralkit_hooks, referralkit_retrying)
     outcomes = restarted.recover(referral.id)
     assert [o.status for o in outcomes] == ["sent"]
     assert outcomes[0].receipt is not None
@@ -256,16 +256,8 @@ def test_recover_without_resend_marks_unknown_with_a_task(
     referralkit_outbox, referralkit_clock, referralkit_hooks, referralkit_retrying
 ):
     store = CrashingStore()
-    desk = ReferralDesk(
-        store=store,
-        clock=referralkit_clock,
-        hooks=referralkit_hooks,
-        retrying=referralkit_retrying,
-    )
-    referral = desk.create(new_referral(), actor=INTAKE)
-    store.crash_next = True
-    with pytest.raises(_Crash):
-        desk.dispatch(sms_for(referral))
+    desk = _desk_on(store, referralkit_clock, referralkit_hooks, referralkit_retrying)
+    referral = _crash_after_send(desk, store)
     outcomes = desk.recover(referral.id, resend=False)
     assert [o.status for o in outcomes] == ["unknown"]
     assert desk.get(referral.id).tasks[0].id == outcomes[0].task_id
