@@ -1,16 +1,9 @@
-"""The outbox: side effects after commit, with retries, idempotency keys and human fallbacks.
+"""Calling adapters: the retry policy, the invoker, and what a dispatched action became.
 
-An outbound action moves through events on the referral's own log, so every store keeps it
-and the history shows it::
-
-    action_queued  --send-->  action_sent                      (status "sent")
-                   `--fail-->  task_opened {"action": failed}   (status "failed", a human task)
-    (crash)        --recover--> re-send with the same key, or task_opened {"action": unknown}
-
-``action_queued`` is committed before the adapter is called, and the outcome after; a crash in
-between leaves the action ``queued``, and :meth:`~referralkit.desk.ReferralDesk.recover`
-re-sends it with the same idempotency key (the adapter returns the first receipt, so nobody is
-contacted twice) or, with ``resend=False``, records it as ``unknown`` for a human to check.
+The ledger of outbound actions (event kinds, :class:`OutboxEntry`, the fold) is
+:mod:`referralkit.outreach.ledger`, re-exported here; the desk's outbox service
+(:mod:`referralkit.desk.outbox`) records actions there and calls adapters through
+:class:`Invoker`.
 
 This module is the only user of tenacity (with :mod:`referralkit.desk`, which owns it).
 
@@ -21,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Literal, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Literal, TypeVar
 from uuid import UUID
 
 import attrs
@@ -37,7 +30,17 @@ from tenacity import (
 )
 
 from referralkit.errors import AdapterError, PermanentAdapterError, TransientAdapterError
-from referralkit.events import Event
+from referralkit.outreach.ledger import (
+    ACTION_CANCELLED,
+    ACTION_CLAIMED,
+    ACTION_QUEUED,
+    ACTION_SENT,
+    REQUEST_TYPES,
+    TASK_OPENED,
+    ActionStatus,
+    OutboxEntry,
+    outbox_entries,
+)
 from referralkit.plugins import Hooks
 from referralkit.ports import (
     BookAppointmentRequest,
@@ -56,12 +59,15 @@ from referralkit.ports import (
 )
 
 __all__ = [
+    "ACTION_CANCELLED",
+    "ACTION_CLAIMED",
     "ACTION_QUEUED",
     "ACTION_SENT",
     "REQUEST_TYPES",
     "TASK_OPENED",
     "ActionStatus",
     "DispatchOutcome",
+    "DispatchStatus",
     "Invoker",
     "OutboxEntry",
     "RetryPolicy",
@@ -69,30 +75,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger("referralkit.outbox")
-
-ACTION_QUEUED: Final = "action_queued"
-ACTION_SENT: Final = "action_sent"
-TASK_OPENED: Final = "task_opened"
-
-ActionStatus = Literal["queued", "sent", "failed", "unknown"]
-"""Where an outbound action stands; only ``queued`` is not final."""
-
-REQUEST_TYPES: Final[Mapping[str, type[OutboundRequest]]] = {
-    cls.operation: cls
-    for cls in (
-        CallRequest,
-        SmsRequest,
-        FaxRequest,
-        StaffAlertRequest,
-        PracticeUpdateRequest,
-        PatientEmailRequest,
-        LetterRequest,
-        StatusPushRequest,
-        BookAppointmentRequest,
-        CancelAppointmentRequest,
-    )
-}
-"""Every outbound request type, by the port method that carries it."""
 
 _R = TypeVar("_R")
 
@@ -166,9 +148,29 @@ class Invoker:
         """
         return self.send(self.bind(request), request)
 
-    def send(self, bound: Callable[[], Receipt], request: OutboundRequest) -> Receipt:
-        """Call *bound* (from :meth:`bind`) with the retry policy; see :meth:`call`."""
-        return self.retrying(lambda: _classified(bound, request))
+    def send(
+        self,
+        bound: Callable[[], Receipt],
+        request: OutboundRequest,
+        *,
+        before_attempt: Callable[[], None] | None = None,
+    ) -> Receipt:
+        """Call *bound* (from :meth:`bind`) with the retry policy; see :meth:`call`.
+
+        :param before_attempt: called before every attempt, the first and each retry; what it
+            raises (other than :class:`~referralkit.errors.TransientAdapterError`) stops the
+            retries and reaches the caller. The outbox checks consent and the contact window
+            there, so a back-off never outlives an opt-out.
+        """
+        if before_attempt is None:
+            return self.retrying(lambda: _classified(bound, request))
+        check = before_attempt
+
+        def attempt() -> Receipt:
+            check()
+            return _classified(bound, request)
+
+        return self.retrying(attempt)
 
     def retry(self, fn: Callable[[], _R], *, operation: str) -> _R:
         """Call *fn* (an adapter read) with the retry policy and the same classification."""
@@ -252,84 +254,30 @@ def _classified_call(fn: Callable[[], _R], operation: str) -> _R:
         ) from exc
 
 
-@attrs.frozen
-class OutboxEntry:
-    """One outbound action as the referral's event log records it.
-
-    .. versionadded:: 0.1
-    """
-
-    key: str
-    referral_id: UUID
-    operation: str
-    adapter: str | None
-    status: ActionStatus
-    request: Mapping[str, Any] = attrs.field(repr=False)
-    provider_ref: str | None = None
-    task_id: UUID | None = None
-    reason: str | None = None
-    queued_seq: int = 0
-
-    def rebuild(self) -> OutboundRequest:
-        """Return the queued request, exactly as first sent (same idempotency key)."""
-        return REQUEST_TYPES[self.operation].model_validate(self.request, strict=False)
+DispatchStatus = Literal["queued", "sent", "failed", "unknown", "cancelled", "skipped"]
+"""What a dispatch came to: a ledger status, or ``skipped`` (refused before anything was
+recorded)."""
 
 
 @attrs.frozen
 class DispatchOutcome:
     """What became of one dispatched action.
 
-    :ivar status: ``sent``, ``failed`` or ``unknown`` (``queued`` only if recording crashed).
+    :ivar status: ``sent``, ``failed``, ``unknown``, ``cancelled`` (refused before the adapter:
+        consent withdrawn, the referral moved on), or ``queued`` (not sent now: the contact
+        window is closed, or recording crashed).
     :ivar receipt: the adapter's receipt when sent in this call.
     :ivar task_id: the human task opened when it failed or its fate is unknown.
     :ivar reason: a PHI-free code: ``permanent``, ``retries_exhausted``, ``unexpected``,
-        ``crash_recovery``.
+        ``crash_recovery``, ``consent``, ``state_changed``, ``window_closed``.
 
     .. versionadded:: 0.1
     """
 
     key: str
     referral_id: UUID
-    status: ActionStatus
+    status: DispatchStatus
     receipt: Receipt | None = None
     task_id: UUID | None = None
     reason: str | None = None
     replayed: bool = False
-
-
-def outbox_entries(events: Iterable[Event]) -> dict[str, OutboxEntry]:
-    """Fold a referral's events into its outbox, by idempotency key, in queue order.
-
-    .. versionadded:: 0.1
-    """
-    entries: dict[str, OutboxEntry] = {}
-    for event in events:
-        if event.kind == ACTION_QUEUED:
-            key = str(event.data["key"])
-            if key not in entries:
-                entries[key] = OutboxEntry(
-                    key=key,
-                    referral_id=event.referral_id,
-                    operation=str(event.data["operation"]),
-                    adapter=event.data.get("adapter"),
-                    status="queued",
-                    request=event.data["request"],
-                    queued_seq=event.seq,
-                )
-        elif event.kind == ACTION_SENT:
-            key = str(event.data["key"])
-            if key in entries:
-                entries[key] = attrs.evolve(
-                    entries[key], status="sent", provider_ref=event.data.get("provider_ref")
-                )
-        elif event.kind == TASK_OPENED and "action" in event.data:
-            action = event.data["action"]
-            key = str(action["key"])
-            if key in entries and entries[key].status == "queued":
-                entries[key] = attrs.evolve(
-                    entries[key],
-                    status=action["status"],
-                    reason=action.get("reason"),
-                    task_id=UUID(str(event.data["task_id"])),
-                )
-    return entries

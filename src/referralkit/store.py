@@ -17,7 +17,18 @@ from referralkit.errors import ConflictError
 from referralkit.events import Event
 from referralkit.model import Referral, ReferralStatus
 
-__all__ = ["ConflictError", "LeasingStore", "Store", "check_change", "checked_batches"]
+__all__ = [
+    "ConflictError",
+    "Events",
+    "LeasingStore",
+    "Store",
+    "as_events",
+    "check_change",
+    "checked_batches",
+]
+
+Events = Event | Sequence[Event]
+"""What a write takes: one event, or the events of one unit of work, oldest first."""
 
 
 @runtime_checkable
@@ -29,10 +40,14 @@ class Store(Protocol):
     ``tests/test_store_conformance.py``.
     """
 
-    def create(self, referral: Referral, event: Event) -> None:
-        """Insert a new referral (version 1) and its ``created`` event atomically.
+    def create(self, referral: Referral, events: Events) -> None:
+        """Insert a new referral and its events (``created`` first) atomically.
 
+        :param events: the ``created`` event, or it and the events that follow it in the same
+            unit of work (intake creates and completes a referral in one transaction).
         :raises DuplicateReferralError: a referral with this id exists; nothing is written.
+
+        .. versionchanged:: 0.2 takes several events.
         """
         ...
 
@@ -46,11 +61,14 @@ class Store(Protocol):
         """
         ...
 
-    def save(self, referral: Referral, event: Event, *, expected_version: int) -> None:
-        """Replace a referral and append its event atomically, if the stored version matches.
+    def save(self, referral: Referral, events: Events, *, expected_version: int) -> None:
+        """Replace a referral and append its events atomically, if the stored version matches.
 
+        :param events: the change's events, oldest first; the version moves by their number.
         :param expected_version: the version the change was computed from
-            (``referral.version - 1``).
+            (``referral.version - len(events)``).
+
+        .. versionchanged:: 0.2 takes several events.
         :raises ConflictError: the stored version differs; nothing is written.
         :raises ReferralNotFoundError: no such referral.
         """
@@ -147,7 +165,7 @@ def checked_batches(
         raise ValueError("batch_size must be at least 1")
     batch: list[tuple[Referral, Event]] = []
     for referral, event in items:
-        check_change(referral, event)
+        check_change(referral, event, expected_version=0)
         batch.append((referral, event))
         if len(batch) >= batch_size:
             yield batch
@@ -156,12 +174,37 @@ def checked_batches(
         yield batch
 
 
-def check_change(referral: Referral, event: Event) -> None:
-    """Reject a referral/event pair that does not belong together (a programming error).
+def as_events(events: Events) -> tuple[Event, ...]:
+    """Return *events* as a tuple (a single event becomes a one-item tuple)."""
+    return (events,) if isinstance(events, Event) else tuple(events)
 
-    :raises ValueError: ids differ, or the event's sequence number is not the new version.
+
+def check_change(
+    referral: Referral, events: Events, *, expected_version: int | None = None
+) -> tuple[Event, ...]:
+    """Reject a referral and events that do not belong together (a programming error).
+
+    The events must be this referral's, consecutive, chained to each other, and end at the
+    referral's version and history hash; with *expected_version*, the first must follow it.
+
+    :returns: the events as a tuple.
+    :raises ValueError: they do not fit together.
     """
-    if event.referral_id != referral.id:
-        raise ValueError("event belongs to another referral")
-    if event.seq != referral.version or event.hash != referral.history_hash:
-        raise ValueError("event is not the latest change of this referral version")
+    chain = as_events(events)
+    if not chain:
+        raise ValueError("a change has at least one event")
+    base = referral.version - len(chain)
+    if expected_version is not None and base != expected_version:
+        raise ValueError("a change must raise the version by the number of its events")
+    previous: Event | None = None
+    for offset, event in enumerate(chain, start=1):
+        if event.referral_id != referral.id:
+            raise ValueError("event belongs to another referral")
+        if event.seq != base + offset:
+            raise ValueError("events are not consecutive changes of this referral")
+        if previous is not None and event.prev_hash != previous.hash:
+            raise ValueError("events are not chained to each other")
+        previous = event
+    if chain[-1].hash != referral.history_hash:
+        raise ValueError("the last event is not the latest change of this referral version")
+    return chain

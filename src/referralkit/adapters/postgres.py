@@ -26,7 +26,7 @@ from referralkit.errors import (
 )
 from referralkit.events import Event
 from referralkit.model import Referral, ReferralStatus
-from referralkit.store import check_change, checked_batches
+from referralkit.store import Events, check_change, checked_batches
 
 try:
     import psycopg
@@ -188,9 +188,9 @@ class PostgresStore:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def create(self, referral: Referral, event: Event) -> None:
-        """Insert a new referral and its ``created`` event in one transaction."""
-        check_change(referral, event)
+    def create(self, referral: Referral, events: Events) -> None:
+        """Insert a new referral and its events (``created`` first) in one transaction."""
+        chain = check_change(referral, events, expected_version=0)
         try:
             with self._transaction() as conn:
                 conn.execute(
@@ -198,10 +198,12 @@ class PostgresStore:
                     " referral_number, updated_at, body) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                     _row(referral),
                 )
-                conn.execute(
-                    "INSERT INTO referralkit_events (referral_id, seq, body) VALUES (%s, %s, %s)",
-                    (referral.id, event.seq, event.to_json()),
-                )
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO referralkit_events (referral_id, seq, body)"
+                        " VALUES (%s, %s, %s)",
+                        [(referral.id, event.seq, event.to_json()) for event in chain],
+                    )
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateReferralError(referral.id) from exc
 
@@ -246,11 +248,9 @@ class PostgresStore:
             seen.add(key)
         return ids[0]  # pragma: no cover - a unique violation always has a culprit
 
-    def save(self, referral: Referral, event: Event, *, expected_version: int) -> None:
-        """Update the referral if its stored version matches, and append its event."""
-        check_change(referral, event)
-        if referral.version != expected_version + 1:
-            raise ValueError("a change must raise the version by exactly one")
+    def save(self, referral: Referral, events: Events, *, expected_version: int) -> None:
+        """Update the referral if its stored version matches, and append its events."""
+        chain = check_change(referral, events, expected_version=expected_version)
         row = _row(referral)
         try:
             with self._transaction() as conn:
@@ -267,10 +267,12 @@ class PostgresStore:
                     if found is None:
                         raise ReferralNotFoundError(referral.id)
                     raise ConflictError(referral.id, expected_version, int(found[0]))
-                conn.execute(
-                    "INSERT INTO referralkit_events (referral_id, seq, body) VALUES (%s, %s, %s)",
-                    (referral.id, event.seq, event.to_json()),
-                )
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO referralkit_events (referral_id, seq, body)"
+                        " VALUES (%s, %s, %s)",
+                        [(referral.id, event.seq, event.to_json()) for event in chain],
+                    )
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
 

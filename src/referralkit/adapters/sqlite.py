@@ -26,7 +26,7 @@ from referralkit.errors import (
 )
 from referralkit.events import Event
 from referralkit.model import Referral, ReferralStatus
-from referralkit.store import check_change, checked_batches
+from referralkit.store import Events, check_change, checked_batches
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -188,9 +188,9 @@ class SQLiteStore:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def create(self, referral: Referral, event: Event) -> None:
-        """Insert a new referral and its ``created`` event in one transaction."""
-        check_change(referral, event)
+    def create(self, referral: Referral, events: Events) -> None:
+        """Insert a new referral and its events (``created`` first) in one transaction."""
+        chain = check_change(referral, events, expected_version=0)
         try:
             with self._transaction() as conn:
                 conn.execute(
@@ -198,9 +198,9 @@ class SQLiteStore:
                     " updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     _row(referral),
                 )
-                conn.execute(
+                conn.executemany(
                     "INSERT INTO events (referral_id, seq, body) VALUES (?, ?, ?)",
-                    (str(referral.id), event.seq, event.to_json()),
+                    [(str(referral.id), event.seq, event.to_json()) for event in chain],
                 )
         except sqlite3.IntegrityError as exc:
             raise DuplicateReferralError(referral.id) from exc
@@ -241,11 +241,9 @@ class SQLiteStore:
             seen.add(row[0])
         return rows[0][0]  # pragma: no cover - an IntegrityError always has a culprit
 
-    def save(self, referral: Referral, event: Event, *, expected_version: int) -> None:
-        """Update the referral if its stored version matches, and append its event."""
-        check_change(referral, event)
-        if referral.version != expected_version + 1:
-            raise ValueError("a change must raise the version by exactly one")
+    def save(self, referral: Referral, events: Events, *, expected_version: int) -> None:
+        """Update the referral if its stored version matches, and append its events."""
+        chain = check_change(referral, events, expected_version=expected_version)
         key = str(referral.id)
         row = _row(referral)
         try:
@@ -262,9 +260,9 @@ class SQLiteStore:
                     if found is None:
                         raise ReferralNotFoundError(referral.id)
                     raise ConflictError(referral.id, expected_version, int(found[0]))
-                conn.execute(
+                conn.executemany(
                     "INSERT INTO events (referral_id, seq, body) VALUES (?, ?, ?)",
-                    (key, event.seq, event.to_json()),
+                    [(key, event.seq, event.to_json()) for event in chain],
                 )
         except sqlite3.IntegrityError as exc:
             raise ConflictError(referral.id, expected_version, None) from exc

@@ -1,38 +1,38 @@
-"""Opt-outs belong to the patient: one committed on a referral reaches the patient's others."""
+"""Consent on the desk: opt-outs committed where they belong.
+
+A spoken withdrawal of consent belongs to the patient: it is committed on the referral and on
+every other open referral of the same person (:func:`~referralkit.model.same_person`), never on
+a relative's who happens to share a landline. A STOP texted from a number belongs to the
+number: texts to that number stop on every open referral that lists it, whoever the patient.
+
+.. versionadded:: 0.2
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Final
 from uuid import UUID
 
+import attrs
+
+from referralkit.clock import Clock
+from referralkit.desk.unit_of_work import Batch, UnitOfWork
 from referralkit.errors import ConflictError
 from referralkit.lifecycle import ACTIVE_STATES
-from referralkit.model import Actor, Channel, Patient, Referral, ReferralStatus
+from referralkit.model import Actor, Channel, Patient, Referral, ReferralStatus, same_person
 from referralkit.outreach.consent import withdraw
+from referralkit.store import Store
 
-if TYPE_CHECKING:
-    from referralkit.desk.core import ReferralDesk
+__all__ = ["CONSENT_OPTED_OUT", "ConsentService", "opted_out", "withdrawal"]
 
-_OPEN: tuple[ReferralStatus, ...] = (*ACTIVE_STATES, ReferralStatus.ON_HOLD)
-_PAGE = 500
-_ATTEMPTS = 3
+CONSENT_OPTED_OUT: Final = "consent_opted_out"
+"""Event kind of every committed opt-out."""
 
-
-def same_patient(a: Patient, b: Patient) -> bool:
-    """Return whether two referrals' patients are one person.
-
-    One person: a shared phone number, or the same names and birth date (ignoring case).
-    """
-    if {p.number for p in a.phones} & {p.number for p in b.phones}:
-        return True
-    return (
-        a.birth_date is not None
-        and a.birth_date == b.birth_date
-        and a.family_name.casefold() == b.family_name.casefold()
-        and a.given_name.casefold() == b.given_name.casefold()
-    )
+_OPEN: Final[tuple[ReferralStatus, ...]] = (*ACTIVE_STATES, ReferralStatus.ON_HOLD)
+_PAGE: Final = 500
+_ATTEMPTS: Final = 3
 
 
 def opted_out(patient: Patient, channel: Channel | None) -> bool:
@@ -44,59 +44,130 @@ def opted_out(patient: Patient, channel: Channel | None) -> bool:
 
 
 def withdrawal(channel: Channel | None, at: datetime) -> Callable[[Referral], dict[str, Any]]:
-    """Build the amendment that records the opt-out on a freshly loaded referral."""
+    """Build the amendment that records an opt-out of *channel* on the current referral."""
 
     def update(referral: Referral) -> dict[str, Any]:
         patient = referral.patient
         if patient is None or opted_out(patient, channel):
             return {}
-        consent = withdraw(patient.consent, channel, at)
+        return {
+            "patient": patient.model_copy(
+                update={"consent": withdraw(patient.consent, channel, at)}
+            )
+        }
+
+    return update
+
+
+def number_stop(number: str, at: datetime) -> Callable[[Referral], dict[str, Any]]:
+    """Build the amendment that stops texts to *number* on the current referral."""
+
+    def update(referral: Referral) -> dict[str, Any]:
+        patient = referral.patient
+        if patient is None or number in patient.consent.opted_out_numbers:
+            return {}
+        consent = patient.consent.model_copy(
+            update={
+                "opted_out_numbers": (*patient.consent.opted_out_numbers, number),
+                "updated_at": at,
+            }
+        )
         return {"patient": patient.model_copy(update={"consent": consent})}
 
     return update
 
 
-def propagate_opt_out(
-    desk: ReferralDesk, source: Referral, channel: Channel | None, *, actor: Actor
-) -> tuple[UUID, ...]:
-    """Commit *source*'s opt-out on every other open referral of the same patient.
+@attrs.define
+class ConsentService:
+    """Commits opt-outs on a referral and carries them to where they belong."""
 
-    Scans open referrals page by page (the store has no patient index), so its cost follows
-    the number of open referrals; it runs only when a patient opts out.
+    uow: UnitOfWork
+    store: Store
+    clock: Clock
 
-    :returns: the ids of the referrals that took the opt-out.
-    """
-    patient = source.patient
-    if patient is None:
-        return ()
-    at = desk.clock.now()
-    reached: list[UUID] = []
-    after: UUID | None = None
-    while page := desk.store.list_by_status(_OPEN, limit=_PAGE, after=after):
-        for other in page:
+    def withdraw(self, referral_id: UUID, channel: Channel | None, *, actor: Actor) -> Referral:
+        """Commit the patient's opt-out of *channel* (or all) here and on their open referrals."""
+        at = self.clock.now()
+        data = {"channel": channel.value if channel is not None else "all"}
+        referral = self.uow.commit(
+            referral_id,
+            lambda batch: batch.amend(
+                CONSENT_OPTED_OUT, actor=actor, update=withdrawal(channel, at), data=data
+            ),
+        )
+        patient = referral.patient
+        if patient is None:
+            return referral
+        for other in self._open_referrals(exclude=referral.id):
             if (
-                other.id == source.id
-                or other.patient is None
-                or not same_patient(patient, other.patient)
-                or opted_out(other.patient, channel)
+                other.patient is not None
+                and same_person(patient, other.patient) is not None
+                and not opted_out(other.patient, channel)
             ):
-                continue
-            for attempt in range(_ATTEMPTS):
-                try:
-                    desk.amend(
-                        other.id,
-                        "consent_opted_out",
+                self._retrying(
+                    other.id,
+                    lambda batch: batch.amend(
+                        CONSENT_OPTED_OUT,
                         actor=actor,
                         update=withdrawal(channel, at),
+                        data={**data, "source_referral": str(referral.id)},
+                    ),
+                )
+        return referral
+
+    def stop_number(
+        self, number: str, *, actor: Actor, source: UUID, decide: Callable[[Batch], object]
+    ) -> Referral:
+        """Commit a STOP texted from *number*, here and wherever the number is listed.
+
+        *decide* records the reply on *source*, which takes the number's opt-out in the same
+        transaction; every other open referral listing the number takes it too.
+        """
+        at = self.clock.now()
+
+        def on_source(batch: Batch) -> None:
+            decide(batch)
+            batch.amend(
+                CONSENT_OPTED_OUT,
+                actor=actor,
+                update=number_stop(number, at),
+                data={"channel": Channel.SMS.value, "scope": "number"},
+            )
+
+        referral = self.uow.commit(source, on_source)
+        for other in self._open_referrals(exclude=source):
+            patient = other.patient
+            if patient is None or number in patient.consent.opted_out_numbers:
+                continue
+            if any(p.number == number for p in patient.phones):
+                self._retrying(
+                    other.id,
+                    lambda batch: batch.amend(
+                        CONSENT_OPTED_OUT,
+                        actor=actor,
+                        update=number_stop(number, at),
                         data={
-                            "channel": channel.value if channel is not None else "all",
-                            "source_referral": str(source.id),
+                            "channel": Channel.SMS.value,
+                            "scope": "number",
+                            "source_referral": str(source),
                         },
-                    )
-                    break
-                except ConflictError:
-                    if attempt == _ATTEMPTS - 1:
-                        raise
-            reached.append(other.id)
-        after = page[-1].id
-    return tuple(reached)
+                    ),
+                )
+        return referral
+
+    def _retrying(self, referral_id: UUID, decide: Callable[[Batch], object]) -> None:
+        for attempt in range(_ATTEMPTS):
+            try:
+                self.uow.commit(referral_id, decide)
+            except ConflictError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+            else:
+                return
+
+    def _open_referrals(self, *, exclude: UUID) -> Iterator[Referral]:
+        # A scan streamed page by page: cost follows the open referrals; it runs only on opt-outs.
+        after: UUID | None = None
+        while page := self.store.list_by_status(_OPEN, limit=_PAGE, after=after):
+            yield from (r for r in page if r.id != exclude)
+            after = page[-1].id

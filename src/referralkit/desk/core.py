@@ -1,13 +1,15 @@
-"""The :class:`ReferralDesk` class: its fields, the core referral operations, and the entry points.
+"""The :class:`ReferralDesk` facade: the one object a host talks to.
 
-Each operation of the desk's parts (backends, intake, outreach, routing) is a one-line method
-here that calls its implementation in the sibling module, so the public API stays on one class.
+The desk composes services that each take what they need in their constructors (the unit of
+work, the store, the clock, the hooks), never the desk itself: :class:`UnitOfWork` (the one
+commit path), :class:`Outbox` (the only caller of outbound adapters), :class:`Inbound`,
+:class:`ConsentService`, :class:`IntakeService`, :class:`RoutingService` and
+:class:`OutreachService`. Every public method here is a one-line delegation.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -19,12 +21,14 @@ from pydantic import BaseModel
 from tenacity import Retrying
 
 from referralkit.clock import Clock, SystemClock
-from referralkit.desk import backends as _backends
-from referralkit.desk import intake as _intake
-from referralkit.desk import outreach as _outreach
-from referralkit.desk import routing as _routing
+from referralkit.desk.consent import ConsentService
+from referralkit.desk.inbound import Inbound
+from referralkit.desk.intake import IntakeService
+from referralkit.desk.outbox import Outbox
+from referralkit.desk.outreach import OutreachService
+from referralkit.desk.routing import RoutingService
 from referralkit.desk.stores import open_store
-from referralkit.errors import ConflictError, ReferralKitError
+from referralkit.desk.unit_of_work import UnitOfWork
 from referralkit.events import Event, verify_history
 from referralkit.intake import (
     CallType,
@@ -34,12 +38,9 @@ from referralkit.intake import (
     StatusAnswer,
 )
 from referralkit.lifecycle import (
-    Change,
     Lifecycle,
     Trigger,
     allowed_triggers,
-    amended,
-    created,
     shared_lifecycle,
 )
 from referralkit.model import (
@@ -52,17 +53,20 @@ from referralkit.model import (
 from referralkit.outbox import (
     DispatchOutcome,
     Invoker,
-    OutboxEntry,
     RetryPolicy,
 )
 from referralkit.outreach.dispatch import OutreachSettings, SweepReport
+from referralkit.outreach.ledger import OutboxEntry
 from referralkit.plugins import Hooks, make_plugin_manager
 from referralkit.ports import (
     CallOutcome,
     DocumentList,
     DocumentsRequest,
+    EventNotice,
     InboundFax,
+    IntakeCheck,
     OutboundRequest,
+    OutreachTemplate,
     PatientLookupRequest,
     PatientRecord,
     Receipt,
@@ -79,6 +83,14 @@ from referralkit.store import Store
 __all__ = ["ReferralDesk"]
 
 _log = logging.getLogger("referralkit.desk")
+
+
+def _rewired(desk: ReferralDesk, attribute: attrs.Attribute[Any], value: Any) -> Any:
+    # A setting a host changes after construction reaches the services that use it.
+    if hasattr(desk, "_outreach"):
+        object.__setattr__(desk, attribute.name, value)
+        desk._wire()  # noqa: SLF001 - the desk wiring itself
+    return value
 
 
 def _default_hooks() -> Hooks:
@@ -116,31 +128,93 @@ class ReferralDesk:
     """The adapter name to use per capability (``"fax": "acme"``); unnamed takes the only one.
 
     .. versionadded:: 0.1"""
-    task_due: timedelta = timedelta(hours=4)
+    task_due: timedelta = attrs.field(default=timedelta(hours=4), on_setattr=_rewired)
     """How long staff have for a task opened by a failed action.
 
     .. versionadded:: 0.1"""
-    routing_rules: RuleRegistry = attrs.field(factory=RuleRegistry)
+    routing_rules: RuleRegistry = attrs.field(factory=RuleRegistry, on_setattr=_rewired)
     """The active routing rules (built-in defaults until a rules file is loaded into it).
 
     .. versionadded:: 0.1"""
-    outreach: OutreachSettings | None = None
+    outreach: OutreachSettings | None = attrs.field(default=None, on_setattr=_rewired)
     """Outreach policy and sweep settings; ``None`` turns outreach off (see docs/outreach.md).
 
     .. versionadded:: 0.1"""
-    auto_route: bool = False
+    auto_route: bool = attrs.field(default=False, on_setattr=_rewired)
     """Evaluate routing after every committed change (create, fire, amend), not only in sweeps.
 
     The rules' own changes do not re-trigger routing; a routing failure is logged and left for
     the next sweep, never raised to the caller whose change is already committed.
 
     .. versionadded:: 0.1"""
-    _invoker: Invoker = attrs.field(init=False)
-    _local: threading.local = attrs.field(init=False, factory=threading.local)
+    _uow: UnitOfWork = attrs.field(init=False)
+    _outbox: Outbox = attrs.field(init=False)
+    _consent: ConsentService = attrs.field(init=False)
+    _inbound: Inbound = attrs.field(init=False)
+    _intake: IntakeService = attrs.field(init=False)
+    _routing: RoutingService = attrs.field(init=False)
+    _outreach: OutreachService = attrs.field(init=False)
 
-    @_invoker.default
-    def _make_invoker(self) -> Invoker:
-        return Invoker(self.hooks, self.retrying, self.backends)
+    def __attrs_post_init__(self) -> None:
+        # The composition root: each service gets only what it names.
+        hooks = self.hooks
+        uow = UnitOfWork(self.store, self.clock, self.lifecycle)
+        outbox = Outbox(
+            uow,
+            self.store,
+            self.clock,
+            Invoker(hooks, self.retrying, self.backends),
+            policy=lambda: self._outreach.policy(),
+            task_due=self.task_due,
+        )
+        consent = ConsentService(uow, self.store, self.clock)
+        routing = RoutingService(
+            uow, self.store, self.clock, self.routing_rules, hooks, outbox, self.auto_route
+        )
+        self._uow = uow
+        self._outbox = outbox
+        self._consent = consent
+        self._inbound = Inbound(uow, self.store, consent)
+        self._intake = IntakeService(uow, self.store, self.clock, checks=self._intake_checks)
+        self._routing = routing
+        self._outreach = OutreachService(
+            uow,
+            self.store,
+            self.clock,
+            outbox,
+            routing,
+            self.outreach,
+            templates=self._outreach_templates,
+        )
+        uow.after_commit.extend((self._notify, routing.after_commit))
+        self._wire()
+
+    def _wire(self) -> None:
+        self._outreach.settings = self.outreach
+        self._uow.planner = self._outreach.planned if self.outreach is not None else None
+        self._routing.auto_route = self.auto_route
+        self._routing.rules = self.routing_rules
+        self._outbox.task_due = self.task_due
+
+    def _intake_checks(self) -> list[IntakeCheck]:
+        if not self.hooks.implemented("referralkit_add_intake_checks"):
+            return []
+        return self.hooks.intake_checks()
+
+    def _outreach_templates(self) -> list[OutreachTemplate]:
+        if not self.hooks.implemented("referralkit_add_outreach_templates"):
+            return []
+        return self.hooks.outreach_templates()
+
+    def _notify(self, referral: Referral, events: Sequence[Event]) -> bool:
+        # Called only after the events are committed: an observer can never corrupt state.
+        if self.hooks.has_observers():
+            for event in events:
+                notice = EventNotice.from_event(event)
+                self.hooks.on_event(notice)
+                if notice.is_transition:
+                    self.hooks.on_transition(notice)
+        return False
 
     @classmethod
     def open(cls, url: str = "sqlite:///referralkit.db", *, clock: Clock | None = None) -> Self:
@@ -155,10 +229,7 @@ class ReferralDesk:
         :raises TransitionBlockedError: it starts in ``received`` with fields missing.
         :raises DuplicateReferralError: its id is taken.
         """
-        change = _outreach._outreach_planned(self, created(referral, actor, self.clock.now()))
-        self.store.create(change.referral, change.event)
-        _log.info("referral %s created in %s", referral.id, referral.status.value)
-        return self._after_commit(change)
+        return self._uow.create(referral, actor=actor)
 
     def get(self, referral_id: UUID) -> Referral:
         """Return the current referral.
@@ -185,22 +256,9 @@ class ReferralDesk:
         :raises TriggerDataError: the data is invalid for the trigger.
         :raises ConflictError: another writer changed the referral first.
         """
-        current = self.store.get(referral_id)
-        if expected_version is not None and current.version != expected_version:
-            raise ConflictError(referral_id, expected_version, current.version)
-        change = self.lifecycle.fire(
-            current, trigger, actor=actor, now=self.clock.now(), data=data
+        return self._uow.fire(
+            referral_id, trigger, actor=actor, data=data, expected_version=expected_version
         )
-        change = _outreach._outreach_planned(self, change)
-        self.store.save(change.referral, change.event, expected_version=current.version)
-        _log.info(
-            "referral %s: %s %s -> %s",
-            referral_id,
-            trigger,
-            current.status.value,
-            change.referral.status.value,
-        )
-        return self._after_commit(change)
 
     def amend(
         self,
@@ -220,37 +278,14 @@ class ReferralDesk:
         :raises ConflictError: another writer changed the referral first; nothing is written.
         :raises ValueError: *kind* or *update* would bypass the lifecycle.
         """
-        current = self.store.get(referral_id)
-        if expected_version is not None and current.version != expected_version:
-            raise ConflictError(referral_id, expected_version, current.version)
-        values = update(current) if callable(update) else update
-        change = amended(
-            current, kind, actor=actor, now=self.clock.now(), update=values, data=data
+        return self._uow.amend(
+            referral_id,
+            kind,
+            actor=actor,
+            update=update,
+            data=data,
+            expected_version=expected_version,
         )
-        change = _outreach._outreach_planned(self, change)
-        self.store.save(change.referral, change.event, expected_version=current.version)
-        _log.info("referral %s: %s recorded", referral_id, kind)
-        return self._after_commit(change)
-
-    def _after_commit(self, change: Change) -> Referral:
-        # Side effects strictly after the commit: observers, then (opt-in) routing.
-        _backends._notify(self, change.event)
-        if not self.auto_route or getattr(self._local, "routing", False):
-            return change.referral
-        self._local.routing = True
-        try:
-            report = _routing.route(self, change.referral.id)
-        except ReferralKitError as exc:
-            _log.warning(
-                "referral %s: routing after %s failed (%s); the next sweep retries",
-                change.referral.id,
-                change.event.kind,
-                type(exc).__name__,
-            )
-            return change.referral
-        finally:
-            self._local.routing = False
-        return self.store.get(change.referral.id) if report.applied else change.referral
 
     def allowed_triggers(
         self, referral_id: UUID, actor: Actor | None = None
@@ -291,10 +326,6 @@ class ReferralDesk:
             statuses or tuple(ReferralStatus), limit=limit, after=after
         )
 
-    # -- Side effects: the outbox (after commit) -----------------------------------------
-
-    # -- Inbound events -------------------------------------------------------------------
-
     def close(self) -> None:
         """Close the store."""
         self.store.close()
@@ -310,11 +341,7 @@ class ReferralDesk:
     ) -> None:
         self.close()
 
-    # -- Intake (issue 4): capture calls, create or link referrals, answer status calls -----
-
-    # -- Outreach (docs/outreach.md) ----------------------------------------------------
-
-    # -- Routing: rules, human queues, SLA clocks (docs/routing.md) -------------------------
+    # -- Outbound and inbound (docs/adapters.md) -------------------------------------------
 
     def call(self, request: OutboundRequest) -> Receipt:
         """Send *request* now through the chosen adapter with retries, without the outbox.
@@ -326,7 +353,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _backends.call(self, request)
+        return self._outbox.call(request)
 
     def dispatch(
         self,
@@ -351,14 +378,14 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _backends.dispatch(self, request, queue=queue, expected_version=expected_version)
+        return self._outbox.dispatch(request, queue=queue, expected_version=expected_version)
 
     def outbox(self, referral_id: UUID) -> dict[str, OutboxEntry]:
         """Return the referral's outbound actions by idempotency key, in queue order.
 
         .. versionadded:: 0.1
         """
-        return _backends.outbox(self, referral_id)
+        return self._outbox.entries(referral_id)
 
     def recover(
         self,
@@ -376,7 +403,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _backends.recover(self, referral_id, resend=resend, queue=queue, key=key)
+        return self._outbox.recover(referral_id, resend=resend, queue=queue, key=key)
 
     def fetch_patient(self, request: PatientLookupRequest) -> PatientRecord:
         """Fetch demographics and coverage from the EHR adapter, with retries.
@@ -386,7 +413,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _backends.fetch_patient(self, request)
+        return self._outbox.fetch_patient(request)
 
     def fetch_documents(self, request: DocumentsRequest) -> DocumentList:
         """Fetch document references from the EHR adapter, with retries.
@@ -396,14 +423,14 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _backends.fetch_documents(self, request)
+        return self._outbox.fetch_documents(request)
 
     def record_call_outcome(self, outcome: CallOutcome) -> Referral:
         """Log the outcome of a call as an interaction; a repeated report changes nothing.
 
         .. versionadded:: 0.1
         """
-        return _backends.record_call_outcome(self, outcome)
+        return self._inbound.record_call_outcome(outcome)
 
     def record_sms_reply(self, reply: SmsReply) -> Referral:
         """Log an SMS reply; ``STOP`` (and synonyms) records an SMS opt-out in the consent.
@@ -413,7 +440,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _backends.record_sms_reply(self, reply)
+        return self._inbound.record_sms_reply(reply)
 
     def receive_fax(self, fax: InboundFax) -> Referral:
         """Log an inbound fax; if it answers a records request, mark that request received.
@@ -422,7 +449,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _backends.receive_fax(self, fax)
+        return self._inbound.receive_fax(fax)
 
     def start_intake(
         self,
@@ -439,7 +466,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _intake.start_intake(self, call_type, config=config, language=language)
+        return self._intake.start(call_type, config=config, language=language)
 
     def submit_intake(self, session: IntakeSession, *, actor: Actor) -> IntakeOutcome:
         """Commit a complete intake: create or link the referral, or resolve the call.
@@ -456,7 +483,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _intake.submit_intake(self, session, actor=actor)
+        return self._intake.submit(session, actor=actor)
 
     def answer_status(self, session: IntakeSession) -> StatusAnswer:
         """Answer a status or authorization call without writing anything.
@@ -466,7 +493,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _intake.answer_status(self, session)
+        return self._intake.answer_status(session)
 
     def sweep(self, now: datetime | None = None, *, routing: bool = True) -> SweepReport:
         """Run due routing and outreach work: call it from cron, a scheduler or a worker loop.
@@ -484,7 +511,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _outreach.sweep(self, now, routing=routing)
+        return self._outreach.sweep(now, routing=routing)
 
     def record_booking(
         self, referral_id: UUID, appointment: Appointment, *, actor: Actor
@@ -497,7 +524,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _outreach.record_booking(self, referral_id, appointment, actor=actor)
+        return self._outreach.record_booking(referral_id, appointment, actor=actor)
 
     def record_patient_declined(
         self, referral_id: UUID, *, actor: Actor, note: str | None = None
@@ -511,7 +538,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _outreach.record_patient_declined(self, referral_id, actor=actor, note=note)
+        return self._outreach.record_patient_declined(referral_id, actor=actor, note=note)
 
     def withdraw_consent(
         self, referral_id: UUID, channel: Channel | None = None, *, actor: Actor
@@ -525,7 +552,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _outreach.withdraw_consent(self, referral_id, channel, actor=actor)
+        return self._consent.withdraw(referral_id, channel, actor=actor)
 
     def route(self, referral_id: UUID, *, now: datetime | None = None) -> RoutingReport:
         """Evaluate the active routing rules for one referral and apply what they decide.
@@ -544,7 +571,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _routing.route(self, referral_id, now=now)
+        return self._routing.route(referral_id, now=now)
 
     def sweep_routing(
         self, now: datetime | None = None, *, page_size: int = 500
@@ -556,7 +583,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _routing.sweep_routing(self, now, page_size=page_size)
+        return self._routing.sweep(now, page_size=page_size)
 
     def explain(
         self, referral_id: UUID, *, now: datetime | None = None
@@ -567,4 +594,4 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return _routing.explain(self, referral_id, now=now)
+        return self._routing.explain(referral_id, now=now)

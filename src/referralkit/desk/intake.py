@@ -1,16 +1,22 @@
-"""Intake on the desk: starting sessions, submitting them, answering status calls."""
+"""Intake on the desk: starting sessions, submitting them, answering status calls.
+
+A new referral is created and its intake completed in one unit of work, so the after-commit
+steps (observers, auto-routing) see it once, complete.
+
+.. versionadded:: 0.2
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
 from uuid import UUID
 
-from referralkit.desk import backends as _backends
-from referralkit.errors import (
-    IntakeError,
-)
+import attrs
+
+from referralkit.clock import Clock
+from referralkit.desk.unit_of_work import UnitOfWork
+from referralkit.errors import IntakeError
 from referralkit.intake import (
     CallType,
     IntakeConfig,
@@ -24,10 +30,7 @@ from referralkit.intake import (
 from referralkit.intake import (
     answer_status as status_answer,
 )
-from referralkit.lifecycle import (
-    ACTIVE_STATES,
-    created,
-)
+from referralkit.lifecycle import ACTIVE_STATES
 from referralkit.model import (
     Actor,
     Channel,
@@ -36,26 +39,72 @@ from referralkit.model import (
     Referral,
     ReferralStatus,
 )
+from referralkit.ports import IntakeCheck
+from referralkit.store import Store
 
-if TYPE_CHECKING:
-    from referralkit.desk.core import ReferralDesk
+__all__ = ["IntakeService"]
 
 _log = logging.getLogger("referralkit.desk")
 
 
-def start_intake(
-    desk: ReferralDesk,
-    call_type: CallType | str,
-    *,
-    config: IntakeConfig | None = None,
-    language: str | None = None,
-) -> IntakeSession:
-    """Implement :meth:`ReferralDesk.start_intake` (documented there)."""
-    return IntakeSession(call_type, config or IntakeConfig(), desk.clock, language=language)
+@attrs.define
+class IntakeService:
+    """Starts intake sessions, commits complete ones, and answers status calls.
+
+    :ivar checks: intake checks contributed by plugins (``referralkit_add_intake_checks``);
+        each session runs them.
+    """
+
+    uow: UnitOfWork
+    store: Store
+    clock: Clock
+    checks: Callable[[], Sequence[IntakeCheck]] = tuple
+
+    def start(
+        self,
+        call_type: CallType | str,
+        *,
+        config: IntakeConfig | None = None,
+        language: str | None = None,
+    ) -> IntakeSession:
+        """Start capturing a call (documented on the desk)."""
+        return IntakeSession(
+            call_type,
+            config or IntakeConfig(),
+            self.clock,
+            language=language,
+            checks=tuple(self.checks()),
+        )
+
+    def submit(self, session: IntakeSession, *, actor: Actor) -> IntakeOutcome:
+        """Commit a complete intake (documented on the desk)."""
+        return _submit(self, session, actor)
+
+    def answer_status(self, session: IntakeSession) -> StatusAnswer:
+        """Answer a status or authorization call without writing anything."""
+        query = session.lookup_query()
+        matches = match_referrals(self.candidates(), query) if query.usable else []
+        return status_answer(
+            matches[0] if matches else None,
+            session.caller(),
+            about_authorization=session.call_type is CallType.AUTHORIZATION_QUESTION,
+            language=session.language or session.config.default_language,
+        )
+
+    def candidates(
+        self, statuses: Sequence[ReferralStatus] = tuple(ReferralStatus), page: int = 500
+    ) -> Iterable[Referral]:
+        """Stream referrals in *statuses* page by page (the Store port has no patient index)."""
+        after: UUID | None = None
+        while True:
+            batch = self.store.list_by_status(statuses, limit=page, after=after)
+            yield from batch
+            if len(batch) < page:
+                return
+            after = batch[-1].id
 
 
-def submit_intake(desk: ReferralDesk, session: IntakeSession, *, actor: Actor) -> IntakeOutcome:
-    """Implement :meth:`ReferralDesk.submit_intake` (documented there)."""
+def _submit(desk: IntakeService, session: IntakeSession, actor: Actor) -> IntakeOutcome:
     result = session.result()
     if not result.complete:
         raise IntakeError(
@@ -66,7 +115,7 @@ def submit_intake(desk: ReferralDesk, session: IntakeSession, *, actor: Actor) -
         return _submit_new_referral(desk, session, actor)
     now = desk.clock.now()
     query = session.lookup_query()
-    matches = match_referrals(_intake_candidates(desk), query) if query.usable else []
+    matches = match_referrals(desk.candidates(), query) if query.usable else []
     referral = matches[0] if matches else None
     answer: StatusAnswer | None = None
     flags: list[IntakeFlag] = []
@@ -87,7 +136,7 @@ def submit_intake(desk: ReferralDesk, session: IntakeSession, *, actor: Actor) -
     for code in dict.fromkeys(codes):
         flags.append(IntakeFlag(code, code.replace("_", " "), escalations.get(code)))
     if referral is not None and session.spec.log_to == "referral":
-        referral = desk.amend(
+        referral = desk.uow.amend(
             referral.id,
             "call_logged",
             actor=actor,
@@ -122,31 +171,19 @@ def submit_intake(desk: ReferralDesk, session: IntakeSession, *, actor: Actor) -
     return IntakeOutcome(call, referral, answer=answer)
 
 
-def answer_status(desk: ReferralDesk, session: IntakeSession) -> StatusAnswer:
-    """Implement :meth:`ReferralDesk.answer_status` (documented there)."""
-    query = session.lookup_query()
-    matches = match_referrals(_intake_candidates(desk), query) if query.usable else []
-    return status_answer(
-        matches[0] if matches else None,
-        session.caller(),
-        about_authorization=session.call_type is CallType.AUTHORIZATION_QUESTION,
-        language=session.language or session.config.default_language,
-    )
-
-
 def _submit_new_referral(
-    desk: ReferralDesk, session: IntakeSession, actor: Actor
+    desk: IntakeService, session: IntakeSession, actor: Actor
 ) -> IntakeOutcome:
     now = desk.clock.now()
     referral = session.to_referral()
     duplicate = find_duplicate(
         referral,
-        _intake_candidates(desk, ACTIVE_STATES),
+        desk.candidates(ACTIVE_STATES),
         now=now,
         window=session.config.duplicate_window,
     )
     if duplicate is not None:
-        linked = desk.amend(
+        linked = desk.uow.amend(
             duplicate.referral_id,
             "intake_linked",
             actor=actor,
@@ -175,26 +212,11 @@ def _submit_new_referral(
         )
         _log.info("intake %s linked to open referral %s", session.id, linked.id)
         return IntakeOutcome(call, linked, duplicate=duplicate)
-    # Compute both changes before writing either: a refusal (role, guard) writes nothing.
-    first = created(referral, actor, now)
-    second = desk.lifecycle.fire(first.referral, "complete_intake", actor=actor, now=now)
-    desk.store.create(first.referral, first.event)
-    _backends._notify(desk, first.event)
-    desk.store.save(second.referral, second.event, expected_version=first.referral.version)
-    _backends._notify(desk, second.event)
+    # Created and completed in one transaction: a refusal (role, guard) writes nothing, and
+    # the after-commit steps (auto-routing an urgent referral) see it complete.
+    stored = desk.uow.create(
+        referral, actor=actor, then=lambda batch: batch.fire("complete_intake", actor=actor)
+    )
     _log.info("intake %s created referral %s", session.id, referral.id)
     call = session.to_call_record("referral_created", resolved_at=now, referral_id=referral.id)
-    return IntakeOutcome(call, second.referral, created=True)
-
-
-def _intake_candidates(
-    desk: ReferralDesk, statuses: Sequence[ReferralStatus] = tuple(ReferralStatus), page: int = 500
-) -> Iterable[Referral]:
-    # A scan streamed page by page: the Store port has no patient or number index yet.
-    after: UUID | None = None
-    while True:
-        batch = desk.store.list_by_status(statuses, limit=page, after=after)
-        yield from batch
-        if len(batch) < page:
-            return
-        after = batch[-1].id
+    return IntakeOutcome(call, stored, created=True)

@@ -1,92 +1,159 @@
-"""Outreach on the desk: sweeps, planning next actions, bookings and consent."""
+"""Outreach on the desk: sweeps, bookings, declines, and the planner behind ``next_action_at``.
+
+.. versionadded:: 0.2
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 from uuid import UUID
 
-from referralkit.desk import consent as _consent
-from referralkit.lifecycle import (
-    Change,
-    Trigger,
-)
-from referralkit.model import (
-    Actor,
-    Appointment,
-    Channel,
-    Referral,
-    ReferralStatus,
-)
-from referralkit.outreach.dispatch import Dispatcher, SweepReport, next_action_at
+import attrs
 
-if TYPE_CHECKING:
-    from referralkit.desk.core import ReferralDesk
+from referralkit.clock import Clock
+from referralkit.desk.outbox import Outbox
+from referralkit.desk.routing import RoutingService
+from referralkit.desk.unit_of_work import UnitOfWork
+from referralkit.events import Event
+from referralkit.lifecycle import Trigger
+from referralkit.model import Actor, Appointment, Referral, ReferralStatus
+from referralkit.outbox import DispatchOutcome
+from referralkit.outreach.dispatch import Dispatcher, OutreachSettings, SweepReport, next_action_at
+from referralkit.outreach.policy import Policy, default_policy
+from referralkit.ports import OutboundRequest, OutreachTemplate
+from referralkit.store import Store
 
-
-def _outreach_planned(desk: ReferralDesk, change: Change) -> Change:
-    # next_action_at follows the outreach plan and is written with the change itself, so a
-    # sweep touches exactly the referrals with due work and a crash cannot lose one.
-    settings = desk.outreach
-    if settings is None:
-        return change
-    referral = change.referral
-    events = [*desk.store.events(referral.id), change.event]
-    wanted = next_action_at(referral, events, settings, desk.clock.now())
-    if wanted == referral.next_action_at:
-        return change
-    return Change(referral.model_copy(update={"next_action_at": wanted}), change.event)
+__all__ = ["OutreachService"]
 
 
-def sweep(desk: ReferralDesk, now: datetime | None = None, *, routing: bool = True) -> SweepReport:
-    """Implement :meth:`ReferralDesk.sweep` (documented there)."""
-    at = now or desk.clock.now()
-    sweep_routing = getattr(desk, "sweep_routing", None) if routing else None
-    routing_report = sweep_routing(at) if callable(sweep_routing) else None
-    report = (
-        Dispatcher(desk, desk.outreach).sweep(at) if desk.outreach is not None else SweepReport()
-    )
-    report.routing = routing_report
-    return report
+@attrs.define
+class OutreachService:
+    """Runs sweeps and records what patients do; the dispatcher's narrow desk.
+
+    :ivar settings: outreach policy and sweep settings; ``None`` turns outreach off.
+    :ivar templates: outreach templates contributed by plugins
+        (``referralkit_add_outreach_templates``), used when a step names one.
+    """
+
+    uow: UnitOfWork
+    store: Store
+    clock: Clock
+    outbox: Outbox
+    routing: RoutingService
+    settings: OutreachSettings | None = None
+    templates: Callable[[], Sequence[OutreachTemplate]] = tuple
+
+    def policy(self) -> Policy:
+        """Return the policy contact checks use (the default one when outreach is off)."""
+        return self.settings.policy if self.settings is not None else _DEFAULT_POLICY
+
+    def planned(
+        self, referral: Referral, events: Sequence[Event], now: datetime
+    ) -> datetime | None:
+        """Return what *referral*'s ``next_action_at`` should be (the unit of work's planner)."""
+        if self.settings is None:
+            return referral.next_action_at
+        return next_action_at(referral, events, self.settings, now)
+
+    # -- the dispatcher's desk (referralkit.outreach.dispatch.OutreachDesk) ----------------
+
+    def dispatch(
+        self,
+        request: OutboundRequest,
+        *,
+        queue: str = "outreach",
+        expected_version: int | None = None,
+    ) -> DispatchOutcome:
+        """Queue, check, send and record one outbound request."""
+        return self.outbox.dispatch(request, queue=queue, expected_version=expected_version)
+
+    def recover(
+        self,
+        referral_id: UUID,
+        *,
+        resend: bool = True,
+        queue: str = "outreach",
+        key: str | None = None,
+    ) -> Sequence[DispatchOutcome]:
+        """Finish queued actions: check and re-send, or record them ``unknown``."""
+        return self.outbox.recover(referral_id, resend=resend, queue=queue, key=key)
+
+    def amend(
+        self,
+        referral_id: UUID,
+        kind: str,
+        *,
+        actor: Actor,
+        update: Mapping[str, Any] | Callable[[Referral], Mapping[str, Any]],
+        data: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> Referral:
+        """Commit a non-transition change with its event."""
+        return self.uow.amend(
+            referral_id,
+            kind,
+            actor=actor,
+            update=update,
+            data=data,
+            expected_version=expected_version,
+        )
+
+    def fire(
+        self,
+        referral_id: UUID,
+        trigger: Trigger,
+        *,
+        actor: Actor,
+        data: Any = None,
+        expected_version: int | None = None,
+    ) -> Referral:
+        """Fire a lifecycle trigger and commit it."""
+        return self.uow.fire(
+            referral_id, trigger, actor=actor, data=data, expected_version=expected_version
+        )
+
+    # -- operations -----------------------------------------------------------------------
+
+    def sweep(self, now: datetime | None = None, *, routing: bool = True) -> SweepReport:
+        """Run due routing, then due outreach (documented on the desk)."""
+        at = now or self.clock.now()
+        routing_report = self.routing.sweep(at) if routing else None
+        report = (
+            Dispatcher(self, self.settings, templates=tuple(self.templates())).sweep(at)
+            if self.settings is not None
+            else SweepReport()
+        )
+        report.routing = routing_report
+        return report
+
+    def record_booking(
+        self, referral_id: UUID, appointment: Appointment, *, actor: Actor
+    ) -> Referral:
+        """Record that the patient booked: ``schedule``, or ``reschedule`` if already booked."""
+        current = self.store.get(referral_id)
+        trigger: Trigger = (
+            "reschedule" if current.status is ReferralStatus.SCHEDULED else "schedule"
+        )
+        return self.uow.fire(
+            referral_id,
+            trigger,
+            actor=actor,
+            data={"appointment": appointment},
+            expected_version=current.version,
+        )
+
+    def record_patient_declined(
+        self, referral_id: UUID, *, actor: Actor, note: str | None = None
+    ) -> Referral:
+        """Record that the patient declined the referred care: ``mark_lost``."""
+        return self.uow.fire(
+            referral_id,
+            "mark_lost",
+            actor=actor,
+            data={"reason": "patient_declined", "note": note},
+        )
 
 
-def record_booking(
-    desk: ReferralDesk, referral_id: UUID, appointment: Appointment, *, actor: Actor
-) -> Referral:
-    """Implement :meth:`ReferralDesk.record_booking` (documented there)."""
-    current = desk.store.get(referral_id)
-    trigger: Trigger = "reschedule" if current.status is ReferralStatus.SCHEDULED else "schedule"
-    return desk.fire(
-        referral_id,
-        trigger,
-        actor=actor,
-        data={"appointment": appointment},
-        expected_version=current.version,
-    )
-
-
-def record_patient_declined(
-    desk: ReferralDesk, referral_id: UUID, *, actor: Actor, note: str | None = None
-) -> Referral:
-    """Implement :meth:`ReferralDesk.record_patient_declined` (documented there)."""
-    return desk.fire(
-        referral_id,
-        "mark_lost",
-        actor=actor,
-        data={"reason": "patient_declined", "note": note},
-    )
-
-
-def withdraw_consent(
-    desk: ReferralDesk, referral_id: UUID, channel: Channel | None = None, *, actor: Actor
-) -> Referral:
-    """Implement :meth:`ReferralDesk.withdraw_consent` (documented there)."""
-    referral = desk.amend(
-        referral_id,
-        "consent_opted_out",
-        actor=actor,
-        update=_consent.withdrawal(channel, desk.clock.now()),
-        data={"channel": channel.value if channel is not None else "all"},
-    )
-    _consent.propagate_opt_out(desk, referral, channel, actor=actor)
-    return referral
+_DEFAULT_POLICY = default_policy()

@@ -1,17 +1,32 @@
-"""Routing on the desk: evaluating rules and applying their decisions."""
+"""Routing on the desk: evaluating rules and applying their decisions.
+
+A decision and its record commit together: a rule that fires a trigger commits the trigger
+and its ``routing_fired`` record in one transaction, so a crash cannot re-fire it. While the
+service applies decisions it ignores the after-commit calls its own changes cause (routing
+never re-routes itself, also inside a sweep).
+
+.. versionadded:: 0.2
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from uuid import UUID
 
+import attrs
+
+from referralkit.clock import Clock
+from referralkit.desk.outbox import Outbox
+from referralkit.desk.unit_of_work import Batch, UnitOfWork
 from referralkit.errors import (
     ConflictError,
     InvalidTransitionError,
     NoBackendError,
+    ReferralKitError,
     TriggerDataError,
 )
 from referralkit.events import Event
@@ -24,6 +39,7 @@ from referralkit.model import (
     ReferralStatus,
     TaskPriority,
 )
+from referralkit.plugins import Hooks
 from referralkit.ports import (
     PracticeUpdateRequest,
     StaffAlertRequest,
@@ -35,15 +51,16 @@ from referralkit.routing import (
     RoutingReport,
     RoutingSweepReport,
     RuleExplanation,
+    RuleRegistry,
     evaluate,
     suggested_decision,
 )
 from referralkit.routing import (
     explain as explain_rules,
 )
+from referralkit.store import Store
 
-if TYPE_CHECKING:
-    from referralkit.desk.core import ReferralDesk
+__all__ = ["RoutingService"]
 
 _log = logging.getLogger("referralkit.desk")
 
@@ -65,10 +82,11 @@ def _with_task(task: HumanTask) -> Callable[[Referral], Mapping[str, Any]]:
     return update
 
 
-def route(desk: ReferralDesk, referral_id: UUID, *, now: datetime | None = None) -> RoutingReport:
-    """Implement :meth:`ReferralDesk.route` (documented there)."""
+def _route(
+    desk: RoutingService, referral_id: UUID, *, now: datetime | None = None
+) -> RoutingReport:
     at = now or desk.clock.now()
-    rules = desk.routing_rules.active
+    rules = desk.rules.active
     applied: _Decisions = []
     failed: _Failures = []
     attempt = 0
@@ -101,10 +119,9 @@ def route(desk: ReferralDesk, referral_id: UUID, *, now: datetime | None = None)
         )
 
 
-def sweep_routing(
-    desk: ReferralDesk, now: datetime | None = None, *, page_size: int = 500
+def _sweep(
+    desk: RoutingService, now: datetime | None = None, *, page_size: int = 500
 ) -> RoutingSweepReport:
-    """Implement :meth:`ReferralDesk.sweep_routing` (documented there)."""
     at = now or desk.clock.now()
     statuses = (*ACTIVE_STATES, ReferralStatus.ON_HOLD)
     examined = routed = decisions = failures = conflicts = 0
@@ -128,21 +145,20 @@ def sweep_routing(
     return RoutingSweepReport(at, examined, routed, decisions, failures, conflicts)
 
 
-def explain(
-    desk: ReferralDesk, referral_id: UUID, *, now: datetime | None = None
+def _explain(
+    desk: RoutingService, referral_id: UUID, *, now: datetime | None = None
 ) -> tuple[RuleExplanation, ...]:
-    """Implement :meth:`ReferralDesk.explain` (documented there)."""
     referral = desk.store.get(referral_id)
     events = desk.store.events(referral_id)
-    return explain_rules(referral, events, desk.routing_rules.active, now or desk.clock.now())
+    return explain_rules(referral, events, desk.rules.active, now or desk.clock.now())
 
 
 def _contributed_routing(
-    desk: ReferralDesk, referral: Referral, events: Sequence[Event], at: datetime
+    desk: RoutingService, referral: Referral, events: Sequence[Event], at: datetime
 ) -> _Decisions:
     if not desk.hooks.implemented("referralkit_add_routing_rules"):
         return []
-    queues = desk.routing_rules.active.queues.queues
+    queues = desk.rules.active.queues.queues
     decisions: _Decisions = []
     for rule in desk.hooks.routing_rules():
         try:
@@ -180,7 +196,7 @@ def _contributed_routing(
 
 
 def _apply_routing(
-    desk: ReferralDesk, referral: Referral, decision: RoutingDecision, version: int
+    desk: RoutingService, referral: Referral, decision: RoutingDecision, version: int
 ) -> tuple[int, str | None]:
     # Commit one routing decision; return the new version and a problem, if any.
     referral_id = referral.id
@@ -203,7 +219,7 @@ def _apply_routing(
                 )
             }
 
-        updated = desk.amend(
+        updated = desk.uow.amend(
             referral_id,
             "routing_task_escalated",
             actor=ROUTING_ACTOR,
@@ -215,7 +231,7 @@ def _apply_routing(
     notify = decision.kind == "notify"
     if notify:
         data["channel"] = "task"
-    updated = desk.amend(
+    updated = desk.uow.amend(
         referral_id,
         "routing_notified" if notify else "routing_task_opened",
         actor=ROUTING_ACTOR,
@@ -236,14 +252,14 @@ def _apply_routing(
         due_at=task.due_at,
     )
     try:
-        desk.dispatch(alert, queue=task.queue)
+        desk.outbox.dispatch(alert, queue=task.queue)
     except NoBackendError:
         return updated.version, None
     return desk.store.get(referral_id).version, None
 
 
 def _apply_routing_referrer(
-    desk: ReferralDesk, referral: Referral, decision: RoutingDecision, version: int
+    desk: RoutingService, referral: Referral, decision: RoutingDecision, version: int
 ) -> tuple[int, str | None]:
     referral_id = referral.id
     data = decision.event_data()
@@ -255,13 +271,13 @@ def _apply_routing_referrer(
         request = None
     if request is not None:
         try:
-            outcome = desk.dispatch(request, queue=decision.queue or "practice_relations")
+            outcome = desk.outbox.dispatch(request, queue=decision.queue or "practice_relations")
         except NoBackendError:
             pass
         else:
             data["channel"] = "notification"
             data["outcome"] = outcome.status
-            updated = desk.amend(
+            updated = desk.uow.amend(
                 referral_id,
                 "routing_notified",
                 actor=ROUTING_ACTOR,
@@ -273,7 +289,7 @@ def _apply_routing_referrer(
     # No way to reach the referrer automatically: a person tells them.
     data["channel"] = "task"
     task = decision.task
-    updated = desk.amend(
+    updated = desk.uow.amend(
         referral_id,
         "routing_notified",
         actor=ROUTING_ACTOR,
@@ -285,39 +301,91 @@ def _apply_routing_referrer(
 
 
 def _apply_routing_fire(
-    desk: ReferralDesk, referral_id: UUID, decision: RoutingDecision, version: int
+    desk: RoutingService, referral_id: UUID, decision: RoutingDecision, version: int
 ) -> tuple[int, str | None]:
     data = decision.event_data()
     trigger = decision.trigger
     if trigger is None:  # pragma: no cover - the engine always sets it for "fire"
         return version, "no trigger"
-    try:
-        fired = desk.fire(
-            referral_id,
-            trigger,
-            actor=ROUTING_ACTOR,
-            data=dict(decision.data),
-            expected_version=version,
-        )
-    except (InvalidTransitionError, TriggerDataError) as exc:
-        # Refused: record it (so it is not retried every sweep) and hand it to a person.
-        data["refused"] = type(exc).__name__
-        task = decision.task
-        updated = desk.amend(
-            referral_id,
-            "routing_fire_refused",
-            actor=ROUTING_ACTOR,
-            update=_with_task(task) if task is not None else {},
-            data=data,
-            expected_version=version,
-        )
-        return updated.version, f"trigger {trigger} refused: {type(exc).__name__}"
-    updated = desk.amend(
-        referral_id,
-        "routing_fired",
-        actor=ROUTING_ACTOR,
-        update={},
-        data=data,
-        expected_version=fired.version,
-    )
-    return updated.version, None
+    problem: list[str] = []
+
+    def decide(batch: Batch) -> None:
+        try:
+            batch.fire(trigger, actor=ROUTING_ACTOR, data=dict(decision.data))
+        except (InvalidTransitionError, TriggerDataError) as exc:
+            # Refused: record it (so it is not retried every sweep) and hand it to a person.
+            data["refused"] = type(exc).__name__
+            task = decision.task
+            batch.amend(
+                "routing_fire_refused",
+                actor=ROUTING_ACTOR,
+                update=_with_task(task) if task is not None else {},
+                data=data,
+            )
+            problem.append(f"trigger {trigger} refused: {type(exc).__name__}")
+            return
+        # The trigger and its record commit together: a crash between them cannot leave a
+        # fired trigger without the record that stops the rule firing it again.
+        batch.amend("routing_fired", actor=ROUTING_ACTOR, update={}, data=data)
+
+    updated = desk.uow.commit(referral_id, decide, expected_version=version)
+    return updated.version, problem[0] if problem else None
+
+
+@attrs.define
+class RoutingService:
+    """Evaluates routing rules for referrals and commits what they decide.
+
+    :ivar auto_route: also route after every committed change (see
+        :attr:`ReferralDesk.auto_route <referralkit.desk.ReferralDesk.auto_route>`).
+    """
+
+    uow: UnitOfWork
+    store: Store
+    clock: Clock
+    rules: RuleRegistry
+    hooks: Hooks
+    outbox: Outbox
+    auto_route: bool = False
+    _local: threading.local = attrs.field(init=False, factory=threading.local)
+
+    def _inside(self) -> bool:
+        return bool(getattr(self._local, "active", False))
+
+    def route(self, referral_id: UUID, *, now: datetime | None = None) -> RoutingReport:
+        """Evaluate the active rules for one referral and commit what they decide."""
+        outer = self._inside()
+        self._local.active = True
+        try:
+            return _route(self, referral_id, now=now)
+        finally:
+            self._local.active = outer
+
+    def sweep(self, now: datetime | None = None, *, page_size: int = 500) -> RoutingSweepReport:
+        """Route every open or held referral at *now*, page by page (keyset by id)."""
+        return _sweep(self, now, page_size=page_size)
+
+    def explain(
+        self, referral_id: UUID, *, now: datetime | None = None
+    ) -> tuple[RuleExplanation, ...]:
+        """Explain every active rule for the referral: matched or not, and why."""
+        return _explain(self, referral_id, now=now)
+
+    def after_commit(self, referral: Referral, events: Sequence[Event]) -> bool:
+        """Route after a committed change (when :attr:`auto_route`); never raises.
+
+        :returns: whether routing changed the referral.
+        """
+        if not self.auto_route or self._inside():
+            return False
+        try:
+            report = self.route(referral.id)
+        except ReferralKitError as exc:
+            _log.warning(
+                "referral %s: routing after %s failed (%s); the next sweep retries",
+                referral.id,
+                events[-1].kind,
+                type(exc).__name__,
+            )
+            return False
+        return bool(report.applied)

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Literal
 from uuid import UUID
 
 import attrs
 
-from referralkit.intake.normalise import name_key
 from referralkit.lifecycle import ACTIVE_STATES
 from referralkit.model import Referral
+from referralkit.model.identity import IdentityMatch, same_person
 
 __all__ = ["DuplicateMatch", "find_duplicate"]
 
@@ -32,7 +31,7 @@ class DuplicateMatch:
 
     referral_id: UUID
     referral_number: str | None
-    matched_on: Literal["name_and_birth_date", "name_and_phone"]
+    matched_on: IdentityMatch
 
     @property
     def message(self) -> str:
@@ -65,8 +64,6 @@ def find_duplicate(
     if patient is None:
         return None
     specialty = _specialty_key(candidate.specialty)
-    key = name_key(patient.given_name, patient.family_name)
-    phones = {p.number for p in patient.phones}
     since = now - window
     best: tuple[int, datetime, DuplicateMatch] | None = None
     for other in open_referrals:
@@ -77,15 +74,11 @@ def find_duplicate(
         created = other.created_at
         if created is None or created < since:
             continue
-        if name_key(other.patient.given_name, other.patient.family_name) != key:
+        how = same_person(patient, other.patient)
+        if how is None:
             continue
-        if patient.birth_date is not None and other.patient.birth_date == patient.birth_date:
-            rank, how = 2, "name_and_birth_date"
-        elif phones.intersection(p.number for p in other.patient.phones):
-            rank, how = 1, "name_and_phone"
-        else:
-            continue
-        match = DuplicateMatch(other.id, other.referral_number, how)  # type: ignore[arg-type]
+        rank = 2 if how == "name_and_birth_date" else 1
+        match = DuplicateMatch(other.id, other.referral_number, how)
         if best is None or (rank, created) > (best[0], best[1]):
             best = (rank, created, match)
     return None if best is None else best[2]

@@ -27,6 +27,7 @@ from referralkit.intake.phones import (
     phone_kind,
 )
 from referralkit.model import Priority, is_valid_npi
+from referralkit.model.identity import name_key
 
 __all__ = [
     "US_STATES",
@@ -115,23 +116,7 @@ def normalise_name(value: object, what: str = "name") -> str:
     return name
 
 
-# Everything but letters (of any script): digits, punctuation, spaces and, after NFKD, accents.
-_NOT_LETTERS: Final = re.compile(r"[\W\d_]")
 _LETTER: Final = re.compile(r"[^\W\d_]")
-
-
-def name_key(given: str, family: str) -> str:
-    """Return a comparison key for a person's name: accents, case and punctuation removed.
-
-    ``"José  O'Neil"`` and ``"jose oneil"`` give the same key; used for duplicate detection
-    and caller verification, never shown to anyone. Letters of every script are kept: keeping
-    only ``a-z`` made every Cyrillic, Greek or CJK name the same empty key.
-    """
-    return _letters_key(given) + "|" + _letters_key(family)
-
-
-def _letters_key(name: str) -> str:
-    return _NOT_LETTERS.sub("", unicodedata.normalize("NFKD", name.casefold()))
 
 
 # -- Identifiers ----------------------------------------------------------------------------

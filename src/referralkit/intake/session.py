@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID, uuid4
@@ -37,6 +37,7 @@ from referralkit.intake.specs import CallTypeSpec
 from referralkit.intake.status import CallerIdentity, LookupQuery
 from referralkit.intake.validators import decode, read_turn, validators_for
 from referralkit.model import Referral
+from referralkit.ports import IntakeCheck
 
 __all__ = ["IntakeSession", "validate_intake"]
 
@@ -70,6 +71,12 @@ class IntakeSession:
     config: IntakeConfig = attrs.field(factory=IntakeConfig)
     clock: Clock = attrs.field(factory=SystemClock)
     language: str | None = None
+    checks: Sequence[IntakeCheck] = ()
+    """Extra checks contributed by plugins (``referralkit_add_intake_checks``): once a
+    ``new_referral`` is otherwise complete, each runs on the referral it would create, and
+    each problem it reports is an issue that keeps the intake incomplete.
+
+    .. versionadded:: 0.2"""
     id: UUID = attrs.field(factory=uuid4)
     started_at: datetime = attrs.field(
         default=attrs.Factory(lambda self: self.clock.now(), takes_self=True)
@@ -136,7 +143,7 @@ class IntakeSession:
     def result(self) -> IntakeResult:
         """Return where the intake stands now (no captured values in it)."""
         if self._result is None:
-            self._result = evaluate(
+            result = evaluate(
                 self.call_type,
                 self.config,
                 self._values,
@@ -144,7 +151,35 @@ class IntakeSession:
                 language=self.language,
                 turn=self.turn,
             )
+            if self.checks and result.complete and self.call_type is CallType.NEW_REFERRAL:
+                result = self._checked(result)
+            self._result = result
         return self._result
+
+    def _checked(self, result: IntakeResult) -> IntakeResult:
+        candidate = build_referral(
+            self._values, (f.code for f in result.flags), self.clock.now(), uuid4()
+        )
+        issues: list[FieldIssue] = []
+        for check in self.checks:
+            try:
+                problems = tuple(check(candidate))
+            except Exception as exc:  # noqa: BLE001 - a plugin's fault must not end the call
+                # Only the type: a plugin's message may quote the referral (PHI).
+                _log.warning("intake check %s raised %s", check.name, type(exc).__name__)
+                problems = ("check_failed",)
+            issues.extend(
+                FieldIssue(
+                    f"check:{check.name}",
+                    str(problem)[:80],
+                    "A practice check found a problem to resolve before this referral is "
+                    "accepted.",
+                )
+                for problem in problems
+            )
+        if not issues:
+            return result
+        return attrs.evolve(result, complete=False, issues=(*result.issues, *issues))
 
     # -- outputs --
 

@@ -23,9 +23,9 @@ from typing import Final
 
 import attrs
 
-from referralkit.intake.normalise import name_key
 from referralkit.lifecycle import ACTIVE_STATES
 from referralkit.model import AuthorizationStatus, Referral, ReferralStatus
+from referralkit.model.identity import caller_matches
 
 __all__ = [
     "CallerIdentity",
@@ -71,10 +71,6 @@ class CallerIdentity:
         return f"CallerIdentity(role={self.role!r})"
 
 
-def _family_key(name: str) -> str:
-    return name_key("", name)
-
-
 def match_referrals(referrals: Iterable[Referral], query: LookupQuery) -> list[Referral]:
     """Return the referrals *query* identifies, open ones first, newest first.
 
@@ -86,17 +82,15 @@ def match_referrals(referrals: Iterable[Referral], query: LookupQuery) -> list[R
         wanted = query.referral_number.upper()
         found = [r for r in referrals if r.referral_number and r.referral_number.upper() == wanted]
     elif query.family_name is not None and query.birth_date is not None:
-        family = _family_key(query.family_name)
-        given = name_key(query.given_name, "") if query.given_name else None
         for referral in referrals:
             patient = referral.patient
-            if patient is None or patient.birth_date != query.birth_date:
-                continue
-            if _family_key(patient.family_name) != family:
-                continue
-            if given is not None and name_key(patient.given_name, "") != given:
-                continue
-            found.append(referral)
+            if patient is not None and caller_matches(
+                patient,
+                family_name=query.family_name,
+                birth_date=query.birth_date,
+                given_name=query.given_name or None,
+            ):
+                found.append(referral)
     found.sort(
         key=lambda r: (r.status in ACTIVE_STATES, r.created_at.timestamp() if r.created_at else 0),
         reverse=True,
@@ -115,8 +109,9 @@ def verify_caller(referral: Referral, caller: CallerIdentity) -> str | None:
             patient is not None
             and caller.family_name is not None
             and caller.birth_date is not None
-            and patient.birth_date == caller.birth_date
-            and _family_key(patient.family_name) == _family_key(caller.family_name)
+            and caller_matches(
+                patient, family_name=caller.family_name, birth_date=caller.birth_date
+            )
         ):
             return "patient"
         return None

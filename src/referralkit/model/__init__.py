@@ -27,6 +27,13 @@ from referralkit.model.enums import (
     TaskPriority,
     TaskStatus,
 )
+from referralkit.model.identity import (
+    IdentityMatch,
+    caller_matches,
+    family_key,
+    name_key,
+    same_person,
+)
 from referralkit.model.records import (
     Actor,
     Address,
@@ -78,6 +85,7 @@ __all__ = [
     "Email",
     "HumanTask",
     "Icd10Code",
+    "IdentityMatch",
     "Interaction",
     "LanguageTag",
     "LostReason",
@@ -103,6 +111,10 @@ __all__ = [
     "TimeZoneName",
     "UsState",
     "UtcDatetime",
+    "caller_matches",
+    "family_key",
     "is_valid_npi",
     "mask",
+    "name_key",
+    "same_person",
 ]

@@ -100,13 +100,26 @@ class PhoneContact(_Record):
 class ContactConsent(_Record):
     """What the patient agreed to be contacted by; opt-outs win over everything."""
 
+    _phi: ClassVar[frozenset[str]] = frozenset({"opted_out_numbers"})
     contact_allowed: bool = True
     opted_out_channels: tuple[Channel, ...] = ()
+    opted_out_numbers: tuple[PhoneE164, ...] = ()
+    """Numbers that texted STOP: no text goes to them, whoever the patient (the number's
+    owner opted out, not necessarily this patient).
+
+    .. versionadded:: 0.2"""
     updated_at: UtcDatetime | None = None
 
-    def allows(self, channel: Channel) -> bool:
-        """Return whether automated contact on *channel* is allowed."""
-        return self.contact_allowed and channel not in self.opted_out_channels
+    def allows(self, channel: Channel, number: str | None = None) -> bool:
+        """Return whether automated contact on *channel* (to *number*, if given) is allowed.
+
+        .. versionchanged:: 0.2 *number*: texts to a number that sent STOP are refused.
+        """
+        if not self.contact_allowed or channel in self.opted_out_channels:
+            return False
+        return not (
+            channel is Channel.SMS and number is not None and number in self.opted_out_numbers
+        )
 
 
 class Patient(_Record):

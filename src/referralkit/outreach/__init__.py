@@ -4,7 +4,7 @@ The domain half (policy, windows, consent, sms, planner) is pure and imports nei
 the plugins nor any adapter; :mod:`referralkit.outreach.dispatch` performs the side effects and
 is driven by :class:`~referralkit.desk.ReferralDesk`. :mod:`~referralkit.outreach.policy` and
 :mod:`~referralkit.outreach.planner` re-export their parts (``policy_types``, ``policy_defaults``,
-``policy_toml``; ``planner_types``, ``planner_history``, ``planner_steps``).
+``policy_toml``); the outbox ledger is :mod:`~referralkit.outreach.ledger`.
 
 .. versionadded:: 0.1
 """

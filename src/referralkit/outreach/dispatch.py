@@ -41,18 +41,26 @@ from referralkit.model import (
     ActorKind,
     Channel,
     HumanTask,
+    Patient,
     Referral,
     Role,
 )
 from referralkit.outreach.planner import OUTREACH_TASK, TASK_OPENED, Plan, PlannedAction, plan
 from referralkit.outreach.policy import Policy, default_policy
-from referralkit.outreach.sms import DEFAULT_SMS_TEMPLATES, SmsTooLongError, render_sms
+from referralkit.outreach.sms import (
+    DEFAULT_SMS_TEMPLATES,
+    OPT_OUT_HINT,
+    SmsTooLongError,
+    finish_sms,
+    render_sms,
+)
 from referralkit.outreach.windows import BusinessCalendar
 from referralkit.ports import (
     CallRequest,
     FaxRequest,
     LetterRequest,
     OutboundRequest,
+    OutreachTemplate,
     PatientEmailRequest,
     PracticeUpdateRequest,
     SmsRequest,
@@ -242,6 +250,11 @@ class Dispatcher:
 
     desk: OutreachDesk
     settings: OutreachSettings
+    templates: Sequence[OutreachTemplate] = ()
+    """Templates contributed by plugins; one matching a step's template id, the channel and
+    the patient's language is rendered instead of the built-in text.
+
+    .. versionadded:: 0.2"""
 
     @property
     def _store(self) -> LeasingStore:
@@ -413,6 +426,20 @@ class Dispatcher:
 
     # -- requests (minimum necessary) ----------------------------------------------------
 
+    def _contributed(
+        self, template_id: str, channel: Channel, patient: Patient
+    ) -> OutreachTemplate | None:
+        language = patient.preferred_language or "en"
+        for wanted in (language, language.split("-")[0], "en"):
+            for template in self.templates:
+                if (
+                    template.template_id == template_id
+                    and template.channel is channel
+                    and template.language == wanted
+                ):
+                    return template
+        return None
+
     def _practice(self, referral: Referral) -> tuple[str, str]:
         practice = referral.receiving_practice
         name = practice.name if practice is not None else self.settings.practice_name
@@ -452,13 +479,19 @@ class Dispatcher:
                 phone_index=action.phone_index or 0,
             )
         if action.channel is Channel.SMS:
-            body = render_sms(
-                action.template,
-                practice=practice,
-                phone=phone,
-                when=self._when(referral, action),
-                templates=self.settings.sms_templates,
-            )
+            when = self._when(referral, action)
+            contributed = self._contributed(action.template, Channel.SMS, patient)
+            if contributed is not None:
+                fields = {"practice": practice, "phone": phone, "when": when, "stop": OPT_OUT_HINT}
+                body = finish_sms(contributed.render(fields), practice=practice)
+            else:
+                body = render_sms(
+                    action.template,
+                    practice=practice,
+                    phone=phone,
+                    when=when,
+                    templates=self.settings.sms_templates,
+                )
             return SmsRequest.for_referral(
                 referral, action=key, attempt=attempt, template_id=action.template, body=body
             )

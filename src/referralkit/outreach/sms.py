@@ -17,6 +17,7 @@ __all__ = [
     "OPT_OUT_HINT",
     "UCS2_LIMIT",
     "SmsTooLongError",
+    "finish_sms",
     "is_gsm7",
     "render_sms",
     "sms_length",
@@ -78,7 +79,22 @@ def render_sms(
     :raises SmsTooLongError: the text exceeds 160 GSM-7 or 70 UCS-2 units.
     """
     source = templates.get(template, template)
-    text = source.format(practice=practice, phone=phone, when=when, stop=OPT_OUT_HINT)
+    return finish_sms(
+        source.format(practice=practice, phone=phone, when=when, stop=OPT_OUT_HINT),
+        practice=practice,
+    )
+
+
+def finish_sms(text: str, *, practice: str) -> str:
+    """Finish rendered SMS text: one line, signed by *practice*, with the STOP hint, one segment.
+
+    Used for built-in templates and for those plugins contribute
+    (``referralkit_add_outreach_templates``), so both follow the same rules.
+
+    :raises SmsTooLongError: the text exceeds 160 GSM-7 or 70 UCS-2 units.
+
+    .. versionadded:: 0.2
+    """
     text = " ".join(text.split())
     if practice not in text:
         text = f"{practice}: {text}"

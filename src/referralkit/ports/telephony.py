@@ -89,14 +89,19 @@ class SmsRequest(OutboundRequest):
     def for_referral(
         cls, referral: Referral, *, action: str, attempt: int, template_id: str, body: str
     ) -> Self:
-        """Build the request to the patient's first mobile phone.
+        """Build the request to the patient's first mobile phone that has not texted STOP.
 
-        :raises ValueError: the patient has no mobile phone.
+        :raises ValueError: the patient has no such mobile phone.
         """
         patient = _patient(referral)
-        mobiles = [p.number for p in patient.phones if p.kind.value == "mobile"]
+        stopped = patient.consent.opted_out_numbers
+        mobiles = [
+            p.number
+            for p in patient.phones
+            if p.kind.value == "mobile" and p.number not in stopped
+        ]
         if not mobiles:
-            raise ValueError("the patient has no mobile phone")
+            raise ValueError("the patient has no mobile phone that may be texted")
         return cls(
             idempotency_key=idempotency_key(referral.id, action, attempt),
             referral_id=referral.id,

@@ -43,12 +43,12 @@ __all__ = [
     "referralkit_retrying",
 ]
 
-_START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+_START = datetime(2025, 1, 6, 16, 0, tzinfo=UTC)  # 10:00 in Illinois: inside calling hours
 
 
 @pytest.fixture
 def referralkit_clock() -> ManualClock:
-    """Return a manual clock at Monday 2025-01-06 09:00 UTC."""
+    """Return a manual clock at Monday 2025-01-06 16:00 UTC (10:00 Central)."""
     from referralkit.clock import ManualClock
 
     return ManualClock(_START)

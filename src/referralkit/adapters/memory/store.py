@@ -13,7 +13,7 @@ import attrs
 from referralkit.errors import ConflictError, DuplicateReferralError, ReferralNotFoundError
 from referralkit.events import Event
 from referralkit.model import Referral, ReferralStatus
-from referralkit.store import check_change, checked_batches
+from referralkit.store import Events, check_change, checked_batches
 
 __all__ = ["MemoryStore"]
 
@@ -36,14 +36,14 @@ class MemoryStore:
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
     _leases: dict[UUID, tuple[str, datetime]] = attrs.field(factory=dict, init=False)
 
-    def create(self, referral: Referral, event: Event) -> None:
-        """Insert a new referral and its ``created`` event."""
-        check_change(referral, event)
+    def create(self, referral: Referral, events: Events) -> None:
+        """Insert a new referral and its events (``created`` first)."""
+        chain = check_change(referral, events, expected_version=0)
         with self._lock:
             if referral.id in self._referrals:
                 raise DuplicateReferralError(referral.id)
             self._referrals[referral.id] = referral
-            self._events[referral.id] = [event]
+            self._events[referral.id] = list(chain)
 
     def create_many(
         self, items: Iterable[tuple[Referral, Event]], *, batch_size: int = 1000
@@ -63,11 +63,9 @@ class MemoryStore:
                 self._events[referral.id] = [event]
         return len(batch)
 
-    def save(self, referral: Referral, event: Event, *, expected_version: int) -> None:
-        """Replace the referral and append its event if the stored version matches."""
-        check_change(referral, event)
-        if referral.version != expected_version + 1:
-            raise ValueError("a change must raise the version by exactly one")
+    def save(self, referral: Referral, events: Events, *, expected_version: int) -> None:
+        """Replace the referral and append its events if the stored version matches."""
+        chain = check_change(referral, events, expected_version=expected_version)
         with self._lock:
             current = self._referrals.get(referral.id)
             if current is None:
@@ -75,7 +73,7 @@ class MemoryStore:
             if current.version != expected_version:
                 raise ConflictError(referral.id, expected_version, current.version)
             self._referrals[referral.id] = referral
-            self._events[referral.id].append(event)
+            self._events[referral.id].extend(chain)
 
     def get(self, referral_id: UUID) -> Referral:
         """Return the referral or raise :class:`~referralkit.errors.ReferralNotFoundError`."""

@@ -1,4 +1,4 @@
-"""What the outreach planner returns (:class:`Plan`) and the outbox event kinds it reads."""
+"""What the outreach planner returns: :class:`Plan`, its actions and skips."""
 
 from __future__ import annotations
 
@@ -12,12 +12,8 @@ from referralkit.model import Channel, LostReason, TaskPriority
 from referralkit.ports import idempotency_key as _port_key
 
 __all__ = [
-    "ACTION_QUEUED",
-    "ACTION_SENT",
     "DONE_OUTCOMES",
-    "OUTREACH_TASK",
     "PATIENT_CHANNELS",
-    "TASK_OPENED",
     "ActionKind",
     "Outcome",
     "Plan",
@@ -25,15 +21,6 @@ __all__ = [
     "Skipped",
     "idempotency_key",
 ]
-
-# The outbox's event kinds (referralkit.outbox, which this pure module must not import):
-# an external send is committed as ``action_queued`` before the adapter is called, and ends as
-# ``action_sent`` or as ``task_opened`` carrying the action's ``failed``/``unknown`` status.
-ACTION_QUEUED: Final = "action_queued"
-ACTION_SENT: Final = "action_sent"
-TASK_OPENED: Final = "task_opened"
-OUTREACH_TASK: Final = "outreach"
-"""Key of ``task_opened`` data naming the outreach step a task completes."""
 
 Outcome = Literal["sent", "failed", "rejected", "unknown", "opened"]
 """``failed`` is transient (retried as a new attempt); every other outcome ends the step."""

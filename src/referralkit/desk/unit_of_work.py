@@ -1,0 +1,209 @@
+"""The unit of work: the one commit path for every change to a referral.
+
+Every operation that changes a referral runs here, in four steps::
+
+    load  ->  decide (pure domain code, on a Batch)  ->  plan outreach (next_action_at)
+          ->  save the referral and ALL its events in one store transaction
+          ->  after-commit steps, once (observers, auto-routing)
+
+A :class:`Batch` chains the events of one unit of work on the freshly loaded referral, so a
+trigger and the record of why it fired, or a created referral and the completion of its
+intake, commit together or not at all. No other module calls ``store.create`` or
+``store.save``.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import attrs
+from pydantic import BaseModel
+
+from referralkit.clock import Clock
+from referralkit.errors import ConflictError
+from referralkit.events import Event
+from referralkit.lifecycle import Lifecycle, Trigger, amended, created
+from referralkit.model import Actor, Referral
+from referralkit.store import Store
+
+__all__ = ["AfterCommit", "Batch", "NextActionPlanner", "UnitOfWork", "Update"]
+
+_log = logging.getLogger("referralkit.desk")
+
+Update = Mapping[str, Any] | Callable[[Referral], Mapping[str, Any]]
+"""New field values, or a function of the current referral (in the batch) returning them."""
+
+NextActionPlanner = Callable[[Referral, Sequence[Event], datetime], datetime | None]
+"""Return what a referral's ``next_action_at`` should be after its events (outreach)."""
+
+AfterCommit = Callable[[Referral, Sequence[Event]], bool]
+"""A step run once after a commit, with the committed referral and the new events; it
+returns whether it changed the referral itself (auto-routing may), so it is read again."""
+
+
+@attrs.define
+class Batch:
+    """The changes of one unit of work, chained on the freshly loaded referral.
+
+    :ivar referral: the referral as the changes so far leave it.
+    :ivar events: the new events, oldest first.
+    :ivar base_version: the stored version the changes build on (0 for a new referral).
+    """
+
+    referral: Referral
+    now: datetime
+    lifecycle: Lifecycle
+    base_version: int
+    events: list[Event] = attrs.field(factory=list)
+
+    def fire(
+        self,
+        trigger: Trigger,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | BaseModel | None = None,
+    ) -> Referral:
+        """Fire *trigger* on the batch's referral; see :meth:`Lifecycle.fire`."""
+        change = self.lifecycle.fire(self.referral, trigger, actor=actor, now=self.now, data=data)
+        self.referral = change.referral
+        self.events.append(change.event)
+        return self.referral
+
+    def amend(
+        self,
+        kind: str,
+        *,
+        actor: Actor,
+        update: Update,
+        data: Mapping[str, Any] | None = None,
+    ) -> Referral:
+        """Record a non-transition change of *kind*; see :func:`~referralkit.lifecycle.amended`."""
+        values = update(self.referral) if callable(update) else update
+        change = amended(self.referral, kind, actor=actor, now=self.now, update=values, data=data)
+        self.referral = change.referral
+        self.events.append(change.event)
+        return self.referral
+
+
+@attrs.define
+class UnitOfWork:
+    """Loads, decides, plans, commits in one transaction, then runs after-commit steps once.
+
+    :ivar planner: keeps ``next_action_at`` in step with outreach (``None``: outreach off).
+    :ivar after_commit: steps run after every commit, in order (observers, auto-routing);
+        a step must not raise: the change is already committed.
+    """
+
+    store: Store
+    clock: Clock
+    lifecycle: Lifecycle
+    planner: NextActionPlanner | None = None
+    after_commit: list[AfterCommit] = attrs.field(factory=list)
+
+    def create(
+        self,
+        referral: Referral,
+        *,
+        actor: Actor,
+        then: Callable[[Batch], object] | None = None,
+    ) -> Referral:
+        """Store a new referral, and what *then* adds to it, in one transaction.
+
+        :raises InvalidTransitionError: it starts in a state other than intake or received.
+        :raises DuplicateReferralError: its id is taken; nothing is written.
+        """
+        now = self.clock.now()
+        first = created(referral, actor, now)
+        batch = Batch(first.referral, now, self.lifecycle, 0, [first.event])
+        if then is not None:
+            then(batch)
+        final = self._planned(batch, ())
+        self.store.create(final, batch.events)
+        _log.info("referral %s created in %s", final.id, final.status.value)
+        return self._committed(final, batch.events)
+
+    def commit(
+        self,
+        referral_id: UUID,
+        decide: Callable[[Batch], object],
+        *,
+        expected_version: int | None = None,
+    ) -> Referral:
+        """Load the referral, let *decide* add changes to a batch, and commit them together.
+
+        :param decide: adds changes to the batch (``fire``, ``amend``); raising writes nothing.
+            A batch left empty commits nothing and returns the loaded referral.
+        :param expected_version: the version the caller saw; a referral that has moved on
+            raises :class:`~referralkit.errors.ConflictError` before *decide* runs.
+        :raises ReferralNotFoundError: no such referral.
+        :raises ConflictError: the referral moved on (before, or while deciding).
+        """
+        current = self.store.get(referral_id)
+        if expected_version is not None and current.version != expected_version:
+            raise ConflictError(referral_id, expected_version, current.version)
+        batch = Batch(current, self.clock.now(), self.lifecycle, current.version)
+        decide(batch)
+        if not batch.events:
+            return current
+        final = self._planned(batch, None)
+        self.store.save(final, batch.events, expected_version=current.version)
+        for event in batch.events:
+            _log.info("referral %s: %s recorded", referral_id, event.kind)
+        return self._committed(final, batch.events)
+
+    def fire(
+        self,
+        referral_id: UUID,
+        trigger: Trigger,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | BaseModel | None = None,
+        expected_version: int | None = None,
+    ) -> Referral:
+        """Commit one trigger: :meth:`commit` with a batch that fires *trigger*."""
+        return self.commit(
+            referral_id,
+            lambda batch: batch.fire(trigger, actor=actor, data=data),
+            expected_version=expected_version,
+        )
+
+    def amend(
+        self,
+        referral_id: UUID,
+        kind: str,
+        *,
+        actor: Actor,
+        update: Update,
+        data: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> Referral:
+        """Commit one amendment: :meth:`commit` with a batch that records *kind*."""
+        return self.commit(
+            referral_id,
+            lambda batch: batch.amend(kind, actor=actor, update=update, data=data),
+            expected_version=expected_version,
+        )
+
+    def _planned(self, batch: Batch, stored: Sequence[Event] | None) -> Referral:
+        # next_action_at follows the outreach plan and is written with the change itself, so a
+        # sweep touches exactly the referrals with due work and a crash cannot lose one.
+        referral = batch.referral
+        if self.planner is None:
+            return referral
+        history = self.store.events(referral.id) if stored is None else stored
+        wanted = self.planner(referral, [*history, *batch.events], batch.now)
+        if wanted == referral.next_action_at:
+            return referral
+        return referral.model_copy(update={"next_action_at": wanted})
+
+    def _committed(self, referral: Referral, events: Sequence[Event]) -> Referral:
+        changed = False
+        for step in self.after_commit:
+            changed = step(referral, events) or changed
+        return self.store.get(referral.id) if changed else referral
