@@ -12,7 +12,6 @@ import pytest
 from referralkit.adapters.memory import InMemoryPlugin, MemoryStore
 from referralkit.desk import ReferralDesk
 from referralkit.errors import NoBackendError, PermanentAdapterError
-from referralkit.events import Event
 from referralkit.model import Actor, ActorKind, Channel, Referral, ReferralStatus, Role
 from referralkit.outbox import RetryPolicy
 from referralkit.plugins import Hooks, hookimpl, make_plugin_manager
@@ -29,6 +28,7 @@ from referralkit.ports import (
     StaffAlertRequest,
     idempotency_key,
 )
+from referralkit.store import as_events
 from referralkit.testing.conformance import CANARY, canary_referral
 
 INTAKE = Actor(kind=ActorKind.HUMAN, id="staff-1", role=Role.INTAKE)
@@ -217,11 +217,11 @@ class CrashingStore(MemoryStore):
 
     crash_next = False
 
-    def save(self, referral: Referral, event: Event, *, expected_version: int) -> None:
-        if self.crash_next and event.kind in {"action_sent", "task_opened"}:
+    def save(self, referral: Referral, events, *, expected_version: int) -> None:
+        if self.crash_next and as_events(events)[-1].kind in {"action_sent", "task_opened"}:
             self.crash_next = False
             raise _Crash
-        super().save(referral, event, expected_version=expected_version)
+        super().save(referral, events, expected_version=expected_version)
 
 
 def _desk_on(store, clock, hooks, retrying):
@@ -425,8 +425,9 @@ def test_stop_reply_records_an_sms_opt_out(referralkit_desk, referral):
     )
     updated = referralkit_desk.record_sms_reply(reply)
     assert updated.patient is not None
-    assert not updated.patient.consent.allows(Channel.SMS)
-    assert updated.patient.consent.allows(Channel.VOICE)
+    # The STOP belongs to the number it came from: texts to it stop, calls go on.
+    assert not updated.patient.consent.allows(Channel.SMS, CANARY["phone"])
+    assert updated.patient.consent.allows(Channel.VOICE, CANARY["phone"])
     assert referralkit_desk.history(referral.id)[-1].kind == "consent_opted_out"
     assert referralkit_desk.record_sms_reply(reply).version == updated.version
 

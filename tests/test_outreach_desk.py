@@ -274,15 +274,17 @@ def test_an_sms_stop_opts_the_patient_out_on_their_other_open_referrals() -> Non
             at=clock.now(),
         )
     )
+    # The STOP belongs to the number: every open referral listing it stops texting it.
     for referral_id in (first.id, other.id):
         patient = desk.get(referral_id).patient
         assert patient is not None
-        assert Channel.SMS in patient.consent.opted_out_channels
+        assert not patient.consent.allows(Channel.SMS, "+15555550123")
+        assert patient.consent.allows(Channel.VOICE, "+15555550123")
     (event,) = [e for e in desk.history(other.id) if e.kind == "consent_opted_out"]
-    assert event.data == {"channel": "sms", "source_referral": str(first.id)}
+    assert event.data == {"channel": "sms", "scope": "number", "source_referral": str(first.id)}
     stranger_patient = desk.get(stranger.id).patient
     assert stranger_patient is not None
-    assert Channel.SMS not in stranger_patient.consent.opted_out_channels
+    assert stranger_patient.consent.allows(Channel.SMS, "+15555550999")
 
 
 def test_withdrawing_consent_reaches_the_same_patient_by_name_and_birth_date() -> None:

@@ -59,6 +59,7 @@ from referralkit.ports import (
     StaffAlertRequest,
     TelephonyAdapter,
 )
+from referralkit.store import Events, as_events
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # Monday, midnight in Chicago
 CHICAGO = ZoneInfo("America/Chicago")
@@ -95,16 +96,16 @@ class CrashingStore:
         self.inner = inner
         self.chaos = chaos
 
-    def create(self, referral: Referral, event: Event) -> None:
-        self.inner.create(referral, event)
+    def create(self, referral: Referral, events: Events) -> None:
+        self.inner.create(referral, events)
 
     def create_many(self, items: object, *, batch_size: int = 1000) -> int:
         return self.inner.create_many(items, batch_size=batch_size)  # type: ignore[arg-type]
 
-    def save(self, referral: Referral, event: Event, *, expected_version: int) -> None:
-        if event.kind == "action_sent":
+    def save(self, referral: Referral, events: Events, *, expected_version: int) -> None:
+        if as_events(events)[-1].kind == "action_sent":
             self.chaos.maybe("before_recording_outcome")
-        self.inner.save(referral, event, expected_version=expected_version)
+        self.inner.save(referral, events, expected_version=expected_version)
 
     def get(self, referral_id: UUID) -> Referral:
         return self.inner.get(referral_id)

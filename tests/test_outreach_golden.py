@@ -258,7 +258,7 @@ def test_spanish_stop_reply_moves_the_sms_step_to_a_call(world: World) -> None:
         "schedule.call_d5",
     ]
     consent = world.desk.get(referral.id).patient.consent  # type: ignore[union-attr]
-    assert Channel.SMS in consent.opted_out_channels
+    assert not consent.allows(Channel.SMS, "+15555550123")
 
 
 def test_full_opt_out_stops_automated_contact_and_hands_over_to_a_person(world: World) -> None:

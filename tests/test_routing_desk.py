@@ -17,6 +17,7 @@ from referralkit import (
 )
 from referralkit.ports import StaffAlertRequest
 from referralkit.routing import Action, AutoAcceptPolicy, Condition, Rule, RuleSet, default_rules
+from referralkit.store import as_events
 
 
 def _tasks(desk, referral_id):
@@ -207,8 +208,8 @@ def test_route_retries_after_a_concurrent_write(make_referral, actors, clock):
     class RacingStore(MemoryStore):
         raced = False
 
-        def save(self, referral, event, *, expected_version):
-            if not RacingStore.raced and event.kind.startswith("routing_"):
+        def save(self, referral, events, *, expected_version):
+            if not RacingStore.raced and as_events(events)[-1].kind.startswith("routing_"):
                 RacingStore.raced = True
                 current = self.get(referral.id)
                 from referralkit.lifecycle import amended
@@ -217,7 +218,7 @@ def test_route_retries_after_a_concurrent_write(make_referral, actors, clock):
                     current, "note_added", actor=actors.scheduler, now=clock.now(), update={}
                 )
                 super().save(change.referral, change.event, expected_version=current.version)
-            super().save(referral, event, expected_version=expected_version)
+            super().save(referral, events, expected_version=expected_version)
 
     desk = ReferralDesk(store=RacingStore(), clock=clock)
     referral = desk.create(make_referral(), actor=actors.referrer)

@@ -222,12 +222,47 @@ def test_save_of_unknown_referral_raises_not_found(
         store.save(change.referral, change.event, expected_version=1)
 
 
-def test_save_must_raise_the_version_by_one(store: Store, new: Callable[..., Change]) -> None:
+def test_save_must_raise_the_version_by_its_events(
+    store: Store, new: Callable[..., Change]
+) -> None:
     first = new()
     store.create(first.referral, first.event)
     change = advance(first.referral, "accept")
-    with pytest.raises(ValueError, match="exactly one"):
+    with pytest.raises(ValueError, match="number of its events"):
         store.save(change.referral, change.event, expected_version=0)
+
+
+def test_save_commits_several_events_together(store: Store, new: Callable[..., Change]) -> None:
+    first = new()
+    store.create(first.referral, first.event)
+    accepted = advance(first.referral, "accept")
+    held = advance(accepted.referral, "hold")
+    store.save(held.referral, [accepted.event, held.event], expected_version=1)
+    assert store.get(first.referral.id).version == 3
+    assert [e.seq for e in store.events(first.referral.id)] == [1, 2, 3]
+
+
+def test_save_refuses_events_that_do_not_chain(store: Store, new: Callable[..., Change]) -> None:
+    first = new()
+    store.create(first.referral, first.event)
+    accepted = advance(first.referral, "accept")
+    held = advance(accepted.referral, "hold")
+    with pytest.raises(ValueError, match="number of its events"):
+        store.save(held.referral, [held.event], expected_version=1)
+    with pytest.raises(ValueError, match="consecutive|chained"):
+        store.save(held.referral, [held.event, accepted.event], expected_version=1)
+    assert store.get(first.referral.id).version == 1
+    assert len(store.events(first.referral.id)) == 1
+
+
+def test_create_takes_the_events_of_one_unit_of_work(
+    store: Store, new: Callable[..., Change]
+) -> None:
+    first = new()
+    accepted = advance(first.referral, "accept")
+    store.create(accepted.referral, [first.event, accepted.event])
+    assert store.get(first.referral.id).version == 2
+    assert [e.kind for e in store.events(first.referral.id)] == ["created", "accept"]
 
 
 def test_save_refuses_a_mismatched_event(store: Store, new: Callable[..., Change]) -> None:

@@ -89,7 +89,10 @@ def _rewired(desk: ReferralDesk, attribute: attrs.Attribute[Any], value: Any) ->
     # A setting a host changes after construction reaches the services that use it.
     if hasattr(desk, "_outreach"):
         object.__setattr__(desk, attribute.name, value)
-        desk._wire()  # noqa: SLF001 - the desk wiring itself
+        if attribute.name in ("store", "clock"):
+            desk.__attrs_post_init__()  # every service holds them: compose again
+        else:
+            desk._wire()
     return value
 
 
@@ -112,8 +115,8 @@ class ReferralDesk:
     .. versionadded:: 0.1
     """
 
-    store: Store
-    clock: Clock = attrs.field(factory=SystemClock)
+    store: Store = attrs.field(on_setattr=_rewired)
+    clock: Clock = attrs.field(factory=SystemClock, on_setattr=_rewired)
     lifecycle: Lifecycle = attrs.field(factory=shared_lifecycle)
     # hooks, retrying and backends build the invoker once: read-only so the two cannot drift.
     hooks: Hooks = attrs.field(factory=_default_hooks, on_setattr=attrs.setters.frozen)

@@ -199,10 +199,17 @@ def read_ledger(events: Iterable[Event]) -> Ledger:
                         entry,
                         status=action["status"],
                         reason=action.get("reason"),
-                        task_id=UUID(str(data["task_id"])),
+                        task_id=_task_id(data.get("task_id")),
                         ended_at=event.at,
                     )
     return Ledger(entries, step_tasks)
+
+
+def _task_id(value: object) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
 
 
 def outbox_entries(events: Iterable[Event]) -> dict[str, OutboxEntry]:

@@ -158,7 +158,10 @@ def add_business_days(calendar: BusinessCalendar, start: datetime, days: float) 
                     )
                     # Wall-clock arithmetic: re-attach the zone so DST offsets are recomputed.
                     wall = wall.replace(tzinfo=calendar.zone)
-                return wall.astimezone(UTC)
+                try:
+                    return wall.astimezone(UTC)
+                except OverflowError:  # past year 9999 once converted: as good as never
+                    return _FAR
             remaining -= left_today
         position = 0.0
         try:
