@@ -9,237 +9,355 @@ import importlib
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: __getattr__
-    from referralkit.adapters.memory import MemoryStore
-    from referralkit.adapters.sqlite import SQLiteStore
-    from referralkit.clock import Clock, ManualClock, SystemClock
-    from referralkit.desk import ReferralDesk, open_store
-    from referralkit.errors import (
-        AdapterError,
-        ConflictError,
-        CorruptRecordError,
-        DuplicateReferralError,
-        HistoryTamperedError,
-        IntakeError,
-        InvalidTransitionError,
-        InvalidTriggerError,
-        NoBackendError,
-        NotAReferralkitDatabaseError,
-        PermanentAdapterError,
-        PermissionDeniedError,
-        ReferralKitError,
-        ReferralNotFoundError,
-        RoutingError,
-        RuleLoadError,
-        StoreError,
-        TransientAdapterError,
-        TransitionBlockedError,
-        TriggerDataError,
+    from referralkit._version import __version__ as __version__
+    from referralkit.adapters.memory import (
+        MemoryStore as MemoryStore,
     )
-    from referralkit.events import Event, verify_history
+    from referralkit.adapters.postgres import (
+        PostgresStore as PostgresStore,
+    )
+    from referralkit.adapters.sqlite import (
+        SQLiteStore as SQLiteStore,
+    )
+    from referralkit.clock import (
+        Clock as Clock,
+    )
+    from referralkit.clock import (
+        ManualClock as ManualClock,
+    )
+    from referralkit.clock import (
+        SystemClock as SystemClock,
+    )
+    from referralkit.desk import (
+        ReferralDesk as ReferralDesk,
+    )
+    from referralkit.desk import (
+        open_store as open_store,
+    )
+    from referralkit.desk.unit_of_work import (
+        Batch as Batch,
+    )
+    from referralkit.desk.unit_of_work import (
+        UnitOfWork as UnitOfWork,
+    )
+    from referralkit.errors import (
+        AdapterError as AdapterError,
+    )
+    from referralkit.errors import (
+        ConflictError as ConflictError,
+    )
+    from referralkit.errors import (
+        CorruptRecordError as CorruptRecordError,
+    )
+    from referralkit.errors import (
+        DuplicateReferralError as DuplicateReferralError,
+    )
+    from referralkit.errors import (
+        HistoryTamperedError as HistoryTamperedError,
+    )
+    from referralkit.errors import (
+        IntakeError as IntakeError,
+    )
+    from referralkit.errors import (
+        InvalidTransitionError as InvalidTransitionError,
+    )
+    from referralkit.errors import (
+        InvalidTriggerError as InvalidTriggerError,
+    )
+    from referralkit.errors import (
+        NoBackendError as NoBackendError,
+    )
+    from referralkit.errors import (
+        NotAReferralkitDatabaseError as NotAReferralkitDatabaseError,
+    )
+    from referralkit.errors import (
+        PermanentAdapterError as PermanentAdapterError,
+    )
+    from referralkit.errors import (
+        PermissionDeniedError as PermissionDeniedError,
+    )
+    from referralkit.errors import (
+        ReferralKitError as ReferralKitError,
+    )
+    from referralkit.errors import (
+        ReferralNotFoundError as ReferralNotFoundError,
+    )
+    from referralkit.errors import (
+        RoutingError as RoutingError,
+    )
+    from referralkit.errors import (
+        RuleLoadError as RuleLoadError,
+    )
+    from referralkit.errors import (
+        StoreError as StoreError,
+    )
+    from referralkit.errors import (
+        TransientAdapterError as TransientAdapterError,
+    )
+    from referralkit.errors import (
+        TransitionBlockedError as TransitionBlockedError,
+    )
+    from referralkit.errors import (
+        TriggerDataError as TriggerDataError,
+    )
+    from referralkit.events import (
+        Event as Event,
+    )
+    from referralkit.events import (
+        verify_history as verify_history,
+    )
     from referralkit.intake import (
-        CallRecord,
-        CallType,
-        CallTypeSpec,
-        DuplicateMatch,
-        FieldIssue,
-        IntakeConfig,
-        IntakeFlag,
-        IntakeOutcome,
-        IntakeResult,
-        IntakeSession,
-        StatusAnswer,
-        validate_intake,
+        CallRecord as CallRecord,
+    )
+    from referralkit.intake import (
+        CallType as CallType,
+    )
+    from referralkit.intake import (
+        CallTypeSpec as CallTypeSpec,
+    )
+    from referralkit.intake import (
+        DuplicateMatch as DuplicateMatch,
+    )
+    from referralkit.intake import (
+        FieldIssue as FieldIssue,
+    )
+    from referralkit.intake import (
+        IntakeConfig as IntakeConfig,
+    )
+    from referralkit.intake import (
+        IntakeFlag as IntakeFlag,
+    )
+    from referralkit.intake import (
+        IntakeOutcome as IntakeOutcome,
+    )
+    from referralkit.intake import (
+        IntakeResult as IntakeResult,
+    )
+    from referralkit.intake import (
+        IntakeSession as IntakeSession,
+    )
+    from referralkit.intake import (
+        StatusAnswer as StatusAnswer,
+    )
+    from referralkit.intake import (
+        validate_intake as validate_intake,
     )
     from referralkit.lifecycle import (
-        TRIGGERS,
-        Change,
-        Lifecycle,
-        StatusCodes,
-        Trigger,
-        allowed_triggers,
-        amended,
-        created,
-        crosswalk,
-        shared_lifecycle,
+        TRIGGERS as TRIGGERS,
+    )
+    from referralkit.lifecycle import (
+        Change as Change,
+    )
+    from referralkit.lifecycle import (
+        Lifecycle as Lifecycle,
+    )
+    from referralkit.lifecycle import (
+        StatusCodes as StatusCodes,
+    )
+    from referralkit.lifecycle import (
+        Trigger as Trigger,
+    )
+    from referralkit.lifecycle import (
+        allowed_triggers as allowed_triggers,
+    )
+    from referralkit.lifecycle import (
+        amended as amended,
+    )
+    from referralkit.lifecycle import (
+        created as created,
+    )
+    from referralkit.lifecycle import (
+        crosswalk as crosswalk,
+    )
+    from referralkit.lifecycle import (
+        shared_lifecycle as shared_lifecycle,
     )
     from referralkit.model import (
-        Actor,
-        ActorKind,
-        Address,
-        Appointment,
-        AppointmentStatus,
-        Authorization,
-        AuthorizationStatus,
-        CancelReason,
-        Channel,
-        ContactConsent,
-        Coverage,
-        DeclineReason,
-        Direction,
-        HumanTask,
-        Interaction,
-        LostReason,
-        NoShowReason,
-        Patient,
-        PhoneContact,
-        PhoneKind,
-        Practice,
-        Priority,
-        Provider,
-        ReasonForReferral,
-        RecordsRequest,
-        RecordsRequestStatus,
-        Referral,
-        ReferralStatus,
-        Role,
-        StatusReason,
-        TaskPriority,
-        TaskStatus,
+        Actor as Actor,
     )
-    from referralkit.outbox import DispatchOutcome, RetryPolicy
-    from referralkit.outreach.dispatch import OutreachSettings, SweepReport
-    from referralkit.outreach.policy import Policy as OutreachPolicy
+    from referralkit.model import (
+        ActorKind as ActorKind,
+    )
+    from referralkit.model import (
+        Address as Address,
+    )
+    from referralkit.model import (
+        Appointment as Appointment,
+    )
+    from referralkit.model import (
+        AppointmentStatus as AppointmentStatus,
+    )
+    from referralkit.model import (
+        Authorization as Authorization,
+    )
+    from referralkit.model import (
+        AuthorizationStatus as AuthorizationStatus,
+    )
+    from referralkit.model import (
+        CancelReason as CancelReason,
+    )
+    from referralkit.model import (
+        Channel as Channel,
+    )
+    from referralkit.model import (
+        ContactConsent as ContactConsent,
+    )
+    from referralkit.model import (
+        Coverage as Coverage,
+    )
+    from referralkit.model import (
+        DeclineReason as DeclineReason,
+    )
+    from referralkit.model import (
+        Direction as Direction,
+    )
+    from referralkit.model import (
+        HumanTask as HumanTask,
+    )
+    from referralkit.model import (
+        Interaction as Interaction,
+    )
+    from referralkit.model import (
+        LostReason as LostReason,
+    )
+    from referralkit.model import (
+        NoShowReason as NoShowReason,
+    )
+    from referralkit.model import (
+        Patient as Patient,
+    )
+    from referralkit.model import (
+        PhoneContact as PhoneContact,
+    )
+    from referralkit.model import (
+        PhoneKind as PhoneKind,
+    )
+    from referralkit.model import (
+        Practice as Practice,
+    )
+    from referralkit.model import (
+        Priority as Priority,
+    )
+    from referralkit.model import (
+        Provider as Provider,
+    )
+    from referralkit.model import (
+        ReasonForReferral as ReasonForReferral,
+    )
+    from referralkit.model import (
+        RecordsRequest as RecordsRequest,
+    )
+    from referralkit.model import (
+        RecordsRequestStatus as RecordsRequestStatus,
+    )
+    from referralkit.model import (
+        Referral as Referral,
+    )
+    from referralkit.model import (
+        ReferralStatus as ReferralStatus,
+    )
+    from referralkit.model import (
+        Role as Role,
+    )
+    from referralkit.model import (
+        StatusReason as StatusReason,
+    )
+    from referralkit.model import (
+        TaskPriority as TaskPriority,
+    )
+    from referralkit.model import (
+        TaskStatus as TaskStatus,
+    )
+    from referralkit.model import (
+        same_person as same_person,
+    )
+    from referralkit.outbox import (
+        DispatchOutcome as DispatchOutcome,
+    )
+    from referralkit.outbox import (
+        DispatchStatus as DispatchStatus,
+    )
+    from referralkit.outbox import (
+        RetryPolicy as RetryPolicy,
+    )
+    from referralkit.outreach.dispatch import (
+        OutreachSettings as OutreachSettings,
+    )
+    from referralkit.outreach.dispatch import (
+        SweepReport as SweepReport,
+    )
+    from referralkit.outreach.guard import (
+        contact_refusal as contact_refusal,
+    )
+    from referralkit.outreach.ledger import (
+        OutboxEntry as OutboxEntry,
+    )
+    from referralkit.outreach.policy import (
+        Policy as OutreachPolicy,  # noqa: F401 - re-exported under this name (__all__)
+    )
     from referralkit.plugins import (
-        PROJECT_NAME,
-        Hooks,
-        PluginLoadError,
-        hookimpl,
-        hookspec,
-        make_plugin_manager,
+        PROJECT_NAME as PROJECT_NAME,
+    )
+    from referralkit.plugins import (
+        Hooks as Hooks,
+    )
+    from referralkit.plugins import (
+        PluginLoadError as PluginLoadError,
+    )
+    from referralkit.plugins import (
+        hookimpl as hookimpl,
+    )
+    from referralkit.plugins import (
+        hookspec as hookspec,
+    )
+    from referralkit.plugins import (
+        make_plugin_manager as make_plugin_manager,
     )
     from referralkit.ports import (
-        EhrAdapter,
-        FaxAdapter,
-        NotificationAdapter,
-        TelephonyAdapter,
-        idempotency_key,
+        EhrAdapter as EhrAdapter,
+    )
+    from referralkit.ports import (
+        FaxAdapter as FaxAdapter,
+    )
+    from referralkit.ports import (
+        NotificationAdapter as NotificationAdapter,
+    )
+    from referralkit.ports import (
+        TelephonyAdapter as TelephonyAdapter,
+    )
+    from referralkit.ports import (
+        idempotency_key as idempotency_key,
     )
     from referralkit.routing import (
-        BusinessCalendar,
-        RoutingReport,
-        RoutingSweepReport,
-        RuleExplanation,
-        RuleRegistry,
-        RuleSet,
-        UsBusinessCalendar,
-        default_rules,
+        BusinessCalendar as BusinessCalendar,
     )
-    from referralkit.store import LeasingStore, Store
-
-__all__ = [
-    "PROJECT_NAME",
-    "TRIGGERS",
-    "Actor",
-    "ActorKind",
-    "AdapterError",
-    "Address",
-    "Appointment",
-    "AppointmentStatus",
-    "Authorization",
-    "AuthorizationStatus",
-    "BusinessCalendar",
-    "CallRecord",
-    "CallType",
-    "CallTypeSpec",
-    "CancelReason",
-    "Change",
-    "Channel",
-    "Clock",
-    "ConflictError",
-    "ContactConsent",
-    "CorruptRecordError",
-    "Coverage",
-    "DeclineReason",
-    "Direction",
-    "DispatchOutcome",
-    "DuplicateMatch",
-    "DuplicateReferralError",
-    "EhrAdapter",
-    "Event",
-    "FaxAdapter",
-    "FieldIssue",
-    "HistoryTamperedError",
-    "Hooks",
-    "HumanTask",
-    "IntakeConfig",
-    "IntakeError",
-    "IntakeFlag",
-    "IntakeOutcome",
-    "IntakeResult",
-    "IntakeSession",
-    "Interaction",
-    "InvalidTransitionError",
-    "InvalidTriggerError",
-    "LeasingStore",
-    "Lifecycle",
-    "LostReason",
-    "ManualClock",
-    "MemoryStore",
-    "NoBackendError",
-    "NoShowReason",
-    "NotAReferralkitDatabaseError",
-    "NotificationAdapter",
-    "OutreachPolicy",
-    "OutreachSettings",
-    "Patient",
-    "PermanentAdapterError",
-    "PermissionDeniedError",
-    "PhoneContact",
-    "PhoneKind",
-    "PluginLoadError",
-    "PostgresStore",
-    "Practice",
-    "Priority",
-    "Provider",
-    "ReasonForReferral",
-    "RecordsRequest",
-    "RecordsRequestStatus",
-    "Referral",
-    "ReferralDesk",
-    "ReferralKitError",
-    "ReferralNotFoundError",
-    "ReferralStatus",
-    "RetryPolicy",
-    "Role",
-    "RoutingError",
-    "RoutingReport",
-    "RoutingSweepReport",
-    "RuleExplanation",
-    "RuleLoadError",
-    "RuleRegistry",
-    "RuleSet",
-    "SQLiteStore",
-    "StatusAnswer",
-    "StatusCodes",
-    "StatusReason",
-    "Store",
-    "StoreError",
-    "SweepReport",
-    "SystemClock",
-    "TaskPriority",
-    "TaskStatus",
-    "TelephonyAdapter",
-    "TransientAdapterError",
-    "TransitionBlockedError",
-    "Trigger",
-    "TriggerDataError",
-    "UsBusinessCalendar",
-    "__version__",
-    "allowed_triggers",
-    "amended",
-    "created",
-    "crosswalk",
-    "default_rules",
-    "hookimpl",
-    "hookspec",
-    "idempotency_key",
-    "make_plugin_manager",
-    "open_store",
-    "shared_lifecycle",
-    "validate_intake",
-    "verify_history",
-]
-
+    from referralkit.routing import (
+        RoutingReport as RoutingReport,
+    )
+    from referralkit.routing import (
+        RoutingSweepReport as RoutingSweepReport,
+    )
+    from referralkit.routing import (
+        RuleExplanation as RuleExplanation,
+    )
+    from referralkit.routing import (
+        RuleRegistry as RuleRegistry,
+    )
+    from referralkit.routing import (
+        RuleSet as RuleSet,
+    )
+    from referralkit.routing import (
+        UsBusinessCalendar as UsBusinessCalendar,
+    )
+    from referralkit.routing import (
+        default_rules as default_rules,
+    )
+    from referralkit.store import (
+        LeasingStore as LeasingStore,
+    )
+    from referralkit.store import (
+        Store as Store,
+    )
 
 _EXPORTS: Final[dict[str, str]] = {
     "Actor": "referralkit.model",
@@ -250,6 +368,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "AppointmentStatus": "referralkit.model",
     "Authorization": "referralkit.model",
     "AuthorizationStatus": "referralkit.model",
+    "Batch": "referralkit.desk.unit_of_work",
     "BusinessCalendar": "referralkit.routing",
     "CallRecord": "referralkit.intake",
     "CallType": "referralkit.intake",
@@ -265,6 +384,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "DeclineReason": "referralkit.model",
     "Direction": "referralkit.model",
     "DispatchOutcome": "referralkit.outbox",
+    "DispatchStatus": "referralkit.outbox",
     "DuplicateMatch": "referralkit.intake",
     "DuplicateReferralError": "referralkit.errors",
     "EhrAdapter": "referralkit.ports",
@@ -292,6 +412,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "NoShowReason": "referralkit.model",
     "NotAReferralkitDatabaseError": "referralkit.errors",
     "NotificationAdapter": "referralkit.ports",
+    "OutboxEntry": "referralkit.outreach.ledger",
     "OutreachPolicy": "referralkit.outreach.policy:Policy",
     "OutreachSettings": "referralkit.outreach.dispatch",
     "PROJECT_NAME": "referralkit.plugins",
@@ -301,6 +422,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "PhoneContact": "referralkit.model",
     "PhoneKind": "referralkit.model",
     "PluginLoadError": "referralkit.plugins",
+    "PostgresStore": "referralkit.adapters.postgres",
     "Practice": "referralkit.model",
     "Priority": "referralkit.model",
     "Provider": "referralkit.model",
@@ -337,9 +459,11 @@ _EXPORTS: Final[dict[str, str]] = {
     "TransitionBlockedError": "referralkit.errors",
     "Trigger": "referralkit.lifecycle",
     "TriggerDataError": "referralkit.errors",
+    "UnitOfWork": "referralkit.desk.unit_of_work",
     "UsBusinessCalendar": "referralkit.routing",
     "allowed_triggers": "referralkit.lifecycle",
     "amended": "referralkit.lifecycle",
+    "contact_refusal": "referralkit.outreach.guard",
     "created": "referralkit.lifecycle",
     "crosswalk": "referralkit.lifecycle",
     "default_rules": "referralkit.routing",
@@ -348,33 +472,35 @@ _EXPORTS: Final[dict[str, str]] = {
     "idempotency_key": "referralkit.ports",
     "make_plugin_manager": "referralkit.plugins",
     "open_store": "referralkit.desk",
+    "same_person": "referralkit.model",
     "shared_lifecycle": "referralkit.lifecycle",
     "validate_intake": "referralkit.intake",
     "verify_history": "referralkit.events",
 }
-"""Where each public name lives (``module`` or ``module:original_name``); imported on first use."""
+"""The one export table: where each public name lives (``module`` or ``module:original``).
 
+``__all__`` is built from it, and ``tests/test_package.py`` checks that the imports type
+checkers see above name exactly these names from exactly these modules."""
 
-def __getattr__(name: str) -> Any:
-    # Lazy, as pluggy does for its version: referralkit's pytest plugin (``pytest11``) loads
-    # this package into every pytest session wherever referralkit is installed, so importing
-    # it must not build the whole API; each name is imported when first used, then cached.
-    if name == "__version__":
-        from referralkit._version import __version__
+__all__ = sorted([*_EXPORTS, "__version__"])
 
-        return __version__
-    if name == "PostgresStore":
-        # psycopg is an optional extra (referralkit[postgres]).
-        from referralkit.adapters.postgres import PostgresStore
+if not TYPE_CHECKING:  # hidden from type checkers: a misspelled name must be an error there
 
-        return PostgresStore
-    where = _EXPORTS.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, _, attribute = where.partition(":")  # "module:attribute" where renamed on export
-    value = getattr(importlib.import_module(module), attribute or name)
-    globals()[name] = value
-    return value
+    def __getattr__(name: str) -> Any:
+        # Lazy, as pluggy does for its version: referralkit's pytest plugin (``pytest11``) loads
+        # this package into every pytest session wherever referralkit is installed, so importing
+        # it must not build the whole API; each name is imported when first used, then cached.
+        if name == "__version__":
+            from referralkit._version import __version__
+
+            return __version__
+        where = _EXPORTS.get(name)
+        if where is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        module, _, attribute = where.partition(":")  # "module:attribute" where renamed
+        value = getattr(importlib.import_module(module), attribute or name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
