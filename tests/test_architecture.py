@@ -32,13 +32,14 @@ def _modules() -> Iterator[tuple[str, ast.Module]]:
 def _imports(name: str, tree: ast.Module) -> set[str]:
     """Every referralkit module *tree* imports, TYPE_CHECKING and function-level included."""
     found: set[str] = set()
-    package = name if (PACKAGE / name.replace("referralkit.", "", 1)).is_dir() else name
+    is_package = (SRC / name.replace(".", "/")).is_dir()
+    package = name if is_package else name.rsplit(".", 1)[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("referralkit"))
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package.rsplit(".", node.level - (1 if package == name else 0))[0]
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
                 target = f"{base}.{node.module}" if node.module else base
             else:
                 target = node.module or ""
