@@ -40,12 +40,24 @@ def _python_blocks(path: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/concepts.md"], ids=lambda p: Path(p).name)
-def test_python_examples_in_docs_run(page):
-    blocks = _python_blocks(ROOT / page)
-    assert blocks, f"{page} has no python example"
-    for block in blocks:
-        exec(compile(block, page, "exec"), {})  # noqa: S102 - our own documentation
+PAGES = sorted(
+    str(p.relative_to(ROOT)) for p in [ROOT / "README.md", *DOCS.glob("*.md")] if _python_blocks(p)
+)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: Path(p).name)
+def test_python_examples_in_docs_run(page, tmp_path, monkeypatch):
+    # As a reader runs them: in order, one namespace per page, in an empty directory; a block
+    # may opt out with a first line "# doc: no-run - why".
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "__doc_blocks__"}
+    ran = 0
+    for block in _python_blocks(ROOT / page):
+        if block.lstrip().startswith(("# doc: no-run", ">>>")):  # >>> blocks are doctested
+            continue
+        exec(compile(block, page, "exec"), namespace)  # noqa: S102 - our own documentation
+        ran += 1
+    assert ran, f"{page} has no python example that runs"
 
 
 def test_outreach_quick_start_runs_with_the_installed_vendor_plugins(tmp_path, monkeypatch):
