@@ -43,7 +43,7 @@ from referralkit.events import Event
 from referralkit.outbox import RetryPolicy
 from referralkit.outreach.consent import cap_violations
 from referralkit.outreach.dispatch import OutreachSettings
-from referralkit.outreach.planner import idempotency_key
+from referralkit.outreach.plan import idempotency_key
 from referralkit.outreach.policy import DEFAULT_CAPS
 from referralkit.plugins import hookimpl, make_plugin_manager
 from referralkit.ports import (

@@ -1,7 +1,7 @@
 """Calling adapters: the retry policy, the invoker, and what a dispatched action became.
 
-The ledger of outbound actions (event kinds, :class:`OutboxEntry`, the fold) is
-:mod:`referralkit.outreach.ledger`, re-exported here; the desk's outbox service
+The ledger of outbound actions (event kinds, ``OutboxEntry``, the fold) is
+:mod:`referralkit.outreach.ledger`; the desk's outbox service
 (:mod:`referralkit.desk.outbox`) records actions there and calls adapters through
 :class:`Invoker`.
 
@@ -30,17 +30,6 @@ from tenacity import (
 )
 
 from referralkit.errors import AdapterError, PermanentAdapterError, TransientAdapterError
-from referralkit.outreach.ledger import (
-    ACTION_CANCELLED,
-    ACTION_CLAIMED,
-    ACTION_QUEUED,
-    ACTION_SENT,
-    REQUEST_TYPES,
-    TASK_OPENED,
-    ActionStatus,
-    OutboxEntry,
-    outbox_entries,
-)
 from referralkit.plugins import Hooks
 from referralkit.ports import (
     BookAppointmentRequest,
@@ -58,21 +47,7 @@ from referralkit.ports import (
     StatusPushRequest,
 )
 
-__all__ = [
-    "ACTION_CANCELLED",
-    "ACTION_CLAIMED",
-    "ACTION_QUEUED",
-    "ACTION_SENT",
-    "REQUEST_TYPES",
-    "TASK_OPENED",
-    "ActionStatus",
-    "DispatchOutcome",
-    "DispatchStatus",
-    "Invoker",
-    "OutboxEntry",
-    "RetryPolicy",
-    "outbox_entries",
-]
+__all__ = ["DispatchOutcome", "DispatchStatus", "Invoker", "RetryPolicy"]
 
 _log = logging.getLogger("referralkit.outbox")
 

@@ -10,7 +10,7 @@ number: texts to that number stop on every open referral that lists it, whoever 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
@@ -98,21 +98,18 @@ class ConsentService:
         patient = referral.patient
         if patient is None:
             return referral
-        for other in self._open_referrals(exclude=referral.id):
-            if (
-                other.patient is not None
+        self._propagate(
+            (
+                other.id
+                for other in self._open_referrals(exclude=referral.id)
+                if other.patient is not None
                 and same_person(patient, other.patient) is not None
                 and not opted_out(other.patient, channel)
-            ):
-                self._retrying(
-                    other.id,
-                    lambda batch: batch.amend(
-                        CONSENT_OPTED_OUT,
-                        actor=actor,
-                        update=withdrawal(channel, at),
-                        data={**data, "source_referral": str(referral.id)},
-                    ),
-                )
+            ),
+            actor=actor,
+            update=withdrawal(channel, at),
+            data={**data, "source_referral": str(referral.id)},
+        )
         return referral
 
     def stop_number(
@@ -135,35 +132,40 @@ class ConsentService:
             )
 
         referral = self.uow.commit(source, on_source)
-        for other in self._open_referrals(exclude=source):
-            patient = other.patient
-            if patient is None or number in patient.consent.opted_out_numbers:
-                continue
-            if any(p.number == number for p in patient.phones):
-                self._retrying(
-                    other.id,
-                    lambda batch: batch.amend(
-                        CONSENT_OPTED_OUT,
-                        actor=actor,
-                        update=number_stop(number, at),
-                        data={
-                            "channel": Channel.SMS.value,
-                            "scope": "number",
-                            "source_referral": str(source),
-                        },
-                    ),
-                )
+        self._propagate(
+            (
+                other.id
+                for other in self._open_referrals(exclude=source)
+                if other.patient is not None
+                and number not in other.patient.consent.opted_out_numbers
+                and any(p.number == number for p in other.patient.phones)
+            ),
+            actor=actor,
+            update=number_stop(number, at),
+            data={"channel": Channel.SMS.value, "scope": "number", "source_referral": str(source)},
+        )
         return referral
 
-    def _retrying(self, referral_id: UUID, decide: Callable[[Batch], object]) -> None:
-        for attempt in range(_ATTEMPTS):
-            try:
-                self.uow.commit(referral_id, decide)
-            except ConflictError:
-                if attempt == _ATTEMPTS - 1:
-                    raise
-            else:
-                return
+    def _propagate(
+        self,
+        referral_ids: Iterable[UUID],
+        *,
+        actor: Actor,
+        update: Callable[[Referral], dict[str, Any]],
+        data: dict[str, Any],
+    ) -> None:
+        # Each is its own commit, retried on a race: the update reads the referral afresh.
+        for referral_id in referral_ids:
+            for attempt in range(_ATTEMPTS):
+                try:
+                    self.uow.amend(
+                        referral_id, CONSENT_OPTED_OUT, actor=actor, update=update, data=data
+                    )
+                except ConflictError:
+                    if attempt == _ATTEMPTS - 1:
+                        raise
+                else:
+                    break
 
     def _open_referrals(self, *, exclude: UUID) -> Iterator[Referral]:
         # A scan streamed page by page: cost follows the open referrals; it runs only on opt-outs.

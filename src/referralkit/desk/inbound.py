@@ -58,6 +58,26 @@ class Inbound:
         current = self.store.get(referral_id)
         return current if any(i.id == interaction_id for i in current.interactions) else None
 
+    def _log(
+        self,
+        referral_id: UUID,
+        interaction: Interaction,
+        kind: str,
+        data: dict[str, Any],
+        update: Any = None,
+    ) -> Referral:
+        # Every report is recorded once: its interaction id derives from the provider's ref.
+        seen = self._seen(referral_id, interaction.id)
+        if seen is not None:
+            return seen
+        return self.uow.amend(
+            referral_id,
+            kind,
+            actor=INBOUND_ACTOR,
+            update=update or _with_interaction(interaction),
+            data={"interaction_id": str(interaction.id), **data},
+        )
+
     def record_call_outcome(self, outcome: CallOutcome) -> Referral:
         """Log the outcome of a call as an interaction; a repeated report changes nothing."""
         interaction = Interaction(
@@ -69,17 +89,11 @@ class Inbound:
             summary=outcome.summary,
             actor_id=INBOUND_ACTOR.id,
         )
-        seen = self._seen(outcome.referral_id, interaction.id)
-        if seen is not None:
-            return seen
-        return self.uow.commit(
+        return self._log(
             outcome.referral_id,
-            lambda batch: batch.amend(
-                "call_outcome_recorded",
-                actor=INBOUND_ACTOR,
-                update=_with_interaction(interaction),
-                data={"interaction_id": str(interaction.id), "outcome": outcome.outcome},
-            ),
+            interaction,
+            "call_outcome_recorded",
+            {"outcome": outcome.outcome},
         )
 
     def record_sms_reply(self, reply: SmsReply) -> Referral:
@@ -93,20 +107,14 @@ class Inbound:
             summary=reply.body,
             actor_id=INBOUND_ACTOR.id,
         )
+        data = {"interaction_id": str(interaction.id), "channel": Channel.SMS.value}
+        if not is_opt_out(reply.body):  # any case or punctuation; English and Spanish
+            return self._log(
+                reply.referral_id, interaction, "sms_reply_received", {"channel": "sms"}
+            )
         seen = self._seen(reply.referral_id, interaction.id)
         if seen is not None:
             return seen
-        data = {"interaction_id": str(interaction.id), "channel": Channel.SMS.value}
-        if not is_opt_out(reply.body):  # any case or punctuation; English and Spanish
-            return self.uow.commit(
-                reply.referral_id,
-                lambda batch: batch.amend(
-                    "sms_reply_received",
-                    actor=INBOUND_ACTOR,
-                    update=_with_interaction(interaction),
-                    data=data,
-                ),
-            )
 
         def record(batch: Batch) -> None:
             batch.amend(
@@ -131,9 +139,6 @@ class Inbound:
             outcome="received",
             actor_id=INBOUND_ACTOR.id,
         )
-        seen = self._seen(fax.referral_id, interaction.id)
-        if seen is not None:
-            return seen
 
         def update(referral: Referral) -> dict[str, Any]:
             requests = tuple(
@@ -152,18 +157,15 @@ class Inbound:
                 "records_requests": requests,
             }
 
-        return self.uow.commit(
+        return self._log(
             fax.referral_id,
-            lambda batch: batch.amend(
-                "fax_received",
-                actor=INBOUND_ACTOR,
-                update=update,
-                data={
-                    "interaction_id": str(interaction.id),
-                    "document_id": fax.document.document_id,
-                    "records_request_id": (
-                        str(fax.records_request_id) if fax.records_request_id else None
-                    ),
-                },
-            ),
+            interaction,
+            "fax_received",
+            {
+                "document_id": fax.document.document_id,
+                "records_request_id": (
+                    str(fax.records_request_id) if fax.records_request_id else None
+                ),
+            },
+            update,
         )

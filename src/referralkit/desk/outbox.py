@@ -25,7 +25,7 @@ from uuid import UUID
 import attrs
 
 from referralkit.clock import Clock
-from referralkit.desk.unit_of_work import Batch, UnitOfWork
+from referralkit.desk.unit_of_work import UnitOfWork
 from referralkit.errors import (
     AdapterError,
     ConflictError,
@@ -35,7 +35,7 @@ from referralkit.errors import (
     TransientAdapterError,
 )
 from referralkit.model import Actor, ActorKind, HumanTask, Referral, Role, TaskPriority
-from referralkit.outbox import ActionStatus, DispatchOutcome, DispatchStatus, Invoker
+from referralkit.outbox import DispatchOutcome, DispatchStatus, Invoker
 from referralkit.outreach.guard import Refusal, contact_refusal
 from referralkit.outreach.ledger import (
     ACTION_CANCELLED,
@@ -43,6 +43,7 @@ from referralkit.outreach.ledger import (
     ACTION_QUEUED,
     ACTION_SENT,
     TASK_OPENED,
+    ActionStatus,
     OutboxEntry,
     read_ledger,
 )
@@ -149,31 +150,27 @@ class Outbox:
                 return self._outcome(request, "skipped", refusal)
             return self._refused(request, refusal, queue)
         if entry is None:
-            self.uow.commit(
+            self.uow.amend(
                 request.referral_id,
-                lambda batch: batch.amend(
-                    ACTION_QUEUED,
-                    actor=OUTBOX_ACTOR,
-                    update={},
-                    data={
-                        "key": request.idempotency_key,
-                        "operation": request.operation,
-                        "adapter": self.invoker.backends.get(request.capability),
-                        "request": request.model_dump(mode="json"),
-                    },
-                ),
+                ACTION_QUEUED,
+                actor=OUTBOX_ACTOR,
+                update={},
+                data={
+                    "key": request.idempotency_key,
+                    "operation": request.operation,
+                    "adapter": self.invoker.backends.get(request.capability),
+                    "request": request.model_dump(mode="json"),
+                },
                 expected_version=referral.version,
             )
         else:
             # The claim: only the holder of the current version may re-send a queued action.
-            self.uow.commit(
+            self.uow.amend(
                 request.referral_id,
-                lambda batch: batch.amend(
-                    ACTION_CLAIMED,
-                    actor=OUTBOX_ACTOR,
-                    update={},
-                    data={"key": request.idempotency_key},
-                ),
+                ACTION_CLAIMED,
+                actor=OUTBOX_ACTOR,
+                update={},
+                data={"key": request.idempotency_key},
                 expected_version=referral.version,
             )
         return self._send(bound, request, planned or referral.status.value, queue)
@@ -230,27 +227,30 @@ class Outbox:
             task.id,
         )
 
-        def decide(batch: Batch) -> None:
-            batch.amend(
-                TASK_OPENED,
-                actor=OUTBOX_ACTOR,
-                update=lambda r: {"tasks": (*r.tasks, task)},
-                data={
-                    "task_id": str(task.id),
-                    "queue": queue,
-                    "action": {
-                        "key": request.idempotency_key,
-                        "operation": request.operation,
-                        "status": status,
-                        "reason": reason,
-                    },
+        self.uow.amend(
+            request.referral_id,
+            TASK_OPENED,
+            actor=OUTBOX_ACTOR,
+            update=lambda r: {"tasks": (*r.tasks, task)},
+            data={
+                "task_id": str(task.id),
+                "queue": queue,
+                "action": {
+                    "key": request.idempotency_key,
+                    "operation": request.operation,
+                    "status": status,
+                    "reason": reason,
                 },
-            )
-
-        self.uow.commit(request.referral_id, decide)
+            },
+        )
         return self._outcome(request, status, reason, task_id=task.id)
 
     # -- internals ------------------------------------------------------------------------
+
+    def _record(self, request: OutboundRequest, kind: str, **data: object) -> None:
+        # One ledger event about *request*, committed through the unit of work.
+        fields = {"key": request.idempotency_key, **data}
+        self.uow.amend(request.referral_id, kind, actor=OUTBOX_ACTOR, update={}, data=fields)
 
     def _refusal(
         self, referral: Referral, request: OutboundRequest, planned: str | None
@@ -283,18 +283,8 @@ class Outbox:
             return self.action_task(
                 request, "unexpected" if unexpected else "permanent", exc, queue
             )
-        self.uow.commit(
-            request.referral_id,
-            lambda batch: batch.amend(
-                ACTION_SENT,
-                actor=OUTBOX_ACTOR,
-                update={},
-                data={
-                    "key": request.idempotency_key,
-                    "provider_ref": receipt.provider_ref,
-                    "duplicate": receipt.duplicate,
-                },
-            ),
+        self._record(
+            request, ACTION_SENT, provider_ref=receipt.provider_ref, duplicate=receipt.duplicate
         )
         return self._outcome(request, "sent", None, receipt=receipt)
 
@@ -310,15 +300,7 @@ class Outbox:
             return self._outcome(request, "queued", reason)
         if reason == "no_time_zone":
             return self.action_task(request, reason, None, queue)
-        self.uow.commit(
-            request.referral_id,
-            lambda batch: batch.amend(
-                ACTION_CANCELLED,
-                actor=OUTBOX_ACTOR,
-                update={},
-                data={"key": request.idempotency_key, "reason": reason},
-            ),
-        )
+        self._record(request, ACTION_CANCELLED, reason=reason)
         return self._outcome(request, "cancelled", reason)
 
     @staticmethod

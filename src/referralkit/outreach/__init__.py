@@ -18,14 +18,9 @@ from referralkit.outreach.consent import (
     normalize_reply,
     withdraw,
 )
-from referralkit.outreach.planner import (
-    OUTREACH_TASK,
-    Plan,
-    PlannedAction,
-    Skipped,
-    idempotency_key,
-    plan,
-)
+from referralkit.outreach.ledger import OUTREACH_TASK
+from referralkit.outreach.plan import Plan, PlannedAction, Skipped, idempotency_key
+from referralkit.outreach.planner import plan
 from referralkit.outreach.policy import (
     Cadence,
     Exhaustion,

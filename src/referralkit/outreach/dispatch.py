@@ -45,7 +45,9 @@ from referralkit.model import (
     Referral,
     Role,
 )
-from referralkit.outreach.planner import OUTREACH_TASK, TASK_OPENED, Plan, PlannedAction, plan
+from referralkit.outreach.ledger import OUTREACH_TASK, TASK_OPENED
+from referralkit.outreach.plan import Plan, PlannedAction
+from referralkit.outreach.planner import plan
 from referralkit.outreach.policy import Policy, default_policy
 from referralkit.outreach.sms import (
     DEFAULT_SMS_TEMPLATES,

@@ -34,18 +34,12 @@ from referralkit.model import (
 )
 from referralkit.outreach.consent import earliest_allowed
 from referralkit.outreach.ledger import (
-    ACTION_QUEUED,
-    ACTION_SENT,
-    OUTREACH_TASK,
-    TASK_OPENED,
     OutboxEntry,
     read_ledger,
 )
 from referralkit.outreach.plan import (
     DONE_OUTCOMES,
-    PATIENT_CHANNELS,
     ActionKind,
-    Outcome,
     Plan,
     PlannedAction,
     Skipped,
@@ -60,21 +54,7 @@ from referralkit.outreach.windows import (
     patient_zones,
 )
 
-__all__ = [
-    "ACTION_QUEUED",
-    "ACTION_SENT",
-    "DONE_OUTCOMES",
-    "OUTREACH_TASK",
-    "PATIENT_CHANNELS",
-    "TASK_OPENED",
-    "ActionKind",
-    "Outcome",
-    "Plan",
-    "PlannedAction",
-    "Skipped",
-    "idempotency_key",
-    "plan",
-]
+__all__ = ["plan"]
 
 # -- What outreach already did, read from the ledger ------------------------------------------
 
