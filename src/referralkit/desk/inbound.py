@@ -8,6 +8,7 @@ backend that reports twice changes nothing the second time.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Final
 from uuid import UUID, uuid5
 
@@ -37,6 +38,27 @@ INBOUND_ACTOR: Final = Actor(
 """The actor inbound reports are recorded under."""
 
 _INBOUND_NS: Final = UUID("5b0f3c39-8a4e-4d0e-9d55-6f8f2b8f1a11")
+
+
+def _reported(
+    kind: str,
+    provider_ref: str,
+    at: datetime,
+    channel: Channel,
+    direction: Direction,
+    outcome: str,
+    summary: str | None = None,
+) -> Interaction:
+    # The id derives from the provider's reference: a report seen twice is one interaction.
+    return Interaction(
+        id=uuid5(_INBOUND_NS, f"{kind}:{provider_ref}"),
+        at=at,
+        channel=channel,
+        direction=direction,
+        outcome=outcome,
+        summary=summary,
+        actor_id=INBOUND_ACTOR.id,
+    )
 
 
 def _with_interaction(interaction: Interaction) -> Any:
@@ -80,14 +102,14 @@ class Inbound:
 
     def record_call_outcome(self, outcome: CallOutcome) -> Referral:
         """Log the outcome of a call as an interaction; a repeated report changes nothing."""
-        interaction = Interaction(
-            id=uuid5(_INBOUND_NS, f"call:{outcome.provider_ref}"),
-            at=outcome.at,
-            channel=Channel.VOICE,
-            direction=Direction.OUTBOUND,
-            outcome=outcome.outcome,
-            summary=outcome.summary,
-            actor_id=INBOUND_ACTOR.id,
+        interaction = _reported(
+            "call",
+            outcome.provider_ref,
+            outcome.at,
+            Channel.VOICE,
+            Direction.OUTBOUND,
+            outcome.outcome,
+            outcome.summary,
         )
         return self._log(
             outcome.referral_id,
@@ -98,14 +120,14 @@ class Inbound:
 
     def record_sms_reply(self, reply: SmsReply) -> Referral:
         """Log an SMS reply; ``STOP`` (and synonyms) stops texts to the number it came from."""
-        interaction = Interaction(
-            id=uuid5(_INBOUND_NS, f"sms:{reply.provider_ref}"),
-            at=reply.at,
-            channel=Channel.SMS,
-            direction=Direction.INBOUND,
-            outcome="reply",
-            summary=reply.body,
-            actor_id=INBOUND_ACTOR.id,
+        interaction = _reported(
+            "sms",
+            reply.provider_ref,
+            reply.at,
+            Channel.SMS,
+            Direction.INBOUND,
+            "reply",
+            reply.body,
         )
         data = {"interaction_id": str(interaction.id), "channel": Channel.SMS.value}
         if not is_opt_out(reply.body):  # any case or punctuation; English and Spanish
@@ -131,13 +153,8 @@ class Inbound:
 
     def receive_fax(self, fax: InboundFax) -> Referral:
         """Log an inbound fax; if it answers a records request, mark that request received."""
-        interaction = Interaction(
-            id=uuid5(_INBOUND_NS, f"fax:{fax.provider_ref}"),
-            at=fax.received_at,
-            channel=Channel.FAX,
-            direction=Direction.INBOUND,
-            outcome="received",
-            actor_id=INBOUND_ACTOR.id,
+        interaction = _reported(
+            "fax", fax.provider_ref, fax.received_at, Channel.FAX, Direction.INBOUND, "received"
         )
 
         def update(referral: Referral) -> dict[str, Any]:

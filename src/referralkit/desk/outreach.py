@@ -5,9 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import attrs
@@ -22,15 +21,26 @@ from referralkit.model import Actor, Appointment, Referral, ReferralStatus
 from referralkit.outbox import DispatchOutcome
 from referralkit.outreach.dispatch import Dispatcher, OutreachSettings, SweepReport, next_action_at
 from referralkit.outreach.policy import Policy, default_policy
-from referralkit.ports import OutboundRequest, OutreachTemplate
+from referralkit.ports import OutreachTemplate
 from referralkit.store import Store
 
-__all__ = ["OutreachService"]
+__all__ = ["DispatcherDesk", "OutreachService"]
+
+
+@attrs.frozen
+class DispatcherDesk:
+    """What the outreach dispatcher drives (its :class:`OutreachDesk` protocol), and no more."""
+
+    store: Store
+    dispatch: Callable[..., DispatchOutcome]
+    recover: Callable[..., Sequence[DispatchOutcome]]
+    amend: Callable[..., Referral]
+    fire: Callable[..., Referral]
 
 
 @attrs.define
 class OutreachService:
-    """Runs sweeps and records what patients do; the dispatcher's narrow desk.
+    """Runs sweeps and records what patients do.
 
     :ivar settings: outreach policy and sweep settings; ``None`` turns outreach off.
     :ivar templates: outreach templates contributed by plugins
@@ -57,74 +67,23 @@ class OutreachService:
             return referral.next_action_at
         return next_action_at(referral, events, self.settings, now)
 
-    # -- the dispatcher's desk (referralkit.outreach.dispatch.OutreachDesk) ----------------
-
-    def dispatch(
-        self,
-        request: OutboundRequest,
-        *,
-        queue: str = "outreach",
-        expected_version: int | None = None,
-    ) -> DispatchOutcome:
-        """Queue, check, send and record one outbound request."""
-        return self.outbox.dispatch(request, queue=queue, expected_version=expected_version)
-
-    def recover(
-        self,
-        referral_id: UUID,
-        *,
-        resend: bool = True,
-        queue: str = "outreach",
-        key: str | None = None,
-    ) -> Sequence[DispatchOutcome]:
-        """Finish queued actions: check and re-send, or record them ``unknown``."""
-        return self.outbox.recover(referral_id, resend=resend, queue=queue, key=key)
-
-    def amend(
-        self,
-        referral_id: UUID,
-        kind: str,
-        *,
-        actor: Actor,
-        update: Mapping[str, Any] | Callable[[Referral], Mapping[str, Any]],
-        data: Mapping[str, Any] | None = None,
-        expected_version: int | None = None,
-    ) -> Referral:
-        """Commit a non-transition change with its event."""
-        return self.uow.amend(
-            referral_id,
-            kind,
-            actor=actor,
-            update=update,
-            data=data,
-            expected_version=expected_version,
-        )
-
-    def fire(
-        self,
-        referral_id: UUID,
-        trigger: Trigger,
-        *,
-        actor: Actor,
-        data: Any = None,
-        expected_version: int | None = None,
-    ) -> Referral:
-        """Fire a lifecycle trigger and commit it."""
-        return self.uow.fire(
-            referral_id, trigger, actor=actor, data=data, expected_version=expected_version
-        )
-
     # -- operations -----------------------------------------------------------------------
 
     def sweep(self, now: datetime | None = None, *, routing: bool = True) -> SweepReport:
         """Run due routing, then due outreach (documented on the desk)."""
         at = now or self.clock.now()
         routing_report = self.routing.sweep(at) if routing else None
-        report = (
-            Dispatcher(self, self.settings, templates=tuple(self.templates())).sweep(at)
-            if self.settings is not None
-            else SweepReport()
-        )
+        if self.settings is None:
+            report = SweepReport()
+        else:
+            desk = DispatcherDesk(
+                self.store,
+                self.outbox.dispatch,
+                self.outbox.recover,
+                self.uow.amend,
+                self.uow.fire,
+            )
+            report = Dispatcher(desk, self.settings, templates=tuple(self.templates())).sweep(at)
         report.routing = routing_report
         return report
 
