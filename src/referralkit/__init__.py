@@ -19,6 +19,15 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     from referralkit.adapters.sqlite import (
         SQLiteStore as SQLiteStore,
     )
+    from referralkit.calendar import (
+        BusinessCalendar as BusinessCalendar,
+    )
+    from referralkit.calendar import (
+        UsBusinessCalendar as UsBusinessCalendar,
+    )
+    from referralkit.calendar import (
+        WeekdayCalendar as WeekdayCalendar,
+    )
     from referralkit.clock import (
         Clock as Clock,
     )
@@ -329,9 +338,6 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         idempotency_key as idempotency_key,
     )
     from referralkit.routing import (
-        BusinessCalendar as BusinessCalendar,
-    )
-    from referralkit.routing import (
         RoutingReport as RoutingReport,
     )
     from referralkit.routing import (
@@ -345,9 +351,6 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.routing import (
         RuleSet as RuleSet,
-    )
-    from referralkit.routing import (
-        UsBusinessCalendar as UsBusinessCalendar,
     )
     from referralkit.routing import (
         default_rules as default_rules,
@@ -369,7 +372,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "Authorization": "referralkit.model",
     "AuthorizationStatus": "referralkit.model",
     "Batch": "referralkit.desk.unit_of_work",
-    "BusinessCalendar": "referralkit.routing",
+    "BusinessCalendar": "referralkit.calendar",
     "CallRecord": "referralkit.intake",
     "CallType": "referralkit.intake",
     "CallTypeSpec": "referralkit.intake",
@@ -460,7 +463,8 @@ _EXPORTS: Final[dict[str, str]] = {
     "Trigger": "referralkit.lifecycle",
     "TriggerDataError": "referralkit.errors",
     "UnitOfWork": "referralkit.desk.unit_of_work",
-    "UsBusinessCalendar": "referralkit.routing",
+    "UsBusinessCalendar": "referralkit.calendar",
+    "WeekdayCalendar": "referralkit.calendar",
     "allowed_triggers": "referralkit.lifecycle",
     "amended": "referralkit.lifecycle",
     "contact_refusal": "referralkit.outreach.guard",

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Final, Protocol, runtime_checkable
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import attrs
 
+from referralkit.calendar import BusinessCalendar, WeekdayCalendar
 from referralkit.model import Patient, PhoneContact
 from referralkit.outreach.policy import WeeklyHours, WindowRules
 
@@ -33,26 +34,6 @@ __all__ = [
     "patient_state",
     "patient_zones",
 ]
-
-
-@runtime_checkable
-class BusinessCalendar(Protocol):
-    """Tells which days are business days (routing's calendar satisfies this too)."""
-
-    def is_business_day(self, day: date) -> bool:
-        """Return whether *day* is a business day (not a weekend or holiday)."""
-        ...
-
-
-@attrs.frozen
-class WeekdayCalendar:
-    """Monday to Friday, minus the given holidays: the default business calendar."""
-
-    holidays: frozenset[date] = frozenset()
-
-    def is_business_day(self, day: date) -> bool:
-        """Return whether *day* is a weekday that is not a holiday."""
-        return day.weekday() < 5 and day not in self.holidays
 
 
 _ET, _CT, _MT, _PT = "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"

@@ -1,7 +1,8 @@
-"""Business calendars: which days a practice works, and business-day arithmetic over them.
+"""Business-day arithmetic over a practice's calendar (:mod:`referralkit.calendar`).
 
-A clinic replaces :class:`UsBusinessCalendar` with anything satisfying :class:`BusinessCalendar`
-(a time zone and an ``is_business_day`` test). The arithmetic in this module works in the
+A clinic replaces :class:`~referralkit.calendar.UsBusinessCalendar` with anything satisfying
+:class:`~referralkit.calendar.BusinessCalendar` (a time zone and an ``is_business_day`` test),
+the one calendar protocol routing and outreach share. The arithmetic in this module works in the
 calendar's local wall-clock time, so "two business days from Friday 15:00" is Tuesday 15:00
 local, whether or not a daylight-saving change falls in between.
 
@@ -11,12 +12,10 @@ local, whether or not a daylight-saving change falls in between.
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Final, Protocol, runtime_checkable
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, time, timedelta
+from typing import Final
 
-import attrs
-import holidays
+from referralkit.calendar import BusinessCalendar, UsBusinessCalendar
 
 __all__ = [
     "BusinessCalendar",
@@ -29,69 +28,6 @@ _DAY_SECONDS: Final = 86_400.0
 # Stepping a calendar further than this is a data error (a date centuries away), not a deadline.
 _MAX_STEPS: Final = 3_660
 _FAR: Final = datetime.max.replace(tzinfo=UTC)
-
-
-@runtime_checkable
-class BusinessCalendar(Protocol):
-    """The working days of a practice, in its local time zone.
-
-    .. versionadded:: 0.1
-    """
-
-    @property
-    def zone(self) -> tzinfo:
-        """The practice's local time zone (business days begin and end at local midnight)."""
-        ...
-
-    def is_business_day(self, day: date) -> bool:
-        """Return whether *day* (a local date) is a working day.
-
-        Called often and for nearby dates: implementations should be cheap or cache.
-        """
-        ...
-
-
-@attrs.define
-class UsBusinessCalendar:
-    """Monday to Friday, except US federal holidays (from the ``holidays`` package).
-
-    :param zone_name: the practice's IANA time zone.
-    :param subdivision: a US state code, to add that state's holidays.
-    :param extra_closed: further local dates the practice is closed.
-
-    .. versionadded:: 0.1
-    """
-
-    zone_name: str = "America/New_York"
-    subdivision: str | None = None
-    extra_closed: frozenset[date] = frozenset()
-    _zone: ZoneInfo = attrs.field(init=False, repr=False, eq=False)
-    _holidays: holidays.HolidayBase = attrs.field(init=False, repr=False, eq=False)
-    _cache: dict[date, bool] = attrs.field(init=False, factory=dict, repr=False, eq=False)
-
-    def __attrs_post_init__(self) -> None:
-        self._zone = ZoneInfo(self.zone_name)
-        self._holidays = holidays.country_holidays("US", subdiv=self.subdivision)
-
-    @property
-    def zone(self) -> tzinfo:
-        """The practice's local time zone."""
-        return self._zone
-
-    def is_business_day(self, day: date) -> bool:
-        """Return whether *day* is a weekday that is neither a holiday nor a closed day."""
-        cached = self._cache.get(day)
-        if cached is None:
-            cached = (
-                day.weekday() < 5 and day not in self._holidays and day not in self.extra_closed
-            )
-            self._cache[day] = cached
-        return cached
-
-    def holiday_name(self, day: date) -> str | None:
-        """Return the name of the holiday on *day*, if any (for explanations)."""
-        name: str | None = self._holidays.get(day)
-        return name
 
 
 def _local(calendar: BusinessCalendar, instant: datetime) -> datetime:
