@@ -86,6 +86,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         PermissionDeniedError as PermissionDeniedError,
     )
     from referralkit.errors import (
+        PolicyError as PolicyError,
+    )
+    from referralkit.errors import (
         ReferralKitError as ReferralKitError,
     )
     from referralkit.errors import (
@@ -96,6 +99,12 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.errors import (
         RuleLoadError as RuleLoadError,
+    )
+    from referralkit.errors import (
+        SendRefusedError as SendRefusedError,
+    )
+    from referralkit.errors import (
+        SmsTooLongError as SmsTooLongError,
     )
     from referralkit.errors import (
         StoreError as StoreError,
@@ -425,6 +434,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "PhoneContact": "referralkit.model",
     "PhoneKind": "referralkit.model",
     "PluginLoadError": "referralkit.plugins",
+    "PolicyError": "referralkit.errors",
     "PostgresStore": "referralkit.adapters.postgres",
     "Practice": "referralkit.model",
     "Priority": "referralkit.model",
@@ -447,6 +457,8 @@ _EXPORTS: Final[dict[str, str]] = {
     "RuleRegistry": "referralkit.routing",
     "RuleSet": "referralkit.routing",
     "SQLiteStore": "referralkit.adapters.sqlite",
+    "SendRefusedError": "referralkit.errors",
+    "SmsTooLongError": "referralkit.errors",
     "StatusAnswer": "referralkit.intake",
     "StatusCodes": "referralkit.lifecycle",
     "StatusReason": "referralkit.model",

@@ -19,6 +19,9 @@
     │   │                           .expected, .actual)
     │   ├── CorruptRecordError     (a stored row cannot be decoded; .referral_id)
     │   └── NotAReferralkitDatabaseError (the file or schema is not one referralkit can use)
+    ├── PolicyError              (an outreach policy is invalid; .path, .problem)
+    ├── SmsTooLongError          (rendered text does not fit one SMS segment; .length, .limit)
+    ├── SendRefusedError         (a send was refused just before its adapter call; .reason)
     ├── RoutingError             (routing rules could not be applied)
     │   └── RuleLoadError          (a rule set is invalid: .source, .rule_id, .line, .reason,
     │                               .problems; the previous rule set stays active)
@@ -50,10 +53,13 @@ __all__ = [
     "NotAReferralkitDatabaseError",
     "PermanentAdapterError",
     "PermissionDeniedError",
+    "PolicyError",
     "ReferralKitError",
     "ReferralNotFoundError",
     "RoutingError",
     "RuleLoadError",
+    "SendRefusedError",
+    "SmsTooLongError",
     "StoreError",
     "TransientAdapterError",
     "TransitionBlockedError",
@@ -328,3 +334,43 @@ class RuleLoadError(RoutingError):
             lines.append(f"{where}: {what}{reason}")
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(lines[0] + more + ("\n" + "\n".join(lines[1:]) if more else ""))
+
+
+class PolicyError(ReferralKitError, ValueError):
+    """An outreach policy is invalid; ``.path`` names the offending field.
+
+    .. versionadded:: 0.1
+    .. versionchanged:: 0.2 defined here, in the error tree.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"invalid outreach policy at {path or '<root>'}: {problem}")
+
+
+class SmsTooLongError(ReferralKitError, ValueError):
+    """The rendered text does not fit one SMS segment (the message never holds the text).
+
+    .. versionadded:: 0.1
+    .. versionchanged:: 0.2 a :class:`ReferralKitError`.
+    """
+
+    def __init__(self, length: int, limit: int) -> None:
+        self.length = length
+        self.limit = limit
+        super().__init__(f"SMS text is {length} units; one segment allows {limit}")
+
+
+class SendRefusedError(ReferralKitError):
+    """A send was refused just before its adapter call (consent, window, state).
+
+    Raised inside the outbox's retry loop to stop it; the outbox records it, and it never
+    reaches a host. ``.reason`` is a PHI-free code (see :mod:`referralkit.outreach.guard`).
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"send refused: {reason}")
+        self.reason = reason

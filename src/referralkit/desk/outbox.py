@@ -31,7 +31,7 @@ from referralkit.errors import (
     ConflictError,
     NoBackendError,
     PermanentAdapterError,
-    ReferralKitError,
+    SendRefusedError,
     TransientAdapterError,
 )
 from referralkit.model import Actor, ActorKind, HumanTask, Referral, Role, TaskPriority
@@ -58,25 +58,12 @@ from referralkit.ports import (
 )
 from referralkit.store import Store
 
-__all__ = ["OUTBOX_ACTOR", "Outbox", "SendRefusedError"]
+__all__ = ["OUTBOX_ACTOR", "Outbox"]
 
 _log = logging.getLogger("referralkit.desk")
 
 OUTBOX_ACTOR: Final = Actor(kind=ActorKind.SYSTEM, id="referralkit.outbox", role=Role.SYSTEM)
 """The actor the outbox records its events under."""
-
-
-class SendRefusedError(ReferralKitError):
-    """A send was refused just before its adapter call (see :mod:`referralkit.outreach.guard`).
-
-    Raised inside the retry loop to stop it; the outbox records it and never lets it escape.
-
-    :ivar reason: a PHI-free :data:`~referralkit.outreach.guard.Refusal` code.
-    """
-
-    def __init__(self, reason: Refusal) -> None:
-        super().__init__(f"send refused: {reason}")
-        self.reason: Refusal = reason
 
 
 @attrs.define
@@ -288,7 +275,7 @@ class Outbox:
         )
         return self._outcome(request, "sent", None, receipt=receipt)
 
-    def _refused(self, request: OutboundRequest, reason: Refusal, queue: str) -> DispatchOutcome:
+    def _refused(self, request: OutboundRequest, reason: str, queue: str) -> DispatchOutcome:
         _log.info(
             "referral %s: action %s refused before sending (%s)",
             request.referral_id,

@@ -8,7 +8,7 @@ from typing import Final, Literal, get_args
 
 import attrs
 
-from referralkit.errors import ReferralKitError
+from referralkit.errors import PolicyError
 from referralkit.model import Channel, LostReason, Priority, TaskPriority
 
 __all__ = [
@@ -50,18 +50,6 @@ Condition = Literal[
 CONDITIONS: Final[tuple[Condition, ...]] = get_args(Condition)
 
 _PATIENT_CHANNELS: Final = frozenset({Channel.VOICE, Channel.SMS, Channel.EMAIL, Channel.LETTER})
-
-
-class PolicyError(ReferralKitError, ValueError):
-    """An outreach policy is invalid; ``.path`` names the offending field.
-
-    .. versionadded:: 0.1
-    """
-
-    def __init__(self, path: str, problem: str) -> None:
-        self.path = path
-        self.problem = problem
-        super().__init__(f"invalid outreach policy at {path or '<root>'}: {problem}")
 
 
 def _hours_order(instance: Hours, _attribute: object, end: time) -> None:

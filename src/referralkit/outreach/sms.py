@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from referralkit.errors import SmsTooLongError
+
 __all__ = [
     "DEFAULT_SMS_TEMPLATES",
     "GSM7_LIMIT",
@@ -41,15 +43,6 @@ DEFAULT_SMS_TEMPLATES: Final[Mapping[str, str]] = {
     "reminder.1d": "{practice}: see you tomorrow, {when}. To change call {phone}. {stop}",
 }
 """Built-in SMS templates by template id (hosts add their own)."""
-
-
-class SmsTooLongError(ValueError):
-    """The rendered text does not fit one SMS segment (the message never holds the text)."""
-
-    def __init__(self, length: int, limit: int) -> None:
-        self.length = length
-        self.limit = limit
-        super().__init__(f"SMS text is {length} units; one segment allows {limit}")
 
 
 def is_gsm7(text: str) -> bool:
