@@ -6,7 +6,12 @@ is pure: it returns the changed referral and the event that records the change, 
 (:class:`~referralkit.desk.ReferralDesk`) commits both together.
 """
 
-from referralkit.lifecycle.crosswalk import StatusCodes, crosswalk
+from referralkit.lifecycle.crosswalk import (
+    BusinessStatus,
+    StatusCodes,
+    crosswalk,
+    crosswalk_referral,
+)
 from referralkit.lifecycle.machine import Change, Lifecycle, amended, created, shared_lifecycle
 from referralkit.lifecycle.table import (
     ACTIVE_STATES,
@@ -35,6 +40,7 @@ from referralkit.lifecycle.triggers import (
 )
 
 __all__ = [
+    "BusinessStatus",
     "ACTIVE_STATES",
     "ROLE_TRIGGERS",
     "TERMINAL_STATES",
@@ -62,5 +68,6 @@ __all__ = [
     "amended",
     "created",
     "crosswalk",
+    "crosswalk_referral",
     "shared_lifecycle",
 ]
