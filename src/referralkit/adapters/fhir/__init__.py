@@ -1,0 +1,28 @@
+"""FHIR R4 interoperability: export and import referrals, and an EHR adapter over FHIR REST.
+
+Needs the ``fhir`` extra (``pip install 'referralkit[fhir]'``): fhir.resources (its R4B
+models, which match R4 for every resource used here) and httpx.
+
+- :mod:`~referralkit.adapters.fhir.export`: :func:`export_referral`, a referral as a
+  transaction Bundle;
+- :mod:`~referralkit.adapters.fhir.inbound`: :func:`read_service_request` (an order becomes
+  an intake) and :func:`read_task_update` / :func:`read_appointment_update` (updates become
+  lifecycle triggers);
+- :mod:`~referralkit.adapters.fhir.ehr`: :class:`FhirEhr`, the EHR port over FHIR REST;
+- :mod:`~referralkit.adapters.fhir.plugin`: :class:`FhirPlugin`, which provides it;
+- :mod:`~referralkit.adapters.fhir.systems`: code and identifier systems.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+from referralkit.adapters.fhir.export import ConsultReport, FhirExport, export_referral
+from referralkit.adapters.fhir.systems import FhirSystems
+
+__all__ = [
+    "ConsultReport",
+    "FhirExport",
+    "FhirSystems",
+    "export_referral",
+]
