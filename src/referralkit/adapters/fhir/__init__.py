@@ -18,11 +18,25 @@ models, which match R4 for every resource used here) and httpx.
 from __future__ import annotations
 
 from referralkit.adapters.fhir.export import ConsultReport, FhirExport, export_referral
+from referralkit.adapters.fhir.inbound import (
+    FhirIntake,
+    MappingIssue,
+    TriggerUpdate,
+    read_appointment_update,
+    read_service_request,
+    read_task_update,
+)
 from referralkit.adapters.fhir.systems import FhirSystems
 
 __all__ = [
     "ConsultReport",
     "FhirExport",
+    "FhirIntake",
     "FhirSystems",
+    "MappingIssue",
+    "TriggerUpdate",
     "export_referral",
+    "read_appointment_update",
+    "read_service_request",
+    "read_task_update",
 ]
