@@ -40,7 +40,6 @@ from referralkit.lifecycle.triggers import (
 )
 
 __all__ = [
-    "BusinessStatus",
     "ACTIVE_STATES",
     "ROLE_TRIGGERS",
     "TERMINAL_STATES",
@@ -49,6 +48,7 @@ __all__ = [
     "TRIGGER_DATA",
     "AcceptData",
     "AuthorizeData",
+    "BusinessStatus",
     "CancelAppointmentData",
     "CancelData",
     "Change",

@@ -44,6 +44,7 @@ __all__ = [
     "NhsErsState",
     "StatusCodes",
     "X360Transaction",
+    "after_appointment",
     "crosswalk",
     "crosswalk_referral",
 ]
@@ -143,6 +144,17 @@ def crosswalk(status: ReferralStatus) -> StatusCodes:
     return _CROSSWALK[status]
 
 
+def after_appointment(status: AppointmentStatus) -> StatusCodes | None:
+    """Return the FHIR codes of a referral whose last appointment ended in *status*.
+
+    ``no_show`` and ``cancelled`` keep the Task ``in-progress`` (BSeR 5.1.2, 5.1.3); other
+    appointment statuses change nothing (``None``).
+
+    .. versionadded:: 0.2
+    """
+    return _AFTER_APPOINTMENT.get(status)
+
+
 def crosswalk_referral(referral: Referral) -> StatusCodes:
     """Return the FHIR codes for *referral*, reading its appointments too.
 
@@ -196,9 +208,7 @@ class Hl7v2ReferralStatus:
 
 
 HL7V2_REFERRAL_STATUS: Final[tuple[Hl7v2ReferralStatus, ...]] = (
-    Hl7v2ReferralStatus(
-        "P", "Pending", (S.INTAKE, S.RECEIVED, S.PENDING_AUTH, S.ON_HOLD), None
-    ),
+    Hl7v2ReferralStatus("P", "Pending", (S.INTAKE, S.RECEIVED, S.PENDING_AUTH, S.ON_HOLD), None),
     Hl7v2ReferralStatus(
         "A",
         "Accepted",

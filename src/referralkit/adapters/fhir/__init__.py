@@ -17,25 +17,37 @@ models, which match R4 for every resource used here) and httpx.
 
 from __future__ import annotations
 
+from referralkit.adapters.fhir.auth import StaticToken, TokenSource
+from referralkit.adapters.fhir.ehr import FhirEhr, classify_response
 from referralkit.adapters.fhir.export import ConsultReport, FhirExport, export_referral
 from referralkit.adapters.fhir.inbound import (
     FhirIntake,
     MappingIssue,
     TriggerUpdate,
+    coverage_from_fhir,
+    patient_from_fhir,
     read_appointment_update,
     read_service_request,
     read_task_update,
 )
+from referralkit.adapters.fhir.plugin import FhirPlugin
 from referralkit.adapters.fhir.systems import FhirSystems
 
 __all__ = [
     "ConsultReport",
+    "FhirEhr",
     "FhirExport",
     "FhirIntake",
+    "FhirPlugin",
     "FhirSystems",
     "MappingIssue",
+    "StaticToken",
+    "TokenSource",
     "TriggerUpdate",
+    "classify_response",
+    "coverage_from_fhir",
     "export_referral",
+    "patient_from_fhir",
     "read_appointment_update",
     "read_service_request",
     "read_task_update",

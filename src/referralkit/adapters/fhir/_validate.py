@@ -19,7 +19,14 @@ MAX_JSON_BYTES: Final = 5_000_000
 
 # fhir.resources 8 (on fhir-core) raises these beyond ValidationError for malformed input,
 # e.g. a resourceType it does not know, or a primitive of the wrong shape.
-_MODEL_FAULTS: Final = (ValidationError, ValueError, TypeError, KeyError, AttributeError, LookupError)
+_MODEL_FAULTS: Final = (
+    ValidationError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    LookupError,
+)
 
 
 @cache

@@ -1,4 +1,4 @@
-"""Export a referral as a FHIR R4 transaction Bundle.
+r"""Export a referral as a FHIR R4 transaction Bundle.
 
 The bundle holds the referrer's order (``ServiceRequest``), the receiver's fulfilment
 ``Task`` (status and BSeR business status from :func:`~referralkit.lifecycle.crosswalk_referral`),
@@ -441,7 +441,7 @@ class _Builder:
         }
         business = codes.business_status
         if business is not None:
-            coding = [{"system": BUSINESS_STATUS_SYSTEM, "code": business.step}]
+            coding: list[JsonDict] = [{"system": BUSINESS_STATUS_SYSTEM, "code": business.step}]
             if business.bser is not None:
                 coding.insert(
                     0,
@@ -489,9 +489,7 @@ class _Builder:
             ]
         return self.add("task", resource, identifier)
 
-    def appointment(
-        self, appointment: Appointment, sr_url: str, patient_url: str | None
-    ) -> str:
+    def appointment(self, appointment: Appointment, sr_url: str, patient_url: str | None) -> str:
         identifiers = [_identifier(self.systems.of("appointment"), str(appointment.id))]
         if appointment.external_id:
             identifiers.append(
@@ -536,16 +534,16 @@ class _Builder:
             }
         return self.add(f"appointment-{appointment.id}", resource, identifiers[0])
 
-    def consult_report(
-        self, report: ConsultReport, sr_url: str, patient_url: str | None
-    ) -> str:
+    def consult_report(self, report: ConsultReport, sr_url: str, patient_url: str | None) -> str:
         identifier = _identifier(self.systems.of("document"), report.document_id)
         resource: JsonDict = {
             "resourceType": "DocumentReference",
             "identifier": [identifier],
             "status": "current",
             "type": {
-                "coding": [{"system": LOINC, "code": CONSULT_NOTE_LOINC, "display": "Consult note"}]
+                "coding": [
+                    {"system": LOINC, "code": CONSULT_NOTE_LOINC, "display": "Consult note"}
+                ]
             },
             "content": [
                 {
@@ -648,8 +646,12 @@ def build_bundle(
     builder = _Builder(referral, systems or FhirSystems())
     codes = crosswalk_referral(referral)
     patient_url = builder.patient()
-    requester = builder.party("referring", referral.referring_practice, referral.referring_provider)
-    performer = builder.party("receiving", referral.receiving_practice, referral.receiving_provider)
+    requester = builder.party(
+        "referring", referral.referring_practice, referral.referring_provider
+    )
+    performer = builder.party(
+        "receiving", referral.receiving_practice, referral.receiving_provider
+    )
     coverage_url = builder.coverage(patient_url)
     sr_url = builder.service_request(codes, patient_url, requester, performer, coverage_url)
     report_url = (

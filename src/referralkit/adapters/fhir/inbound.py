@@ -41,12 +41,22 @@ from referralkit.errors import FhirResourceError, IntakeError
 from referralkit.intake import CallType, IntakeConfig, IntakeResult, IntakeSession
 from referralkit.lifecycle import TRIGGER_DATA, Trigger
 from referralkit.lifecycle.crosswalk import TASK_STATUS_TRIGGERS
-from referralkit.model import AppointmentStatus, CancelReason, DeclineReason, LostReason, Referral
+from referralkit.model import (
+    AppointmentStatus,
+    CancelReason,
+    Coverage,
+    DeclineReason,
+    LostReason,
+    Patient,
+    Referral,
+)
 
 __all__ = [
     "FhirIntake",
     "MappingIssue",
     "TriggerUpdate",
+    "coverage_from_fhir",
+    "patient_from_fhir",
     "read_appointment_update",
     "read_service_request",
     "read_task_update",
@@ -245,9 +255,7 @@ class _Resolver:
             )
             return None
         if types and found.get("resourceType") not in types:
-            self.issues.append(
-                MappingIssue(path, "not_mapped", f"Expected {' or '.join(types)}.")
-            )
+            self.issues.append(MappingIssue(path, "not_mapped", f"Expected {' or '.join(types)}."))
             return None
         return found
 
@@ -267,7 +275,9 @@ def _patient(patient: JsonDict, systems: FhirSystems, payload: JsonDict) -> list
     issues: list[MappingIssue] = []
     _extra_keys(patient, _PATIENT_MAPPED, issues)
     names = [_dict(n) for n in _list(patient.get("name"))]
-    name = next((n for n in names if n.get("use") in ("official", "usual")), names[0] if names else {})
+    name = next(
+        (n for n in names if n.get("use") in ("official", "usual")), names[0] if names else {}
+    )
     given = [g for g in _list(name.get("given")) if _str(g)]
     if given:
         payload["patient.given_name"] = given[0]
@@ -336,9 +346,7 @@ def _patient(patient: JsonDict, systems: FhirSystems, payload: JsonDict) -> list
     return issues
 
 
-def _party(
-    resolver: _Resolver, reference: Any, path: str, side: str, payload: JsonDict
-) -> None:
+def _party(resolver: _Resolver, reference: Any, path: str, side: str, payload: JsonDict) -> None:
     resource = resolver.resolve(
         reference, path, "PractitionerRole", "Practitioner", "Organization"
     )
@@ -367,7 +375,10 @@ def _provider(practitioner: JsonDict, side: str, payload: JsonDict) -> None:
     if names:
         name = names[0]
         text = _str(name.get("text")) or " ".join(
-            [*[g for g in _list(name.get("given")) if _str(g)], *([name["family"]] if _str(name.get("family")) else [])]
+            [
+                *[g for g in _list(name.get("given")) if _str(g)],
+                *([name["family"]] if _str(name.get("family")) else []),
+            ]
         )
         if _str(text):
             payload[f"{side}_provider.name"] = text
@@ -550,9 +561,8 @@ def read_service_request(
             issues.append(
                 MappingIssue("ServiceRequest.performer", "ignored_extra", "Only the first.")
             )
-    specialty = (
-        _concept_text(request.get("performerType"))
-        or _str(_dict(request.get("code")).get("text"))
+    specialty = _concept_text(request.get("performerType")) or _str(
+        _dict(request.get("code")).get("text")
     )
     if specialty is not None:
         payload["specialty"] = specialty.removeprefix("Referral to ")
@@ -638,7 +648,7 @@ def _task_data(trigger: Trigger, task: JsonDict) -> tuple[JsonDict, list[Mapping
                 )
             )
     elif trigger in ("accept", "no_show", "complete_visit"):
-        data = {"note": note} if trigger != "accept" else {"note": note}
+        data = {"note": note}
     return {k: v for k, v in data.items() if v is not None}, issues
 
 
@@ -698,7 +708,9 @@ def read_task_update(data: object, *, systems: FhirSystems | None = None) -> Tri
     payload: JsonDict = {}
     if found is None:
         issues.append(
-            MappingIssue("Task.status", "not_mapped", "This status and business status move nothing.")
+            MappingIssue(
+                "Task.status", "not_mapped", "This status and business status move nothing."
+            )
         )
     elif found == "schedule":
         issues.append(
@@ -722,9 +734,7 @@ def read_task_update(data: object, *, systems: FhirSystems | None = None) -> Tri
     )
 
 
-def read_appointment_update(
-    data: object, *, systems: FhirSystems | None = None
-) -> TriggerUpdate:
+def read_appointment_update(data: object, *, systems: FhirSystems | None = None) -> TriggerUpdate:
     """Read a changed Appointment as a lifecycle trigger.
 
     ``booked`` gives ``schedule`` (fire ``reschedule`` with the same data if the referral is
@@ -768,9 +778,9 @@ def read_appointment_update(
         for participant in (_dict(p) for p in _list(appointment.get("participant"))):
             actor = _dict(participant.get("actor"))
             ref = str(actor.get("reference") or "")
-            if actor.get("type") == "Location" or ref.startswith("Location/"):
-                if _str(actor.get("display")):
-                    booked["location"] = actor["display"]
+            is_location = actor.get("type") == "Location" or ref.startswith("Location/")
+            if is_location and _str(actor.get("display")):
+                booked["location"] = actor["display"]
             elif actor.get("type") == "Practitioner" or ref.startswith("Practitioner/"):
                 if _str(actor.get("display")):
                     provider: JsonDict = {"name": actor["display"]}
@@ -778,7 +788,7 @@ def read_appointment_update(
                     if npi.get("system") == NPI and _str(npi.get("value")):
                         provider["npi"] = npi["value"]
                     booked["provider"] = provider
-        raw = {"appointment": {k: v for k, v in booked.items() if v is not None}}
+        raw: JsonDict = {"appointment": {k: v for k, v in booked.items() if v is not None}}
         trigger, payload, more = _validated("schedule", raw, "Appointment")
         issues.extend(more)
     elif status is AppointmentStatus.NO_SHOW:
@@ -805,3 +815,81 @@ def read_appointment_update(
         recorded_at=recorded,
         issues=tuple(issues),
     )
+
+
+# -- Records an EHR returns --------------------------------------------------------------------
+
+_PATIENT_PATHS: Final = (
+    "given_name",
+    "family_name",
+    "middle_name",
+    "birth_date",
+    "mrn",
+    "email",
+    "preferred_language",
+)
+
+
+def patient_from_fhir(
+    data: object, *, systems: FhirSystems | None = None, clock: Clock | None = None
+) -> Patient | None:
+    """Return the referralkit :class:`~referralkit.model.Patient` a FHIR Patient describes.
+
+    Values are normalised by intake's validators (names, E.164 phones, birth dates); one that
+    fails is left out, as intake leaves out a value it cannot accept.
+
+    :returns: the patient, or ``None`` when the resource lacks a usable name.
+    :raises FhirResourceError: the data is not a valid FHIR R4 Patient.
+
+    .. versionadded:: 0.2
+    """
+    _model, resource = validate_resource(data, "Patient")
+    payload: JsonDict = {}
+    _patient(resource, systems or FhirSystems(), payload)
+    session = IntakeSession(CallType.NEW_REFERRAL, IntakeConfig(), clock or SystemClock())
+    session.update(payload)
+    fields: JsonDict = {
+        name: session.value(f"patient.{name}")
+        for name in _PATIENT_PATHS
+        if session.value(f"patient.{name}") is not None
+    }
+    phones = session.value("patient.phones") or ()
+    fields["phones"] = tuple(
+        {"number": number, "kind": kind, "time_zones": zones} for number, kind, zones in phones
+    )
+    address = {
+        key: session.value(f"patient.address.{key}")
+        for key in ("line1", "line2", "city", "state", "postal_code")
+        if session.value(f"patient.address.{key}") is not None
+    }
+    if {"line1", "city", "state", "postal_code"} <= address.keys():
+        fields["address"] = address
+    try:
+        return Patient.model_validate(fields)
+    except ValidationError:
+        return None
+
+
+def coverage_from_fhir(data: object, *, payer_name: str | None = None) -> Coverage | None:
+    """Return the referralkit :class:`~referralkit.model.Coverage` a FHIR Coverage describes.
+
+    :param payer_name: the payer's name, when the caller resolved ``Coverage.payor``.
+    :returns: the coverage, or ``None`` when it has no member id or no payer name.
+    :raises FhirResourceError: the data is not a valid FHIR R4 Coverage.
+
+    .. versionadded:: 0.2
+    """
+    _model, resource = validate_resource(data, "Coverage")
+    payload: JsonDict = {}
+    _coverage(_Resolver({}, {}, []), resource, payload, [])
+    if payer_name is not None:
+        payload["coverage.payer_name"] = payer_name
+    fields = {
+        key.removeprefix("coverage."): value
+        for key, value in payload.items()
+        if isinstance(value, str) and value
+    }
+    try:
+        return Coverage.model_validate(fields)
+    except ValidationError:
+        return None
