@@ -778,16 +778,17 @@ def read_appointment_update(data: object, *, systems: FhirSystems | None = None)
         for participant in (_dict(p) for p in _list(appointment.get("participant"))):
             actor = _dict(participant.get("actor"))
             ref = str(actor.get("reference") or "")
-            is_location = actor.get("type") == "Location" or ref.startswith("Location/")
-            if is_location and _str(actor.get("display")):
+            kind = str(actor.get("type") or ref.partition("/")[0])
+            if _str(actor.get("display")) is None:
+                continue
+            if kind == "Location":
                 booked["location"] = actor["display"]
-            elif actor.get("type") == "Practitioner" or ref.startswith("Practitioner/"):
-                if _str(actor.get("display")):
-                    provider: JsonDict = {"name": actor["display"]}
-                    npi = _dict(actor.get("identifier"))
-                    if npi.get("system") == NPI and _str(npi.get("value")):
-                        provider["npi"] = npi["value"]
-                    booked["provider"] = provider
+            elif kind == "Practitioner":
+                provider: JsonDict = {"name": actor["display"]}
+                npi = _dict(actor.get("identifier"))
+                if npi.get("system") == NPI and _str(npi.get("value")):
+                    provider["npi"] = npi["value"]
+                booked["provider"] = provider
         raw: JsonDict = {"appointment": {k: v for k, v in booked.items() if v is not None}}
         trigger, payload, more = _validated("schedule", raw, "Appointment")
         issues.extend(more)
