@@ -167,6 +167,12 @@ class FhirEhr:
             self._client.close()
             self._client = None
 
+    def __enter__(self) -> FhirEhr:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _send(
         self,
         operation: str,
@@ -287,9 +293,9 @@ class FhirEhr:
             for coverage in self._search(
                 operation, "Coverage", {"beneficiary": f"Patient/{patient_id}"}
             ):
-                payer = self._payer_name(coverage, operation)
+                payer = self._payer(coverage, operation)
                 try:
-                    mapped = coverage_from_fhir(coverage, payer_name=payer)
+                    mapped = coverage_from_fhir(coverage, payer=payer)
                 except FhirResourceError:
                     mapped = None
                 if mapped is None:
@@ -300,17 +306,13 @@ class FhirEhr:
             idempotency_key=request.idempotency_key, patient=patient, coverage=tuple(coverages)
         )
 
-    def _payer_name(self, coverage: JsonDict, operation: str) -> str | None:
+    def _payer(self, coverage: JsonDict, operation: str) -> JsonDict | None:
         payors = coverage.get("payor") or []
         first = payors[0] if payors and isinstance(payors[0], dict) else {}
         reference = first.get("reference")
         if isinstance(reference, str) and reference.startswith("Organization/"):
-            body = self._json(self._send(operation, "GET", reference), operation)
-            name = body.get("name")
-            if isinstance(name, str) and name:
-                return name
-        display = first.get("display")
-        return display if isinstance(display, str) and display else None
+            return self._json(self._send(operation, "GET", reference), operation)
+        return None
 
     def fetch_documents(self, request: DocumentsRequest) -> DocumentList:
         """Return the patient's documents of the requested kinds (LOINC type codes).

@@ -318,7 +318,11 @@ def _patient(patient: JsonDict, systems: FhirSystems, payload: JsonDict) -> list
         payload["patient.phones"] = phones[:5]
     addresses = [_dict(a) for a in _list(patient.get("address"))]
     if addresses:
-        address = addresses[0]
+        # The current address: not marked old and not ended; else the first there is.
+        current = [
+            a for a in addresses if a.get("use") != "old" and not _dict(a.get("period")).get("end")
+        ]
+        address = (current or addresses)[0]
         lines = [line for line in _list(address.get("line")) if _str(line)]
         for key, value in (
             ("line1", lines[0] if lines else None),
@@ -419,12 +423,14 @@ def _coverage(
             )
             if payer_id is not None:
                 payload["coverage.payer_id"] = payer_id
-    member = _str(coverage.get("subscriberId"))
-    if member is None:
-        for identifier in (_dict(i) for i in _list(coverage.get("identifier"))):
-            if _code_in(identifier.get("type"), V2_0203) == "MB" and _str(identifier.get("value")):
-                member = identifier["value"]
-                break
+    # The member number (identifier typed MB) is the patient's own; subscriberId is the
+    # policy holder's, the same when the patient holds the policy.
+    member = None
+    for identifier in (_dict(i) for i in _list(coverage.get("identifier"))):
+        if _code_in(identifier.get("type"), V2_0203) == "MB" and _str(identifier.get("value")):
+            member = identifier["value"]
+            break
+    member = member or _str(coverage.get("subscriberId"))
     if member is not None:
         payload["coverage.member_id"] = member
     for klass in (_dict(c) for c in _list(coverage.get("class"))):
@@ -871,20 +877,25 @@ def patient_from_fhir(
         return None
 
 
-def coverage_from_fhir(data: object, *, payer_name: str | None = None) -> Coverage | None:
+def coverage_from_fhir(data: object, *, payer: object | None = None) -> Coverage | None:
     """Return the referralkit :class:`~referralkit.model.Coverage` a FHIR Coverage describes.
 
-    :param payer_name: the payer's name, when the caller resolved ``Coverage.payor``.
+    :param payer: the ``Organization`` that ``Coverage.payor`` references, when the caller
+        fetched it (its name and first identifier become the payer's).
     :returns: the coverage, or ``None`` when it has no member id or no payer name.
-    :raises FhirResourceError: the data is not a valid FHIR R4 Coverage.
+    :raises FhirResourceError: the data (or the payer) is not valid FHIR R4.
 
     .. versionadded:: 0.2
     """
     _model, resource = validate_resource(data, "Coverage")
+    bundled: dict[str, JsonDict] = {}
+    if payer is not None:
+        _payer_model, organization = validate_resource(payer, "Organization")
+        reference = _str(_dict((_list(resource.get("payor")) or [{}])[0]).get("reference"))
+        if reference is not None:
+            bundled[reference] = organization
     payload: JsonDict = {}
-    _coverage(_Resolver({}, {}, []), resource, payload, [])
-    if payer_name is not None:
-        payload["coverage.payer_name"] = payer_name
+    _coverage(_Resolver({}, bundled, []), resource, payload, [])
     fields = {
         key.removeprefix("coverage."): value
         for key, value in payload.items()
