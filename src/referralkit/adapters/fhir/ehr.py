@@ -295,7 +295,7 @@ class FhirEhr:
             ):
                 payer = self._payer(coverage, operation)
                 try:
-                    mapped = coverage_from_fhir(coverage, payer=payer)
+                    mapped = coverage_from_fhir(coverage, payer=payer, systems=self.systems)
                 except FhirResourceError:
                     mapped = None
                 if mapped is None:

@@ -14,6 +14,8 @@ Every resource carries a stable identifier and is written with a conditional cre
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -120,20 +122,22 @@ class FhirExport:
 
     bundle: BaseModel = attrs.field(repr=False)
     unmapped: tuple[str, ...]
+    data: JsonDict = attrs.field(repr=False, factory=dict)
+    """The bundle as built, JSON-compatible; it is what :attr:`bundle` validated."""
 
     def as_dict(self) -> JsonDict:
-        """Return the bundle as JSON-compatible data."""
-        return self.bundle.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """Return (a copy of) the bundle as JSON-compatible data."""
+        return copy.deepcopy(self.data)
 
     def json(self) -> str:
         """Return the bundle as JSON text."""
-        return self.bundle.model_dump_json(by_alias=True, exclude_none=True)
+        return json.dumps(self.data, separators=(",", ":"), ensure_ascii=False)
 
     def resources(self, resource_type: str) -> list[JsonDict]:
         """Return the bundle's resources of *resource_type*, as JSON-compatible data."""
         return [
-            entry["resource"]
-            for entry in self.as_dict().get("entry", [])
+            copy.deepcopy(entry["resource"])
+            for entry in self.data.get("entry", [])
             if entry["resource"]["resourceType"] == resource_type
         ]
 
@@ -259,7 +263,9 @@ class _Builder:
         identifier = (
             _identifier(self.systems.of("mrn"), patient.mrn, "MR")
             if patient.mrn
-            else _identifier(self.systems.of("mrn"), f"referral-{self.referral.id}")
+            # No MRN: an identifier of this referral's patient, in a system of its own so
+            # that no reader takes it for an MRN.
+            else _identifier(self.systems.of("patient"), str(self.referral.id))
         )
         given = [patient.given_name] + ([patient.middle_name] if patient.middle_name else [])
         resource: JsonDict = {
@@ -303,8 +309,10 @@ class _Builder:
         coverage = self.referral.coverage
         if coverage is None or patient_url is None:
             return None
-        payer_identifier = _identifier(
-            self.systems.of("payer"), coverage.payer_id or f"{self.referral.id}:payer"
+        payer_identifier = (
+            _identifier(self.systems.of("payer"), coverage.payer_id)
+            if coverage.payer_id
+            else _identifier(f"{self.systems.of('payer')}-local", f"{self.referral.id}")
         )
         payer_url = self.add(
             "payer",
@@ -725,4 +733,4 @@ def export_referral(
                 for e in exc.errors(include_input=False, include_url=False)
             ],
         ) from None
-    return FhirExport(bundle=bundle, unmapped=_unmapped(referral))
+    return FhirExport(bundle=bundle, unmapped=_unmapped(referral), data=data)

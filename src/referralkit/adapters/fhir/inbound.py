@@ -403,7 +403,11 @@ def _practice(organization: JsonDict, side: str, payload: JsonDict) -> None:
 
 
 def _coverage(
-    resolver: _Resolver, coverage: JsonDict, payload: JsonDict, issues: list[MappingIssue]
+    resolver: _Resolver,
+    coverage: JsonDict,
+    payload: JsonDict,
+    issues: list[MappingIssue],
+    systems: FhirSystems,
 ) -> None:
     _extra_keys(coverage, _COVERAGE_MAPPED, issues)
     payors = _list(coverage.get("payor"))
@@ -413,13 +417,16 @@ def _coverage(
         if name is not None:
             payload["coverage.payer_name"] = name
         if payer is not None:
-            payer_id = next(
-                (
-                    i.get("value")
-                    for i in (_dict(x) for x in _list(payer.get("identifier")))
-                    if _str(i.get("value"))
-                ),
-                None,
+            # The payer's id: referralkit's own, else the first the sender gave; never a
+            # placeholder referralkit made up for a payer without one.
+            own = systems.of("payer")
+            ids = [
+                (str(i.get("system", "")), i["value"])
+                for i in (_dict(x) for x in _list(payer.get("identifier")))
+                if _str(i.get("value"))
+            ]
+            payer_id = next((v for sys, v in ids if sys == own), None) or next(
+                (v for sys, v in ids if not sys.startswith(f"{systems.base}:")), None
             )
             if payer_id is not None:
                 payload["coverage.payer_id"] = payer_id
@@ -579,7 +586,7 @@ def read_service_request(
     if insurance:
         coverage = resolver.resolve(insurance[0], "ServiceRequest.insurance", "Coverage")
         if coverage is not None:
-            _coverage(resolver, coverage, payload, issues)
+            _coverage(resolver, coverage, payload, issues, systems)
     number = _identifier(request, systems.of("referral_number"))
     if number is not None:
         payload["referral_number"] = number
@@ -877,7 +884,9 @@ def patient_from_fhir(
         return None
 
 
-def coverage_from_fhir(data: object, *, payer: object | None = None) -> Coverage | None:
+def coverage_from_fhir(
+    data: object, *, payer: object | None = None, systems: FhirSystems | None = None
+) -> Coverage | None:
     """Return the referralkit :class:`~referralkit.model.Coverage` a FHIR Coverage describes.
 
     :param payer: the ``Organization`` that ``Coverage.payor`` references, when the caller
@@ -895,7 +904,7 @@ def coverage_from_fhir(data: object, *, payer: object | None = None) -> Coverage
         if reference is not None:
             bundled[reference] = organization
     payload: JsonDict = {}
-    _coverage(_Resolver({}, bundled, []), resource, payload, [])
+    _coverage(_Resolver({}, bundled, []), resource, payload, [], systems or FhirSystems())
     fields = {
         key.removeprefix("coverage."): value
         for key, value in payload.items()

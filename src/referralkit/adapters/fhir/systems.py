@@ -62,6 +62,7 @@ class FhirSystems:
 
     base: str = "urn:referralkit"
     mrn: str = ""
+    patient: str = ""
     service_request: str = ""
     task: str = ""
     appointment: str = ""
