@@ -168,6 +168,7 @@ def test_every_exported_resource_validates_on_its_own(referral):
         "Practitioner",
         "PractitionerRole",
         "DocumentReference",
+        "Communication",
         "Provenance",
     }
 
@@ -215,9 +216,16 @@ def test_consult_report_is_a_loinc_consult_note_related_to_the_order():
     )
     assert document["context"]["related"] == [{"reference": order_url}]
     [task] = exported.resources("Task")
-    assert task["output"][0]["valueReference"]["reference"] in {
-        e["fullUrl"] for e in exported.as_dict()["entry"]
-    }
+    report_url = next(
+        e["fullUrl"]
+        for e in exported.as_dict()["entry"]
+        if e["resource"]["resourceType"] == "DocumentReference"
+    )
+    assert task["output"][0]["valueReference"]["reference"] == report_url
+    # The message that carried it back references the document actually sent.
+    [message] = exported.resources("Communication")
+    assert message["payload"] == [{"contentReference": {"reference": report_url}}]
+    assert message["basedOn"] == [{"reference": order_url}]
 
 
 def test_provenance_names_the_ai_receptionist_as_a_device():

@@ -4,7 +4,8 @@ The bundle holds the referrer's order (``ServiceRequest``), the receiver's fulfi
 ``Task`` (status and BSeR business status from :func:`~referralkit.lifecycle.crosswalk_referral`),
 the ``Patient``, ``Coverage``, practices and providers (``Organization``, ``Practitioner``,
 ``PractitionerRole``, with NPIs), the ``Appointment``\\ s, the consult report
-(``DocumentReference``, LOINC 11488-4) and, when actors are given, a ``Provenance``.
+(``DocumentReference``, LOINC 11488-4, with the ``Communication`` that sent it) and, when
+actors are given, a ``Provenance``.
 
 Every resource carries a stable identifier and is written with a conditional create
 (``ifNoneExist``), so posting the same referral twice never duplicates anything.
@@ -570,6 +571,37 @@ class _Builder:
             resource["date"] = report.created.isoformat()
         return self.add("consult-report", resource, identifier)
 
+    def communication(
+        self,
+        report: ConsultReport,
+        report_url: str,
+        sr_url: str,
+        patient_url: str | None,
+        sender: str | None,
+        recipient: str | None,
+    ) -> str:
+        # The message that carried the report back: its payload references the
+        # DocumentReference actually sent, so what was sent is on record, not re-derived.
+        identifier = _identifier(
+            self.systems.of("communication"), f"{self.referral.id}:{report.document_id}"
+        )
+        resource: JsonDict = {
+            "resourceType": "Communication",
+            "identifier": [identifier],
+            "basedOn": [{"reference": sr_url}],
+            "status": "completed",
+            "payload": [{"contentReference": {"reference": report_url}}],
+        }
+        if patient_url is not None:
+            resource["subject"] = {"reference": patient_url}
+        if report.created is not None:
+            resource["sent"] = report.created.isoformat()
+        if recipient is not None:
+            resource["recipient"] = [{"reference": recipient}]
+        if sender is not None:
+            resource["sender"] = {"reference": sender}
+        return self.add("consult-report-sent", resource, identifier)
+
     def provenance(self, targets: Sequence[str], actors: Sequence[Actor], at: datetime) -> None:
         agents = []
         for actor in actors:
@@ -662,11 +694,12 @@ def build_bundle(
     )
     coverage_url = builder.coverage(patient_url)
     sr_url = builder.service_request(codes, patient_url, requester, performer, coverage_url)
-    report_url = (
-        None
-        if consult_report is None
-        else builder.consult_report(consult_report, sr_url, patient_url)
-    )
+    report_url = None
+    if consult_report is not None:
+        report_url = builder.consult_report(consult_report, sr_url, patient_url)
+        builder.communication(
+            consult_report, report_url, sr_url, patient_url, performer, requester
+        )
     task_url = builder.task(
         codes,
         sr_url,

@@ -71,6 +71,7 @@ class FhirSystems:
     payer: str = ""
     member: str = ""
     document: str = ""
+    communication: str = ""
     actor: str = ""
 
     def of(self, name: str) -> str:
