@@ -715,3 +715,18 @@ def test_arbitrary_input_raises_only_typed_errors(data):
     for reader in (read_service_request, read_task_update, read_appointment_update):
         with contextlib.suppress(ReferralKitError):
             reader(data)
+
+
+def test_party_details_intake_does_not_capture_are_reported_on_the_way_back():
+    clinic = Practice(
+        name="Heart Clinic",
+        npi="1679576722",
+        address=Address(line1="9 Lake Rd", city="Springfield", state="IL", postal_code="62704"),
+    )
+    referral = full_referral(
+        receiving_practice=clinic,
+        receiving_provider=Provider(name="Dr Okafor", npi="1003000126", specialty="cardiology"),
+    )
+    back = read_service_request(_export(referral).as_dict(), clock=CLOCK)
+    assert back.complete
+    assert {"Organization.address", "PractitionerRole.specialty"} <= {i.path for i in back.issues}

@@ -85,6 +85,26 @@ _COVERAGE_MAPPED: Final = frozenset(
         "beneficiary", "payor", "class", "subscriber", "relationship", "period", "type",
     }
 )  # fmt: skip
+_PARTY_MAPPED: Final = {
+    "Organization": frozenset(
+        {"resourceType", "id", "meta", "text", "identifier", "active", "name", "telecom"}
+    ),
+    "Practitioner": frozenset(
+        {"resourceType", "id", "meta", "text", "identifier", "active", "name"}
+    ),
+    "PractitionerRole": frozenset(
+        {
+            "resourceType",
+            "id",
+            "meta",
+            "text",
+            "identifier",
+            "active",
+            "practitioner",
+            "organization",
+        }
+    ),
+}
 _PHONE_KIND: Final = {"mobile": "mobile", "home": "home", "work": "work"}
 _FHIR_APPOINTMENT: Final = {value: key for key, value in APPOINTMENT_STATUS.items()}
 
@@ -361,17 +381,26 @@ def _party(resolver: _Resolver, reference: Any, path: str, side: str, payload: J
             payload[f"{side}_practice.name"] = display
         return
     kind = resource["resourceType"]
+    parties = [resource]
     if kind == "PractitionerRole":
         practitioner = resolver.resolve(resource.get("practitioner"), f"{path}.practitioner")
         organization = resolver.resolve(resource.get("organization"), f"{path}.organization")
         if practitioner is not None:
             _provider(practitioner, side, payload)
+            parties.append(practitioner)
         if organization is not None:
             _practice(organization, side, payload)
+            parties.append(organization)
     elif kind == "Practitioner":
         _provider(resource, side, payload)
     else:
         _practice(resource, side, payload)
+    # Intake captures a party's name, NPI, phone and fax: the rest (addresses, a clinician's
+    # specialty, a practice's own id) is reported, not dropped silently.
+    for party in parties:
+        mapped = _PARTY_MAPPED.get(str(party.get("resourceType")))
+        if mapped is not None:
+            _extra_keys(party, mapped, resolver.issues)
 
 
 def _provider(practitioner: JsonDict, side: str, payload: JsonDict) -> None:
