@@ -730,3 +730,46 @@ def test_party_details_intake_does_not_capture_are_reported_on_the_way_back():
     back = read_service_request(_export(referral).as_dict(), clock=CLOCK)
     assert back.complete
     assert {"Organization.address", "PractitionerRole.specialty"} <= {i.path for i in back.issues}
+
+
+def test_an_order_with_contained_resources_is_complete():
+    order = {
+        "resourceType": "ServiceRequest",
+        "contained": [
+            {
+                "resourceType": "Patient",
+                "id": "p",
+                "name": [{"family": "Ruiz", "given": ["Ana"]}],
+                "birthDate": "1980-02-03",
+                "telecom": [{"system": "phone", "value": "(312) 555-0123", "use": "mobile"}],
+            },
+            {
+                "resourceType": "Organization",
+                "id": "o",
+                "name": "Lakeside Family Medicine",
+                "identifier": [
+                    {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}
+                ],
+            },
+        ],
+        "status": "active",
+        "intent": "order",
+        "priority": "asap",
+        "subject": {"reference": "#p"},
+        "requester": {"reference": "#o"},
+        "performerType": {
+            "coding": [{"system": "http://snomed.info/sct", "display": "Cardiology"}]
+        },
+        "reasonCode": [
+            {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I10"}]}
+        ],
+    }
+    result = read_service_request(order, clock=CLOCK)
+    assert result.complete, result.missing
+    referral = result.referral
+    assert referral.patient.phones[0].number == "+13125550123"  # normalised as intake does
+    assert referral.referring_practice == Practice(
+        name="Lakeside Family Medicine", npi="1234567893"
+    )
+    assert (referral.specialty, referral.priority) == ("Cardiology", Priority.ASAP)
+    assert referral.reason.icd10_codes == ("I10",)
