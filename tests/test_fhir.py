@@ -324,7 +324,7 @@ def referrals(draw: st.DrawFn) -> Referral:
             phones=tuple(
                 PhoneContact(
                     number=n,
-                    kind=draw(st.sampled_from([PhoneKind.MOBILE, PhoneKind.HOME, PhoneKind.WORK])),
+                    kind=draw(st.sampled_from(PhoneKind)),
                 )
                 for n in draw(st.lists(PHONES, min_size=1, max_size=3, unique=True))
             ),
@@ -773,3 +773,13 @@ def test_an_order_with_contained_resources_is_complete():
     )
     assert (referral.specialty, referral.priority) == ("Cardiology", Priority.ASAP)
     assert referral.reason.icd10_codes == ("I10",)
+
+
+def test_a_phone_of_unknown_use_is_never_taken_for_a_mobile():
+    order = _export(full_referral()).as_dict()
+    for entry in order["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            for contact in entry["resource"]["telecom"]:
+                contact.pop("use", None)
+    referral = read_service_request(order, clock=CLOCK).referral
+    assert {p.kind for p in referral.patient.phones} == {PhoneKind.OTHER}

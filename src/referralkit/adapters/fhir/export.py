@@ -75,12 +75,8 @@ APPOINTMENT_STATUS: Final = {
 }
 """referralkit appointment status to FHIR ``Appointment.status``."""
 
-_PHONE_USE: Final = {
-    PhoneKind.MOBILE: "mobile",
-    PhoneKind.HOME: "home",
-    PhoneKind.WORK: "work",
-    PhoneKind.OTHER: "temp",
-}
+# FHIR ContactPoint.use has no "other": such a phone goes without a use.
+_PHONE_USE: Final = {PhoneKind.MOBILE: "mobile", PhoneKind.HOME: "home", PhoneKind.WORK: "work"}
 _PARTICIPANT_TYPE: Final = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 # Who did what, by the role they acted in: the AI receptionist captures intake (enterer)
 # exactly as a human intake clerk does; its kind is kept on the agent's reference type.
@@ -274,10 +270,12 @@ class _Builder:
             "identifier": [identifier],
             "name": [{"use": "official", "family": patient.family_name, "given": given}],
         }
-        telecom: list[JsonDict] = [
-            {"system": "phone", "value": p.number, "use": _PHONE_USE[p.kind], "rank": rank}
-            for rank, p in enumerate(patient.phones, start=1)
-        ]
+        telecom: list[JsonDict] = []
+        for rank, phone in enumerate(patient.phones, start=1):
+            contact: JsonDict = {"system": "phone", "value": phone.number, "rank": rank}
+            if phone.kind in _PHONE_USE:
+                contact["use"] = _PHONE_USE[phone.kind]
+            telecom.append(contact)
         if patient.email:
             telecom.append({"system": "email", "value": patient.email})
         if telecom:

@@ -323,11 +323,10 @@ def _patient(patient: JsonDict, systems: FhirSystems, payload: JsonDict) -> list
         if value is None:
             continue
         if contact.get("system") == "phone":
-            phone: JsonDict = {"number": value}
-            kind = _PHONE_KIND.get(str(contact.get("use")))
-            if kind is not None:
-                phone["kind"] = kind
-            phones.append(phone)
+            # A phone of unknown use is "other", never assumed mobile: outreach texts only
+            # mobiles, and a landline must not get an SMS on a guess.
+            kind = _PHONE_KIND.get(str(contact.get("use")), "other")
+            phones.append({"number": value, "kind": kind})
         elif contact.get("system") == "email" and "patient.email" not in payload:
             payload["patient.email"] = value
         else:
