@@ -312,3 +312,57 @@ def running() -> Iterator[FhirTestServer]:
         server.httpd.shutdown()
         server.httpd.server_close()
         thread.join(timeout=5)
+
+
+class TokenServer:
+    """An OAuth 2.0 token endpoint for SMART backend services: records what it is sent."""
+
+    def __init__(self, lifetime: int = 300) -> None:
+        self.forms: list[dict[str, list[str]]] = []
+        self.issued: list[str] = []
+        self.fail_with: list[int] = []
+        self.lifetime = lifetime
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode())
+                outer.forms.append(form)
+                if outer.fail_with:
+                    status, body = outer.fail_with.pop(0), {"error": "invalid_client"}
+                else:
+                    token = f"token-{len(outer.issued) + 1}"
+                    outer.issued.append(token)
+                    status = 200
+                    body = {"access_token": token, "token_type": "bearer",
+                            "expires_in": outer.lifetime}  # fmt: skip
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/token"
+
+
+@contextmanager
+def token_server(lifetime: int = 300) -> Iterator[TokenServer]:
+    server = TokenServer(lifetime)
+    thread = threading.Thread(
+        target=server.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+        thread.join(timeout=5)

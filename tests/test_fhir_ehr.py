@@ -13,7 +13,13 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
-from referralkit.adapters.fhir import FhirEhr, FhirPlugin, FhirSystems, classify_response
+from referralkit.adapters.fhir import (
+    FhirEhr,
+    FhirPlugin,
+    FhirSystems,
+    SmartBackendServices,
+    classify_response,
+)
 from referralkit.clock import ManualClock
 from referralkit.errors import PermanentAdapterError, TransientAdapterError
 from referralkit.model import (
@@ -39,7 +45,7 @@ from referralkit.ports import (
     idempotency_key,
 )
 from referralkit.testing.conformance import PluginConformance
-from tests.fhir_server import FhirTestServer, running
+from tests.fhir_server import FhirTestServer, running, token_server
 
 DATA = Path(__file__).parent / "data" / "fhir"
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
@@ -426,3 +432,58 @@ def _referral() -> Referral:
         appointments=(Appointment(start=T0, status=AppointmentStatus.BOOKED),),
         created_at=T0,
     )
+
+
+# -- SMART backend services ------------------------------------------------------------------
+
+
+class FakeSigner:
+    """Stands in for the host's JWT library: returns the claims as text, records them."""
+
+    def __init__(self) -> None:
+        self.claims: list[dict] = []
+
+    def __call__(self, claims) -> str:
+        self.claims.append(dict(claims))
+        return f"signed.{claims['jti']}"
+
+
+def test_smart_backend_services_posts_a_signed_assertion_and_caches_the_token():
+    signer = FakeSigner()
+    clock = ManualClock(T0)
+    with token_server(lifetime=300) as tokens:
+        source = SmartBackendServices(tokens.url, "referralkit-client", signer, clock=clock)
+        assert source() == "token-1"
+        assert source() == "token-1"  # cached: one request
+        [form] = tokens.forms
+        assert form["grant_type"] == ["client_credentials"]
+        assert form["client_assertion_type"] == [
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        ]
+        assert form["client_assertion"] == [f"signed.{signer.claims[0]['jti']}"]
+        assert signer.claims[0]["aud"] == tokens.url
+        assert signer.claims[0]["iss"] == signer.claims[0]["sub"] == "referralkit-client"
+        clock.advance(timedelta(seconds=241))  # within a minute of expiry: renewed
+        assert source() == "token-2"
+        assert source(refresh=True) == "token-3"
+        assert len({c["jti"] for c in signer.claims}) == 3  # a fresh assertion each time
+
+
+@pytest.mark.parametrize(("status", "error"), [(503, TransientAdapterError),
+                                               (401, PermanentAdapterError)])  # fmt: skip
+def test_smart_token_endpoint_faults_are_classified(status, error):
+    with token_server() as tokens:
+        tokens.fail_with.append(status)
+        source = SmartBackendServices(tokens.url, "client", FakeSigner(), clock=ManualClock(T0))
+        with pytest.raises(error, match=str(status)):
+            source()
+
+
+def test_fhir_ehr_authorizes_with_smart_backend_services(server):
+    with token_server() as tokens:
+        source = SmartBackendServices(tokens.url, "client", FakeSigner(), clock=ManualClock(T0))
+        server.tokens = {"token-1"}
+        with FhirEhr(server.url, token_source=source, clock=ManualClock(T0)) as adapter:
+            adapter.push_status(_push(ReferralStatus.ACCEPTED, 1, uuid4()))
+        assert server.requests[0][2]["Authorization"] == "Bearer token-1"
+        assert len(server.all("Task")) == 1

@@ -17,7 +17,12 @@ models, which match R4 for every resource used here) and httpx.
 
 from __future__ import annotations
 
-from referralkit.adapters.fhir.auth import StaticToken, TokenSource
+from referralkit.adapters.fhir.auth import (
+    AssertionSigner,
+    SmartBackendServices,
+    StaticToken,
+    TokenSource,
+)
 from referralkit.adapters.fhir.ehr import FhirEhr, classify_response
 from referralkit.adapters.fhir.export import ConsultReport, FhirExport, export_referral
 from referralkit.adapters.fhir.inbound import (
@@ -34,6 +39,7 @@ from referralkit.adapters.fhir.plugin import FhirPlugin
 from referralkit.adapters.fhir.systems import FhirSystems
 
 __all__ = [
+    "AssertionSigner",
     "ConsultReport",
     "FhirEhr",
     "FhirExport",
@@ -41,6 +47,7 @@ __all__ = [
     "FhirPlugin",
     "FhirSystems",
     "MappingIssue",
+    "SmartBackendServices",
     "StaticToken",
     "TokenSource",
     "TriggerUpdate",
