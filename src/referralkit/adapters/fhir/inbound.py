@@ -106,6 +106,9 @@ _PARTY_MAPPED: Final = {
     ),
 }
 _PHONE_KIND: Final = {"mobile": "mobile", "home": "home", "work": "work"}
+# The id of an appointment the EHR booked: a uuid5 of its EHR id, so every update of the same
+# Appointment names the same referralkit appointment.
+_APPOINTMENT_IDS: Final = UUID("0b6c3f0e-6f7c-4d0a-9f43-5d8e2a1c7b90")
 _FHIR_APPOINTMENT: Final = {value: key for key, value in APPOINTMENT_STATUS.items()}
 
 
@@ -810,7 +813,7 @@ def read_appointment_update(data: object, *, systems: FhirSystems | None = None)
             minutes = int((end - start) / timedelta(minutes=1))
         external = _str(appointment.get("id"))
         booked: JsonDict = {
-            "id": own or uuid5(UUID(int=0), f"appointment|{external or start}"),
+            "id": own or uuid5(_APPOINTMENT_IDS, f"{external or start}"),
             "start": start,
             "external_id": external,
         }
