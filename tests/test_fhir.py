@@ -783,3 +783,12 @@ def test_a_phone_of_unknown_use_is_never_taken_for_a_mobile():
                 contact.pop("use", None)
     referral = read_service_request(order, clock=CLOCK).referral
     assert {p.kind for p in referral.patient.phones} == {PhoneKind.OTHER}
+
+
+def test_every_update_of_one_ehr_appointment_names_the_same_appointment():
+    appointment = _example("fhir-r4-appointment-example.json")
+    first = read_appointment_update(appointment).data["appointment"]["id"]
+    moved = appointment | {"start": "2013-12-11T09:00:00Z", "end": "2013-12-11T10:00:00Z"}
+    again = read_appointment_update(moved).data["appointment"]
+    assert again["id"] == first
+    assert again["duration_minutes"] == 60
