@@ -115,21 +115,23 @@ ALL_TRIGGERS = (
 )  # fmt: skip
 
 
-# DESIGN.md crosswalk: state -> (Task.status, Task.businessStatus, ServiceRequest.status).
-CROSSWALK: Mapping[str, tuple[str, str | None, str]] = {
-    "intake": ("draft", None, "draft"),
-    "received": ("requested", None, "active"),
-    "accepted": ("accepted", None, "active"),
-    "pending_auth": ("accepted", "awaiting-authorization", "active"),
-    "ready_to_schedule": ("ready", None, "active"),
-    "scheduled": ("in-progress", "visit-scheduled", "active"),
-    "visit_completed": ("in-progress", "visit-complete", "active"),
-    "closed": ("completed", None, "completed"),
-    "declined": ("rejected", None, "revoked"),
-    "cancelled": ("cancelled", None, "revoked"),
-    "lost": ("failed", None, "revoked"),
-    "on_hold": ("on-hold", None, "on-hold"),
-    "entered_in_error": ("entered-in-error", None, "entered-in-error"),
+# Crosswalk (DESIGN.md as revised by the interop work): state -> (Task.status,
+# Task.businessStatus step, BSeR code, ServiceRequest.status). Decline and lost leave the
+# referrer's order active; only cancel revokes it.
+CROSSWALK: Mapping[str, tuple[str, str | None, str | None, str]] = {
+    "intake": ("draft", "intake", None, "draft"),
+    "received": ("received", "received", "2.0", "active"),
+    "accepted": ("accepted", "accepted", "3.0", "active"),
+    "pending_auth": ("accepted", "awaiting-authorization", "3.0", "active"),
+    "ready_to_schedule": ("ready", "ready-to-schedule", "3.0", "active"),
+    "scheduled": ("in-progress", "visit-scheduled", "5.1.1", "active"),
+    "visit_completed": ("in-progress", "visit-complete", "5.1.4", "active"),
+    "closed": ("completed", "report-sent", "7.0", "completed"),
+    "declined": ("rejected", "declined", "4.0", "active"),
+    "cancelled": ("cancelled", "cancelled", "6.0", "revoked"),
+    "lost": ("failed", "patient-lost", None, "active"),
+    "on_hold": ("on-hold", "on-hold", None, "active"),
+    "entered_in_error": ("entered-in-error", None, None, "entered-in-error"),
 }
 
 ACTIVE = (
@@ -680,6 +682,10 @@ def test_created_stamps_version_one_and_genesis_event(make_referral) -> None:
 @pytest.mark.parametrize("state", list(CROSSWALK))
 def test_crosswalk_matches_design_table(state) -> None:
     codes = crosswalk(ReferralStatus(state))
-    assert (codes.task_status, codes.task_business_status, codes.service_request_status) == (
-        CROSSWALK[state]
-    )
+    business = codes.business_status
+    assert (
+        codes.task_status,
+        codes.task_business_status,
+        None if business is None else business.bser,
+        codes.service_request_status,
+    ) == CROSSWALK[state]

@@ -28,8 +28,10 @@
     ├── AdapterError             (a vendor adapter failed; .adapter, .operation)
     │   ├── TransientAdapterError  (transient: retried with backoff by the desk)
     │   └── PermanentAdapterError  (permanent: never retried; becomes a human task)
-    └── NoBackendError           (a capability is needed and no plugin provides it; .hook,
-                                  .capability, .requested)
+    ├── NoBackendError           (a capability is needed and no plugin provides it; .hook,
+    │                             .capability, .requested)
+    └── InteropError             (a message or resource from another system cannot be read)
+        └── FhirResourceError      (a FHIR resource is refused; .code, .resource_type, .errors())
 
 Messages never contain PHI: they name referral ids, states, triggers and field paths only.
 """
@@ -45,8 +47,10 @@ __all__ = [
     "ConflictError",
     "CorruptRecordError",
     "DuplicateReferralError",
+    "FhirResourceError",
     "HistoryTamperedError",
     "IntakeError",
+    "InteropError",
     "InvalidTransitionError",
     "InvalidTriggerError",
     "NoBackendError",
@@ -259,6 +263,43 @@ class PermanentAdapterError(AdapterError):
 
     .. versionadded:: 0.1
     """
+
+
+class InteropError(ReferralKitError):
+    """A message or resource from another system (FHIR, HL7 v2) cannot be read or written.
+
+    .. versionadded:: 0.2
+    """
+
+
+class FhirResourceError(InteropError):
+    """A FHIR resource is refused: not JSON, not valid FHIR R4, or not what was expected.
+
+    The message names the resource type and element paths, never a value.
+
+    :ivar code: why, as a code (``not_json``, ``invalid_resource``, ``unexpected_type``,
+        ``no_service_request``, ``not_an_open_order``, ``invalid_export``).
+    :ivar resource_type: the resource type read or written, when known.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        resource_type: str | None = None,
+        errors: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        self.code = code
+        self.resource_type = resource_type
+        self._errors = [dict(e) for e in errors]
+        super().__init__(message)
+
+    def errors(self) -> list[dict[str, Any]]:
+        """Return the element paths and error types behind the refusal (no input values)."""
+        return [dict(e) for e in self._errors]
 
 
 class NoBackendError(ReferralKitError, LookupError):

@@ -1,12 +1,14 @@
 """Reference tables of the lifecycle, rendered from the code so documentation cannot drift.
 
-``docs/lifecycle.md`` embeds :func:`lifecycle_tables`; a test fails when they differ, and
-``referralkit lifecycle`` prints the tables for a host's own documentation.
+``docs/lifecycle.md`` embeds :func:`lifecycle_tables` and ``docs/interop.md`` embeds
+:func:`interop_tables`; a test fails when they differ, and ``referralkit lifecycle`` prints
+the lifecycle tables for a host's own documentation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Final, cast
 
 from referralkit.lifecycle import (
@@ -16,12 +18,22 @@ from referralkit.lifecycle import (
     TRIGGERS,
     Trigger,
     crosswalk,
+    crosswalk_referral,
 )
-from referralkit.model import ReferralStatus, Role
+from referralkit.lifecycle.crosswalk import (
+    BSER_BUSINESS_STATUS_SYSTEM,
+    BUSINESS_STATUS_SYSTEM,
+    HL7V2_REFERRAL_STATUS,
+    NHS_ERS_STATES,
+    TASK_STATUS_TRIGGERS,
+    X360_TRANSACTIONS,
+)
+from referralkit.model import Appointment, AppointmentStatus, Referral, ReferralStatus, Role
 
-__all__ = ["STATE_MEANINGS", "lifecycle_tables"]
+__all__ = ["STATE_MEANINGS", "interop_tables", "lifecycle_tables"]
 
 S = ReferralStatus
+_EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
 STATE_MEANINGS: Final[Mapping[ReferralStatus, str]] = {
     S.INTAKE: "captured, required fields still missing",
     S.RECEIVED: "complete, awaiting acceptance by the receiving practice",
@@ -98,3 +110,88 @@ def lifecycle_tables() -> str:
             f"`{TRIGGER_DATA[trigger].__name__}` | {roles} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _states(states: tuple[ReferralStatus, ...]) -> str:
+    return ", ".join(f"`{s.value}`" for s in states)
+
+
+def interop_tables() -> str:
+    """Return the status crosswalk tables, one per code system, as Markdown.
+
+    .. versionadded:: 0.2
+    """
+    lines = [
+        "### FHIR R4 Task and ServiceRequest (BSeR business statuses)",
+        "",
+        f"Step codes are in `{BUSINESS_STATUS_SYSTEM}`; BSeR codes in "
+        f"`{BSER_BUSINESS_STATUS_SYSTEM}`.",
+        "",
+        "| state | Task.status | businessStatus step | BSeR code | BSeR display "
+        "| ServiceRequest.status |",
+        "|---|---|---|---|---|---|",
+    ]
+    rows = [(f"`{state.value}`", crosswalk(state)) for state in ReferralStatus]
+    rows += [
+        (f"`ready_to_schedule` after a {what}", crosswalk_referral(_after(status)))
+        for what, status in (
+            ("no-show", AppointmentStatus.NO_SHOW),
+            ("cancelled appointment", AppointmentStatus.CANCELLED),
+        )
+    ]
+    for label, codes in rows:
+        business = codes.business_status
+        lines.append(
+            f"| {label} | {codes.task_status} | {codes.task_business_status or '-'} | "
+            f"{(business and business.bser) or '-'} | "
+            f"{(business and business.bser_display) or '-'} | {codes.service_request_status} |"
+        )
+    lines += [
+        "",
+        "### FHIR Task updates back to lifecycle triggers",
+        "",
+        "| Task.status | BSeR code | trigger |",
+        "|---|---|---|",
+    ]
+    for (status, bser), trigger in TASK_STATUS_TRIGGERS.items():
+        lines.append(f"| {status} | {bser or 'any'} | `{trigger}` |")
+    lines += [
+        "",
+        "### HL7 v2 referral status (RF1-1, table 0283)",
+        "",
+        "| code | display | lifecycle states | inbound trigger |",
+        "|---|---|---|---|",
+    ]
+    for row in HL7V2_REFERRAL_STATUS:
+        lines.append(
+            f"| {row.code} | {row.display} | {_states(row.states)} | "
+            f"{f'`{row.trigger}`' if row.trigger else '-'} |"
+        )
+    lines += [
+        "",
+        "### 360X closed-loop transactions (HL7 v2.5.1)",
+        "",
+        "| transaction | message | direction | trigger | ORC-1 | ORC-5 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for tx in X360_TRANSACTIONS:
+        lines.append(
+            f"| {tx.name} | {tx.message} | {tx.direction} | "
+            f"{f'`{tx.trigger}`' if tx.trigger else '-'} | {tx.order_control or '-'} | "
+            f"{tx.order_status or '-'} |"
+        )
+    lines += [
+        "",
+        "### NHS e-Referral Service (where states correspond)",
+        "",
+        "| e-RS state | lifecycle states | note |",
+        "|---|---|---|",
+    ]
+    for ers in NHS_ERS_STATES:
+        lines.append(f"| {ers.name} | {_states(ers.states)} | {ers.note or '-'} |")
+    return "\n".join(lines) + "\n"
+
+
+def _after(status: AppointmentStatus) -> Referral:
+    appointment = Appointment(start=_EPOCH, status=status)
+    return Referral(status=ReferralStatus.READY_TO_SCHEDULE, appointments=(appointment,))

@@ -6,7 +6,12 @@ is pure: it returns the changed referral and the event that records the change, 
 (:class:`~referralkit.desk.ReferralDesk`) commits both together.
 """
 
-from referralkit.lifecycle.crosswalk import StatusCodes, crosswalk
+from referralkit.lifecycle.crosswalk import (
+    BusinessStatus,
+    StatusCodes,
+    crosswalk,
+    crosswalk_referral,
+)
 from referralkit.lifecycle.machine import Change, Lifecycle, amended, created, shared_lifecycle
 from referralkit.lifecycle.table import (
     ACTIVE_STATES,
@@ -43,6 +48,7 @@ __all__ = [
     "TRIGGER_DATA",
     "AcceptData",
     "AuthorizeData",
+    "BusinessStatus",
     "CancelAppointmentData",
     "CancelData",
     "Change",
@@ -62,5 +68,6 @@ __all__ = [
     "amended",
     "created",
     "crosswalk",
+    "crosswalk_referral",
     "shared_lifecycle",
 ]
