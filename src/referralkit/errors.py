@@ -25,8 +25,10 @@
     ├── AdapterError             (a vendor adapter failed; .adapter, .operation)
     │   ├── TransientAdapterError  (transient: retried with backoff by the desk)
     │   └── PermanentAdapterError  (permanent: never retried; becomes a human task)
-    └── NoBackendError           (a capability is needed and no plugin provides it; .hook,
-                                  .capability, .requested)
+    ├── NoBackendError           (a capability is needed and no plugin provides it; .hook,
+    │                             .capability, .requested)
+    └── Hl7MessageError          (an HL7 v2 message is malformed, truncated or unsupported;
+                                  .ack_code, .error_code, .segment, .field; never a value)
 
 Messages never contain PHI: they name referral ids, states, triggers and field paths only.
 """
@@ -43,6 +45,7 @@ __all__ = [
     "CorruptRecordError",
     "DuplicateReferralError",
     "HistoryTamperedError",
+    "Hl7MessageError",
     "IntakeError",
     "InvalidTransitionError",
     "InvalidTriggerError",
@@ -328,3 +331,37 @@ class RuleLoadError(RoutingError):
             lines.append(f"{where}: {what}{reason}")
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(lines[0] + more + ("\n" + "\n".join(lines[1:]) if more else ""))
+
+
+class Hl7MessageError(ReferralKitError):
+    """An HL7 v2 message cannot be used: malformed, truncated, unsupported or incomplete.
+
+    It carries what an acknowledgement needs (HL7 table 0357 error code, the segment and
+    field at fault) and never a field's value, so it is safe to log and to put in an ACK.
+
+    :ivar ack_code: ``"AR"`` (rejected: framing, header, type or version) or ``"AE"`` (an
+        application error in the content).
+    :ivar error_code: the HL7 table 0357 code, such as ``101`` (required field missing).
+    :ivar segment: the segment id at fault, such as ``"PID"``, or ``""`` for the whole message.
+    :ivar field: the field position in that segment (1-based), or ``0`` when not one field.
+    :ivar reason: a short plain-language reason without PHI.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        ack_code: str = "AE",
+        error_code: int = 207,
+        segment: str = "",
+        field: int = 0,
+    ) -> None:
+        self.reason = reason
+        self.ack_code = ack_code
+        self.error_code = error_code
+        self.segment = segment
+        self.field = field
+        where = f"{segment}-{field}" if segment and field else segment or "message"
+        super().__init__(f"{where}: {reason} (HL7 error {error_code}, {ack_code})")
