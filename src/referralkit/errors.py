@@ -27,8 +27,10 @@
     │   └── PermanentAdapterError  (permanent: never retried; becomes a human task)
     ├── NoBackendError           (a capability is needed and no plugin provides it; .hook,
     │                             .capability, .requested)
-    └── Hl7MessageError          (an HL7 v2 message is malformed, truncated or unsupported;
-                                  .ack_code, .error_code, .segment, .field; never a value)
+    ├── Hl7MessageError          (an HL7 v2 message is malformed, truncated or unsupported;
+    │                             .ack_code, .error_code, .segment, .field; never a value)
+    └── WebhookSignatureError    (a webhook's signature is missing, wrong or outside the
+                                  replay window; .reason)
 
 Messages never contain PHI: they name referral ids, states, triggers and field paths only.
 """
@@ -61,6 +63,7 @@ __all__ = [
     "TransientAdapterError",
     "TransitionBlockedError",
     "TriggerDataError",
+    "WebhookSignatureError",
 ]
 
 
@@ -365,3 +368,18 @@ class Hl7MessageError(ReferralKitError):
         self.field = field
         where = f"{segment}-{field}" if segment and field else segment or "message"
         super().__init__(f"{where}: {reason} (HL7 error {error_code}, {ack_code})")
+
+
+class WebhookSignatureError(ReferralKitError):
+    """A received webhook cannot be trusted.
+
+    Its signature is missing, malformed or wrong, or its timestamp is outside the replay window.
+
+    :ivar reason: ``"missing"``, ``"malformed"``, ``"mismatch"`` or ``"expired"``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"webhook signature rejected: {reason}")
