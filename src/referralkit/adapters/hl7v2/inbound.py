@@ -28,7 +28,7 @@ from referralkit.clock import Clock, SystemClock
 from referralkit.errors import Hl7MessageError
 from referralkit.intake import CallType, IntakeConfig, IntakeResult, validate_intake
 from referralkit.lifecycle import Trigger
-from referralkit.model import CancelReason, DeclineReason, Referral
+from referralkit.model import CancelReason, Channel, DeclineReason, Referral
 
 __all__ = [
     "CONSULT_NOTE_LOINC",
@@ -263,6 +263,17 @@ def _validated(
         CallType.NEW_REFERRAL, payload.values, config=config, clock=clock or _CLOCK
     )
     mapped = _MAPPED[family]
+    referral = built if isinstance(built, Referral) else None
+    if referral is not None:
+        # Intake records the capture as a call; this one came over an interface, not a phone.
+        referral = referral.model_copy(
+            update={
+                "interactions": tuple(
+                    i.model_copy(update={"channel": Channel.PORTAL, "outcome": "hl7_received"})
+                    for i in referral.interactions
+                )
+            }
+        )
     return ReferralRequest(
         action=action,
         message_type=message.message_type,
@@ -270,7 +281,7 @@ def _validated(
         referral_number=number,
         sent_at=_sent_at(message),
         result=result,
-        referral=built if isinstance(built, Referral) else None,
+        referral=referral,
         sources=dict(payload.sources),
         unmapped=tuple(dict.fromkeys(s for s in message.segment_ids if s not in mapped)),
         payload=dict(payload.values),
@@ -478,7 +489,7 @@ def _siu(message: Hl7Message, opts: ReadOptions) -> LifecycleUpdate:
     if trigger in ("schedule", "reschedule"):
         if start is None:
             raise _error("no appointment start in AIS-4, TQ1-7 or SCH-11", "AIS", 4)
-        appointment: dict[str, Any] = {"start": start.isoformat()}
+        appointment: dict[str, Any] = {"start": start}
         duration = message.value("AIS", 7) or message.value("SCH", 9)
         unit = (message.value("AIS", 8) or message.value("SCH", 10)).lower()
         if duration.isdigit() and 0 < int(duration) <= 1440 and unit.startswith("min"):

@@ -47,6 +47,7 @@ _SEGMENT_ID: Final = re.compile(r"[A-Z][A-Z0-9]{2}")
 _DTM: Final = re.compile(
     r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,4}))?(?:([+-])(\d{2})(\d{2}))?"
 )
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _PROCESSING_IDS: Final = frozenset({"P", "T", "D"})
 _ESCAPES: Final = (
     ("\\", "\\E\\"),
@@ -54,8 +55,6 @@ _ESCAPES: Final = (
     ("^", "\\S\\"),
     ("&", "\\T\\"),
     ("~", "\\R\\"),
-    ("\r", "\\X0D\\"),
-    ("\n", "\\X0A\\"),
 )
 
 FieldValue = str | list[str] | tuple[str | list[str], ...] | None
@@ -252,7 +251,8 @@ def parse_message(raw: str | bytes) -> Hl7Message:
     for seg in parsed:
         index.setdefault(str(seg[0]), []).append(seg)
     message = Hl7Message(parsed, index, tuple(ids))
-    if not message.message_code or not message.trigger_event:
+    # An ACK may carry no trigger event (before v2.4, or answering an unreadable message).
+    if not message.message_code or not (message.trigger_event or message.message_code == "ACK"):
         _reject("MSH-9 has no message type and trigger event", field=9, code=101)
     if not message.control_id:
         _reject("MSH-10 has no message control id", field=10, code=101)
@@ -314,11 +314,16 @@ def format_dtm(value: datetime) -> str:
 # -- Writing ----------------------------------------------------------------------------------
 
 
+def _hex(match: re.Match[str]) -> str:
+    return f"\\X{ord(match.group()):02X}\\"
+
+
 def _escape(text: str) -> str:
     for raw, escaped in _ESCAPES:
         if raw in text:
             text = text.replace(raw, escaped)
-    return text
+    # Other control characters (MLLP framing bytes among them) travel as hex escapes.
+    return _CONTROL.sub(_hex, text)
 
 
 def _components(values: list[str]) -> str:

@@ -272,7 +272,7 @@ def build_ref(
                 [family, given] if provider else None,
                 None,
                 None,
-                ["", "WPN", "PH", "", "", "", "", "", "", "", "", phone] if phone else None,
+                [phone, "WPN", "PH"] if phone else None,
                 None,
                 [provider.npi, "NPI"] if provider and provider.npi else None,
                 None,
