@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -530,10 +531,8 @@ def test_any_message_reads_or_raises_a_typed_error(header, body, cut, as_bytes):
     text = "\r".join([header, *body])[: max(cut, 0) or None]
     raw: str | bytes = text.encode("latin-1", "replace") if as_bytes else text
     clock = ManualClock(NOW)
-    try:
+    with contextlib.suppress(ReferralKitError):
         read_message(raw, clock=clock)
-    except ReferralKitError:
-        pass
     ack = parse_message(Hl7Inbox(deliver=lambda _m: None, clock=clock).handle(raw))
     assert ack.value("MSA", 1) in ("AA", "AE", "AR")
 
@@ -542,9 +541,7 @@ def test_any_message_reads_or_raises_a_typed_error(header, body, cut, as_bytes):
 @settings(max_examples=200, deadline=None)
 def test_arbitrary_bytes_never_raise_anything_untyped(raw):
     clock = ManualClock(NOW)
-    try:
+    with contextlib.suppress(ReferralKitError):
         read_message(b"MSH|^~\\&|" + raw, clock=clock)
-    except ReferralKitError:
-        pass
     ack = parse_message(Hl7Inbox(deliver=lambda _m: None, clock=clock).handle(raw))
     assert ack.value("MSA", 1) in ("AE", "AR", "AA")
