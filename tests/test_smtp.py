@@ -144,7 +144,7 @@ def tls_adapter(server: Server) -> SmtpNotification:
         port=server.port,
         sender="referrals@lakeside.example",
         username="clinic",
-        password="s3cret",
+        password="s3cret",  # noqa: S106 - the test server's own password
         ssl_context=ssl.create_default_context(cafile=str(server.cafile)),
         staff={"scheduling": ["desk@lakeside.example"]},
         domain="lakeside.example",
