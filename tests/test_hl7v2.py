@@ -545,3 +545,12 @@ def test_arbitrary_bytes_never_raise_anything_untyped(raw):
         read_message(b"MSH|^~\\&|" + raw, clock=clock)
     ack = parse_message(Hl7Inbox(deliver=lambda _m: None, clock=clock).handle(raw))
     assert ack.value("MSA", 1) in ("AE", "AR", "AA")
+
+
+def test_unknown_escapes_are_dropped_and_never_logged(caplog):
+    text = "MSH|^~\\&|A|B|C|D|2024||REF^I12|1|P|2.5\rZZZ|Doe\\XZZ\\Jane\\C2842\\x|a\\F\\b\r"
+    with caplog.at_level(logging.DEBUG):
+        message = parse_message(text)
+        assert message.value("ZZZ", 1) == "DoeJanex"
+        assert message.value("ZZZ", 2) == "a|b"
+    assert "Doe" not in caplog.text

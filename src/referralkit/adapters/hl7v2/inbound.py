@@ -492,7 +492,7 @@ def _siu(message: Hl7Message, opts: ReadOptions) -> LifecycleUpdate:
         appointment: dict[str, Any] = {"start": start}
         duration = message.value("AIS", 7) or message.value("SCH", 9)
         unit = (message.value("AIS", 8) or message.value("SCH", 10)).lower()
-        if duration.isdigit() and 0 < int(duration) <= 1440 and unit.startswith("min"):
+        if duration.isdecimal() and 0 < int(duration) <= 1440 and unit.startswith("min"):
             appointment["duration_minutes"] = int(duration)
         if appointment_id is not None:
             appointment["external_id"] = appointment_id

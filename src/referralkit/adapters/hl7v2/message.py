@@ -202,10 +202,32 @@ class Hl7Message:
         return len(node)
 
     def _unescape(self, text: str) -> str:
-        if self._escape in text:
-            unescaped: str = self._message.unescape(text)
-            return unescaped
-        return text
+        if self._escape not in text:
+            return text
+        # Not python-hl7's unescape: it logs the whole field (PHI) when an escape is unknown.
+        separators: str = self._message.separators
+        table = {
+            "F": separators[1],
+            "R": separators[2],
+            "S": separators[3],
+            "T": separators[4],
+            "E": self._escape,
+            ".br": "\n",
+        }
+        esc = re.escape(self._escape)
+        return re.sub(f"{esc}([^{esc}]*){esc}", lambda m: _unescape_one(m.group(1), table), text)
+
+
+def _unescape_one(code: str, table: dict[str, str]) -> str:
+    known = table.get(code)
+    if known is not None:
+        return known
+    if code[:1] == "X":
+        try:
+            return bytes.fromhex(code[1:]).decode("latin-1")
+        except ValueError:
+            return ""
+    return ""  # highlighting (H, N), character sets (C, M), local escapes (Z): dropped
 
 
 def parse_message(raw: str | bytes) -> Hl7Message:
