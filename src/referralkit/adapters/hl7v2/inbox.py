@@ -48,6 +48,8 @@ _PATH_FIELDS: Final[Mapping[str, Mapping[str, str]]] = {
         "specialty": "RF1-3",
         "reason.text": "DG1-4",
         "reason.icd10_codes": "DG1-3",
+        "coverage.payer_name": "IN1-4",
+        "coverage.member_id": "IN1-36",
     },
     "OMG": {
         "patient.given_name": "PID-5",
@@ -59,6 +61,8 @@ _PATH_FIELDS: Final[Mapping[str, Mapping[str, str]]] = {
         "specialty": "OBR-4",
         "reason.text": "OBR-31",
         "reason.icd10_codes": "DG1-3",
+        "coverage.payer_name": "IN1-4",
+        "coverage.member_id": "IN1-36",
     },
 }
 
