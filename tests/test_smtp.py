@@ -54,7 +54,8 @@ class Recorder:
     def authenticate(self, server, session, envelope, mechanism, auth_data):
         self.logins.append(auth_data.login.decode())
         ok = auth_data.password == b"s3cret"
-        return aiosmtpd_smtp.AuthResult(success=ok)
+        # handled=False: let the server send the 535 itself on a failure.
+        return aiosmtpd_smtp.AuthResult(success=ok, handled=False)
 
 
 @attrs.define
@@ -137,14 +138,14 @@ def plain_server() -> Iterator[Server]:
     controller.stop()
 
 
-def tls_adapter(server: Server) -> SmtpNotification:
+def tls_adapter(server: Server, password: str = "s3cret") -> SmtpNotification:  # noqa: S107
     assert server.cafile is not None
     config = SmtpConfig(
         host="127.0.0.1",
         port=server.port,
         sender="referrals@lakeside.example",
         username="clinic",
-        password="s3cret",  # noqa: S106 - the test server's own password
+        password=password,
         ssl_context=ssl.create_default_context(cafile=str(server.cafile)),
         staff={"scheduling": ["desk@lakeside.example"]},
         domain="lakeside.example",
@@ -206,6 +207,13 @@ def test_subject_lines_hold_no_phi(tls_server: Server):
     assert (
         "Maria, your cardiology visit" in parts(tls_server.recorder.messages[0][2])["text/plain"]
     )
+
+
+def test_wrong_password_is_permanent_and_sends_nothing(tls_server: Server):
+    adapter = tls_adapter(tls_server, password="wrong")  # noqa: S106 - a test credential
+    with pytest.raises(PermanentAdapterError, match="535"):
+        adapter.email_patient(patient_email())
+    assert tls_server.recorder.messages == []
 
 
 def test_repeated_key_sends_one_email(plain_server: Server):
