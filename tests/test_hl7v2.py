@@ -554,3 +554,11 @@ def test_unknown_escapes_are_dropped_and_never_logged(caplog):
         assert message.value("ZZZ", 1) == "DoeJanex"
         assert message.value("ZZZ", 2) == "a|b"
     assert "Doe" not in caplog.text
+
+
+def test_reprs_of_what_was_read_hold_no_phi(clock):
+    request = read_message(sample("REF-I12-01.hl7"), clock=clock)
+    update = read_message(sample("SIU-S26-01.hl7"), clock=clock)
+    text = repr(request) + repr(update) + repr(parse_message(sample("REF-I12-01.hl7")))
+    for phi in ("EVERYMAN", "ADAM", "1961", "MAINSTREET", "6009800", "PATID1234", "Ulcer"):
+        assert phi not in text

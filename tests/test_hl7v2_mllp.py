@@ -139,3 +139,15 @@ def test_sender_reconnects_after_the_listener_restarts():
     finally:
         sender.close()
         listener.stop()
+
+
+def test_a_raising_handler_closes_the_connection_without_logging_the_message(caplog):
+    def handler(raw: bytes) -> str:
+        raise ValueError(raw.decode())  # a careless handler quoting the message
+
+    with MllpListener(handler) as listener:
+        sender = MllpSender(*listener.address, ack_timeout=1.0, attempts=1)
+        with pytest.raises(TransientAdapterError):
+            sender.send(ref_i12("X-1"))
+    assert "EVERYMAN" not in caplog.text
+    assert "ValueError" in caplog.text

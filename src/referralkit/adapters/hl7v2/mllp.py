@@ -173,6 +173,10 @@ class MllpListener:
                     conn.sendall(frame(answer))
         except (OSError, Hl7MessageError) as exc:
             _log.info("MLLP connection closed: %s", type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - one bad handler call must not kill the thread
+            # By type only: the handler's message may quote the HL7 message (PHI). The peer
+            # gets no ACK, times out and retries, which is what it would do if we crashed.
+            _log.error("MLLP handler raised %s; connection closed", type(exc).__name__)
         finally:
             with self._lock:
                 self._connections.discard(conn)
