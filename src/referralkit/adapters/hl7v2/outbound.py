@@ -91,6 +91,14 @@ def _require_number(referral: Referral) -> str:
     return referral.referral_number
 
 
+def _xtn(number: str, use: str, equipment: str) -> list[str]:
+    # XTN-1 (deprecated, still widely read) carries the E.164 text; a North American number
+    # is also split into XTN-5 country, XTN-6 area and XTN-7 local, as v2.5.1 prefers.
+    if number.startswith("+1") and len(number) == 12:
+        return [number, use, equipment, "", "1", number[2:5], number[5:]]
+    return [number, use, equipment]
+
+
 def _pid(referral: Referral) -> str:
     patient = referral.patient
     if patient is None:
@@ -99,7 +107,7 @@ def _pid(referral: Referral) -> str:
     for phone in patient.phones:
         use = "WPN" if phone.kind.value == "work" else "PRN"
         equipment = "CP" if phone.kind.value == "mobile" else "PH"
-        telecom.append([phone.number, use, equipment])
+        telecom.append(_xtn(phone.number, use, equipment))
     if patient.email:
         telecom.append(["", "NET", "Internet", patient.email])
     address: FieldValue = None
@@ -272,7 +280,7 @@ def build_ref(
                 [family, given] if provider else None,
                 None,
                 None,
-                [phone, "WPN", "PH"] if phone else None,
+                _xtn(phone, "WPN", "PH") if phone else None,
                 None,
                 [provider.npi, "NPI"] if provider and provider.npi else None,
                 None,
