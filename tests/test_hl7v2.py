@@ -562,3 +562,26 @@ def test_reprs_of_what_was_read_hold_no_phi(clock):
     text = repr(request) + repr(update) + repr(parse_message(sample("REF-I12-01.hl7")))
     for phi in ("EVERYMAN", "ADAM", "1961", "MAINSTREET", "6009800", "PATID1234", "Ulcer"):
         assert phi not in text
+
+
+def test_custom_separators_read_the_same(clock):
+    raw = sample("REF-I12-01.hl7").decode()
+    assert "*" not in raw
+    assert "$" not in raw
+    custom = raw.replace("|", "*").replace("^", "$")
+    assert custom.startswith("MSH*$~\\&*")
+    ours = read_message(custom, clock=clock)
+    published = read_message(raw, clock=clock)
+    assert isinstance(ours, ReferralRequest)
+    assert isinstance(published, ReferralRequest)
+    assert ours.payload == published.payload
+
+
+def test_latin_1_bytes_are_read_when_not_utf_8(clock):
+    raw = sample("REF-I12-01.hl7").replace(b"EVERYMAN^ADAM", "MUÑOZ^JOSÉ".encode("latin-1"))
+    message = read_message(raw, clock=clock)
+    assert isinstance(message, ReferralRequest)
+    assert message.payload["patient.family_name"] == "MUÑOZ"
+    utf8 = read_message(raw.decode("latin-1").encode("utf-8"), clock=clock)
+    assert isinstance(utf8, ReferralRequest)
+    assert utf8.payload["patient.given_name"] == "JOSÉ"
