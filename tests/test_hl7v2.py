@@ -585,3 +585,19 @@ def test_latin_1_bytes_are_read_when_not_utf_8(clock):
     utf8 = read_message(raw.decode("latin-1").encode("utf-8"), clock=clock)
     assert isinstance(utf8, ReferralRequest)
     assert utf8.payload["patient.given_name"] == "JOSÉ"
+
+
+def test_a_repeat_after_a_host_failure_is_tried_again(clock):
+    delivered: list[object] = []
+    failures = [RuntimeError("database down")]
+
+    def deliver(message: object) -> None:
+        if failures:
+            raise failures.pop()
+        delivered.append(message)
+
+    inbox = Hl7Inbox(deliver=deliver, clock=clock)
+    first = parse_message(inbox.handle(sample("REF-I12-01.hl7")))
+    again = parse_message(inbox.handle(sample("REF-I12-01.hl7")))
+    assert (first.value("MSA", 1), again.value("MSA", 1)) == ("AE", "AA")
+    assert len(delivered) == 1

@@ -5,7 +5,8 @@ and answers with an ACK: ``AA`` when delivered, ``AE`` naming each missing or in
 (segment and field, never a value) when the content cannot be used, ``AR`` when the envelope,
 message type or version is refused. Nothing is delivered unless it was read completely, so a
 malformed or truncated message never half-creates a referral. A repeated message (same sender
-and MSH-10, as after an ACK timeout) gets the first answer again and is not delivered twice.
+and MSH-10, as after an ACK timeout) gets the first answer again and is not delivered twice,
+unless that answer was a failure of the host's own (``207``), which a repeat tries again.
 
 .. versionadded:: 0.1
 """
@@ -168,13 +169,19 @@ class Hl7Inbox:
         if answered is not None:
             _log.info("HL7 message %s repeated: answered again", message.control_id)
             return answered
-        ack = self._answer(message)
-        self._answers[key] = ack
-        while len(self._answers) > self.remember:
-            self._answers.popitem(last=False)
+        ack, final = self._answer(message)
+        if final:
+            self._answers[key] = ack
+            while len(self._answers) > self.remember:
+                self._answers.popitem(last=False)
         return ack
 
-    def _answer(self, message: Hl7Message) -> str:
+    def _answer(self, message: Hl7Message) -> tuple[str, bool]:
+        """Return the ACK, and whether a repeat should get the same one.
+
+        A failure of the host (table 0357 code 207) is not final: the sender's retry of the
+        same message gets another try.
+        """
         errors: list[Hl7MessageError] = []
         try:
             inbound = read_message(
@@ -195,13 +202,14 @@ class Hl7Inbox:
                 "AR" if any(e.ack_code == "AR" for e in errors) else "AE",
                 "; ".join(str(e) for e in errors),
             )
-        return build_ack(
+        ack = build_ack(
             message,
             sender=self.sender,
             now=self.clock.now(),
             control_id=self._control_id(),
             errors=errors,
         )
+        return ack, all(e.error_code != 207 for e in errors)
 
     def _deliver(self, message: Hl7Message, inbound: InboundMessage) -> list[Hl7MessageError]:
         try:
