@@ -601,3 +601,15 @@ def test_a_repeat_after_a_host_failure_is_tried_again(clock):
     again = parse_message(inbox.handle(sample("REF-I12-01.hl7")))
     assert (first.value("MSA", 1), again.value("MSA", 1)) == ("AE", "AA")
     assert len(delivered) == 1
+
+
+def test_an_invalid_phone_is_named_by_its_field(clock):
+    raw = sample("REF-I12-01.hl7").replace(b"^PRN^PH^^^270^6009800", b"^PRN^PH^^^555^5550123")
+    ack = parse_message(Hl7Inbox(deliver=pytest.fail, clock=clock).handle(raw))
+    assert ack.value("MSA", 1) == "AE"
+    locations = {
+        (ack.value("ERR", 2, 1, occurrence=n), ack.value("ERR", 2, 3, occurrence=n))
+        for n in range(1, ack.count("ERR") + 1)
+    }
+    assert ("PID", "13") in locations
+    assert ("", "") not in locations

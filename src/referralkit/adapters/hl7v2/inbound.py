@@ -28,7 +28,7 @@ from referralkit.clock import Clock, SystemClock
 from referralkit.errors import Hl7MessageError
 from referralkit.intake import CallType, IntakeConfig, IntakeResult, validate_intake
 from referralkit.lifecycle import Trigger
-from referralkit.model import CancelReason, Channel, DeclineReason, Referral
+from referralkit.model import CancelReason, Channel, DeclineReason, Referral, Role
 
 __all__ = [
     "CONSULT_NOTE_LOINC",
@@ -45,6 +45,11 @@ CONSULT_NOTE_LOINC: Final = "11488-4"
 _REFERRAL_NOTE_LOINC: Final = "57133-1"  # 360X OBR-4 "Referral note": names no specialty
 _ICD10_SYSTEMS: Final = frozenset({"I10", "I10C", "ICD10", "ICD10CM", "ICD-10-CM", "I10CM"})
 _NPI_OID: Final = "2.16.840.1.113883.4.6"
+_ROLES: Final[Mapping[tuple[str, str], Role]] = {
+    ("REF", "cancel"): Role.REFERRER,
+    ("OMG", "cancel"): Role.REFERRER,
+    **{("SIU", t): Role.SCHEDULER for t in SIU_TRIGGERS.values()},
+}
 _MAPPED: Final = {
     "REF": frozenset({"MSH", "EVN", "RF1", "PRD", "PID", "IN1", "DG1"}),
     "OMG": frozenset({"MSH", "PID", "ORC", "TQ1", "OBR", "IN1", "DG1"}),
@@ -105,6 +110,9 @@ class LifecycleUpdate:
     :ivar appointment_id: the filler's appointment id (SCH-2, else SCH-1), for SIU messages.
     :ivar occurred_at: when it happened (EVN-6, the appointment time, else MSH-7).
     :ivar recorded_at: when the sender recorded it (MSH-7): interop delivers late news.
+    :ivar role: the role of whoever the message speaks for, for the
+        :class:`~referralkit.model.Actor` the host fires with: ``referrer`` for a referrer's
+        cancel, ``scheduler`` for SIU, ``clinician`` for OSU and the consult note.
     :ivar data: the trigger's data, as :meth:`~referralkit.desk.ReferralDesk.fire` takes it
         (may hold free text: kept out of the repr).
 
@@ -118,6 +126,7 @@ class LifecycleUpdate:
     appointment_id: str | None
     occurred_at: datetime | None
     recorded_at: datetime | None
+    role: Role
     data: Mapping[str, Any] = attrs.field(repr=False, factory=dict)
 
 
@@ -438,6 +447,7 @@ def _update(
         appointment_id=appointment_id,
         occurred_at=occurred_at or event or sent,
         recorded_at=sent,
+        role=_ROLES.get((message.message_code, trigger), Role.CLINICIAN),
         data=dict(data),
     )
 

@@ -73,6 +73,18 @@ def _location(text: str) -> tuple[str, int]:
     return seg, int(field) if field.isdigit() else 0
 
 
+def _source(path: str, *tables: Mapping[str, str]) -> str:
+    """Return the HL7 field of *path* or of its nearest parent (``patient.phones.0``)."""
+    parts = path.split("[")[0].split(".")
+    while parts:
+        key = ".".join(parts)
+        for table in tables:
+            if key in table:
+                return table[key]
+        parts.pop()
+    return ""
+
+
 def intake_errors(request: ReferralRequest) -> list[Hl7MessageError]:
     """Return one AE error per missing or invalid field of an incomplete request.
 
@@ -93,8 +105,7 @@ def intake_errors(request: ReferralRequest) -> list[Hl7MessageError]:
             )
         )
     for issue in request.result.issues:
-        root = issue.path.split("[")[0]
-        seg, field = _location(request.sources.get(root, fields.get(root, "")))
+        seg, field = _location(_source(issue.path, request.sources, fields))
         errors.append(
             Hl7MessageError(
                 f"{issue.path} is invalid ({issue.code})", error_code=102, segment=seg, field=field
