@@ -34,7 +34,7 @@ from referralkit.clock import Clock, SystemClock
 from referralkit.errors import DuplicateReferralError, Hl7MessageError, ReferralKitError
 from referralkit.intake import IntakeConfig
 
-__all__ = ["Hl7Inbox"]
+__all__ = ["Hl7Inbox", "intake_errors"]
 
 _log = logging.getLogger("referralkit.hl7v2")
 _SAFE_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,40}")

@@ -32,7 +32,7 @@ from referralkit.adapters.hl7v2.message import (
     segment,
 )
 from referralkit.errors import Hl7MessageError
-from referralkit.model import Appointment, Referral, ReferralStatus
+from referralkit.model import Appointment, Referral
 
 __all__ = [
     "Endpoint",
@@ -480,8 +480,3 @@ def build_consult_note(
         ),
     ]
     return encode_message(segments)
-
-
-def referral_status_code(status: ReferralStatus) -> str | None:
-    """Return the table 0283 code for *status*, or ``None`` (cancelled, entered in error)."""
-    return REFERRAL_STATUS_0283.get(status)
