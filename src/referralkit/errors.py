@@ -30,8 +30,12 @@
     │   └── PermanentAdapterError  (permanent: never retried; becomes a human task)
     ├── NoBackendError           (a capability is needed and no plugin provides it; .hook,
     │                             .capability, .requested)
-    └── InteropError             (a message or resource from another system cannot be read)
-        └── FhirResourceError      (a FHIR resource is refused; .code, .resource_type, .errors())
+    ├── InteropError             (a message or resource from another system cannot be read)
+    │   ├── FhirResourceError      (a FHIR resource is refused; .code, .resource_type, .errors())
+    │   └── Hl7MessageError        (an HL7 v2 message is malformed, truncated or unsupported;
+    │                               .ack_code, .error_code, .segment, .field; never a value)
+    └── WebhookSignatureError    (a webhook's signature is missing, wrong or outside the
+                                  replay window; .reason)
 
 Messages never contain PHI: they name referral ids, states, triggers and field paths only.
 """
@@ -49,6 +53,7 @@ __all__ = [
     "DuplicateReferralError",
     "FhirResourceError",
     "HistoryTamperedError",
+    "Hl7MessageError",
     "IntakeError",
     "InteropError",
     "InvalidTransitionError",
@@ -68,6 +73,7 @@ __all__ = [
     "TransientAdapterError",
     "TransitionBlockedError",
     "TriggerDataError",
+    "WebhookSignatureError",
 ]
 
 
@@ -415,3 +421,52 @@ class SendRefusedError(ReferralKitError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"send refused: {reason}")
         self.reason = reason
+
+
+class Hl7MessageError(InteropError):
+    """An HL7 v2 message cannot be used: malformed, truncated, unsupported or incomplete.
+
+    It carries what an acknowledgement needs (HL7 table 0357 error code, the segment and
+    field at fault) and never a field's value, so it is safe to log and to put in an ACK.
+
+    :ivar ack_code: ``"AR"`` (rejected: framing, header, type or version) or ``"AE"`` (an
+        application error in the content).
+    :ivar error_code: the HL7 table 0357 code, such as ``101`` (required field missing).
+    :ivar segment: the segment id at fault, such as ``"PID"``, or ``""`` for the whole message.
+    :ivar field: the field position in that segment (1-based), or ``0`` when not one field.
+    :ivar reason: a short plain-language reason without PHI.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        ack_code: str = "AE",
+        error_code: int = 207,
+        segment: str = "",
+        field: int = 0,
+    ) -> None:
+        self.reason = reason
+        self.ack_code = ack_code
+        self.error_code = error_code
+        self.segment = segment
+        self.field = field
+        where = f"{segment}-{field}" if segment and field else segment or "message"
+        super().__init__(f"{where}: {reason} (HL7 error {error_code}, {ack_code})")
+
+
+class WebhookSignatureError(ReferralKitError):
+    """A received webhook cannot be trusted.
+
+    Its signature is missing, malformed or wrong, or its timestamp is outside the replay window.
+
+    :ivar reason: ``"missing"``, ``"malformed"``, ``"mismatch"`` or ``"expired"``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"webhook signature rejected: {reason}")
