@@ -8,6 +8,13 @@ is pure: it returns the changed referral and the event that records the change, 
 
 from referralkit.lifecycle.crosswalk import StatusCodes, crosswalk
 from referralkit.lifecycle.machine import Change, Lifecycle, amended, created, shared_lifecycle
+from referralkit.lifecycle.next_steps import (
+    AUTHORIZATION_SENTENCES,
+    NextStep,
+    SubStatus,
+    next_step,
+    next_step_for,
+)
 from referralkit.lifecycle.table import (
     ACTIVE_STATES,
     ROLE_TRIGGERS,
@@ -36,6 +43,7 @@ from referralkit.lifecycle.triggers import (
 
 __all__ = [
     "ACTIVE_STATES",
+    "AUTHORIZATION_SENTENCES",
     "ROLE_TRIGGERS",
     "TERMINAL_STATES",
     "TRANSITIONS",
@@ -50,6 +58,7 @@ __all__ = [
     "DeclineData",
     "Lifecycle",
     "MarkLostData",
+    "NextStep",
     "NoShowData",
     "NoteData",
     "ReasonData",
@@ -57,10 +66,13 @@ __all__ = [
     "RequestInfoData",
     "ScheduleData",
     "StatusCodes",
+    "SubStatus",
     "Trigger",
     "allowed_triggers",
     "amended",
     "created",
     "crosswalk",
+    "next_step",
+    "next_step_for",
     "shared_lifecycle",
 ]
