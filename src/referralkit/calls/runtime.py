@@ -1,0 +1,461 @@
+"""The tool layer an AI agent calls: each tool call checked, validated and run on the desk.
+
+:class:`CallTools` serves one agent (one :class:`~referralkit.model.Actor`): it hands out the
+tool definitions the agent's role allows, and runs each tool call the agent makes. A call to
+a tool the role may not use is refused with
+:class:`~referralkit.errors.ToolNotPermittedError` before its arguments are even read.
+
+Results are JSON-compatible dicts: what the agent needs to say and decide next, never more
+than the caller may hear.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from uuid import UUID
+
+import attrs
+from pydantic import BaseModel, ValidationError
+
+from referralkit.calls.content import VisitContent
+from referralkit.calls.handoff import HandOff
+from referralkit.calls.phrasing import READ_BACK_PATHS, phrase, read_back
+from referralkit.calls.tools import (
+    OPERATIONS,
+    TOOLS_VERSION,
+    CallIdArgs,
+    HandOffArgs,
+    StartCallArgs,
+    ToolSet,
+    VisitPreparationArgs,
+    handoff_queues,
+    permitted,
+    record_turn_model,
+    tool_definitions,
+)
+from referralkit.calls.visit_prep import answer_visit_preparation
+from referralkit.desk import ReferralDesk
+from referralkit.errors import (
+    IntakeError,
+    ToolArgumentsError,
+    ToolError,
+    ToolNotPermittedError,
+    UnknownCallError,
+)
+from referralkit.intake import (
+    CallRecord,
+    CallType,
+    IntakeConfig,
+    IntakeFlag,
+    IntakeResult,
+    IntakeSession,
+    Question,
+    match_referrals,
+    verify_caller,
+)
+from referralkit.model import Actor, HumanTask, Referral
+
+__all__ = ["CallLogged", "CallTools"]
+
+_log = logging.getLogger("referralkit.calls")
+
+_HANDOFF_SAY: Mapping[str, str] = {
+    "en": "I'm passing this to our {title} team; someone will follow up with you.",
+    "es": "Paso esto a nuestro equipo de {title}; alguien se comunicará con usted.",
+}
+_TITLES_ES: Mapping[str, str] = {
+    "scheduling": "citas",
+    "authorization": "autorizaciones del seguro",
+    "records": "expedientes médicos",
+    "patient_counselling": "orientación al paciente",
+    "practice_relations": "relaciones con consultorios",
+    "urgent_clinical": "atención clínica urgente",
+    "clinical_review": "revisión clínica",
+}
+
+
+@attrs.frozen
+class CallLogged:
+    """What :class:`CallTools` hands the host when a call is logged.
+
+    .. versionadded:: 0.1
+    """
+
+    record: CallRecord
+    handoffs: tuple[HandOff, ...]
+    referral: Referral | None
+
+
+@attrs.define(repr=False)
+class _Call:
+    session: IntakeSession
+    caller_role: str | None
+    handoffs: list[HandOff] = attrs.field(factory=list)
+
+
+def _question(question: Question | None) -> dict[str, str] | None:
+    if question is None:
+        return None
+    return {"field": question.field, "text": question.text, "language": question.language}
+
+
+def _flags(flags: tuple[IntakeFlag, ...]) -> list[dict[str, str | None]]:
+    return [{"code": f.code, "queue": f.queue} for f in flags]
+
+
+@attrs.define(repr=False)
+class CallTools:
+    """The tools one AI agent may call, run against a desk.
+
+    :param desk: the desk calls are captured on and looked up in.
+    :param actor: the agent (``ActorKind.AI``); its role decides which tools it gets.
+    :param content: the practice's visit-preparation content.
+    :param config: the practice's intake configuration.
+    :param on_call_logged: called with each call's record once ``log_interaction`` ran.
+
+    .. versionadded:: 0.1
+    """
+
+    desk: ReferralDesk
+    actor: Actor
+    content: VisitContent = attrs.field(factory=VisitContent)
+    config: IntakeConfig = attrs.field(factory=IntakeConfig)
+    on_call_logged: Callable[[CallLogged], None] | None = None
+    _calls: dict[UUID, _Call] = attrs.field(factory=dict, init=False)
+
+    def __repr__(self) -> str:
+        return f"CallTools(actor={self.actor.id!r}, role={self.actor.role.value!r})"
+
+    # -- definitions --
+
+    def definitions(self, call_type: CallType | str | None = None) -> ToolSet:
+        """Return the tools this agent may call (for *call_type*, or for any call)."""
+        return tool_definitions(self.actor.role, call_type, config=self.config)
+
+    def session(self, call_id: UUID) -> IntakeSession:
+        """Return the intake session of a call in progress.
+
+        :raises UnknownCallError: no such call is in progress.
+        """
+        call = self._calls.get(call_id)
+        if call is None:
+            raise UnknownCallError("session")
+        return call.session
+
+    # -- invocation --
+
+    def invoke(self, name: str, arguments: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
+        """Run one tool call and return its JSON-compatible result.
+
+        :param arguments: the arguments as a mapping, or the JSON text the model produced.
+        :raises ToolNotPermittedError: the agent's role may not use the tool (on this call).
+        :raises ToolArgumentsError: the arguments do not match the tool's schema.
+        :raises UnknownCallError: the call id names no call in progress.
+        :raises ToolError: the tool is unknown, or the call cannot do this yet.
+        """
+        op = OPERATIONS.get(name)
+        if op is None:
+            raise ToolError(name, "unknown_tool", f"unknown tool {name!r}")
+        role = self.actor.role
+        if not permitted(role, name):
+            raise ToolNotPermittedError(name, role.value)
+        raw = self._decode(name, arguments)
+        if not op.binds_call:
+            args = self._parse(StartCallArgs, name, raw)
+            assert isinstance(args, StartCallArgs)  # noqa: S101 - narrows for mypy
+            kind = CallType.coerce(args.call_type)
+            if not permitted(role, name, kind):
+                raise ToolNotPermittedError(name, role.value, kind.value)
+            return self._start(args, kind)
+        call_id = self._call_id(name, raw)
+        call = self._calls.get(call_id)
+        if call is None:
+            raise UnknownCallError(name)
+        kind = call.session.call_type
+        if not permitted(role, name, kind):
+            raise ToolNotPermittedError(name, role.value, kind.value)
+        if name == "record_turn":
+            return self._record_turn(call, self._parse(record_turn_model(kind), name, raw))
+        if name == "answer_status":
+            self._parse(CallIdArgs, name, raw)
+            return self._answer_status(call_id, call)
+        if name == "visit_preparation":
+            prep = self._parse(VisitPreparationArgs, name, raw)
+            assert isinstance(prep, VisitPreparationArgs)  # noqa: S101 - narrows for mypy
+            return self._visit_preparation(call_id, call, prep)
+        if name == "hand_off":
+            handoff = self._parse(HandOffArgs, name, raw)
+            assert isinstance(handoff, HandOffArgs)  # noqa: S101 - narrows for mypy
+            return self._hand_off(call_id, call, handoff)
+        self._parse(CallIdArgs, name, raw)
+        return self._log_interaction(call_id, call)
+
+    def invoke_json(self, name: str, arguments: str | bytes) -> str:
+        """Run one tool call from the model's JSON and return the result as JSON.
+
+        A refusal or invalid call becomes ``{"error": {"code": ..., "message": ...}}``, which
+        the agent reads as the tool's result; messages never hold the arguments.
+        """
+        try:
+            result = self.invoke(name, arguments)
+        except ToolError as exc:
+            result = {"error": {"code": exc.code, "message": str(exc)}}
+        except IntakeError as exc:
+            result = {"error": {"code": exc.code, "message": str(exc)}}
+        return json.dumps(result, ensure_ascii=False)
+
+    # -- argument handling --
+
+    @staticmethod
+    def _decode(name: str, arguments: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
+        if isinstance(arguments, str | bytes | bytearray):
+            try:
+                arguments = json.loads(arguments)
+            except (ValueError, RecursionError):
+                raise ToolArgumentsError(
+                    name, [{"loc": (), "type": "json_invalid", "msg": "Arguments must be JSON."}]
+                ) from None
+        if not isinstance(arguments, Mapping):
+            raise ToolArgumentsError(
+                name, [{"loc": (), "type": "object_type", "msg": "Arguments must be an object."}]
+            )
+        return arguments
+
+    @staticmethod
+    def _parse(model: type[BaseModel], name: str, raw: Mapping[str, Any]) -> BaseModel:
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            # from None: the pydantic error would carry the input values (PHI) in its chain.
+            errors = [
+                {"loc": e["loc"], "type": e["type"], "msg": e["msg"]}
+                for e in exc.errors(include_input=False, include_url=False)
+            ]
+            raise ToolArgumentsError(name, errors) from None
+
+    @staticmethod
+    def _call_id(name: str, raw: Mapping[str, Any]) -> UUID:
+        value = raw.get("call_id")
+        try:
+            return value if isinstance(value, UUID) else UUID(str(value))
+        except ValueError:
+            raise ToolArgumentsError(
+                name, [{"loc": ("call_id",), "type": "uuid_parsing", "msg": "Must be a call_id."}]
+            ) from None
+
+    # -- operations --
+
+    def _start(self, args: StartCallArgs, kind: CallType) -> dict[str, Any]:
+        session = self.desk.start_intake(kind, config=self.config, language=args.language)
+        call = _Call(session, args.caller_role)
+        result = (
+            session.update({"caller.role": args.caller_role})
+            if args.caller_role is not None
+            else session.result()
+        )
+        self._calls[session.id] = call
+        return {
+            "call_id": str(session.id),
+            "call_type": kind.value,
+            "language": args.language,
+            "tools_version": TOOLS_VERSION,
+            "complete": result.complete,
+            "next_question": self._next(call, result),
+        }
+
+    def _next(self, call: _Call, result: IntakeResult) -> dict[str, str] | None:
+        question = result.next_question
+        if question is None:
+            return None
+        role = call.session.value("caller.role") or call.caller_role
+        return _question(phrase(question, role, self.config))
+
+    def _record_turn(self, call: _Call, args: BaseModel) -> dict[str, Any]:
+        values = args.model_dump(by_alias=True, exclude_unset=True)["values"]
+        session = call.session
+        result = session.update(values)
+        given = [p for p in values if p in READ_BACK_PATHS and p in result.captured]
+        role = session.value("caller.role") or call.caller_role
+        confirm = (
+            read_back(((p, session.value(p)) for p in given), role, _language(session))
+            if given
+            else None
+        )
+        return {
+            "turn": result.turn,
+            "complete": result.complete,
+            "missing": list(result.missing),
+            "issues": [
+                {"path": i.path, "code": i.code, "message": i.message} for i in result.issues
+            ],
+            "read_back": confirm,
+            "next_question": self._next(call, result),
+            "flags": _flags(result.flags),
+        }
+
+    def _referral(self, session: IntakeSession) -> Referral | None:
+        query = session.lookup_query()
+        if not query.usable:
+            return None
+        matches = match_referrals(self._candidates(), query)
+        return matches[0] if matches else None
+
+    def _candidates(self, page: int = 500) -> Iterator[Referral]:
+        # A scan page by page, as the desk's own lookups do: the Store has no patient index.
+        after: UUID | None = None
+        while True:
+            batch = self.desk.list(limit=page, after=after)
+            yield from batch
+            if len(batch) < page:
+                return
+            after = batch[-1].id
+
+    def _ready(self, name: str, session: IntakeSession) -> None:
+        result = session.result()
+        if not result.complete:
+            raise ToolError(
+                name,
+                "incomplete",
+                f"tool {name!r}: the call still needs " + ", ".join(result.missing or ("fixes",)),
+            )
+
+    def _answer_status(self, call_id: UUID, call: _Call) -> dict[str, Any]:
+        self._ready("answer_status", call.session)
+        answer = self.desk.answer_status(call.session)
+        handoff: HandOff | None = None
+        if not answer.verified:
+            code = answer.flags[0] if answer.flags else "caller_not_verified"
+            queue = call.session.spec.escalations.get(code, "scheduling")
+            handoff = HandOff(queue, code, call.session.call_type.value)
+            call.handoffs.append(handoff)
+        return {
+            "verified": answer.verified,
+            "text": answer.text,
+            "status": answer.status.value if answer.status else None,
+            "next_step": answer.next_step,
+            "owner": answer.owner,
+            "details": dict(answer.details),
+            "handoff": handoff.as_dict() if handoff else None,
+        }
+
+    def _visit_preparation(
+        self, call_id: UUID, call: _Call, args: VisitPreparationArgs
+    ) -> dict[str, Any]:
+        session = call.session
+        self._ready("visit_preparation", session)
+        referral = self._referral(session)
+        answer = answer_visit_preparation(
+            referral,
+            session.caller(),
+            self.content,
+            topic=args.topic or session.value("question.topic"),
+            question=args.question or session.value("question.text"),
+            visit_type=args.visit_type,
+            language=_language(session),
+        )
+        if answer.handoff is not None:
+            call.handoffs.append(answer.handoff)
+            if answer.verified and referral is not None:
+                self._record_handoff(call_id, referral, answer.handoff)
+        return {
+            "verified": answer.verified,
+            "answered": answer.answered,
+            "text": answer.text,
+            "details": dict(answer.details),
+            "handoff": answer.handoff.as_dict() if answer.handoff else None,
+        }
+
+    def _hand_off(self, call_id: UUID, call: _Call, args: HandOffArgs) -> dict[str, Any]:
+        session = call.session
+        queues = handoff_queues(session.call_type, self.config)
+        if args.queue not in queues:
+            raise ToolArgumentsError(
+                "hand_off",
+                [
+                    {
+                        "loc": ("queue",),
+                        "type": "enum",
+                        "msg": "Not an approved hand-off for this call type: " + ", ".join(queues),
+                    }
+                ],
+            )
+        handoff = HandOff(
+            args.queue,
+            args.reason,
+            session.call_type.value,
+            session.value("question.topic"),
+            args.question,
+        )
+        call.handoffs.append(handoff)
+        referral = self._referral(session)
+        recorded = False
+        if referral is not None and verify_caller(referral, session.caller()) is not None:
+            self._record_handoff(call_id, referral, handoff)
+            recorded = True
+        lang = _language(session)
+        title = (
+            _TITLES_ES.get(args.queue, args.queue.replace("_", " "))
+            if lang == "es"
+            else args.queue.replace("_", " ")
+        )
+        return {
+            "queue": args.queue,
+            "recorded_on_referral": recorded,
+            "say": _HANDOFF_SAY[lang].format(title=title),
+        }
+
+    def _record_handoff(self, call_id: UUID, referral: Referral, handoff: HandOff) -> None:
+        now = self.desk.clock.now()
+        task = HumanTask(
+            queue=handoff.queue,
+            title=f"Call back: {handoff.call_type.replace('_', ' ')}",
+            reason=handoff.reason,
+            detail=handoff.question,
+            created_at=now,
+            due_at=now + self.desk.task_due,
+        )
+        self.desk.amend(
+            referral.id,
+            "call_handed_off",
+            actor=self.actor,
+            update=lambda current: {"tasks": (*current.tasks, task)},
+            data={"call_id": str(call_id), "queue": handoff.queue, "reason": handoff.reason},
+        )
+        _log.info("call %s handed off to %s (%s)", call_id, handoff.queue, handoff.reason)
+
+    def _log_interaction(self, call_id: UUID, call: _Call) -> dict[str, Any]:
+        session = call.session
+        extra = tuple(
+            IntakeFlag(h.reason, h.reason.replace("_", " "), h.queue) for h in call.handoffs
+        )
+        if not session.result().complete and not call.handoffs:
+            self._ready("log_interaction", session)  # raises: nothing to log yet
+        referral: Referral | None = None
+        created = False
+        if session.result().complete:
+            outcome = self.desk.submit_intake(session, actor=self.actor)
+            queues = (*outcome.call.handoff_queues, *(h.queue for h in call.handoffs))
+            record = outcome.call.model_copy(
+                update={"handoff_queues": tuple(dict.fromkeys(queues))}
+            )
+            referral, created = outcome.referral, outcome.created
+        else:
+            record = session.to_call_record("handed_off", extra_flags=extra)
+        del self._calls[call_id]
+        if self.on_call_logged is not None:
+            self.on_call_logged(CallLogged(record, tuple(call.handoffs), referral))
+        return {
+            "outcome": record.outcome,
+            "referral_created": created,
+            "referral_found": referral is not None,
+            "handoff_queues": list(record.handoff_queues),
+        }
+
+
+def _language(session: IntakeSession) -> str:
+    return session.language or session.config.default_language
