@@ -194,7 +194,11 @@ def _values_model(call_type: CallType | None, names: tuple[CallType, ...]) -> ty
         for path, definition in FIELDS[kind].items():
             if path in fields:
                 continue
-            description = _DESCRIBE.get(definition.kind, "Free text as the caller says it.")
+            description = (
+                "One of the listed choices."
+                if definition.kind == "choice"
+                else _DESCRIBE.get(definition.kind, "Free text as the caller says it.")
+            )
             if definition.phi:
                 description += " Protected health information: never repeat it in logs."
             annotation = _field_type(definition.kind, definition.choices)

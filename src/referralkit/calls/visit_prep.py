@@ -62,9 +62,9 @@ _T: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
                 "patient counselling team, who will call you back."
             ),
             "bring_own": "Please bring {items}.",
-            "bring_other": "Please have the patient bring {items}.",
-            "appointment_own": "Your appointment is on {day} at {time}.",
-            "appointment_other": "The patient's appointment is on {day} at {time}.",
+            "bring_practice": "The patient should bring {items}.",
+            "appointment_own": "Your appointment is on {day}, at {time}.",
+            "appointment_other": "The patient's appointment is on {day}, at {time}.",
             "appointment_no_zone": (
                 "The appointment is booked; please check the time on the confirmation."
             ),
@@ -86,7 +86,7 @@ _T: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
                 "orientación al paciente, que le devolverá la llamada."
             ),
             "bring_own": "Por favor traiga {items}.",
-            "bring_other": "Por favor, el paciente debe traer {items}.",
+            "bring_practice": "El paciente debe traer {items}.",
             "appointment_own": "Su cita es el {day} a {time}.",
             "appointment_other": "La cita del paciente es el {day} a {time}.",
             "appointment_no_zone": ("La cita está programada; revise la hora en la confirmación."),
@@ -194,11 +194,14 @@ def _topic_text(
     text: VisitText,
     referral: Referral,
     appointment_line: str | None,
-    own: bool,
+    audience: str,
     t: Mapping[str, str],
 ) -> str | None:
     if topic == "what_to_bring" and text.bring:
-        return t["bring_own" if own else "bring_other"].format(items=_join(text.bring, t["and"]))
+        # The practice writes the list to the patient ("your insurance card"): a caregiver
+        # passes it on as written; a practice hears it about the patient.
+        key = "bring_practice" if audience != "patient" else "bring_own"
+        return t[key].format(items=_join(text.bring, t["and"]))
     if topic == "arrival_time" and guide.arrive_minutes_early is not None:
         minutes = guide.arrive_minutes_early
         if appointment_line is not None:
@@ -287,7 +290,7 @@ def answer_visit_preparation(
     own = caller.role == "patient"
     appointment_line, details = _local_appointment(referral, guide, lang, own, t)
     answer = (
-        _topic_text(topic, guide, text, referral, appointment_line, own, t)
+        _topic_text(topic, guide, text, referral, appointment_line, audience, t)
         if topic in TOPICS
         else None
     )
