@@ -15,7 +15,6 @@ from referralkit.intake import IntakeConfig, IntakeSession, Question
 from referralkit.intake.prompts import PROMPTS
 
 
-
 def _ask(language: str, role: str | None, payload: dict | None = None, call="new_referral"):
     session = IntakeSession(call, language=language)
     question = session.update(payload or {"specialty": "Cardiology"}).next_question
@@ -53,8 +52,12 @@ def test_the_birth_date_question_speaks_to_the_caller(language, role, expected):
 
 def test_a_practice_hears_clinical_and_administrative_wording():
     payload = {
-        "patient": {"given_name": "Ana", "family_name": "Rivera", "birth_date": "1961-07-04",
-                    "phones": "312 555 0147"},
+        "patient": {
+            "given_name": "Ana",
+            "family_name": "Rivera",
+            "birth_date": "1961-07-04",
+            "phones": "312 555 0147",
+        },
         "referring_practice.name": "Lakeside Family Medicine",
         "specialty": "Cardiology",
     }
@@ -87,7 +90,11 @@ def test_the_practices_own_wording_is_kept():
 
 def test_roles_map_to_audiences():
     assert [audience_of(r) for r in ("patient", "caregiver", "payer", "other", None)] == [
-        "patient", "caregiver", "practice", "caregiver", "caregiver"
+        "patient",
+        "caregiver",
+        "practice",
+        "caregiver",
+        "caregiver",
     ]
 
 
@@ -132,8 +139,10 @@ def test_references_are_read_by_character_in_their_groups():
 
 
 def test_read_back_speaks_to_the_caller():
-    values = [("patient.birth_date", date(1961, 7, 4)),
-              ("patient.phones", (("+13125550147", "mobile", ()),))]
+    values = [
+        ("patient.birth_date", date(1961, 7, 4)),
+        ("patient.phones", (("+13125550147", "mobile", ()),)),
+    ]
     assert read_back(values, "patient") == (
         "I have your date of birth as July fourth, nineteen sixty-one; and your phone number "
         "as 3 1 2, 5 5 5, 0 1 4 7. Is that right?"
@@ -143,5 +152,3 @@ def test_read_back_speaks_to_the_caller():
         "sesenta y uno. ¿Es correcto?"
     )
     assert read_back([("specialty", "Cardiology")], "patient") is None
-
-

@@ -18,9 +18,7 @@ def referral():
 
 
 def _patient(referral, role="patient"):
-    return CallerIdentity(
-        role, family_name="rivera", birth_date=referral.patient.birth_date
-    )
+    return CallerIdentity(role, family_name="rivera", birth_date=referral.patient.birth_date)
 
 
 def test_arrival_time_gives_the_appointment_in_the_patients_local_time(referral):
@@ -37,7 +35,10 @@ def test_arrival_time_gives_the_appointment_in_the_patients_local_time(referral)
 
 def test_spanish_answer_merges_records_still_missing(referral):
     answer = answer_visit_preparation(
-        referral, _patient(referral, "caregiver"), content(), topic="what_to_bring",
+        referral,
+        _patient(referral, "caregiver"),
+        content(),
+        topic="what_to_bring",
         language="es-MX",
     )
     assert answer.language == "es"
@@ -76,7 +77,10 @@ def test_a_referring_practice_verified_by_npi_is_answered(referral):
 @pytest.mark.parametrize("topic", ["other", None])
 def test_a_question_outside_the_content_goes_to_counselling_with_the_question(referral, topic):
     answer = answer_visit_preparation(
-        referral, _patient(referral), content(), topic=topic,
+        referral,
+        _patient(referral),
+        content(),
+        topic=topic,
         question="Can I keep taking my blood thinner?",
     )
     assert not answer.answered
@@ -89,7 +93,9 @@ def test_a_question_outside_the_content_goes_to_counselling_with_the_question(re
 
 def test_a_topic_the_content_leaves_out_is_never_guessed(referral):
     # The general guide has no preparation text; the stress-test guide has.
-    general = answer_visit_preparation(referral, _patient(referral), content(), topic="preparation")
+    general = answer_visit_preparation(
+        referral, _patient(referral), content(), topic="preparation"
+    )
     assert (general.answered, general.handoff.reason) == (False, "not_in_content")
     stress = answer_visit_preparation(
         referral, _patient(referral), content(), topic="preparation", visit_type="stress_test"
@@ -100,8 +106,11 @@ def test_a_topic_the_content_leaves_out_is_never_guessed(referral):
 
 def test_a_practice_without_content_hands_off(referral):
     elsewhere = referral.model_copy(
-        update={"receiving_practice": referral.receiving_practice.model_copy(
-            update={"npi": REFERRING_NPI})}
+        update={
+            "receiving_practice": referral.receiving_practice.model_copy(
+                update={"npi": REFERRING_NPI}
+            )
+        }
     )
     answer = answer_visit_preparation(elsewhere, _patient(elsewhere), content(), topic="cost")
     assert answer.handoff.reason == "no_content"

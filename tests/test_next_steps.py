@@ -59,7 +59,9 @@ def test_every_text_message_fits_one_gsm7_segment_with_the_practice_and_opt_out(
 
 
 def test_gsm7_keeps_the_accents_gsm7_has_and_drops_the_others():
-    assert to_gsm7("¿Cuándo es mi cita? Mañana, él llegó.") == "¿Cuando es mi cita? Mañana, él llego."
+    assert (
+        to_gsm7("¿Cuándo es mi cita? Mañana, él llegó.") == "¿Cuando es mi cita? Mañana, él llego."
+    )
 
 
 @pytest.mark.parametrize(

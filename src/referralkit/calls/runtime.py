@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 import attrs
@@ -58,6 +58,7 @@ from referralkit.intake import (
     match_referrals,
     verify_caller,
 )
+from referralkit.intake.progress import question as ask_for
 from referralkit.model import Actor, HumanTask, Referral
 
 __all__ = ["CallLogged", "CallTools"]
@@ -96,6 +97,19 @@ class _Call:
     session: IntakeSession
     caller_role: str | None
     handoffs: list[HandOff] = attrs.field(factory=list)
+
+
+# Calls that disclose referral details, and what verifies each kind of caller for them
+# (referralkit.intake.verify_caller): the spec asks only for what finds the referral.
+_ANSWERING: Final = frozenset(
+    {CallType.STATUS_INQUIRY, CallType.AUTHORIZATION_QUESTION, CallType.VISIT_PREPARATION}
+)
+_VERIFIED_BY: Final[Mapping[str, tuple[str, ...]]] = {
+    "patient": ("patient.family_name", "patient.birth_date"),
+    "caregiver": ("patient.family_name", "patient.birth_date"),
+    "referring_practice": ("caller.npi",),
+    "receiving_practice": ("caller.npi",),
+}
 
 
 def _question(question: Question | None) -> dict[str, str] | None:
@@ -264,32 +278,48 @@ class CallTools:
             "call_type": kind.value,
             "language": args.language,
             "tools_version": TOOLS_VERSION,
-            "complete": result.complete,
+            "complete": result.complete and not self._unverifiable(call),
             "next_question": self._next(call, result),
         }
 
+    def _role(self, call: _Call) -> str | None:
+        role: str | None = call.session.value("caller.role") or call.caller_role
+        return role
+
+    def _unverifiable(self, call: _Call) -> list[str]:
+        """Return what the caller must still give to be verified before an answer."""
+        session = call.session
+        if session.call_type not in _ANSWERING:
+            return []
+        needed = _VERIFIED_BY.get(self._role(call) or "", ())
+        return [p for p in needed if session.value(p) is None]
+
     def _next(self, call: _Call, result: IntakeResult) -> dict[str, str] | None:
         question = result.next_question
+        if question is None and result.complete:
+            unverified = self._unverifiable(call)
+            if unverified:
+                question = ask_for(self.config, call.session.language, unverified[0])
         if question is None:
             return None
-        role = call.session.value("caller.role") or call.caller_role
-        return _question(phrase(question, role, self.config))
+        return _question(phrase(question, self._role(call), self.config))
 
     def _record_turn(self, call: _Call, args: BaseModel) -> dict[str, Any]:
         values = args.model_dump(by_alias=True, exclude_unset=True)["values"]
         session = call.session
         result = session.update(values)
         given = [p for p in values if p in READ_BACK_PATHS and p in result.captured]
-        role = session.value("caller.role") or call.caller_role
+        role = self._role(call)
         confirm = (
             read_back(((p, session.value(p)) for p in given), role, _language(session))
             if given
             else None
         )
+        unverified = self._unverifiable(call)
         return {
             "turn": result.turn,
-            "complete": result.complete,
-            "missing": list(result.missing),
+            "complete": result.complete and not unverified,
+            "missing": [*result.missing, *unverified],
             "issues": [
                 {"path": i.path, "code": i.code, "message": i.message} for i in result.issues
             ],
@@ -315,17 +345,18 @@ class CallTools:
                 return
             after = batch[-1].id
 
-    def _ready(self, name: str, session: IntakeSession) -> None:
-        result = session.result()
-        if not result.complete:
+    def _ready(self, name: str, call: _Call) -> None:
+        result = call.session.result()
+        missing = [*result.missing, *self._unverifiable(call)]
+        if not result.complete or missing:
             raise ToolError(
                 name,
                 "incomplete",
-                f"tool {name!r}: the call still needs " + ", ".join(result.missing or ("fixes",)),
+                f"tool {name!r}: the call still needs " + ", ".join(missing or ("fixes",)),
             )
 
     def _answer_status(self, call_id: UUID, call: _Call) -> dict[str, Any]:
-        self._ready("answer_status", call.session)
+        self._ready("answer_status", call)
         answer = self.desk.answer_status(call.session)
         handoff: HandOff | None = None
         if not answer.verified:
@@ -347,7 +378,7 @@ class CallTools:
         self, call_id: UUID, call: _Call, args: VisitPreparationArgs
     ) -> dict[str, Any]:
         session = call.session
-        self._ready("visit_preparation", session)
+        self._ready("visit_preparation", call)
         referral = self._referral(session)
         answer = answer_visit_preparation(
             referral,
@@ -434,7 +465,7 @@ class CallTools:
             IntakeFlag(h.reason, h.reason.replace("_", " "), h.queue) for h in call.handoffs
         )
         if not session.result().complete and not call.handoffs:
-            self._ready("log_interaction", session)  # raises: nothing to log yet
+            self._ready("log_interaction", call)  # raises: nothing to log yet
         referral: Referral | None = None
         created = False
         if session.result().complete:

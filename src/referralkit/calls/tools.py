@@ -463,13 +463,18 @@ def _schema(
 
 
 def handoff_queues(call_type: CallType | None, config: IntakeConfig | None = None) -> list[str]:
-    """Return the queues a call of *call_type* may hand off to (any call's when ``None``)."""
+    """Return the queues a call of *call_type* may hand off to (any call's when ``None``).
+
+    The call type's own escalation queues come first, then the routing defaults' approved
+    hand-offs for it.
+    """
     kinds = (call_type,) if call_type is not None else tuple(CallType)
     specs = (config or IntakeConfig()).specs
     found: dict[str, None] = {}
     for kind in kinds:
-        found.update(dict.fromkeys(sorted(DEFAULT_HANDOFFS[kind.value])))
         found.update(dict.fromkeys(specs[kind].handoffs))
+    for kind in kinds:
+        found.update(dict.fromkeys(sorted(DEFAULT_HANDOFFS[kind.value])))
     return list(found)
 
 
