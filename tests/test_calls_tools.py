@@ -12,9 +12,13 @@ from hypothesis import strategies as st
 
 from referralkit import __version__
 from referralkit.calls import OPERATIONS, TOOLS_VERSION, CallTools, permitted, tool_definitions
-from referralkit.calls.tools import record_turn_model, startable_call_types, values_model
-from referralkit.errors import ToolArgumentsError, ToolError, ToolNotPermittedError
-from referralkit.errors import UnknownCallError
+from referralkit.calls.tools import record_turn_model, startable_call_types
+from referralkit.errors import (
+    ToolArgumentsError,
+    ToolError,
+    ToolNotPermittedError,
+    UnknownCallError,
+)
 from referralkit.intake import FIELDS, CallType
 from referralkit.lifecycle import ROLE_TRIGGERS
 from referralkit.model import Actor, ActorKind, Role

@@ -25,7 +25,8 @@ def test_arrival_time_gives_the_appointment_in_the_patients_local_time(referral)
     answer = answer_visit_preparation(
         referral, _patient(referral), content(), topic="arrival_time"
     )
-    assert answer.answered and answer.audience == "patient"
+    assert answer.answered
+    assert answer.audience == "patient"
     assert answer.text.startswith(
         "Your appointment is on Tuesday, March tenth, twenty twenty-six, at ten thirty AM. "
         "Please arrive 20 minutes early."
@@ -131,7 +132,8 @@ def test_an_unverified_caller_hears_the_same_whether_or_not_the_referral_exists(
     wrong = CallerIdentity("patient", family_name="Rivera", birth_date=None)
     not_verified = answer_visit_preparation(referral, wrong, content(), topic="what_to_bring")
     missing = answer_visit_preparation(None, wrong, content(), topic="what_to_bring")
-    assert not not_verified.verified and not missing.verified
+    assert not not_verified.verified
+    assert not missing.verified
     assert not_verified.text == missing.text
     assert not_verified.details == missing.details == {}
     assert not_verified.handoff.queue == missing.handoff.queue == "scheduling"

@@ -37,10 +37,13 @@ def test_every_state_and_sub_status_has_both_sentences_in_both_languages():
         english = next_step_for(state, sub, "en")
         spanish = next_step_for(state, sub, "es")
         for step in (english, spanish):
-            assert step.patient.strip() and step.practice.strip(), (state, sub)
+            assert step.patient.strip(), (state, sub)
+            assert step.practice.strip(), (state, sub)
             assert step.patient != step.practice, (state, sub)
-            assert step.patient.endswith(".") and step.practice.endswith(".")
-        assert english.patient != spanish.patient and english.practice != spanish.practice
+            assert step.patient.endswith(".")
+            assert step.practice.endswith(".")
+        assert english.patient != spanish.patient
+        assert english.practice != spanish.practice
         assert (english.owner, english.language, spanish.language) == (
             spanish.owner,
             "en",
@@ -55,7 +58,8 @@ def test_every_text_message_fits_one_gsm7_segment_with_the_practice_and_opt_out(
             assert is_gsm7(step.patient_sms), step.patient_sms
             assert sms_length(step.patient_sms)[0] <= SMS_TEXT_LIMIT
             units, limit = sms_length(render_sms(step.patient_sms, practice=PRACTICE))
-            assert limit == GSM7_LIMIT and units <= limit
+            assert limit == GSM7_LIMIT
+            assert units <= limit
 
 
 def test_gsm7_keeps_the_accents_gsm7_has_and_drops_the_others():
@@ -121,6 +125,8 @@ def test_status_answers_say_the_same_next_step(state, language):
     practice = answer_status(
         referral, CallerIdentity("referring_practice", npi=REFERRING_NPI), language=language
     )
-    assert patient.next_step == step.patient and step.patient in patient.text
-    assert practice.next_step == step.practice and step.practice in practice.text
+    assert patient.next_step == step.patient
+    assert step.patient in patient.text
+    assert practice.next_step == step.practice
+    assert step.practice in practice.text
     assert patient.owner == practice.owner == step.owner
