@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from referralkit import __version__
 from referralkit.calls import OPERATIONS, TOOLS_VERSION, CallTools, permitted, tool_definitions
-from referralkit.calls.tools import record_turn_model, startable_call_types
+from referralkit.calls.tools import check_values, record_turn_model, startable_call_types
 from referralkit.errors import (
     ToolArgumentsError,
     ToolError,
@@ -113,6 +113,41 @@ def test_record_turn_arguments_round_trip_through_schema_and_model(case):
     assert (
         model.model_json_schema(by_alias=True)["properties"].keys() == schema["properties"].keys()
     )
+
+
+def _any_value() -> st.SearchStrategy[Any]:
+    scalar = st.none() | st.booleans() | st.integers() | st.text(max_size=3)
+    return scalar | st.lists(scalar, max_size=2) | st.text(min_size=999, max_size=1001)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(list(CallType)).flatmap(
+        lambda k: st.tuples(
+            st.just(k),
+            st.dictionaries(
+                st.sampled_from([*sorted(FIELDS[k]), "patient", "unknown.field"]),
+                _any_value() | _value(*_shape(k)),
+                max_size=4,
+            ),
+        )
+    )
+)
+def test_the_runtime_check_agrees_with_the_schema_model(case):
+    kind, values = case
+    arguments = {"call_id": UUID_TEXT, "values": values}
+    try:
+        record_turn_model(kind).model_validate(arguments)
+    except ValueError:
+        model_ok = False
+    else:
+        model_ok = True
+    assert (check_values(kind, values) == []) == model_ok
+
+
+def _shape(kind: CallType) -> tuple[str, tuple[str, ...]]:
+    choice = next((d for d in FIELDS[kind].values() if d.kind == "choice"), None)
+    return ("choice", choice.choices) if choice else ("text", ())
 
 
 @pytest.mark.parametrize(

@@ -156,6 +156,9 @@ AUDIENCE_PROMPTS: Final[Mapping[Audience, Mapping[str, Mapping[str, str]]]] = Ma
 """Questions by audience, language and field path or requirement key; the caregiver wording
 is intake's built-in one ("the patient's")."""
 
+_BUILT_IN: Final[Mapping[str, frozenset[str]]] = {
+    lang: frozenset(texts.values()) for lang, texts in PROMPTS.items()
+}
 _PRACTICE_ROLES: Final = frozenset({"referring_practice", "receiving_practice", "payer"})
 
 
@@ -182,10 +185,12 @@ def phrase(
     texts = AUDIENCE_PROMPTS[audience].get(question.language)
     if not texts:
         return question
-    if config is not None and config.prompts is not PROMPTS:
-        built_in = PROMPTS.get(question.language, {})
-        if question.text not in built_in.values():
-            return question  # the practice's own wording wins
+    if (
+        config is not None
+        and config.prompts is not PROMPTS
+        and question.text not in _BUILT_IN.get(question.language, ())
+    ):
+        return question  # the practice's own wording wins
     key = question.field
     text = texts.get(key)
     if text is None:

@@ -33,9 +33,9 @@ from referralkit.calls.tools import (
     StartCallArgs,
     ToolSet,
     VisitPreparationArgs,
+    check_values,
     handoff_queues,
     permitted,
-    record_turn_model,
     tool_definitions,
 )
 from referralkit.calls.visit_prep import answer_visit_preparation
@@ -96,6 +96,7 @@ class CallLogged:
 class _Call:
     session: IntakeSession
     caller_role: str | None
+    kind: str  # the call type's value, for the role guard
     handoffs: list[HandOff] = attrs.field(factory=list)
 
 
@@ -140,7 +141,20 @@ class CallTools:
     content: VisitContent = attrs.field(factory=VisitContent)
     config: IntakeConfig = attrs.field(factory=IntakeConfig)
     on_call_logged: Callable[[CallLogged], None] | None = None
-    _calls: dict[UUID, _Call] = attrs.field(factory=dict, init=False)
+    # Keyed by the call id as start_call gave it out, so a turn finds its call without parsing.
+    _calls: dict[str, _Call] = attrs.field(factory=dict, init=False)
+    # The role guard for this actor, worked out once: tool name -> the call types it may use
+    # the tool on (by value: a str lookup costs a fraction of hashing enum members).
+    _allowed: dict[str, frozenset[str]] = attrs.field(init=False)
+
+    @_allowed.default
+    def _work_out_allowed(self) -> dict[str, frozenset[str]]:
+        role = self.actor.role
+        return {
+            name: frozenset(kind.value for kind in CallType if permitted(role, name, kind))
+            for name in OPERATIONS
+            if permitted(role, name)
+        }
 
     def __repr__(self) -> str:
         return f"CallTools(actor={self.actor.id!r}, role={self.actor.role.value!r})"
@@ -156,7 +170,7 @@ class CallTools:
 
         :raises UnknownCallError: no such call is in progress.
         """
-        call = self._calls.get(call_id)
+        call = self._calls.get(str(call_id))
         if call is None:
             raise UnknownCallError("session")
         return call.session
@@ -176,25 +190,23 @@ class CallTools:
         if op is None:
             raise ToolError(name, "unknown_tool", f"unknown tool {name!r}")
         role = self.actor.role
-        if not permitted(role, name):
+        allowed = self._allowed.get(name)
+        if allowed is None:
             raise ToolNotPermittedError(name, role.value)
         raw = self._decode(name, arguments)
         if not op.binds_call:
             args = self._parse(StartCallArgs, name, raw)
             assert isinstance(args, StartCallArgs)  # noqa: S101 - narrows for mypy
             kind = CallType.coerce(args.call_type)
-            if not permitted(role, name, kind):
+            if kind.value not in allowed:
                 raise ToolNotPermittedError(name, role.value, kind.value)
             return self._start(args, kind)
-        call_id = self._call_id(name, raw)
-        call = self._calls.get(call_id)
-        if call is None:
-            raise UnknownCallError(name)
+        call_id, call = self._call(name, raw)
         kind = call.session.call_type
-        if not permitted(role, name, kind):
-            raise ToolNotPermittedError(name, role.value, kind.value)
+        if call.kind not in allowed:
+            raise ToolNotPermittedError(name, role.value, call.kind)
         if name == "record_turn":
-            return self._record_turn(call, self._parse(record_turn_model(kind), name, raw))
+            return self._record_turn(call, self._turn_values(name, kind, raw))
         if name == "answer_status":
             self._parse(CallIdArgs, name, raw)
             return self._answer_status(call_id, call)
@@ -227,6 +239,8 @@ class CallTools:
 
     @staticmethod
     def _decode(name: str, arguments: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
+        if type(arguments) is dict:  # the common case, without an ABC isinstance check
+            return arguments
         if isinstance(arguments, str | bytes | bytearray):
             try:
                 arguments = json.loads(arguments)
@@ -252,27 +266,49 @@ class CallTools:
             ]
             raise ToolArgumentsError(name, errors) from None
 
-    @staticmethod
-    def _call_id(name: str, raw: Mapping[str, Any]) -> UUID:
+    def _call(self, name: str, raw: Mapping[str, Any]) -> tuple[UUID, _Call]:
         value = raw.get("call_id")
+        call = self._calls.get(value) if isinstance(value, str) else None
+        if call is not None:
+            return call.session.id, call
         try:
-            return value if isinstance(value, UUID) else UUID(str(value))
+            call_id = value if isinstance(value, UUID) else UUID(str(value))
         except ValueError:
             raise ToolArgumentsError(
                 name, [{"loc": ("call_id",), "type": "uuid_parsing", "msg": "Must be a call_id."}]
             ) from None
+        call = self._calls.get(str(call_id))
+        if call is None:
+            raise UnknownCallError(name)
+        return call_id, call
+
+    @staticmethod
+    def _turn_values(name: str, kind: CallType, raw: Mapping[str, Any]) -> Mapping[str, Any]:
+        problems = [
+            {"loc": (key,), "type": "extra_forbidden", "msg": "Unknown argument."}
+            for key in raw
+            if key not in ("call_id", "values")
+        ]
+        if "values" not in raw:
+            problems.append({"loc": ("values",), "type": "missing", "msg": "Field required"})
+        else:
+            problems += check_values(kind, raw["values"])
+        if problems:
+            raise ToolArgumentsError(name, problems)
+        values: Mapping[str, Any] = raw["values"]
+        return values
 
     # -- operations --
 
     def _start(self, args: StartCallArgs, kind: CallType) -> dict[str, Any]:
         session = self.desk.start_intake(kind, config=self.config, language=args.language)
-        call = _Call(session, args.caller_role)
+        call = _Call(session, args.caller_role, kind.value)
         result = (
             session.update({"caller.role": args.caller_role})
             if args.caller_role is not None
             else session.result()
         )
-        self._calls[session.id] = call
+        self._calls[str(session.id)] = call
         return {
             "call_id": str(session.id),
             "call_type": kind.value,
@@ -304,8 +340,7 @@ class CallTools:
             return None
         return _question(phrase(question, self._role(call), self.config))
 
-    def _record_turn(self, call: _Call, args: BaseModel) -> dict[str, Any]:
-        values = args.model_dump(by_alias=True, exclude_unset=True)["values"]
+    def _record_turn(self, call: _Call, values: Mapping[str, Any]) -> dict[str, Any]:
         session = call.session
         result = session.update(values)
         given = [p for p in values if p in READ_BACK_PATHS and p in result.captured]
@@ -315,7 +350,7 @@ class CallTools:
             if given
             else None
         )
-        unverified = self._unverifiable(call)
+        unverified = self._unverifiable(call) if result.complete else []
         return {
             "turn": result.turn,
             "complete": result.complete and not unverified,
@@ -477,7 +512,7 @@ class CallTools:
             referral, created = outcome.referral, outcome.created
         else:
             record = session.to_call_record("handed_off", extra_flags=extra)
-        del self._calls[call_id]
+        del self._calls[str(call_id)]
         if self.on_call_logged is not None:
             self.on_call_logged(CallLogged(record, tuple(call.handoffs), referral))
         return {

@@ -48,6 +48,7 @@ __all__ = [
     "ToolDefinition",
     "ToolSet",
     "VisitPreparationArgs",
+    "check_values",
     "handoff_queues",
     "permitted",
     "record_turn_model",
@@ -251,6 +252,69 @@ def record_turn_model(call_type: CallType | str | None = None) -> type[BaseModel
     return _record_turn_model(kind)
 
 
+# What record_turn's schema allows for each field: a string (up to 1,000 characters), a list
+# of strings, or one of its choices; null everywhere. Checked on every turn, so a plain table
+# rather than a pydantic pass (which costs about as much as the turn itself).
+_Shape = frozenset[str] | type[str] | type[list[str]]
+
+
+@functools.cache
+def _shapes(call_type: CallType) -> Mapping[str, _Shape]:
+    shapes: dict[str, _Shape] = {}
+    for path, definition in FIELDS[call_type].items():
+        if definition.kind == "choice":
+            shapes[path] = frozenset(definition.choices)
+        elif definition.kind in _LIST_KINDS:
+            shapes[path] = list
+        else:
+            shapes[path] = str
+    return shapes
+
+
+def check_values(call_type: CallType, values: object) -> list[dict[str, Any]]:
+    """Return how *values* breaks ``record_turn``'s schema for *call_type* (empty: it fits).
+
+    Gives the same verdict as validating with :func:`record_turn_model` (a property test
+    checks it), at a fraction of the cost; each problem is ``{"loc", "type", "msg"}`` without
+    the value.
+    """
+    if type(values) is not dict and not isinstance(values, Mapping):
+        return [{"loc": ("values",), "type": "model_type", "msg": "Must be an object."}]
+    shapes = _shapes(call_type)
+    problems: list[dict[str, Any]] = []
+    for path, value in values.items():
+        shape = shapes.get(path) if isinstance(path, str) else None
+        if shape is None:
+            problems.append(
+                {"loc": ("values", path), "type": "extra_forbidden", "msg": "Unknown field."}
+            )
+        elif value is None:
+            continue
+        elif shape is str:
+            if not isinstance(value, str) or len(value) > 1000:
+                problems.append(
+                    {"loc": ("values", path), "type": "string_type", "msg": "Must be text."}
+                )
+        elif shape is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                problems.append(
+                    {
+                        "loc": ("values", path),
+                        "type": "list_type",
+                        "msg": "Must be a list of text.",
+                    }
+                )
+        elif not isinstance(value, str) or value not in shape:  # type: ignore[operator]
+            problems.append(
+                {
+                    "loc": ("values", path),
+                    "type": "literal_error",
+                    "msg": "Not one of the choices.",
+                }
+            )
+    return problems
+
+
 # -- Operations and the role guard ------------------------------------------------------------
 
 _CALL_ROLES: Final = frozenset({Role.INTAKE, Role.SCHEDULER})
@@ -341,6 +405,7 @@ OPERATIONS: Final[Mapping[str, Operation]] = {
 """Every operation an agent may be given, by tool name."""
 
 
+@functools.cache
 def permitted(role: Role, operation: str, call_type: CallType | None = None) -> bool:
     """Return whether an actor in *role* may use *operation* (on *call_type*, if given).
 
