@@ -10,8 +10,8 @@ validates and normalises them and computes the next question. Goal: ratio <= 1.2
 Both sides replay the same scripted turns over fresh calls (distinct names, birth dates and
 phone numbers), interleaved round by round so machine load hits both alike; the figure is the
 ratio of median turns (a loaded machine's pauses land in a few turns and move the mean).
-Figure 2 is the p99 of a single turn on a 30-field call type (``new_referral`` configured to require 30 fields,
-captured two or three fields a turn): well under the 50 ms a voice agent can hide.
+Figure 2 is the p99 of a single turn on a 30-field call type (``new_referral`` configured to
+require 30 fields, captured three fields a turn): well under the 50 ms a voice agent can hide.
 
 Run: ``python benchmarks/bench_calls.py [--quick]``.
 """
