@@ -202,6 +202,7 @@ def test_the_guard_follows_the_lifecycle_role_table():
                     assert all(t in ROLE_TRIGGERS[role] for t in op.triggers.get(kind, ()))
     # A scheduler may not complete intake, so it may not take a new referral at all.
     assert CallType.NEW_REFERRAL not in startable_call_types(Role.SCHEDULER)
+    assert tool_definitions(Role.SCHEDULER, "new_referral").tools == ()
     assert startable_call_types(Role.REFERRER) == (CallType.NEW_REFERRAL,)
     assert startable_call_types(Role.CLINICIAN) == startable_call_types(Role.SYSTEM) == ()
     assert tool_definitions(Role.CLINICIAN).tools == ()

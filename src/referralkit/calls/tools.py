@@ -349,7 +349,7 @@ def _roles(*, referrer: bool = False, calls: Iterable[CallType] = _ALL_CALLS) ->
 
 
 # Taking a new referral ends in complete_intake: an agent whose role may not fire it may not
-# take the call at all, rather than capture a referral it can never submit.
+# take the call at all (no tool on it), rather than capture a referral it can never submit.
 _NEW_REFERRAL_TRIGGERS: Final[Mapping[CallType, tuple[Trigger, ...]]] = {
     CallType.NEW_REFERRAL: ("complete_intake",)
 }
@@ -392,6 +392,7 @@ OPERATIONS: Final[Mapping[str, Operation]] = {
             "Hand the call to a human queue (the caller asked for a person, a clinical or "
             "urgent question, anything you cannot answer from a tool).",
             _roles(referrer=True),
+            _NEW_REFERRAL_TRIGGERS,
         ),
         Operation(
             "log_interaction",
