@@ -130,3 +130,19 @@ def test_status_answers_say_the_same_next_step(state, language):
     assert practice.next_step == step.practice
     assert step.practice in practice.text
     assert patient.owner == practice.owner == step.owner
+
+
+def test_the_next_step_text_message_speaks_the_patients_language():
+    from referralkit.outreach.sms import next_step_sms
+
+    referral = new_referral(preferred_language="es-MX").model_copy(
+        update={"status": ReferralStatus.READY_TO_SCHEDULE}
+    )
+    text = next_step_sms(referral, practice=PRACTICE)
+    assert text == (
+        f"{PRACTICE}: Su referencia esta lista: llame al consultorio del especialista para "
+        "hacer su cita. Reply STOP to opt out."
+    )
+    assert next_step_sms(referral, practice="Lakeside", language="en").startswith(
+        "Lakeside: Your referral is ready"
+    )

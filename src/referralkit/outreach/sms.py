@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from referralkit.lifecycle.next_steps import next_step
+from referralkit.model import Referral
+
 __all__ = [
     "DEFAULT_SMS_TEMPLATES",
     "GSM7_LIMIT",
@@ -18,6 +21,7 @@ __all__ = [
     "UCS2_LIMIT",
     "SmsTooLongError",
     "is_gsm7",
+    "next_step_sms",
     "render_sms",
     "sms_length",
 ]
@@ -88,3 +92,21 @@ def render_sms(
     if units > limit:
         raise SmsTooLongError(units, limit)
     return text
+
+
+def next_step_sms(referral: Referral, *, practice: str, language: str | None = None) -> str:
+    """Render what happens next for *referral*'s patient as one text message.
+
+    The text is the patient's next-step sentence (:mod:`referralkit.lifecycle.next_steps`), the
+    same one a status call answers with; it names no person, date or diagnosis.
+
+    :param practice: the practice name the text starts with (at most 30 characters always
+        fit).
+    :param language: ``"en"`` or ``"es"``; the patient's preferred language when ``None``.
+    :raises SmsTooLongError: the practice name is too long for one segment.
+
+    .. versionadded:: 0.1
+    """
+    if language is None:
+        language = referral.patient.preferred_language if referral.patient else "en"
+    return render_sms(next_step(referral, language).patient_sms, practice=practice)
