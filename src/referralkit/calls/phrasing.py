@@ -182,14 +182,32 @@ def phrase(
     audience = audience_of(caller_role)
     if audience == "caregiver":
         return question
+    # Questions are configuration, never caller data: the worded form is kept per question,
+    # since the same few dozen are asked on every call.
+    key = (
+        question.field,
+        question.text,
+        question.language,
+        audience,
+        config is not None and config.prompts is not PROMPTS,
+    )
+    phrased = _PHRASED.get(key)
+    if phrased is None:
+        phrased = _phrase(question, audience, custom=key[4])
+        if len(_PHRASED) >= 4096:
+            _PHRASED.clear()
+        _PHRASED[key] = phrased
+    return phrased
+
+
+_PHRASED: dict[tuple[str, str, str, str, bool], Question] = {}
+
+
+def _phrase(question: Question, audience: Audience, *, custom: bool) -> Question:
     texts = AUDIENCE_PROMPTS[audience].get(question.language)
     if not texts:
         return question
-    if (
-        config is not None
-        and config.prompts is not PROMPTS
-        and question.text not in _BUILT_IN.get(question.language, ())
-    ):
+    if custom and question.text not in _BUILT_IN.get(question.language, ()):
         return question  # the practice's own wording wins
     key = question.field
     text = texts.get(key)

@@ -16,6 +16,7 @@ logged.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, time
 from typing import Final
@@ -151,7 +152,8 @@ _ES_MONTHS: Final = [
 ]
 
 
-def _en_words(n: int) -> str:
+@functools.lru_cache(maxsize=512)
+def _en_words(n: int) -> str:  # cached: a number alone (a day, a year) identifies no one
     if n < 20:
         return _EN_ONES[n]
     if n < 100:
@@ -164,6 +166,7 @@ def _en_words(n: int) -> str:
     return f"{_en_words(thousands)} thousand" + (f" {_en_words(rest)}" if rest else "")
 
 
+@functools.lru_cache(maxsize=512)
 def _en_ordinal(n: int) -> str:
     words = _en_words(n)
     head, sep, last = words.rpartition("-")
@@ -176,6 +179,7 @@ def _en_ordinal(n: int) -> str:
     return f"{head}{sep}{last}"
 
 
+@functools.lru_cache(maxsize=512)
 def _en_year(year: int) -> str:
     # As people say years: 1961 "nineteen sixty-one", 1905 "nineteen oh five", 2005 "two
     # thousand five", 2026 "twenty twenty-six".
@@ -189,6 +193,7 @@ def _en_year(year: int) -> str:
     return f"{_en_words(high)} {_en_words(low)}"
 
 
+@functools.lru_cache(maxsize=512)
 def _es_words(n: int) -> str:
     if n < 30:
         return _ES_ONES[n]
@@ -260,12 +265,16 @@ def group_phone(number: str) -> str:
     North American numbers (``+1``, or ten digits) are grouped 3-3-4 without the country
     code; others are read as ``"plus"`` and then groups of three, the last of up to four.
     """
-    digits = re.sub(r"\D", "", number)
-    international = number.strip().startswith("+")
-    if international and digits.startswith("1") and len(digits) == 11:
+    text = number.strip()
+    international = text.startswith("+")
+    digits = text[1:] if international else text
+    if not digits.isdigit():
+        digits = _NON_DIGIT.sub("", digits)
+    if international and len(digits) == 11 and digits[0] == "1":
         digits, international = digits[1:], False
     if not international and len(digits) == 10:
-        return ", ".join(_digits(g) for g in (digits[:3], digits[3:6], digits[6:]))
+        spaced = " ".join(digits)  # digit i sits at 2 * i
+        return f"{spaced[:5]}, {spaced[6:11]}, {spaced[12:]}"
     groups: list[str] = []
     while len(digits) > 4:
         groups.append(digits[:3])
@@ -273,6 +282,9 @@ def group_phone(number: str) -> str:
     groups.append(digits)
     read = ", ".join(_digits(g) for g in groups if g)
     return f"plus {read}" if international else read
+
+
+_NON_DIGIT: Final = re.compile(r"\D")
 
 
 def spell_reference(reference: str) -> str:
