@@ -270,3 +270,11 @@ def test_invoke_json_returns_errors_as_results():
     assert result["error"]["code"] == "invalid_arguments"
     started = json.loads(tools.invoke_json("start_call", '{"call_type": "status_inquiry"}'))
     assert started["next_question"]["field"] == "caller.role"
+
+
+@pytest.mark.parametrize("call_id", [[], {}, 7, None])
+def test_a_call_id_of_the_wrong_type_is_an_argument_error(call_id):
+    _, tools, _ = world()
+    tools.invoke("start_call", {"call_type": "status_inquiry"})
+    with pytest.raises(ToolArgumentsError):
+        tools.invoke("record_turn", {"call_id": call_id, "values": {}})

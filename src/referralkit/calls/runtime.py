@@ -54,7 +54,6 @@ from referralkit.intake import (
     IntakeFlag,
     IntakeResult,
     IntakeSession,
-    Question,
     match_referrals,
     verify_caller,
 )
@@ -113,16 +112,6 @@ _VERIFIED_BY: Final[Mapping[str, tuple[str, ...]]] = {
 }
 
 
-def _question(question: Question | None) -> dict[str, str] | None:
-    if question is None:
-        return None
-    return {"field": question.field, "text": question.text, "language": question.language}
-
-
-def _flags(flags: tuple[IntakeFlag, ...]) -> list[dict[str, str | None]]:
-    return [{"code": f.code, "queue": f.queue} for f in flags]
-
-
 @attrs.define(repr=False)
 class CallTools:
     """The tools one AI agent may call, run against a desk.
@@ -147,6 +136,8 @@ class CallTools:
     # the tool on (by value: a str lookup costs a fraction of hashing enum members).
     _allowed: dict[str, frozenset[str]] = attrs.field(init=False)
 
+    _turn_kinds: frozenset[str] = attrs.field(init=False)
+
     @_allowed.default
     def _work_out_allowed(self) -> dict[str, frozenset[str]]:
         role = self.actor.role
@@ -155,6 +146,10 @@ class CallTools:
             for name in OPERATIONS
             if permitted(role, name)
         }
+
+    @_turn_kinds.default
+    def _work_out_turn_kinds(self) -> frozenset[str]:
+        return self._allowed.get("record_turn", frozenset())
 
     def __repr__(self) -> str:
         return f"CallTools(actor={self.actor.id!r}, role={self.actor.role.value!r})"
@@ -186,6 +181,19 @@ class CallTools:
         :raises UnknownCallError: the call id names no call in progress.
         :raises ToolError: the tool is unknown, or the call cannot do this yet.
         """
+        if name == "record_turn" and type(arguments) is dict and len(arguments) == 2:
+            # The path of nearly every tool call: a turn on a call in progress. The same checks
+            # as below, in fewer steps; anything unusual takes the general path.
+            call_id = arguments.get("call_id")
+            call = self._calls.get(call_id) if type(call_id) is str else None
+            values = arguments.get("values")
+            if (
+                call is not None
+                and call.kind in self._turn_kinds
+                and type(values) is dict
+                and not check_values(call.session.call_type, values)
+            ):
+                return self._record_turn(call, values)
         op = OPERATIONS.get(name)
         if op is None:
             raise ToolError(name, "unknown_tool", f"unknown tool {name!r}")
@@ -315,7 +323,12 @@ class CallTools:
             "language": args.language,
             "tools_version": TOOLS_VERSION,
             "complete": result.complete and not self._unverifiable(call),
-            "next_question": self._next(call, result),
+            "next_question": self._next(
+                call,
+                result,
+                self._role(call),
+                self._unverifiable(call) if result.complete else [],
+            ),
         }
 
     def _role(self, call: _Call) -> str | None:
@@ -330,37 +343,40 @@ class CallTools:
         needed = _VERIFIED_BY.get(self._role(call) or "", ())
         return [p for p in needed if session.value(p) is None]
 
-    def _next(self, call: _Call, result: IntakeResult) -> dict[str, str] | None:
+    def _next(
+        self, call: _Call, result: IntakeResult, role: str | None, unverified: list[str]
+    ) -> dict[str, str] | None:
         question = result.next_question
-        if question is None and result.complete:
-            unverified = self._unverifiable(call)
-            if unverified:
-                question = ask_for(self.config, call.session.language, unverified[0])
+        if question is None and unverified:
+            question = ask_for(self.config, call.session.language, unverified[0])
         if question is None:
             return None
-        return _question(phrase(question, self._role(call), self.config))
+        worded = phrase(question, role, self.config)
+        return {"field": worded.field, "text": worded.text, "language": worded.language}
 
     def _record_turn(self, call: _Call, values: Mapping[str, Any]) -> dict[str, Any]:
         session = call.session
         result = session.update(values)
-        given = [p for p in values if p in READ_BACK_PATHS and p in result.captured]
-        role = self._role(call)
-        confirm = (
-            read_back(((p, session.value(p)) for p in given), role, _language(session))
-            if given
-            else None
-        )
+        role = session.value("caller.role") or call.caller_role
+        confirm = None
+        if not READ_BACK_PATHS.isdisjoint(values):
+            captured = result.captured
+            given = [p for p in values if p in READ_BACK_PATHS and p in captured]
+            if given:
+                confirm = read_back(
+                    ((p, session.value(p)) for p in given), role, _language(session)
+                )
         unverified = self._unverifiable(call) if result.complete else []
         return {
             "turn": result.turn,
             "complete": result.complete and not unverified,
-            "missing": [*result.missing, *unverified],
+            "missing": [*result.missing, *unverified] if unverified else list(result.missing),
             "issues": [
                 {"path": i.path, "code": i.code, "message": i.message} for i in result.issues
             ],
             "read_back": confirm,
-            "next_question": self._next(call, result),
-            "flags": _flags(result.flags),
+            "next_question": self._next(call, result, role, unverified),
+            "flags": [{"code": f.code, "queue": f.queue} for f in result.flags],
         }
 
     def _referral(self, session: IntakeSession) -> Referral | None:
