@@ -191,7 +191,7 @@ class CallTools:
                 call is not None
                 and call.kind in self._turn_kinds
                 and type(values) is dict
-                and not check_values(call.session.call_type, values)
+                and not check_values(call.kind, values)
             ):
                 return self._record_turn(call, values)
         op = OPERATIONS.get(name)
