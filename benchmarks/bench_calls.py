@@ -27,9 +27,17 @@ from typing import Any
 from common import no_gc, report
 
 from referralkit import Actor, ActorKind, ReferralDesk, Role
-from referralkit.calls import CallTools
+from referralkit.calls import CallTools, ScriptedCaller
 from referralkit.clock import ManualClock
 from referralkit.intake import CallType, IntakeConfig, IntakeSession
+from referralkit.model import (
+    Patient,
+    PhoneContact,
+    Practice,
+    ReasonForReferral,
+    Referral,
+    ReferralStatus,
+)
 
 CLOCK = ManualClock(datetime(2026, 3, 2, 14, tzinfo=UTC))
 AGENT = Actor(kind=ActorKind.AI, id="bench-agent", role=Role.INTAKE)
@@ -228,7 +236,56 @@ def main(quick: bool = False) -> dict[str, float]:
         )
         key = "thirty" if config is THIRTY_CONFIG else "seven"
         figures |= {f"{key}_ratio": ratio, f"{key}_p99_ms": p99 * 1e3}
+    figures |= _whole_calls(n // 4)
     return figures
+
+
+def _whole_calls(n: int) -> dict[str, float]:
+    """Whole scripted calls through the tool layer: every tool call's latency."""
+    desk = ReferralDesk.open("memory://", clock=CLOCK)
+    tools = CallTools(desk, AGENT)
+    ana = _values(0)
+    desk.create(build_referral(ana), actor=AGENT)
+    knows = {
+        "patient.family_name": ana["patient.family_name"],
+        "patient.birth_date": ana["patient.birth_date"],
+        "question.topic": "what_to_bring",
+    }
+    samples: dict[str, list[float]] = {}
+    for i in range(n):
+        for call_type in ("status_inquiry", "visit_preparation"):
+            language = "es" if i % 2 else "en"
+            conversation = ScriptedCaller(
+                call_type, knows, language=language, caller_role="caregiver"
+            ).run(tools)
+            for (name, _, _), seconds in zip(
+                conversation.tool_calls, conversation.latencies, strict=True
+            ):
+                samples.setdefault(name, []).append(seconds)
+    print(f"  whole scripted calls (status, visit preparation; {2 * n} calls), per tool call:")
+    for name, values in samples.items():
+        print(
+            f"    {name:<18} p50 {_p(values, 0.5) * 1e3:7.3f} ms   "
+            f"p99 {_p(values, 0.99) * 1e3:7.3f} ms   ({len(values)} calls)"
+        )
+    return {f"{name}_p99_ms": _p(v, 0.99) * 1e3 for name, v in samples.items()}
+
+
+def build_referral(values: dict[str, Any]) -> Referral:
+    """A received referral for *values*' patient, for the whole-call figures."""
+    born = date.fromisoformat(values["patient.birth_date"])
+    return Referral(
+        status=ReferralStatus.RECEIVED,
+        patient=Patient(
+            given_name=values["patient.given_name"],
+            family_name=values["patient.family_name"],
+            birth_date=born,
+            phones=(PhoneContact(number="+13125550000"),),
+        ),
+        referring_practice=Practice(name="Maple Street Family Medicine"),
+        specialty="Cardiology",
+        reason=ReasonForReferral(text="Irregular heartbeat"),
+    )
 
 
 if __name__ == "__main__":

@@ -131,3 +131,10 @@ def test_a_question_the_caller_cannot_answer_goes_to_a_person(conversations):
     text = conversations["practice_coordination en patient"]
     assert "caller: I don't know." in text
     assert '"handoff_queues": ["practice_relations"]' in text
+
+
+def test_a_scripted_call_times_every_tool_call():
+    _, tools, _ = world()
+    conversation = _script(CallType.STATUS_INQUIRY, "en", "patient").run(tools)
+    assert len(conversation.latencies) == len(conversation.tool_calls)
+    assert all(seconds >= 0 for seconds in conversation.latencies)

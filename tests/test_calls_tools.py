@@ -278,3 +278,17 @@ def test_a_call_id_of_the_wrong_type_is_an_argument_error(call_id):
     tools.invoke("start_call", {"call_type": "status_inquiry"})
     with pytest.raises(ToolArgumentsError):
         tools.invoke("record_turn", {"call_id": call_id, "values": {}})
+
+
+def test_a_dropped_call_is_forgotten_and_returns_its_record():
+    _, tools, _ = world()
+    call = tools.invoke("start_call", {"call_type": "status_inquiry", "caller_role": "patient"})
+    tools.invoke("record_turn", {"call_id": call["call_id"], "values": {"referral_number": "X-1"}})
+    record = tools.drop(call["call_id"])
+    assert (record.outcome, record.call_type, record.caller_role) == (
+        "abandoned",
+        "status_inquiry",
+        "patient",
+    )
+    with pytest.raises(UnknownCallError):
+        tools.invoke("log_interaction", {"call_id": call["call_id"]})

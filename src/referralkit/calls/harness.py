@@ -4,14 +4,15 @@
 through :class:`~referralkit.calls.CallTools`: it starts the call, asks each question the tool
 layer returns, answers it from what the caller knows (a correction after a rejected value, if
 scripted), asks for the answer (status or visit preparation), and logs the call. The result is
-a :class:`Conversation`: what was said, and every tool call with its result. Tests compare
-conversations against golden transcripts; benchmarks time them.
+a :class:`Conversation`: what was said, every tool call with its result, and how long each
+took. Tests compare conversations against golden transcripts; benchmarks time them.
 
 .. versionadded:: 0.1
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -46,6 +47,8 @@ class Conversation:
     tool_calls: tuple[tuple[str, Mapping[str, Any], Mapping[str, Any]], ...] = attrs.field(
         repr=False
     )
+    latencies: tuple[float, ...] = ()
+    """Seconds each tool call took (``time.perf_counter``), in the order of ``tool_calls``."""
 
     def transcript(self) -> str:
         """Return the lines as text, one ``speaker: text`` a line."""
@@ -106,8 +109,12 @@ class ScriptedCaller:
         lines: list[Line] = []
         calls: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = []
 
+        latencies: list[float] = []
+
         def invoke(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+            began = time.perf_counter()
             result = tools.invoke(name, arguments)
+            latencies.append(time.perf_counter() - began)
             calls.append((name, arguments, result))
             return result
 
@@ -160,5 +167,10 @@ class ScriptedCaller:
                 lines.append(Line("agent", answered["text"]))
         invoke("log_interaction", {"call_id": call_id})
         return Conversation(
-            kind.value, self.language, self.caller_role, tuple(lines), tuple(calls)
+            kind.value,
+            self.language,
+            self.caller_role,
+            tuple(lines),
+            tuple(calls),
+            tuple(latencies),
         )

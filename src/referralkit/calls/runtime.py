@@ -170,6 +170,21 @@ class CallTools:
             raise UnknownCallError("session")
         return call.session
 
+    def drop(self, call_id: UUID | str) -> CallRecord:
+        """Forget a call the caller hung up on, and return its record (outcome ``abandoned``).
+
+        Nothing is written: the host logs the record where it keeps unfinished calls.
+
+        :raises UnknownCallError: no such call is in progress.
+        """
+        call = self._calls.pop(str(call_id), None)
+        if call is None:
+            raise UnknownCallError("drop")
+        flags = tuple(
+            IntakeFlag(h.reason, h.reason.replace("_", " "), h.queue) for h in call.handoffs
+        )
+        return call.session.to_call_record("abandoned", extra_flags=flags)
+
     # -- invocation --
 
     def invoke(self, name: str, arguments: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
