@@ -124,11 +124,18 @@ def _scripts(n: int, per_turn: int) -> list[list[dict[str, Any]]]:
     return [_turns(_values(i), per_turn) for i in range(n)]
 
 
+def _baseline_session(config: IntakeConfig) -> IntakeSession:
+    # The same session the tool layer holds after start_call: the caller's language and role.
+    session = IntakeSession(CallType.NEW_REFERRAL, config, CLOCK, language="en")
+    session.update({"caller.role": "patient"})
+    return session
+
+
 def _check(tools: CallTools, scripts: list[list[dict[str, Any]]], config: IntakeConfig) -> None:
     # Outside the timing: every script completes cleanly on both sides.
     for turns in scripts[:20]:
         call = tools.invoke("start_call", {"call_type": "new_referral", "caller_role": "patient"})
-        session = IntakeSession(CallType.NEW_REFERRAL, config, CLOCK)
+        session = _baseline_session(config)
         for values in turns:
             result = tools.invoke("record_turn", {"call_id": call["call_id"], "values": values})
             direct = session.update(values)
@@ -148,7 +155,7 @@ def _round(
         ]
         for _ in scripts
     ]
-    sessions = [IntakeSession(CallType.NEW_REFERRAL, config, CLOCK) for _ in scripts]
+    sessions = [_baseline_session(config) for _ in scripts]
     base_turns: list[float] = []
     our_turns: list[float] = []
     clock = time.perf_counter
