@@ -72,7 +72,7 @@ def test_a_referring_practice_verified_by_npi_is_answered(referral):
     caller = CallerIdentity("referring_practice", npi=REFERRING_NPI)
     answer = answer_visit_preparation(referral, caller, content(), topic="what_to_bring")
     assert answer.audience == "referring_practice"
-    assert answer.text.startswith("The patient should bring your insurance card")
+    assert answer.text.startswith("The patient should bring their insurance card, a photo ID")
 
 
 @pytest.mark.parametrize("topic", ["other", None])

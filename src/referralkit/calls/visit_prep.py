@@ -16,6 +16,7 @@ patient counselling queue with the caller's question for the person who calls ba
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
@@ -102,6 +103,13 @@ _T: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
         },
     }
 )
+_YOUR: Final = re.compile(r"\b([Yy])our\b")
+
+
+def _their(match: re.Match[str]) -> str:
+    return "Their" if match.group(1) == "Y" else "their"
+
+
 _WEEKDAYS: Final = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
     "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
@@ -199,9 +207,14 @@ def _topic_text(
 ) -> str | None:
     if topic == "what_to_bring" and text.bring:
         # The practice writes the list to the patient ("your insurance card"): a caregiver
-        # passes it on as written; a practice hears it about the patient.
-        key = "bring_practice" if audience != "patient" else "bring_own"
-        return t[key].format(items=_join(text.bring, t["and"]))
+        # passes it on as written; a practice hears it about the patient ("their"; Spanish
+        # "su" already serves both).
+        if audience == "patient":
+            return t["bring_own"].format(items=_join(text.bring, t["and"]))
+        items = (
+            tuple(_YOUR.sub(_their, item) for item in text.bring) if t is _T["en"] else text.bring
+        )
+        return t["bring_practice"].format(items=_join(items, t["and"]))
     if topic == "arrival_time" and guide.arrive_minutes_early is not None:
         minutes = guide.arrive_minutes_early
         if appointment_line is not None:
