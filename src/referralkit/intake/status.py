@@ -193,6 +193,12 @@ class StatusAnswer:
 
     :ivar audience: who the caller was verified as, or ``None`` (nothing was disclosed).
     :ivar text: the answer to read out.
+    :ivar next_step: what happens next, from :mod:`referralkit.lifecycle.next_steps`: the
+        patient's sentence for a patient or caregiver, the practice's for a practice.
+
+    .. versionchanged:: 0.1
+       The next step and its owner follow the sub-statuses (records, authorization,
+       appointment, report), not the state alone.
     :ivar owner: who owns the next step (``"specialist_office"``, ``"referring_practice"``,
         ``"insurance"``, ``"patient"``), or ``None`` when nothing is left to do.
     :ivar details: extra facts for the audience (appointment time, authorization number...).
