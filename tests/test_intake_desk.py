@@ -183,7 +183,8 @@ def test_patient_hears_state_next_step_and_owner(desk: ReferralDesk, referral_id
     answer = outcome.answer
     assert answer.audience == "patient"
     assert answer.status is ReferralStatus.PENDING_AUTH
-    assert answer.owner == "insurance"
+    # Authorization is required but not yet requested: the specialist's office owns that step.
+    assert answer.owner == "specialist_office"
     assert "waiting for insurance approval" in answer.text
     assert "referral_number" not in answer.details
     assert outcome.call.outcome == "status_answered"

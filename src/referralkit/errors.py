@@ -4,6 +4,8 @@
 
     ReferralKitError
     ├── IntakeError              (an intake payload or intake configuration is invalid; .errors())
+    │   └── ContentError           (practice-written call content fails validation on load;
+    │                               .errors() names each problem by path)
     ├── InvalidTriggerError      (the name is not a lifecycle trigger; .trigger)
     ├── InvalidTransitionError   (trigger not allowed from the current status; .trigger, .status,
     │   │                         .allowed)
@@ -34,8 +36,12 @@
     │   ├── FhirResourceError      (a FHIR resource is refused; .code, .resource_type, .errors())
     │   └── Hl7MessageError        (an HL7 v2 message is malformed, truncated or unsupported;
     │                               .ack_code, .error_code, .segment, .field; never a value)
-    └── WebhookSignatureError    (a webhook's signature is missing, wrong or outside the
-                                  replay window; .reason)
+    ├── WebhookSignatureError    (a webhook's signature is missing, wrong or outside the
+    │                             replay window; .reason)
+    └── ToolError                (an AI agent's tool call cannot be carried out; .tool, .code)
+        ├── ToolNotPermittedError  (the agent's actor role may not perform the operation; .role)
+        ├── ToolArgumentsError     (the arguments do not match the tool's schema; .errors())
+        └── UnknownCallError       (no call with that id is in progress)
 
 Messages never contain PHI: they name referral ids, states, triggers and field paths only.
 """
@@ -49,6 +55,7 @@ from uuid import UUID
 __all__ = [
     "AdapterError",
     "ConflictError",
+    "ContentError",
     "CorruptRecordError",
     "DuplicateReferralError",
     "FhirResourceError",
@@ -70,9 +77,13 @@ __all__ = [
     "SendRefusedError",
     "SmsTooLongError",
     "StoreError",
+    "ToolArgumentsError",
+    "ToolError",
+    "ToolNotPermittedError",
     "TransientAdapterError",
     "TransitionBlockedError",
     "TriggerDataError",
+    "UnknownCallError",
     "WebhookSignatureError",
 ]
 
@@ -470,3 +481,81 @@ class WebhookSignatureError(ReferralKitError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"webhook signature rejected: {reason}")
+
+
+class ContentError(IntakeError):
+    """Practice-written call content (visit preparation) is invalid; raised when it is loaded.
+
+    The code is ``"invalid_content"``; :meth:`errors` names every problem by its path
+    (``visit.0.en.bring``), never repeating the content itself.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, message: str, errors: Sequence[dict[str, Any]] = ()) -> None:
+        super().__init__("invalid_content", message, errors)
+
+
+class ToolError(ReferralKitError):
+    """An AI agent's tool call cannot be carried out.
+
+    The message names the tool and a code, never the arguments (they may hold PHI), so it is
+    safe to hand back to the agent as the tool's error result.
+
+    :ivar tool: the tool's name.
+    :ivar code: a short machine-readable reason.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, tool: str, code: str, message: str) -> None:
+        self.tool = tool
+        self.code = code
+        super().__init__(message)
+
+
+class ToolNotPermittedError(ToolError):
+    """The agent's actor role may not perform the operation behind the tool.
+
+    :ivar role: the actor's role.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, tool: str, role: str, call_type: str | None = None) -> None:
+        self.role = role
+        self.call_type = call_type
+        where = f" on a {call_type} call" if call_type else ""
+        super().__init__(tool, "not_permitted", f"role {role!r} may not use tool {tool!r}{where}")
+
+
+class ToolArgumentsError(ToolError):
+    """The arguments of a tool call do not match the tool's schema.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, tool: str, errors: Sequence[dict[str, Any]]) -> None:
+        self._errors = [
+            {"loc": tuple(e.get("loc", ())), "type": e.get("type", ""), "msg": e.get("msg", "")}
+            for e in errors
+        ]
+        summary = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<arguments>'}: {e['msg']}"
+            for e in self._errors[:10]
+        )
+        super().__init__(tool, "invalid_arguments", f"invalid arguments for {tool!r}: {summary}")
+
+    def errors(self) -> list[dict[str, Any]]:
+        """Return the problems found (location, type, message; never the input values)."""
+        return list(self._errors)
+
+
+class UnknownCallError(ToolError):
+    """No call with the given id is in progress (never started, or already finished).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, tool: str) -> None:
+        super().__init__(tool, "unknown_call", f"tool {tool!r}: no call in progress with that id")

@@ -161,7 +161,16 @@ FIELDS: Final[Mapping[CallType, Mapping[str, FieldDef]]] = MappingProxyType(
         },
         CallType.VISIT_PREPARATION: {
             **_COMMON,
-            **_topic("what_to_bring", "location", "arrival_time", "preparation", "cost", "other"),
+            **_topic(
+                "what_to_bring",
+                "location",
+                "arrival_time",
+                "preparation",
+                "duration",
+                "cost",
+                "reschedule",
+                "other",
+            ),
         },
         CallType.PRACTICE_COORDINATION: {
             **_COMMON,

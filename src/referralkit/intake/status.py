@@ -24,6 +24,8 @@ from typing import Final
 import attrs
 
 from referralkit.lifecycle import ACTIVE_STATES
+from referralkit.lifecycle.next_steps import AUTHORIZATION_SENTENCES
+from referralkit.lifecycle.next_steps import next_step as next_step_of
 from referralkit.model import AuthorizationStatus, Referral, ReferralStatus
 from referralkit.model.identity import caller_matches
 
@@ -133,125 +135,40 @@ def verify_caller(referral: Referral, caller: CallerIdentity) -> str | None:
 # -- Plain language ---------------------------------------------------------------------------
 
 S = ReferralStatus
-_STATE_EN: Final[Mapping[ReferralStatus, tuple[str, str | None, str | None]]] = {
-    S.INTAKE: (
-        "The referral is still being completed: some details are missing.",
-        "The referring office needs to send the missing details.",
-        "referring_practice",
-    ),
-    S.RECEIVED: (
-        "The specialist's office has the referral and is reviewing it.",
-        "The specialist's office decides whether to accept it.",
-        "specialist_office",
-    ),
-    S.ACCEPTED: (
-        "The specialist's office has accepted the referral.",
-        "The office checks whether insurance approval is needed.",
-        "specialist_office",
-    ),
-    S.PENDING_AUTH: (
-        "The referral is waiting for insurance approval.",
-        "The specialist's office is waiting for the insurance company's answer.",
-        "insurance",
-    ),
-    S.READY_TO_SCHEDULE: (
-        "The referral is ready and the appointment can be booked.",
-        "The patient can call to book, or the specialist's office will call the patient.",
-        "patient",
-    ),
-    S.SCHEDULED: (
-        "An appointment is booked.",
-        "The patient goes to the appointment.",
-        "patient",
-    ),
-    S.VISIT_COMPLETED: (
-        "The patient has been seen by the specialist.",
-        "The specialist's office sends the visit report to the referring doctor.",
-        "specialist_office",
-    ),
-    S.CLOSED: ("The referral is complete: the visit report was sent back.", None, None),
-    S.DECLINED: (
-        "The specialist's office did not accept the referral.",
-        "The referring doctor's office will discuss other options.",
-        "referring_practice",
-    ),
-    S.CANCELLED: ("The referral was cancelled.", None, None),
-    S.LOST: (
-        "The referral was closed because no appointment was booked.",
-        "Call the specialist's office if the patient still needs the visit.",
-        "patient",
-    ),
-    S.ON_HOLD: (
-        "The referral is on hold.",
-        "The specialist's office will pick it up again.",
-        "specialist_office",
-    ),
-    S.ENTERED_IN_ERROR: ("This referral was entered by mistake and is not active.", None, None),
+# What the state means; what happens next comes from referralkit.lifecycle.next_steps, so a
+# status answer, a visit-preparation answer and an outreach text always agree.
+_STATE_EN: Final[Mapping[ReferralStatus, str]] = {
+    S.INTAKE: "The referral is still being completed: some details are missing.",
+    S.RECEIVED: "The specialist's office has the referral and is reviewing it.",
+    S.ACCEPTED: "The specialist's office has accepted the referral.",
+    S.PENDING_AUTH: "The referral is waiting for insurance approval.",
+    S.READY_TO_SCHEDULE: "The referral is ready and the appointment can be booked.",
+    S.SCHEDULED: "An appointment is booked.",
+    S.VISIT_COMPLETED: "The patient has been seen by the specialist.",
+    S.CLOSED: "The referral is complete: the visit report was sent back.",
+    S.DECLINED: "The specialist's office did not accept the referral.",
+    S.CANCELLED: "The referral was cancelled.",
+    S.LOST: "The referral was closed because no appointment was booked.",
+    S.ON_HOLD: "The referral is on hold.",
+    S.ENTERED_IN_ERROR: "This referral was entered by mistake and is not active.",
 }
-_STATE_ES: Final[Mapping[ReferralStatus, tuple[str, str | None]]] = {
-    S.INTAKE: (
-        "La referencia aún se está completando: faltan algunos datos.",
-        "El consultorio que refiere debe enviar los datos que faltan.",
-    ),
-    S.RECEIVED: (
-        "El consultorio del especialista recibió la referencia y la está revisando.",
-        "El consultorio del especialista decidirá si la acepta.",
-    ),
-    S.ACCEPTED: (
-        "El consultorio del especialista aceptó la referencia.",
-        "El consultorio revisa si se necesita aprobación del seguro.",
-    ),
-    S.PENDING_AUTH: (
-        "La referencia está esperando la aprobación del seguro.",
-        "El consultorio del especialista espera la respuesta del seguro.",
-    ),
-    S.READY_TO_SCHEDULE: (
-        "La referencia está lista y se puede programar la cita.",
-        "El paciente puede llamar para programarla, o el consultorio lo llamará.",
-    ),
-    S.SCHEDULED: ("Hay una cita programada.", "El paciente asiste a la cita."),
-    S.VISIT_COMPLETED: (
-        "El especialista ya atendió al paciente.",
-        "El consultorio del especialista envía el informe al médico que refirió.",
-    ),
-    S.CLOSED: ("La referencia está completa: se envió el informe de la visita.", None),
-    S.DECLINED: (
-        "El consultorio del especialista no aceptó la referencia.",
-        "El consultorio del médico que refirió hablará de otras opciones.",
-    ),
-    S.CANCELLED: ("La referencia fue cancelada.", None),
-    S.LOST: (
-        "La referencia se cerró porque no se programó ninguna cita.",
-        "Llame al consultorio del especialista si el paciente aún necesita la visita.",
-    ),
-    S.ON_HOLD: ("La referencia está en pausa.", "El consultorio del especialista la retomará."),
-    S.ENTERED_IN_ERROR: ("Esta referencia se registró por error y no está activa.", None),
+_STATE_ES: Final[Mapping[ReferralStatus, str]] = {
+    S.INTAKE: "La referencia aún se está completando: faltan algunos datos.",
+    S.RECEIVED: "El consultorio del especialista recibió la referencia y la está revisando.",
+    S.ACCEPTED: "El consultorio del especialista aceptó la referencia.",
+    S.PENDING_AUTH: "La referencia está esperando la aprobación del seguro.",
+    S.READY_TO_SCHEDULE: "La referencia está lista y se puede programar la cita.",
+    S.SCHEDULED: "Hay una cita programada.",
+    S.VISIT_COMPLETED: "El especialista ya atendió al paciente.",
+    S.CLOSED: "La referencia está completa: se envió el informe de la visita.",
+    S.DECLINED: "El consultorio del especialista no aceptó la referencia.",
+    S.CANCELLED: "La referencia fue cancelada.",
+    S.LOST: "La referencia se cerró porque no se programó ninguna cita.",
+    S.ON_HOLD: "La referencia está en pausa.",
+    S.ENTERED_IN_ERROR: "Esta referencia se registró por error y no está activa.",
 }
 A = AuthorizationStatus
-_AUTH: Final[Mapping[str, Mapping[AuthorizationStatus, str]]] = MappingProxyType(
-    {
-        "en": {
-            A.NOT_REQUIRED: "No insurance approval is needed.",
-            A.REQUIRED: "Insurance approval is needed and has not been requested yet.",
-            A.SUBMITTED: "The request for insurance approval was sent; no answer yet.",
-            A.PENDED: "The insurance company asked for more information.",
-            A.APPROVED: "Insurance approved the visit.",
-            A.MODIFIED: "Insurance approved the visit with changes.",
-            A.DENIED: "Insurance did not approve the visit; staff will follow up.",
-            A.EXPIRED: "The insurance approval has expired and needs renewing.",
-        },
-        "es": {
-            A.NOT_REQUIRED: "No se necesita aprobación del seguro.",
-            A.REQUIRED: "Se necesita aprobación del seguro y aún no se ha solicitado.",
-            A.SUBMITTED: "Se envió la solicitud de aprobación al seguro; aún no hay respuesta.",
-            A.PENDED: "El seguro pidió más información.",
-            A.APPROVED: "El seguro aprobó la visita.",
-            A.MODIFIED: "El seguro aprobó la visita con cambios.",
-            A.DENIED: "El seguro no aprobó la visita; el personal dará seguimiento.",
-            A.EXPIRED: "La aprobación del seguro venció y debe renovarse.",
-        },
-    }
-)
+_AUTH: Final = AUTHORIZATION_SENTENCES
 _UNVERIFIED: Final[Mapping[str, str]] = {
     "en": (
         "I can't share referral details until I can verify who is calling. A staff member "
@@ -271,6 +188,12 @@ class StatusAnswer:
 
     :ivar audience: who the caller was verified as, or ``None`` (nothing was disclosed).
     :ivar text: the answer to read out.
+    :ivar next_step: what happens next, from :mod:`referralkit.lifecycle.next_steps`: the
+        patient's sentence for a patient or caregiver, the practice's for a practice.
+
+    .. versionchanged:: 0.1
+       The next step and its owner follow the sub-statuses (records, authorization,
+       appointment, report), not the state alone.
     :ivar owner: who owns the next step (``"specialist_office"``, ``"referring_practice"``,
         ``"insurance"``, ``"patient"``), or ``None`` when nothing is left to do.
     :ivar details: extra facts for the audience (appointment time, authorization number...).
@@ -315,14 +238,14 @@ def answer_status(
     audience = verify_caller(referral, caller)
     if audience is None:
         return StatusAnswer(None, _UNVERIFIED[lang], lang, flags=("caller_not_verified",))
-    what, next_step, owner = _STATE_EN[referral.status]
-    if lang == "es":
-        what, next_step = _STATE_ES[referral.status]
+    what = (_STATE_ES if lang == "es" else _STATE_EN)[referral.status]
+    step = next_step_of(referral, lang)
+    next_step = step.patient if audience == "patient" else step.practice
+    owner = step.owner
     auth = referral.authorization
     auth_text = _AUTH[lang][auth.status]
     parts = [auth_text, what] if about_authorization else [what, auth_text]
-    if next_step:
-        parts.append(next_step)
+    parts.append(next_step)
     details: dict[str, str] = {}
     appointment = referral.current_appointment
     if appointment is not None:

@@ -13,6 +13,13 @@ from referralkit.lifecycle.crosswalk import (
     crosswalk_referral,
 )
 from referralkit.lifecycle.machine import Change, Lifecycle, amended, created, shared_lifecycle
+from referralkit.lifecycle.next_steps import (
+    AUTHORIZATION_SENTENCES,
+    NextStep,
+    SubStatus,
+    next_step,
+    next_step_for,
+)
 from referralkit.lifecycle.table import (
     ACTIVE_STATES,
     ROLE_TRIGGERS,
@@ -41,6 +48,7 @@ from referralkit.lifecycle.triggers import (
 
 __all__ = [
     "ACTIVE_STATES",
+    "AUTHORIZATION_SENTENCES",
     "ROLE_TRIGGERS",
     "TERMINAL_STATES",
     "TRANSITIONS",
@@ -56,6 +64,7 @@ __all__ = [
     "DeclineData",
     "Lifecycle",
     "MarkLostData",
+    "NextStep",
     "NoShowData",
     "NoteData",
     "ReasonData",
@@ -63,11 +72,14 @@ __all__ = [
     "RequestInfoData",
     "ScheduleData",
     "StatusCodes",
+    "SubStatus",
     "Trigger",
     "allowed_triggers",
     "amended",
     "created",
     "crosswalk",
     "crosswalk_referral",
+    "next_step",
+    "next_step_for",
     "shared_lifecycle",
 ]

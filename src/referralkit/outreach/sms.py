@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from typing import Final
 
 from referralkit.errors import SmsTooLongError
+from referralkit.lifecycle.next_steps import next_step
+from referralkit.model import Referral
 
 __all__ = [
     "DEFAULT_SMS_TEMPLATES",
@@ -21,6 +23,7 @@ __all__ = [
     "SmsTooLongError",
     "finish_sms",
     "is_gsm7",
+    "next_step_sms",
     "render_sms",
     "sms_length",
 ]
@@ -97,3 +100,21 @@ def finish_sms(text: str, *, practice: str) -> str:
     if units > limit:
         raise SmsTooLongError(units, limit)
     return text
+
+
+def next_step_sms(referral: Referral, *, practice: str, language: str | None = None) -> str:
+    """Render what happens next for *referral*'s patient as one text message.
+
+    The text is the patient's next-step sentence (:mod:`referralkit.lifecycle.next_steps`), the
+    same one a status call answers with; it names no person, date or diagnosis.
+
+    :param practice: the practice name the text starts with (at most 30 characters always
+        fit).
+    :param language: ``"en"`` or ``"es"``; the patient's preferred language when ``None``.
+    :raises SmsTooLongError: the practice name is too long for one segment.
+
+    .. versionadded:: 0.1
+    """
+    if language is None:
+        language = referral.patient.preferred_language if referral.patient else "en"
+    return render_sms(next_step(referral, language).patient_sms, practice=practice)
