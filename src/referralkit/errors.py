@@ -22,6 +22,10 @@
     ├── RoutingError             (routing rules could not be applied)
     │   └── RuleLoadError          (a rule set is invalid: .source, .rule_id, .line, .reason,
     │                               .problems; the previous rule set stays active)
+    ├── TaskError                (a human-task operation was refused; .referral_id, .task_id)
+    │   ├── TaskNotFoundError      (the referral has no such task)
+    │   ├── TaskStateError         (not allowed in the task's status; .status, .action)
+    │   └── HandoffNotAllowedError (the queue is not an approved hand-off; .source, .target)
     ├── AdapterError             (a vendor adapter failed; .adapter, .operation)
     │   ├── TransientAdapterError  (transient: retried with backoff by the desk)
     │   └── PermanentAdapterError  (permanent: never retried; becomes a human task)
@@ -42,6 +46,7 @@ __all__ = [
     "ConflictError",
     "CorruptRecordError",
     "DuplicateReferralError",
+    "HandoffNotAllowedError",
     "HistoryTamperedError",
     "IntakeError",
     "InvalidTransitionError",
@@ -55,6 +60,9 @@ __all__ = [
     "RoutingError",
     "RuleLoadError",
     "StoreError",
+    "TaskError",
+    "TaskNotFoundError",
+    "TaskStateError",
     "TransientAdapterError",
     "TransitionBlockedError",
     "TriggerDataError",
@@ -328,3 +336,63 @@ class RuleLoadError(RoutingError):
             lines.append(f"{where}: {what}{reason}")
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(lines[0] + more + ("\n" + "\n".join(lines[1:]) if more else ""))
+
+
+class TaskError(ReferralKitError):
+    """A human-task operation was refused; nothing was written.
+
+    :ivar referral_id: the referral the task belongs to.
+    :ivar task_id: the task.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, referral_id: UUID, task_id: UUID, message: str) -> None:
+        super().__init__(f"referral {referral_id}, task {task_id}: {message}")
+        self.referral_id = referral_id
+        self.task_id = task_id
+
+
+class TaskNotFoundError(TaskError, LookupError):
+    """The referral has no task with this id.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, referral_id: UUID, task_id: UUID) -> None:
+        super().__init__(referral_id, task_id, "no such task")
+
+
+class TaskStateError(TaskError):
+    """The action is not allowed in the task's status (completing a cancelled task, say).
+
+    :ivar status: the task's status.
+    :ivar action: the refused action (``"claim"``, ``"complete"``...).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self, referral_id: UUID, task_id: UUID, status: str, action: str, why: str = ""
+    ) -> None:
+        detail = f": {why}" if why else ""
+        super().__init__(referral_id, task_id, f"cannot {action} a task that is {status}{detail}")
+        self.status = status
+        self.action = action
+
+
+class HandoffNotAllowedError(TaskError):
+    """The target queue is not an approved hand-off from the task's queue.
+
+    :ivar source: the task's queue.
+    :ivar target: the queue asked for.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, referral_id: UUID, task_id: UUID, source: str, target: str) -> None:
+        super().__init__(
+            referral_id, task_id, f"queue {target!r} is not an approved hand-off from {source!r}"
+        )
+        self.source = source
+        self.target = target

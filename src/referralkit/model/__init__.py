@@ -34,6 +34,7 @@ from referralkit.model.records import (
     Authorization,
     ContactConsent,
     Coverage,
+    Disclosure,
     HumanTask,
     Interaction,
     Patient,
@@ -43,6 +44,7 @@ from referralkit.model.records import (
     ReasonForReferral,
     RecordsRequest,
     StatusReason,
+    TaskChange,
 )
 from referralkit.model.referral import Referral
 from referralkit.model.types import (
@@ -75,6 +77,7 @@ __all__ = [
     "Coverage",
     "DeclineReason",
     "Direction",
+    "Disclosure",
     "Email",
     "HumanTask",
     "Icd10Code",
@@ -98,6 +101,7 @@ __all__ = [
     "ReferralStatus",
     "Role",
     "StatusReason",
+    "TaskChange",
     "TaskPriority",
     "TaskStatus",
     "TimeZoneName",
