@@ -11,8 +11,8 @@ from referralkit.errors import (
     TaskStateError,
 )
 from referralkit.model import Actor, ActorKind, HumanTask, Role, TaskPriority, TaskStatus
-from referralkit.tasks import handoff_allowed
 from referralkit.routing import QueueConfig
+from referralkit.tasks import handoff_allowed
 
 ALICE = Actor(kind=ActorKind.HUMAN, id="alice", role=Role.SCHEDULER)
 BOB = Actor(kind=ActorKind.HUMAN, id="bob", role=Role.SCHEDULER)

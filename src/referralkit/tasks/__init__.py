@@ -20,9 +20,11 @@ from referralkit.tasks.index import (
 from referralkit.tasks.interactions import (
     Continuity,
     LastEvent,
+    call_interaction,
     continuity,
     interaction_log,
     outbox_interactions,
+    status_disclosure,
 )
 from referralkit.tasks.lifecycle import (
     CLOSED_STATUSES,
@@ -61,6 +63,7 @@ __all__ = [
     "TaskService",
     "TaskSweepReport",
     "TaskUpdate",
+    "call_interaction",
     "close_moot_tasks",
     "continuity",
     "due_escalations",
@@ -69,5 +72,6 @@ __all__ = [
     "moot_closures",
     "moot_reason",
     "outbox_interactions",
+    "status_disclosure",
     "task_rows",
 ]

@@ -18,7 +18,17 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 import attrs
 
 from referralkit.events import Event
-from referralkit.model import Channel, Direction, HumanTask, Interaction, Referral, ReferralStatus
+from referralkit.intake.status import StatusAnswer
+from referralkit.model import (
+    Actor,
+    Channel,
+    Direction,
+    Disclosure,
+    HumanTask,
+    Interaction,
+    Referral,
+    ReferralStatus,
+)
 from referralkit.tasks.index import URGENCY
 from referralkit.tasks.lifecycle import LIVE_STATUSES
 
@@ -26,9 +36,11 @@ __all__ = [
     "OPERATION_CHANNELS",
     "Continuity",
     "LastEvent",
+    "call_interaction",
     "continuity",
     "interaction_log",
     "outbox_interactions",
+    "status_disclosure",
 ]
 
 OPERATION_CHANNELS: Final[Mapping[str, Channel]] = {
@@ -92,7 +104,7 @@ def interaction_log(referral: Referral, events: Sequence[Event]) -> list[Interac
     logged = list(referral.interactions)
     keys = {i.action_key for i in logged if i.action_key is not None}
     merged = logged + [i for i in outbox_interactions(events) if i.action_key not in keys]
-    return sorted(merged, key=lambda i: (i.at, str(i.id)))
+    return sorted(merged, key=lambda i: i.at)  # stable: same-instant entries keep their order
 
 
 @attrs.frozen
@@ -148,4 +160,53 @@ def continuity(referral: Referral, events: Sequence[Event]) -> Continuity:
         open_tasks=tuple(live),
         next_owner=owner,
         interactions=len(log),
+    )
+
+
+def status_disclosure(answer: StatusAnswer) -> Disclosure | None:
+    """Return what a status or authorization answer disclosed (field names), or ``None``.
+
+    Nothing is disclosed to an unverified caller, so that answer has no disclosure record.
+    """
+    if answer.audience is None:
+        return None
+    fields = ["status"]
+    if answer.authorization is not None:
+        fields.append("authorization")
+    if answer.next_step is not None:
+        fields.append("next_step")
+    if answer.owner is not None:
+        fields.append("owner")
+    fields.extend(sorted(answer.details))
+    return Disclosure(fields=tuple(fields), recipient_role=answer.audience, verified=True)
+
+
+def call_interaction(
+    *,
+    call_type: str,
+    actor: Actor,
+    at: datetime,
+    outcome: str,
+    summary: str | None = None,
+    ended_at: datetime | None = None,
+    answer: StatusAnswer | None = None,
+    channel: Channel = Channel.VOICE,
+    direction: Direction = Direction.INBOUND,
+) -> Interaction:
+    """Build the interaction of a call an intake session captured (AI or human *actor*).
+
+    With *answer* (a status or authorization call), the disclosure record says what the caller
+    was told. Intended for ``submit_intake`` to log instead of its bare record.
+    """
+    return Interaction(
+        at=at,
+        channel=channel,
+        direction=direction,
+        call_type=call_type,
+        outcome=outcome,
+        summary=summary,
+        actor_id=actor.id,
+        actor_kind=actor.kind,
+        ended_at=ended_at,
+        disclosure=None if answer is None else status_disclosure(answer),
     )

@@ -358,7 +358,8 @@ class TaskService:
         at = now or self.desk.clock.now()
         referral_ids: dict[UUID, None] = {}
         for statuses, due_before in (
-            ((TaskStatus.OPEN, TaskStatus.CLAIMED), at),
+            # due_before is strict; a task due exactly now is overdue (ladder_level agrees).
+            ((TaskStatus.OPEN, TaskStatus.CLAIMED), at + timedelta(microseconds=1)),
             ((TaskStatus.SNOOZED,), None),
         ):
             cursor: TaskCursor | None = None
