@@ -181,3 +181,18 @@ def test_entered_in_error_referral_leaves_every_work_list(desk, make_referral, a
     desk.fire(referral.id, "mark_error", actor=actors.clinician, data={"reason": "duplicate"})
     assert desk.tasks(queue="records") == []
     assert desk.get(referral.id).tasks[0].status in LIVE_STATUSES  # void: never amended again
+
+
+def test_a_moot_task_cannot_be_snoozed_or_handed_to_a_queue(desk, make_referral, actors):
+    from referralkit.errors import TaskStateError
+
+    referral = desk.create(make_referral(), actor=actors.intake_staff)
+    review = _open(desk, referral.id, "clinical_review")
+    desk.claim_task(referral.id, review.id, actor=ALICE)
+    desk.fire(referral.id, "accept", actor=actors.clinician)
+    with pytest.raises(TaskStateError, match="reason is gone"):
+        desk.snooze_task(
+            referral.id, review.id, actor=ALICE, until=desk.clock.now() + timedelta(hours=1)
+        )
+    with pytest.raises(TaskStateError, match="reason is gone"):
+        desk.reassign_task(referral.id, review.id, actor=ALICE, queue="clinical_supervisor")

@@ -194,7 +194,8 @@ def reassign(
     Moving to a queue unassigns it (it waits open there) unless *assignee* is given too;
     naming only an assignee hands the claim to that person.
 
-    :raises TaskStateError: it is closed, or neither *queue* nor *assignee* is given.
+    :raises TaskStateError: it is closed, neither *queue* nor *assignee* is given, or it is
+        moot and *queue* would hand it to others.
     :raises HandoffNotAllowedError: *queue* is not an approved hand-off from its queue.
     """
     task = find_task(referral, task_id)
@@ -204,6 +205,8 @@ def reassign(
         raise _refuse(referral, task, "reassign", "name a queue or an assignee")
     fields: dict[str, Any] = {}
     if queue is not None and queue != task.queue:
+        if task.moot is not None:
+            raise _refuse(referral, task, "hand off", "its reason is gone: complete or cancel it")
         if not handoff_allowed(queues, task.queue, queue):
             raise HandoffNotAllowedError(referral.id, task.id, task.queue, queue)
         fields.update(queue=queue, status=_S.OPEN, assignee=None, snoozed_until=None)
@@ -320,13 +323,15 @@ def snooze(
 
     Snoozing unassigns it, and its due time moves to *until* if that is later.
 
-    :raises TaskStateError: it is closed, or *until* is not in the future.
+    :raises TaskStateError: it is closed or moot, or *until* is not in the future.
     """
     task = find_task(referral, task_id)
     if task.status not in LIVE_STATUSES:
         raise _refuse(referral, task, "snooze")
     if until <= now:
         raise _refuse(referral, task, "snooze", "the snooze must end in the future")
+    if task.moot is not None:
+        raise _refuse(referral, task, "snooze", "its reason is gone: complete or cancel it")
     new, tasks = _changed(
         referral,
         task,
