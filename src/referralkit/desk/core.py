@@ -80,6 +80,7 @@ from referralkit.routing import (
 )
 from referralkit.store import Store
 from referralkit.tasks import Continuity, QueueCounts, TaskCursor, TaskRow, TaskSweepReport
+from referralkit.tasks.mirror import MirrorReport, MirrorSettings, mirror_work
 from referralkit.tasks.service import TaskService
 from referralkit.tasks.service import close_moot_tasks as _close_moot_tasks
 
@@ -760,3 +761,12 @@ class ReferralDesk:
         .. versionadded:: 0.1
         """
         return TaskService.for_desk(self).continuity(referral_id)
+
+    def mirror_work(self, referral_id: UUID, settings: MirrorSettings) -> MirrorReport:
+        """Mirror interactions and task states to the EHR.
+
+        See :func:`referralkit.tasks.mirror.mirror_work`.
+
+        .. versionadded:: 0.1
+        """
+        return mirror_work(self, referral_id, settings)

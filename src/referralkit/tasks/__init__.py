@@ -32,6 +32,7 @@ from referralkit.tasks.lifecycle import (
     TaskUpdate,
     handoff_allowed,
 )
+from referralkit.tasks.mirror import MirrorDesk, MirrorReport, MirrorSettings, mirror_work
 from referralkit.tasks.moot import MOOT_ACTOR, MootPolicy, moot_closures, moot_reason
 from referralkit.tasks.service import (
     INTERACTION_LOGGED,
@@ -53,6 +54,9 @@ __all__ = [
     "Continuity",
     "EscalationStep",
     "LastEvent",
+    "MirrorDesk",
+    "MirrorReport",
+    "MirrorSettings",
     "MootPolicy",
     "QueueCounts",
     "TaskCursor",
@@ -69,6 +73,7 @@ __all__ = [
     "due_escalations",
     "handoff_allowed",
     "interaction_log",
+    "mirror_work",
     "moot_closures",
     "moot_reason",
     "outbox_interactions",
