@@ -524,7 +524,8 @@ class TaskService:
         """
         referral = change.referral
         if not any(t.status in _lc.LIVE_STATUSES and t.moot is None for t in referral.tasks):
-            return None
+            return None  # the common case: nothing to close, nothing read
+
         events: Sequence[Event] | None = None
         if change.event.kind == "action_sent":
             events = self.desk.store.events(referral.id)
@@ -580,4 +581,6 @@ def close_moot_tasks(desk: TaskDesk, change: Change) -> Referral | None:
 
     .. versionadded:: 0.1
     """
+    if not change.referral.tasks:
+        return None  # most commits: skip building the service at all
     return TaskService.for_desk(desk).close_moot(change)

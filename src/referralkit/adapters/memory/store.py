@@ -178,6 +178,8 @@ class MemoryStore:
 
     def _index_tasks(self, referral: Referral) -> None:
         # Called with the lock held, in the same step as the referral write.
+        if not referral.tasks and referral.id not in self._task_index:
+            return  # the common case: no tasks before or after
         rows = task_rows(referral)
         if rows:
             self._task_index[referral.id] = rows
