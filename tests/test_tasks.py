@@ -203,3 +203,36 @@ def test_work_list_is_ordered_by_urgency_then_due_time(desk, referral, clock):
     page = desk.tasks(queue="records", limit=2)
     rest = desk.tasks(queue="records", limit=2, after=page[-1].cursor)
     assert [r.task_id for r in page + rest] == [r.task_id for r in rows]
+
+
+class _StoreWithoutIndex:
+    """A third-party store that predates the task index: the Store protocol only."""
+
+    def __init__(self) -> None:
+        from referralkit.adapters.memory import MemoryStore
+
+        inner = MemoryStore()
+        for name in (
+            "create",
+            "create_many",
+            "save",
+            "get",
+            "events",
+            "list_by_status",
+            "due",
+            "count_by_status",
+            "close",
+        ):
+            setattr(self, name, getattr(inner, name))
+
+
+def test_a_store_without_a_task_index_still_serves_work_lists(make_referral, actors, clock):
+    from referralkit.tasks import TaskIndex
+
+    store = _StoreWithoutIndex()
+    assert not isinstance(store, TaskIndex)
+    desk = ReferralDesk(store=store, clock=clock)  # type: ignore[arg-type]
+    referral = desk.create(make_referral(), actor=actors.intake_staff)
+    task = _open(desk, referral.id, queue="records")
+    assert [r.task_id for r in desk.tasks(queue="records")] == [task.id]
+    assert desk.queue_counts()["records"].open == 1
