@@ -30,6 +30,10 @@
     ├── AdapterError             (a vendor adapter failed; .adapter, .operation)
     │   ├── TransientAdapterError  (transient: retried with backoff by the desk)
     │   └── PermanentAdapterError  (permanent: never retried; becomes a human task)
+    ├── TaskError                (a human-task operation was refused; .referral_id, .task_id)
+    │   ├── TaskNotFoundError      (the referral has no such task)
+    │   ├── TaskStateError         (not allowed in the task's status; .status, .action)
+    │   └── HandoffNotAllowedError (the queue is not an approved hand-off; .source, .target)
     ├── NoBackendError           (a capability is needed and no plugin provides it; .hook,
     │                             .capability, .requested)
     ├── InteropError             (a message or resource from another system cannot be read)
@@ -59,6 +63,7 @@ __all__ = [
     "CorruptRecordError",
     "DuplicateReferralError",
     "FhirResourceError",
+    "HandoffNotAllowedError",
     "HistoryTamperedError",
     "Hl7MessageError",
     "IntakeError",
@@ -77,6 +82,9 @@ __all__ = [
     "SendRefusedError",
     "SmsTooLongError",
     "StoreError",
+    "TaskError",
+    "TaskNotFoundError",
+    "TaskStateError",
     "ToolArgumentsError",
     "ToolError",
     "ToolNotPermittedError",
@@ -559,3 +567,63 @@ class UnknownCallError(ToolError):
 
     def __init__(self, tool: str) -> None:
         super().__init__(tool, "unknown_call", f"tool {tool!r}: no call in progress with that id")
+
+
+class TaskError(ReferralKitError):
+    """A human-task operation was refused; nothing was written.
+
+    :ivar referral_id: the referral the task belongs to.
+    :ivar task_id: the task.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, referral_id: UUID, task_id: UUID, message: str) -> None:
+        super().__init__(f"referral {referral_id}, task {task_id}: {message}")
+        self.referral_id = referral_id
+        self.task_id = task_id
+
+
+class TaskNotFoundError(TaskError, LookupError):
+    """The referral has no task with this id.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, referral_id: UUID, task_id: UUID) -> None:
+        super().__init__(referral_id, task_id, "no such task")
+
+
+class TaskStateError(TaskError):
+    """The action is not allowed in the task's status (completing a cancelled task, say).
+
+    :ivar status: the task's status.
+    :ivar action: the refused action (``"claim"``, ``"complete"``...).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self, referral_id: UUID, task_id: UUID, status: str, action: str, why: str = ""
+    ) -> None:
+        detail = f": {why}" if why else ""
+        super().__init__(referral_id, task_id, f"cannot {action} a task that is {status}{detail}")
+        self.status = status
+        self.action = action
+
+
+class HandoffNotAllowedError(TaskError):
+    """The target queue is not an approved hand-off from the task's queue.
+
+    :ivar source: the task's queue.
+    :ivar target: the queue asked for.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, referral_id: UUID, task_id: UUID, source: str, target: str) -> None:
+        super().__init__(
+            referral_id, task_id, f"queue {target!r} is not an approved hand-off from {source!r}"
+        )
+        self.source = source
+        self.target = target

@@ -29,14 +29,21 @@ from tenacity import (
     wait_random,
 )
 
-from referralkit.errors import AdapterError, PermanentAdapterError, TransientAdapterError
+from referralkit.errors import (
+    AdapterError,
+    NoBackendError,
+    PermanentAdapterError,
+    TransientAdapterError,
+)
 from referralkit.plugins import Hooks
 from referralkit.ports import (
     BookAppointmentRequest,
     CallRequest,
     CancelAppointmentRequest,
     Capability,
+    EhrWorkMirror,
     FaxRequest,
+    InteractionMirrorRequest,
     LetterRequest,
     OutboundRequest,
     PatientEmailRequest,
@@ -45,6 +52,7 @@ from referralkit.ports import (
     SmsRequest,
     StaffAlertRequest,
     StatusPushRequest,
+    TaskMirrorRequest,
 )
 
 __all__ = ["DispatchOutcome", "DispatchStatus", "Invoker", "RetryPolicy"]
@@ -154,6 +162,14 @@ class Invoker:
     def _name(self, capability: Capability) -> str | None:
         return self.backends.get(capability)
 
+    def _mirror(self) -> EhrWorkMirror:
+        # Mirroring is optional on an EHR adapter: one without it is no backend for it.
+        name = self._name("ehr")
+        ehr = self.hooks.ehr(name)
+        if not isinstance(ehr, EhrWorkMirror):
+            raise NoBackendError("referralkit_register_ehr_adapters", "ehr", name, [])
+        return ehr
+
     def bind(self, request: OutboundRequest) -> Callable[[], Receipt]:
         """Resolve the adapter for *request* and return the call to make.
 
@@ -192,6 +208,12 @@ class Invoker:
             case CancelAppointmentRequest():
                 cancel_ehr = self.hooks.ehr(self._name("ehr"))
                 return lambda: cancel_ehr.cancel_appointment(request)
+            case InteractionMirrorRequest():
+                log_ehr = self._mirror()
+                return lambda: log_ehr.log_interaction(request)
+            case TaskMirrorRequest():
+                task_ehr = self._mirror()
+                return lambda: task_ehr.push_task(request)
         raise TypeError(f"not an outbound request type: {type(request).__name__}")
 
 

@@ -25,8 +25,9 @@ from referralkit.errors import (
     StoreError,
 )
 from referralkit.events import Event
-from referralkit.model import Referral, ReferralStatus
+from referralkit.model import Referral, ReferralStatus, TaskPriority, TaskStatus
 from referralkit.store import Events, check_change, checked_batches
+from referralkit.tasks.index import URGENCY, QueueCounts, TaskQuery, TaskRow, task_rows
 
 try:
     import psycopg
@@ -35,6 +36,41 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("PostgresStore needs psycopg: pip install 'referralkit[postgres]'") from exc
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+_URGENCY_SQL: Final = (
+    "CASE {0} WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+)
+# The task index (referralkit.tasks.index): one row per task, rewritten with its referral in
+# the same transaction; work lists read only this table. The backfill indexes referrals
+# written before it existed.
+_TASK_INDEX_MIGRATION: Final[tuple[str, ...]] = (
+    """CREATE TABLE referralkit_tasks (
+        task_id uuid PRIMARY KEY,
+        referral_id uuid NOT NULL,
+        queue text NOT NULL,
+        status text NOT NULL,
+        priority text NOT NULL,
+        urgency smallint NOT NULL,
+        due_at timestamptz NOT NULL,
+        created_at timestamptz NOT NULL,
+        assignee text,
+        title text NOT NULL,
+        moot boolean NOT NULL,
+        escalation_level integer NOT NULL
+    )""",
+    """CREATE INDEX referralkit_tasks_queue
+       ON referralkit_tasks (queue, status, urgency, due_at, task_id)""",
+    """CREATE INDEX referralkit_tasks_assignee
+       ON referralkit_tasks (assignee, status, urgency, due_at, task_id)""",
+    "CREATE INDEX referralkit_tasks_referral ON referralkit_tasks (referral_id)",
+    "INSERT INTO referralkit_tasks SELECT (t->>'id')::uuid, r.id, t->>'queue',"  # noqa: S608 - constant SQL
+    " t->>'status', t->>'priority', "
+    + _URGENCY_SQL.format("t->>'priority'")
+    + ", (t->>'due_at')::timestamptz, (t->>'created_at')::timestamptz, t->>'assignee',"
+    " t->>'title', (t->>'moot') IS NOT NULL, COALESCE((t->>'escalation_level')::integer, 0)"
+    " FROM referralkit_referrals r, jsonb_array_elements(r.body->'tasks') t"
+    " WHERE r.status <> 'entered_in_error'",
+)
 
 _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     (
@@ -67,6 +103,7 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             expires_at timestamptz NOT NULL
         )""",
     ),
+    _TASK_INDEX_MIGRATION,
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 """The schema version this release writes."""
@@ -204,6 +241,7 @@ class PostgresStore:
                         " VALUES (%s, %s, %s)",
                         [(referral.id, event.seq, event.to_json()) for event in chain],
                     )
+                _index_tasks(conn, [referral], replace=False)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateReferralError(referral.id) from exc
 
@@ -227,6 +265,7 @@ class PostgresStore:
                     "INSERT INTO referralkit_events (referral_id, seq, body) VALUES (%s, %s, %s)",
                     event_rows,
                 )
+                _index_tasks(conn, [r for r, _ in batch], replace=False)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateReferralError(self._first_existing(rows)) from exc
         return len(rows)
@@ -273,6 +312,7 @@ class PostgresStore:
                         " VALUES (%s, %s, %s)",
                         [(referral.id, event.seq, event.to_json()) for event in chain],
                     )
+                _index_tasks(conn, [referral], replace=True)
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
 
@@ -414,6 +454,75 @@ class PostgresStore:
             ).rowcount
         return updated == 1
 
+    # -- task index (referralkit.tasks.index.TaskIndex) ------------------------------------
+
+    def tasks(self, query: TaskQuery) -> list[TaskRow]:
+        """Return indexed tasks matching *query*, most urgent first (see ``TaskIndex``).
+
+        Served by the ``(queue, status, urgency, due_at, task_id)`` index: the cost follows the
+        queue, not the number of referrals stored.
+        """
+        where: list[sql.Composable] = [
+            sql.SQL("status = ANY(%(statuses)s)"),
+        ]
+        params: dict[str, Any] = {
+            "statuses": [s.value for s in query.statuses],
+            "limit": query.limit,
+        }
+        if query.queue is not None:
+            where.append(sql.SQL("queue = %(queue)s"))
+            params["queue"] = query.queue
+        if query.assignee is not None:
+            where.append(sql.SQL("assignee = %(assignee)s"))
+            params["assignee"] = query.assignee
+        if query.due_before is not None:
+            where.append(sql.SQL("due_at < %(due_before)s"))
+            params["due_before"] = query.due_before
+        if query.priority is not None:
+            where.append(sql.SQL("priority = %(priority)s"))
+            params["priority"] = query.priority.value
+        if query.after is not None:
+            where.append(sql.SQL("(urgency, due_at, task_id) > (%(u)s, %(d)s, %(t)s)"))
+            params.update(u=query.after.urgency, d=query.after.due_at, t=query.after.task_id)
+        statement = sql.SQL(
+            "SELECT task_id, referral_id, queue, status, priority, due_at, created_at, assignee,"
+            " title, moot, escalation_level FROM referralkit_tasks WHERE {}"
+            " ORDER BY urgency, due_at, task_id LIMIT %(limit)s"
+        ).format(sql.SQL(" AND ").join(where))
+        rows = self._read(lambda c: c.execute(statement, params).fetchall())
+        return [
+            TaskRow(
+                task_id=task_id,
+                referral_id=referral_id,
+                queue=queue,
+                status=TaskStatus(status),
+                priority=TaskPriority(priority),
+                due_at=due,
+                created_at=created,
+                title=title,
+                assignee=assignee,
+                moot=moot,
+                escalation_level=level,
+            )
+            for task_id, referral_id, queue, status, priority, due, created, assignee, title, moot, level in rows  # noqa: E501
+        ]
+
+    def queue_counts(self, now: datetime, day_end: datetime) -> dict[str, QueueCounts]:
+        """Return per-queue counts of open and claimed tasks (see ``TaskIndex``)."""
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT queue, COUNT(*), COUNT(*) FILTER (WHERE due_at < %(now)s),"
+                " COUNT(*) FILTER (WHERE due_at >= %(now)s AND due_at < %(end)s),"
+                " MIN(created_at) FROM referralkit_tasks WHERE status IN ('open', 'claimed')"
+                " GROUP BY queue ORDER BY queue",
+                {"now": now, "end": day_end},
+            ).fetchall()
+        )
+        return {
+            queue: QueueCounts(queue, int(n), int(late), int(today), oldest)
+            for queue, n, late, today, oldest in rows
+        }
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
@@ -421,3 +530,39 @@ class PostgresStore:
 
     def __repr__(self) -> str:
         return f"PostgresStore(schema={self._schema!r})"
+
+
+def _index_tasks(
+    conn: psycopg.Connection[Any], referrals: Sequence[Referral], *, replace: bool
+) -> None:
+    # Inside the caller's write transaction: the index changes with the referral or not at all.
+    with conn.cursor() as cur:
+        if replace:
+            cur.execute(
+                "DELETE FROM referralkit_tasks WHERE referral_id = ANY(%s)",
+                ([r.id for r in referrals],),
+            )
+        rows = [
+            (
+                row.task_id,
+                row.referral_id,
+                row.queue,
+                row.status.value,
+                row.priority.value,
+                URGENCY[row.priority],
+                row.due_at,
+                row.created_at,
+                row.assignee,
+                row.title,
+                row.moot,
+                row.escalation_level,
+            )
+            for referral in referrals
+            for row in task_rows(referral)
+        ]
+        if rows:
+            cur.executemany(
+                "INSERT INTO referralkit_tasks VALUES"
+                " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                rows,
+            )

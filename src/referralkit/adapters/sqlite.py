@@ -25,13 +25,59 @@ from referralkit.errors import (
     StoreError,
 )
 from referralkit.events import Event
-from referralkit.model import Referral, ReferralStatus
+from referralkit.model import Referral, ReferralStatus, TaskPriority, TaskStatus
 from referralkit.store import Events, check_change, checked_batches
+from referralkit.tasks.index import (
+    URGENCY,
+    QueueCounts,
+    TaskQuery,
+    TaskRow,
+    task_rows,
+)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO: Final = timedelta(microseconds=1)
+
+_URGENCY_SQL: Final = (
+    "CASE {0} WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+)
+_MICROS_SQL: Final = "CAST(ROUND((julianday({0}) - 2440587.5) * 86400000000) AS INTEGER)"
+# The task index (referralkit.tasks.index): one row per task, rewritten with its referral in
+# the same transaction; work lists read only this table. The backfill indexes referrals
+# written before it existed.
+_TASK_INDEX_MIGRATION: Final[tuple[str, ...]] = (
+    """CREATE TABLE tasks (
+        task_id TEXT PRIMARY KEY,
+        referral_id TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        status TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        urgency INTEGER NOT NULL,
+        due_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        assignee TEXT,
+        title TEXT NOT NULL,
+        moot INTEGER NOT NULL,
+        escalation_level INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    "CREATE INDEX tasks_queue ON tasks (queue, status, urgency, due_at, task_id)",
+    "CREATE INDEX tasks_assignee ON tasks (assignee, status, urgency, due_at, task_id)",
+    "CREATE INDEX tasks_referral ON tasks (referral_id)",
+    "INSERT INTO tasks SELECT json_extract(t.value, '$.id'), r.id,"  # noqa: S608 - constant SQL
+    " json_extract(t.value, '$.queue'), json_extract(t.value, '$.status'),"
+    " json_extract(t.value, '$.priority'), "
+    + _URGENCY_SQL.format("json_extract(t.value, '$.priority')")
+    + ", "
+    + _MICROS_SQL.format("json_extract(t.value, '$.due_at')")
+    + ", "
+    + _MICROS_SQL.format("json_extract(t.value, '$.created_at')")
+    + ", json_extract(t.value, '$.assignee'), json_extract(t.value, '$.title'),"
+    " json_extract(t.value, '$.moot') IS NOT NULL,"
+    " COALESCE(json_extract(t.value, '$.escalation_level'), 0)"
+    " FROM referrals r, json_each(r.body, '$.tasks') t WHERE r.status != 'entered_in_error'",
+)
 
 # Forward migrations: entry i takes the schema from version i to i + 1. Never edit a shipped
 # entry; append a new one.
@@ -67,6 +113,7 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             expires_at INTEGER NOT NULL
         ) WITHOUT ROWID""",
     ),
+    _TASK_INDEX_MIGRATION,
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 """The schema version this release writes."""
@@ -202,6 +249,7 @@ class SQLiteStore:
                     "INSERT INTO events (referral_id, seq, body) VALUES (?, ?, ?)",
                     [(str(referral.id), event.seq, event.to_json()) for event in chain],
                 )
+                _index_tasks(conn, [referral], replace=False)
         except sqlite3.IntegrityError as exc:
             raise DuplicateReferralError(referral.id) from exc
 
@@ -224,6 +272,7 @@ class SQLiteStore:
                 conn.executemany(
                     "INSERT INTO events (referral_id, seq, body) VALUES (?, ?, ?)", event_rows
                 )
+                _index_tasks(conn, [r for r, _ in batch], replace=False)
         except sqlite3.IntegrityError as exc:
             raise DuplicateReferralError(UUID(self._first_existing(rows))) from exc
         return len(rows)
@@ -264,6 +313,7 @@ class SQLiteStore:
                     "INSERT INTO events (referral_id, seq, body) VALUES (?, ?, ?)",
                     [(key, event.seq, event.to_json()) for event in chain],
                 )
+                _index_tasks(conn, [referral], replace=True)
         except sqlite3.IntegrityError as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
 
@@ -389,6 +439,58 @@ class SQLiteStore:
             ).rowcount
         return updated == 1
 
+    # -- task index (referralkit.tasks.index.TaskIndex) ------------------------------------
+
+    def tasks(self, query: TaskQuery) -> list[TaskRow]:
+        """Return indexed tasks matching *query*, most urgent first (see ``TaskIndex``).
+
+        Served by the ``(queue, status, urgency, due_at, task_id)`` index: the cost follows the
+        queue, not the number of referrals stored.
+        """
+        where: list[str] = []
+        params: list[object] = []
+        if query.queue is not None:
+            where.append("queue = ?")
+            params.append(query.queue)
+        where.append(f"status IN ({', '.join('?' for _ in query.statuses)})")
+        params.extend(s.value for s in query.statuses)
+        if query.assignee is not None:
+            where.append("assignee = ?")
+            params.append(query.assignee)
+        if query.due_before is not None:
+            where.append("due_at < ?")
+            params.append(_micros(query.due_before))
+        if query.priority is not None:
+            where.append("priority = ?")
+            params.append(query.priority.value)
+        if query.after is not None:
+            where.append("(urgency, due_at, task_id) > (?, ?, ?)")
+            params.extend(
+                (query.after.urgency, _micros(query.after.due_at), str(query.after.task_id))
+            )
+        sql = (
+            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE {' AND '.join(where)}"  # noqa: S608 - only "?" marks
+            " ORDER BY urgency, due_at, task_id LIMIT ?"
+        )
+        params.append(query.limit)
+        rows = self._read(lambda c: c.execute(sql, params).fetchall())
+        return [_task_row(row) for row in rows]
+
+    def queue_counts(self, now: datetime, day_end: datetime) -> dict[str, QueueCounts]:
+        """Return per-queue counts of open and claimed tasks (see ``TaskIndex``)."""
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT queue, COUNT(*), SUM(due_at < ?), SUM(due_at >= ? AND due_at < ?),"
+                " MIN(created_at) FROM tasks WHERE status IN ('open', 'claimed')"
+                " GROUP BY queue ORDER BY queue",
+                (_micros(now), _micros(now), _micros(day_end)),
+            ).fetchall()
+        )
+        return {
+            queue: QueueCounts(queue, int(n), int(late), int(today), _from_micros(oldest))
+            for queue, n, late, today, oldest in rows
+        }
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
@@ -396,3 +498,63 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({os.path.basename(self._path)!r})"
+
+
+_TASK_COLUMNS: Final = (
+    "task_id, referral_id, queue, status, priority, due_at, created_at, assignee, title, moot,"
+    " escalation_level"
+)
+
+
+def _from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _task_row(row: tuple[object, ...]) -> TaskRow:
+    task_id, referral_id, queue, status, priority, due, created, assignee, title, moot, level = row
+    return TaskRow(
+        task_id=UUID(str(task_id)),
+        referral_id=UUID(str(referral_id)),
+        queue=str(queue),
+        status=TaskStatus(status),
+        priority=TaskPriority(priority),
+        due_at=_from_micros(int(str(due))),
+        created_at=_from_micros(int(str(created))),
+        title=str(title),
+        assignee=None if assignee is None else str(assignee),
+        moot=bool(moot),
+        escalation_level=int(str(level)),
+    )
+
+
+def _index_tasks(
+    conn: sqlite3.Connection, referrals: Sequence[Referral], *, replace: bool
+) -> None:
+    # Inside the caller's write transaction: the index changes with the referral or not at all.
+    if replace:
+        conn.executemany(
+            "DELETE FROM tasks WHERE referral_id = ?", [(str(r.id),) for r in referrals]
+        )
+    rows = [
+        (
+            str(row.task_id),
+            str(row.referral_id),
+            row.queue,
+            row.status.value,
+            row.priority.value,
+            URGENCY[row.priority],
+            _micros(row.due_at),
+            _micros(row.created_at),
+            row.assignee,
+            row.title,
+            int(row.moot),
+            row.escalation_level,
+        )
+        for referral in referrals
+        for row in task_rows(referral)
+    ]
+    if rows:
+        conn.executemany(
+            "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )

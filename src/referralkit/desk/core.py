@@ -38,6 +38,7 @@ from referralkit.intake import (
     StatusAnswer,
 )
 from referralkit.lifecycle import (
+    Change,
     Lifecycle,
     Trigger,
     allowed_triggers,
@@ -47,8 +48,12 @@ from referralkit.model import (
     Actor,
     Appointment,
     Channel,
+    HumanTask,
+    Interaction,
     Referral,
     ReferralStatus,
+    TaskPriority,
+    TaskStatus,
 )
 from referralkit.outbox import (
     DispatchOutcome,
@@ -79,6 +84,9 @@ from referralkit.routing import (
     RuleRegistry,
 )
 from referralkit.store import Store
+from referralkit.tasks import Continuity, QueueCounts, TaskCursor, TaskRow, TaskSweepReport
+from referralkit.tasks.mirror import MirrorReport, MirrorSettings, mirror_work
+from referralkit.tasks.service import TaskService, close_moot_tasks
 
 __all__ = ["ReferralDesk"]
 
@@ -189,7 +197,7 @@ class ReferralDesk:
             self.outreach,
             templates=self._outreach_templates,
         )
-        uow.after_commit.extend((self._notify, routing.after_commit))
+        uow.after_commit.extend((self._notify, self._close_moot, routing.after_commit))
         self._wire()
 
     def _wire(self) -> None:
@@ -208,6 +216,10 @@ class ReferralDesk:
         if not self.hooks.implemented("referralkit_add_outreach_templates"):
             return []
         return self.hooks.outreach_templates()
+
+    def _close_moot(self, referral: Referral, events: Sequence[Event]) -> bool:
+        # Tasks whose reason the change took away close (or, when claimed, are marked moot).
+        return close_moot_tasks(self, Change(referral, events[-1])) is not None
 
     def _notify(self, referral: Referral, events: Sequence[Event]) -> bool:
         # Called only after the events are committed: an observer can never corrupt state.
@@ -598,3 +610,196 @@ class ReferralDesk:
         .. versionadded:: 0.1
         """
         return self._routing.explain(referral_id, now=now)
+
+    # -- Human work: tasks, work lists, interactions (docs/work.md; referralkit.tasks) -----
+
+    def claim_task(self, referral_id: UUID, task_id: UUID, *, actor: Actor) -> HumanTask:
+        """Claim a task for *actor*.
+
+        See :meth:`referralkit.tasks.TaskService.claim`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).claim(referral_id, task_id, actor=actor)
+
+    def release_task(self, referral_id: UUID, task_id: UUID, *, actor: Actor) -> HumanTask:
+        """Put a claimed task back in its queue.
+
+        See :meth:`referralkit.tasks.TaskService.release`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).release(referral_id, task_id, actor=actor)
+
+    def reassign_task(
+        self,
+        referral_id: UUID,
+        task_id: UUID,
+        *,
+        actor: Actor,
+        queue: str | None = None,
+        assignee: str | None = None,
+    ) -> HumanTask:
+        """Hand a task to another queue or person.
+
+        See :meth:`referralkit.tasks.TaskService.reassign`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).reassign(
+            referral_id, task_id, actor=actor, queue=queue, assignee=assignee
+        )
+
+    def complete_task(
+        self,
+        referral_id: UUID,
+        task_id: UUID,
+        *,
+        actor: Actor,
+        outcome: str,
+        note: str | None = None,
+    ) -> HumanTask:
+        """Mark a task done.
+
+        See :meth:`referralkit.tasks.TaskService.complete`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).complete(
+            referral_id, task_id, actor=actor, outcome=outcome, note=note
+        )
+
+    def cancel_task(
+        self,
+        referral_id: UUID,
+        task_id: UUID,
+        *,
+        actor: Actor,
+        reason: str,
+        note: str | None = None,
+    ) -> HumanTask:
+        """Cancel a task, saying why.
+
+        See :meth:`referralkit.tasks.TaskService.cancel`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).cancel(
+            referral_id, task_id, actor=actor, reason=reason, note=note
+        )
+
+    def snooze_task(
+        self, referral_id: UUID, task_id: UUID, *, actor: Actor, until: datetime
+    ) -> HumanTask:
+        """Set a task aside until *until*.
+
+        See :meth:`referralkit.tasks.TaskService.snooze`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).snooze(referral_id, task_id, actor=actor, until=until)
+
+    def tasks(
+        self,
+        *,
+        queue: str | None = None,
+        status: TaskStatus | Sequence[TaskStatus] | None = None,
+        assignee: str | None = None,
+        due_before: datetime | None = None,
+        priority: TaskPriority | None = None,
+        limit: int = 50,
+        after: TaskCursor | None = None,
+    ) -> Sequence[TaskRow]:
+        """Return a work list.
+
+        See :meth:`referralkit.tasks.TaskService.tasks`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).tasks(
+            queue=queue,
+            status=status,
+            assignee=assignee,
+            due_before=due_before,
+            priority=priority,
+            limit=limit,
+            after=after,
+        )
+
+    def my_tasks(self, assignee: str, *, limit: int = 50) -> Sequence[TaskRow]:
+        """Return the tasks *assignee* holds.
+
+        See :meth:`referralkit.tasks.TaskService.my_tasks`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).my_tasks(assignee, limit=limit)
+
+    def queue_counts(self, now: datetime | None = None) -> dict[str, QueueCounts]:
+        """Return per-queue dashboard counts.
+
+        See :meth:`referralkit.tasks.TaskService.queue_counts`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).queue_counts(now)
+
+    def sweep_tasks(self, now: datetime | None = None) -> TaskSweepReport:
+        """Wake snoozed tasks and escalate overdue ones.
+
+        See :meth:`referralkit.tasks.TaskService.sweep`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).sweep(now)
+
+    def log_interaction(
+        self, referral_id: UUID, interaction: Interaction, *, actor: Actor
+    ) -> Interaction:
+        """Log an interaction.
+
+        See :meth:`referralkit.tasks.TaskService.log_interaction`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).log_interaction(referral_id, interaction, actor=actor)
+
+    def record_disclosure(
+        self, referral_id: UUID, *, fields: Sequence[str], recipient_role: str, actor: Actor
+    ) -> Interaction:
+        """Log what an answer disclosed to whom.
+
+        See :meth:`referralkit.tasks.TaskService.record_disclosure`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).record_disclosure(
+            referral_id, fields=fields, recipient_role=recipient_role, actor=actor
+        )
+
+    def interactions(self, referral_id: UUID) -> Sequence[Interaction]:
+        """Return the interaction log.
+
+        See :meth:`referralkit.tasks.TaskService.interactions`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).interactions(referral_id)
+
+    def continuity(self, referral_id: UUID) -> Continuity:
+        """Return the hand-over view.
+
+        See :meth:`referralkit.tasks.TaskService.continuity`.
+
+        .. versionadded:: 0.1
+        """
+        return TaskService.for_desk(self).continuity(referral_id)
+
+    def mirror_work(self, referral_id: UUID, settings: MirrorSettings) -> MirrorReport:
+        """Mirror interactions and task states to the EHR.
+
+        See :func:`referralkit.tasks.mirror.mirror_work`.
+
+        .. versionadded:: 0.1
+        """
+        return mirror_work(self, referral_id, settings)

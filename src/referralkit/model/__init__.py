@@ -41,6 +41,7 @@ from referralkit.model.records import (
     Authorization,
     ContactConsent,
     Coverage,
+    Disclosure,
     HumanTask,
     Interaction,
     Patient,
@@ -50,6 +51,7 @@ from referralkit.model.records import (
     ReasonForReferral,
     RecordsRequest,
     StatusReason,
+    TaskChange,
 )
 from referralkit.model.referral import Referral
 from referralkit.model.types import (
@@ -82,6 +84,7 @@ __all__ = [
     "Coverage",
     "DeclineReason",
     "Direction",
+    "Disclosure",
     "Email",
     "HumanTask",
     "Icd10Code",
@@ -106,6 +109,7 @@ __all__ = [
     "ReferralStatus",
     "Role",
     "StatusReason",
+    "TaskChange",
     "TaskPriority",
     "TaskStatus",
     "TimeZoneName",

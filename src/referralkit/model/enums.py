@@ -185,8 +185,14 @@ class TaskPriority(enum.Enum):
 
 
 class TaskStatus(enum.Enum):
-    """State of a human task."""
+    """State of a human task: open, claimed by a person, snoozed, or closed (done, cancelled).
+
+    .. versionchanged:: 0.1
+       Added ``claimed`` and ``snoozed``.
+    """
 
     OPEN = "open"
+    CLAIMED = "claimed"
+    SNOOZED = "snoozed"
     DONE = "done"
     CANCELLED = "cancelled"

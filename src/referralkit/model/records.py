@@ -45,6 +45,7 @@ __all__ = [
     "Authorization",
     "ContactConsent",
     "Coverage",
+    "Disclosure",
     "HumanTask",
     "Interaction",
     "Patient",
@@ -54,6 +55,7 @@ __all__ = [
     "ReasonForReferral",
     "RecordsRequest",
     "StatusReason",
+    "TaskChange",
 ]
 
 # -- Sub-records ----------------------------------------------------------------------------
@@ -243,24 +245,104 @@ class Appointment(_Record):
     external_id: str | None = None
 
 
+class Disclosure(_Record):
+    """What a status or authorization answer told whom: field names and the caller's role.
+
+    Only the names of the disclosed fields are kept, never their values.
+
+    .. versionadded:: 0.1
+    """
+
+    fields: tuple[NonEmpty, ...]
+    recipient_role: NonEmpty
+    """Who heard it: ``"patient"``, ``"referring_practice"``, ``"payer"``, ..."""
+    verified: bool = False
+    """Whether the caller's identity was verified before the answer."""
+
+
 class Interaction(_Record):
-    """A call, SMS, fax or letter about the referral, with its summary."""
+    """A call, SMS, fax, letter, email or portal message about the referral, with its summary.
+
+    ``summary`` is free text and may hold PHI: it is masked in ``repr()``.
+
+    .. versionchanged:: 0.1
+       Added the actor kind, end time, task and outreach links, and disclosure records.
+    """
 
     _phi: ClassVar[frozenset[str]] = frozenset({"summary"})
     id: UUID = Field(default_factory=uuid4)
     at: UtcDatetime
+    """When the interaction started."""
     channel: Channel
     direction: Direction
     call_type: str | None = None
     outcome: str | None = None
+    """A short outcome code (``"resolved"``, ``"voicemail"``, ``"no_answer"``...)."""
     summary: str | None = None
     actor_id: str | None = None
+    actor_kind: ActorKind | None = None
+    ended_at: UtcDatetime | None = None
+    task_id: UUID | None = None
+    """The human task this interaction served, if any."""
+    action_key: str | None = None
+    """The idempotency key of the outreach or outbox action it belongs to, if any."""
+    disclosure: Disclosure | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Interaction:
+        if self.ended_at is not None and self.ended_at < self.at:
+            raise ValueError("ended_at is before the interaction started")
+        return self
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Seconds from start to end, ``None`` when the end is not recorded."""
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.at).total_seconds()
+
+
+TaskAction = Literal[
+    "opened",
+    "claimed",
+    "released",
+    "reassigned",
+    "completed",
+    "cancelled",
+    "snoozed",
+    "woken",
+    "mooted",
+    "escalated",
+]
+
+
+class TaskChange(_Record):
+    """One change of a human task: what happened, who did it and when.
+
+    .. versionadded:: 0.1
+    """
+
+    action: TaskAction
+    at: UtcDatetime
+    actor_id: NonEmpty
+    actor_kind: ActorKind
+    status: TaskStatus
+    queue: NonEmpty
+    assignee: str | None = None
 
 
 class HumanTask(_Record):
-    """Work routed to a named human queue, with a due time and the reason it exists."""
+    """Work routed to a named human queue, with a due time and the reason it exists.
 
-    _phi: ClassVar[frozenset[str]] = frozenset({"detail"})
+    ``detail`` and ``note`` are free text and may hold PHI: both are masked in ``repr()``.
+    A task that closed records why in ``close_reason``; a claimed task whose reason went away
+    keeps its claim and says so in ``moot``.
+
+    .. versionchanged:: 0.1
+       Added the claim, snooze, outcome, note, closure, escalation and change-history fields.
+    """
+
+    _phi: ClassVar[frozenset[str]] = frozenset({"detail", "note"})
     id: UUID = Field(default_factory=uuid4)
     queue: NonEmpty
     title: NonEmpty
@@ -271,6 +353,21 @@ class HumanTask(_Record):
     created_at: UtcDatetime
     due_at: UtcDatetime
     rule_id: str | None = None
+    assignee: str | None = None
+    """The staff member (actor id) working it: set while claimed."""
+    snoozed_until: UtcDatetime | None = None
+    outcome: str | None = None
+    """The outcome code it was completed with (``"booked"``, ``"left_voicemail"``...)."""
+    note: str | None = None
+    close_reason: str | None = None
+    """Why it closed: ``"completed"``, the cancel reason, or ``"moot: ..."``."""
+    closed_at: UtcDatetime | None = None
+    closed_by: str | None = None
+    moot: str | None = None
+    """Why its reason went away while a person held it (they decide what to do)."""
+    escalation_level: Annotated[int, Field(ge=0)] = 0
+    """How many steps of its queue's escalation ladder it has climbed."""
+    changes: tuple[TaskChange, ...] = ()
 
 
 _REASON_ENUMS: dict[str, type[enum.Enum]] = {

@@ -32,6 +32,7 @@ from referralkit.ports import (
     CallRequest,
     CancelAppointmentRequest,
     FaxRequest,
+    InteractionMirrorRequest,
     LetterRequest,
     OutboundRequest,
     PatientEmailRequest,
@@ -39,6 +40,7 @@ from referralkit.ports import (
     SmsRequest,
     StaffAlertRequest,
     StatusPushRequest,
+    TaskMirrorRequest,
 )
 
 __all__ = [
@@ -87,6 +89,8 @@ REQUEST_TYPES: Final[Mapping[str, type[OutboundRequest]]] = {
         PatientEmailRequest,
         LetterRequest,
         StatusPushRequest,
+        InteractionMirrorRequest,
+        TaskMirrorRequest,
         BookAppointmentRequest,
         CancelAppointmentRequest,
     )

@@ -52,9 +52,12 @@ from referralkit.ports.ehr import (
     DocumentList,
     DocumentsRequest,
     EhrAdapter,
+    EhrWorkMirror,
+    InteractionMirrorRequest,
     PatientLookupRequest,
     PatientRecord,
     StatusPushRequest,
+    TaskMirrorRequest,
 )
 from referralkit.ports.fax import FaxAdapter, FaxRequest
 from referralkit.ports.inbound import CallOutcome, InboundFax, SmsReply
@@ -78,12 +81,14 @@ __all__ = [
     "DocumentRef",
     "DocumentsRequest",
     "EhrAdapter",
+    "EhrWorkMirror",
     "EventNotice",
     "FaxAdapter",
     "FaxRequest",
     "IdempotencyKey",
     "InboundFax",
     "IntakeCheck",
+    "InteractionMirrorRequest",
     "LetterRequest",
     "NotificationAdapter",
     "OutboundRequest",
@@ -99,6 +104,7 @@ __all__ = [
     "SmsRequest",
     "StaffAlertRequest",
     "StatusPushRequest",
+    "TaskMirrorRequest",
     "TelephonyAdapter",
     "idempotency_key",
 ]

@@ -8,7 +8,17 @@ from uuid import UUID
 
 from pydantic import Field
 
-from referralkit.model import CancelReason, Coverage, Patient, ReferralStatus, UtcDatetime
+from referralkit.model import (
+    CancelReason,
+    Channel,
+    Coverage,
+    Direction,
+    Patient,
+    ReferralStatus,
+    TaskPriority,
+    TaskStatus,
+    UtcDatetime,
+)
 from referralkit.ports.common import (
     Capability,
     DocumentRef,
@@ -26,9 +36,12 @@ __all__ = [
     "DocumentList",
     "DocumentsRequest",
     "EhrAdapter",
+    "EhrWorkMirror",
+    "InteractionMirrorRequest",
     "PatientLookupRequest",
     "PatientRecord",
     "StatusPushRequest",
+    "TaskMirrorRequest",
 ]
 
 
@@ -73,6 +86,50 @@ class CancelAppointmentRequest(OutboundRequest):
     appointment_id: UUID
     external_id: _Id
     reason: CancelReason
+
+
+class InteractionMirrorRequest(OutboundRequest):
+    """Log an interaction (a call, message or letter and its summary) in the EHR's chart.
+
+    The summary is the point of the request, so it is sent (and masked in ``repr``); the key
+    is derived from the interaction id, so mirroring twice logs it once.
+
+    .. versionadded:: 0.1
+    """
+
+    operation: ClassVar[str] = "log_interaction"
+    capability: ClassVar[Capability] = "ehr"
+    phi_fields: ClassVar[frozenset[str]] = frozenset({"summary"})
+    interaction_id: UUID
+    at: UtcDatetime
+    ended_at: UtcDatetime | None = None
+    channel: Channel
+    direction: Direction
+    call_type: str | None = None
+    outcome: str | None = None
+    actor_id: str | None = None
+    summary: Annotated[str, Field(max_length=20_000)] | None = None
+
+
+class TaskMirrorRequest(OutboundRequest):
+    """Create or update a task in the EHR's (or task system's) work queue.
+
+    Sent again whenever the task's status, queue or assignee changes (a new key each time);
+    the EHR keys its task on ``task_id``.
+
+    .. versionadded:: 0.1
+    """
+
+    operation: ClassVar[str] = "push_task"
+    capability: ClassVar[Capability] = "ehr"
+    task_id: UUID
+    queue: _Id
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    status: TaskStatus
+    priority: TaskPriority
+    due_at: UtcDatetime
+    assignee: str | None = None
+    close_reason: str | None = None
 
 
 # -- EHR reads (no side effect; still keyed, so vendors can trace them) ----------------------
@@ -189,5 +246,38 @@ class EhrAdapter(Protocol):
 
         :raises TransientAdapterError: nothing was cancelled; worth retrying.
         :raises PermanentAdapterError: no such appointment, or it cannot be cancelled.
+        """
+        ...
+
+
+@runtime_checkable
+class EhrWorkMirror(Protocol):
+    """An EHR (or task system) that keeps a copy of call summaries and human tasks.
+
+    Optional: an :class:`EhrAdapter` that also has these two methods is used to mirror work
+    (see ``docs/work.md``). A separate protocol, so an EHR adapter written before it still
+    satisfies :class:`EhrAdapter`.
+
+    .. versionadded:: 0.1
+    """
+
+    @property
+    def name(self) -> str:
+        """The name the host selects this adapter by."""
+        ...
+
+    def log_interaction(self, request: InteractionMirrorRequest) -> Receipt:
+        """Record the interaction in the chart; a repeated key returns the first receipt.
+
+        :raises TransientAdapterError: the EHR is unavailable for now.
+        :raises PermanentAdapterError: the EHR refused it (the desk opens a task for a person).
+        """
+        ...
+
+    def push_task(self, request: TaskMirrorRequest) -> Receipt:
+        """Create or update the task ``request.task_id``; a repeated key changes nothing.
+
+        :raises TransientAdapterError: the EHR is unavailable for now.
+        :raises PermanentAdapterError: the EHR refused it (the desk opens a task for a person).
         """
         ...

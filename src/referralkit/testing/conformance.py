@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Final, Literal, Protocol
 from uuid import UUID
 
@@ -36,6 +37,7 @@ from referralkit.model import (
     CancelReason,
     Channel,
     Coverage,
+    Direction,
     Patient,
     PhoneContact,
     Practice,
@@ -44,6 +46,7 @@ from referralkit.model import (
     ReferralStatus,
     Role,
     TaskPriority,
+    TaskStatus,
 )
 from referralkit.outbox import Invoker, RetryPolicy
 from referralkit.plugins import Hooks, ReferralkitPluginManager, make_plugin_manager
@@ -56,10 +59,12 @@ from referralkit.ports import (
     DocumentRef,
     DocumentsRequest,
     EhrAdapter,
+    EhrWorkMirror,
     EventNotice,
     FaxAdapter,
     FaxRequest,
     IntakeCheck,
+    InteractionMirrorRequest,
     LetterRequest,
     NotificationAdapter,
     OutboundRequest,
@@ -72,6 +77,7 @@ from referralkit.ports import (
     SmsRequest,
     StaffAlertRequest,
     StatusPushRequest,
+    TaskMirrorRequest,
     TelephonyAdapter,
     idempotency_key,
 )
@@ -240,6 +246,7 @@ HOOK_COVERAGE: Final[Mapping[str, tuple[str, ...]]] = {
         "test_provider_hook_returns_named_adapters",
         "test_receipt_is_typed_and_echoes_the_key",
         "test_ehr_reads_return_typed_results",
+        "test_ehr_work_mirror_is_idempotent",
     ),
     "referralkit_register_fax_adapters": (
         "test_provider_hook_returns_named_adapters",
@@ -421,6 +428,52 @@ class PluginConformance:
                 DocumentsRequest(idempotency_key=key, referral_id=_REFERRAL_ID, mrn="M-1")
             )
             assert documents.idempotency_key == key
+
+    def test_ehr_work_mirror_is_idempotent(self, conformance_hooks: Hooks) -> None:
+        """An EHR that mirrors work logs each interaction and task state once per key.
+
+        Skipped for EHR adapters that are not an :class:`~referralkit.ports.EhrWorkMirror`.
+        """
+        if not conformance_hooks.implemented("referralkit_register_ehr_adapters"):
+            pytest.skip("the plugin does not implement referralkit_register_ehr_adapters")
+        mirrors = [
+            ehr
+            for ehr in conformance_hooks.ehr_adapters().values()
+            if isinstance(ehr, EhrWorkMirror)
+        ]
+        if not mirrors:
+            pytest.skip("no EHR adapter of the plugin mirrors interactions and tasks")
+        for ehr in mirrors:
+            logged = InteractionMirrorRequest(
+                idempotency_key=_key("log_interaction", 1),
+                referral_id=_REFERRAL_ID,
+                interaction_id=UUID(int=7),
+                at=_NOW,
+                channel=Channel.VOICE,
+                direction=Direction.INBOUND,
+                call_type="status_inquiry",
+                summary=CANARY["body"],
+            )
+            pushed = TaskMirrorRequest(
+                idempotency_key=_key("push_task", 1),
+                referral_id=_REFERRAL_ID,
+                task_id=UUID(int=8),
+                queue="scheduling",
+                title="Call the patient back",
+                status=TaskStatus.OPEN,
+                priority=TaskPriority.HIGH,
+                due_at=_NOW + timedelta(hours=4),
+            )
+            for key, send in (
+                (logged.idempotency_key, partial(ehr.log_interaction, logged)),
+                (pushed.idempotency_key, partial(ehr.push_task, pushed)),
+            ):
+                first = send()
+                again = send()
+                assert first.idempotency_key == key
+                assert again.provider_ref == first.provider_ref
+                assert again.duplicate
+                assert not _no_phi(first.model_dump_json()), "the receipt echoes PHI"
 
     # -- observer hooks ---------------------------------------------------------------------
 

@@ -13,10 +13,12 @@ from referralkit.ports import (
     DocumentList,
     DocumentRef,
     DocumentsRequest,
+    InteractionMirrorRequest,
     PatientLookupRequest,
     PatientRecord,
     Receipt,
     StatusPushRequest,
+    TaskMirrorRequest,
 )
 
 __all__ = ["InMemoryEhr"]
@@ -25,6 +27,9 @@ __all__ = ["InMemoryEhr"]
 @attrs.define
 class InMemoryEhr(_Recorder):
     """A fake :class:`~referralkit.ports.EhrAdapter` serving patients and documents by MRN.
+
+    It is also an :class:`~referralkit.ports.EhrWorkMirror`: mirrored interactions and tasks
+    are recorded (``requests`` holds every call, ``contacts`` each one once per key).
 
     .. versionadded:: 0.1
     """
@@ -74,3 +79,13 @@ class InMemoryEhr(_Recorder):
         """Record the cancellation."""
         key = request.idempotency_key
         return self._serve("cancel_appointment", key, request, _receipt(key))
+
+    def log_interaction(self, request: InteractionMirrorRequest) -> Receipt:
+        """Record the mirrored interaction (once per key)."""
+        key = request.idempotency_key
+        return self._serve("log_interaction", key, request, _receipt(key))
+
+    def push_task(self, request: TaskMirrorRequest) -> Receipt:
+        """Record the mirrored task state (once per key)."""
+        key = request.idempotency_key
+        return self._serve("push_task", key, request, _receipt(key))

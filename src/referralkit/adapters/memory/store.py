@@ -14,6 +14,14 @@ from referralkit.errors import ConflictError, DuplicateReferralError, ReferralNo
 from referralkit.events import Event
 from referralkit.model import Referral, ReferralStatus
 from referralkit.store import Events, check_change, checked_batches
+from referralkit.tasks.index import (
+    QueueCounts,
+    TaskQuery,
+    TaskRow,
+    count_rows,
+    query_rows,
+    task_rows,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -35,6 +43,8 @@ class MemoryStore:
     _events: dict[UUID, list[Event]] = attrs.field(factory=dict, init=False)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
     _leases: dict[UUID, tuple[str, datetime]] = attrs.field(factory=dict, init=False)
+    # The task index: referral id -> its rows, replaced with the referral under the lock.
+    _task_index: dict[UUID, list[TaskRow]] = attrs.field(factory=dict, init=False)
 
     def create(self, referral: Referral, events: Events) -> None:
         """Insert a new referral and its events (``created`` first)."""
@@ -44,6 +54,7 @@ class MemoryStore:
                 raise DuplicateReferralError(referral.id)
             self._referrals[referral.id] = referral
             self._events[referral.id] = list(chain)
+            self._index_tasks(referral)
 
     def create_many(
         self, items: Iterable[tuple[Referral, Event]], *, batch_size: int = 1000
@@ -61,6 +72,7 @@ class MemoryStore:
             for referral, event in batch:
                 self._referrals[referral.id] = referral
                 self._events[referral.id] = [event]
+                self._index_tasks(referral)
         return len(batch)
 
     def save(self, referral: Referral, events: Events, *, expected_version: int) -> None:
@@ -74,6 +86,7 @@ class MemoryStore:
                 raise ConflictError(referral.id, expected_version, current.version)
             self._referrals[referral.id] = referral
             self._events[referral.id].extend(chain)
+            self._index_tasks(referral)
 
     def get(self, referral_id: UUID) -> Referral:
         """Return the referral or raise :class:`~referralkit.errors.ReferralNotFoundError`."""
@@ -158,6 +171,30 @@ class MemoryStore:
                 update={"next_action_at": next_action_at}
             )
             return True
+
+    # -- task index (referralkit.tasks.index.TaskIndex) ------------------------------------
+
+    def _index_tasks(self, referral: Referral) -> None:
+        # Called with the lock held, in the same step as the referral write.
+        if not referral.tasks and referral.id not in self._task_index:
+            return  # the common case: no tasks before or after
+        rows = task_rows(referral)
+        if rows:
+            self._task_index[referral.id] = rows
+        else:
+            self._task_index.pop(referral.id, None)
+
+    def tasks(self, query: TaskQuery) -> list[TaskRow]:
+        """Return indexed tasks matching *query*, most urgent first (see ``TaskIndex``)."""
+        with self._lock:
+            rows = [row for rows in self._task_index.values() for row in rows]
+        return query_rows(rows, query)
+
+    def queue_counts(self, now: datetime, day_end: datetime) -> dict[str, QueueCounts]:
+        """Return per-queue counts of open and claimed tasks (see ``TaskIndex``)."""
+        with self._lock:
+            rows = [row for rows in self._task_index.values() for row in rows]
+        return count_rows(rows, now, day_end)
 
     def close(self) -> None:
         """Nothing to release; present to satisfy the protocol."""
