@@ -213,3 +213,36 @@ def test_continuity_says_what_happened_last_what_is_open_and_who_owns_it(
     assert "hear back" not in repr(view)
     desk.claim_task(referral.id, view.open_tasks[0].id, actor=actors.clinician)
     assert desk.continuity(referral.id).next_owner == actors.clinician.id
+
+
+def test_a_submitted_status_call_logs_who_took_it_and_what_was_disclosed(
+    referralkit_desk,
+):
+    from referralkit.model import ActorKind as _Kind
+
+    desk = referralkit_desk
+    referral = desk.create(
+        canary_referral().model_copy(update={"id": uuid4(), "status": ReferralStatus.RECEIVED}),
+        actor=SYSTEM,
+    )
+    session = desk.start_intake("status_inquiry")
+    session.update(
+        {
+            "caller": {"role": "patient"},
+            "referral_number": referral.referral_number,
+            "patient": {
+                "family_name": referral.patient.family_name,
+                "birth_date": referral.patient.birth_date.isoformat(),
+            },
+        }
+    )
+    ai = Actor(kind=_Kind.AI, id="receptionist-7", role=Role.INTAKE)
+    desk.clock.advance(minutes=3)
+    outcome = desk.submit_intake(session, actor=ai)
+    logged = outcome.referral.interactions[-1]
+    assert (logged.actor_id, logged.actor_kind) == ("receptionist-7", _Kind.AI)
+    assert logged.ended_at is not None
+    assert logged.ended_at > logged.at
+    assert logged.disclosure is not None
+    assert logged.disclosure.recipient_role == "patient"
+    assert "status" in logged.disclosure.fields

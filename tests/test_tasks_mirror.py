@@ -138,3 +138,31 @@ def test_an_ehr_without_mirroring_is_no_backend(referralkit_clock, referral):
     with pytest.raises(NoBackendError):
         desk.mirror_work(stored.id, MirrorSettings(interactions=False))
     assert desk.history(stored.id)[-1].kind == "created"  # nothing recorded
+
+
+def test_a_desk_with_mirror_settings_mirrors_after_every_change(
+    referralkit_desk, referralkit_memory
+):
+    desk = referralkit_desk
+    desk.mirror = MirrorSettings()
+    created = desk.create(
+        canary_referral().model_copy(update={"id": uuid4(), "status": ReferralStatus.RECEIVED}),
+        actor=STAFF,
+    )
+    desk.log_interaction(
+        created.id,
+        Interaction(
+            at=desk.clock.now(),
+            channel=Channel.VOICE,
+            direction=Direction.INBOUND,
+            call_type="status_inquiry",
+            summary="asked about the appointment",
+        ),
+        actor=STAFF,
+    )
+    # No mirror_work() call: the change itself mirrored the summary, once.
+    assert len(_mirrored(referralkit_memory.ehr, InteractionMirrorRequest)) == 1
+    desk.amend(created.id, "note_added", actor=STAFF, update={})
+    assert len(_mirrored(referralkit_memory.ehr, InteractionMirrorRequest)) == 1
+    keys = [r.idempotency_key for r in referralkit_memory.ehr.requests]
+    assert len(keys) == len(set(keys))

@@ -106,3 +106,12 @@ def test_supervisor_chain_follows_escalates_to():
     assert supervisor_chain(queues, "clinical_review") == ["clinical_supervisor"]
     assert supervisor_chain(queues, "supervisor") == []
     assert supervisor_chain(queues, "outreach") == []
+
+
+def test_the_desk_sweep_runs_the_task_sweep(desk, make_referral, actors, clock):
+    referral = desk.create(make_referral(priority=Priority.URGENT), actor=actors.intake_staff)
+    task = _open(desk, referral.id, hours=1)
+    clock.advance(timedelta(hours=1))
+    report = desk.sweep(routing=False)
+    assert report.tasks is not None
+    assert report.tasks.escalated == ((task.id, 1),)

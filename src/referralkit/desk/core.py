@@ -10,6 +10,7 @@ commit path), :class:`Outbox` (the only caller of outbound adapters), :class:`In
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -29,6 +30,7 @@ from referralkit.desk.outreach import OutreachService
 from referralkit.desk.routing import RoutingService
 from referralkit.desk.stores import open_store
 from referralkit.desk.unit_of_work import UnitOfWork
+from referralkit.errors import ReferralKitError
 from referralkit.events import Event, verify_history
 from referralkit.intake import (
     CallType,
@@ -158,6 +160,12 @@ class ReferralDesk:
     the next sweep, never raised to the caller whose change is already committed.
 
     .. versionadded:: 0.1"""
+    mirror: MirrorSettings | None = None
+    """Mirror call summaries and task states to the EHR after every change (see docs/work.md);
+    ``None`` leaves mirroring to :meth:`mirror_work`.
+
+    .. versionadded:: 0.2"""
+    _mirroring: threading.local = attrs.field(init=False, factory=threading.local)
     _uow: UnitOfWork = attrs.field(init=False)
     _outbox: Outbox = attrs.field(init=False)
     _consent: ConsentService = attrs.field(init=False)
@@ -197,7 +205,9 @@ class ReferralDesk:
             self.outreach,
             templates=self._outreach_templates,
         )
-        uow.after_commit.extend((self._notify, self._close_moot, routing.after_commit))
+        uow.after_commit.extend(
+            (self._notify, self._close_moot, routing.after_commit, self._mirror_after_commit)
+        )
         self._wire()
 
     def _wire(self) -> None:
@@ -216,6 +226,26 @@ class ReferralDesk:
         if not self.hooks.implemented("referralkit_add_outreach_templates"):
             return []
         return self.hooks.outreach_templates()
+
+    def _mirror_after_commit(self, referral: Referral, events: Sequence[Event]) -> bool:
+        # Mirroring's own sends commit too: never mirror from inside a mirror.
+        if self.mirror is None or getattr(self._mirroring, "active", False):
+            return False
+        if all(e.kind.startswith("action_") for e in events):
+            return False
+        self._mirroring.active = True
+        try:
+            report = mirror_work(self, referral.id, self.mirror)
+        except ReferralKitError as exc:
+            _log.warning(
+                "referral %s: mirroring failed (%s); mirror_work() retries",
+                referral.id,
+                type(exc).__name__,
+            )
+            return False
+        finally:
+            self._mirroring.active = False
+        return bool(report.sent or report.failed_tasks)
 
     def _close_moot(self, referral: Referral, events: Sequence[Event]) -> bool:
         # Tasks whose reason the change took away close (or, when claimed, are marked moot).
@@ -526,7 +556,10 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return self._outreach.sweep(now, routing=routing)
+        at = now or self.clock.now()
+        report = self._outreach.sweep(at, routing=routing)
+        report.tasks = self.sweep_tasks(at)
+        return report
 
     def record_booking(
         self, referral_id: UUID, appointment: Appointment, *, actor: Actor

@@ -33,14 +33,12 @@ from referralkit.intake import (
 from referralkit.lifecycle import ACTIVE_STATES
 from referralkit.model import (
     Actor,
-    Channel,
-    Direction,
-    Interaction,
     Referral,
     ReferralStatus,
 )
 from referralkit.ports import IntakeCheck
 from referralkit.store import Store
+from referralkit.tasks.interactions import call_interaction
 
 __all__ = ["IntakeService"]
 
@@ -136,24 +134,26 @@ def _submit(desk: IntakeService, session: IntakeSession, actor: Actor) -> Intake
     for code in dict.fromkeys(codes):
         flags.append(IntakeFlag(code, code.replace("_", " "), escalations.get(code)))
     if referral is not None and session.spec.log_to == "referral":
+        # The call as it happened: who took it (AI or person), when it began and ended, and
+        # for a status call exactly which fields were disclosed to which caller.
+        interaction = call_interaction(
+            call_type=session.call_type.value,
+            actor=actor,
+            at=min(session.started_at, now),
+            ended_at=now,
+            outcome=outcome,
+            answer=answer,
+        )
         referral = desk.uow.amend(
             referral.id,
             "call_logged",
             actor=actor,
-            update=lambda current: {
-                "interactions": (
-                    *current.interactions,
-                    Interaction(
-                        at=now,
-                        channel=Channel.VOICE,
-                        direction=Direction.INBOUND,
-                        call_type=session.call_type.value,
-                        outcome=outcome,
-                        actor_id=actor.id,
-                    ),
-                )
+            update=lambda current: {"interactions": (*current.interactions, interaction)},
+            data={
+                "call_id": str(session.id),
+                "call_type": session.call_type.value,
+                "interaction_id": str(interaction.id),
             },
-            data={"call_id": str(session.id), "call_type": session.call_type.value},
         )
     call = session.to_call_record(
         outcome,

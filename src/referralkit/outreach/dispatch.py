@@ -203,6 +203,7 @@ class SweepReport:
     :ivar tasks_opened: human tasks opened by outreach steps.
     :ivar marked_lost: referrals whose cadence ran out and were marked lost.
     :ivar routing: the routing sweep's own report, when the desk ran one.
+    :ivar tasks: the task sweep's report (snoozed tasks woken, overdue tasks escalated).
 
     .. versionadded:: 0.1
     """
@@ -214,6 +215,7 @@ class SweepReport:
     tasks_opened: list[ActionReport] = attrs.field(factory=list)
     marked_lost: list[ActionReport] = attrs.field(factory=list)
     routing: object | None = None
+    tasks: object | None = None
 
     def summary(self) -> dict[str, int]:
         """Return the counts, for logs and metrics."""
