@@ -208,11 +208,19 @@ class Hl7v2ReferralStatus:
 
 
 HL7V2_REFERRAL_STATUS: Final[tuple[Hl7v2ReferralStatus, ...]] = (
-    Hl7v2ReferralStatus("P", "Pending", (S.INTAKE, S.RECEIVED, S.PENDING_AUTH, S.ON_HOLD), None),
+    Hl7v2ReferralStatus("P", "Pending", (S.INTAKE, S.RECEIVED, S.ON_HOLD), None),
     Hl7v2ReferralStatus(
         "A",
         "Accepted",
-        (S.ACCEPTED, S.READY_TO_SCHEDULE, S.SCHEDULED, S.VISIT_COMPLETED, S.CLOSED),
+        # Accepted by the receiver: waiting for the payer's authorization is still accepted.
+        (
+            S.ACCEPTED,
+            S.PENDING_AUTH,
+            S.READY_TO_SCHEDULE,
+            S.SCHEDULED,
+            S.VISIT_COMPLETED,
+            S.CLOSED,
+        ),
         "accept",
     ),
     Hl7v2ReferralStatus("R", "Rejected", (S.DECLINED,), "decline"),
@@ -245,6 +253,7 @@ X360_TRANSACTIONS: Final[tuple[X360Transaction, ...]] = (
     X360Transaction("Referral declined", "OSU^O51", "out", "decline", "SC", "CA"),
     X360Transaction("Referral cancelled by the referrer", "OMG^O19", "in", "cancel", "CA", None),
     X360Transaction("Cancellation confirmed", "OSU^O51", "out", "cancel", "CR", "CA"),
+    X360Transaction("Referral cancelled by the receiver", "OSU^O51", "out", "cancel", "OC", "CA"),
     X360Transaction("Appointment booked", "SIU^S12", "out", "schedule"),
     X360Transaction("Appointment rescheduled", "SIU^S14", "out", "reschedule"),
     X360Transaction("Appointment cancelled", "SIU^S15", "out", "cancel_appointment"),

@@ -1,10 +1,11 @@
 """The HL7 v2 code tables the adapter reads and writes, and their lifecycle mapping.
 
-These tables are this package's own: the status crosswalk (``docs/interop.md``) is expected
-to absorb them. Sources: HL7 v2.5.1 tables 0008 (acknowledgement code), 0038 (order status),
-0119 (order control), 0280 (referral priority), 0283 (referral status) and 0357 (message
-error condition); the 360X closed-loop referral guide (referral request OMG^O19, status
-OSU^O51, appointments SIU^S12/S14/S15/S26).
+The referral-status and 360X order codes are read from the one status crosswalk
+(:mod:`referralkit.lifecycle.crosswalk`, rendered in ``docs/interop.md``); the rest are
+HL7 tables only this adapter uses. Sources: HL7 v2.5.1 tables 0008 (acknowledgement
+code), 0038 (order status), 0119 (order control), 0280 (referral priority), 0283 (referral
+status) and 0357 (message error condition); the 360X closed-loop referral guide
+(referral request OMG^O19, status OSU^O51, appointments SIU^S12/S14/S15/S26).
 
 .. versionadded:: 0.1
 """
@@ -16,6 +17,7 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 from referralkit.lifecycle import Trigger
+from referralkit.lifecycle.crosswalk import HL7V2_REFERRAL_STATUS, X360_TRANSACTIONS
 from referralkit.model import Priority, ReferralStatus
 
 __all__ = [
@@ -31,19 +33,7 @@ __all__ = [
 S = ReferralStatus
 
 REFERRAL_STATUS_0283: Final[Mapping[ReferralStatus, str]] = MappingProxyType(
-    {
-        S.INTAKE: "P",
-        S.RECEIVED: "P",
-        S.ON_HOLD: "P",
-        S.ACCEPTED: "A",
-        S.PENDING_AUTH: "A",
-        S.READY_TO_SCHEDULE: "A",
-        S.SCHEDULED: "A",
-        S.VISIT_COMPLETED: "A",
-        S.CLOSED: "A",
-        S.DECLINED: "R",
-        S.LOST: "E",
-    }
+    {state: row.code for row in HL7V2_REFERRAL_STATUS for state in row.states}
 )
 """RF1-1 referral status (table 0283: A accepted, P pending, R rejected, E expired).
 
@@ -64,12 +54,20 @@ PRIORITY_TO_0280: Final[Mapping[Priority, str]] = MappingProxyType(
 OsuAction = Literal["accept", "decline", "cancel", "cancelled_as_requested"]
 """What an OSU^O51 tells the referrer."""
 
+
+def _x360(name: str) -> tuple[str, str]:
+    row = next(t for t in X360_TRANSACTIONS if t.name == name)
+    if row.order_control is None or row.order_status is None:  # pragma: no cover - data
+        raise ValueError(f"360X transaction {name!r} has no ORC codes")
+    return row.order_control, row.order_status
+
+
 OSU_ORDER_CODES: Final[Mapping[OsuAction, tuple[str, str]]] = MappingProxyType(
     {
-        "accept": ("OK", "IP"),
-        "decline": ("UA", "CA"),
-        "cancel": ("OC", "CA"),
-        "cancelled_as_requested": ("CR", "CA"),
+        "accept": _x360("Referral accepted"),
+        "decline": _x360("Referral declined"),
+        "cancel": _x360("Referral cancelled by the receiver"),
+        "cancelled_as_requested": _x360("Cancellation confirmed"),
     }
 )
 """ORC-1 order control (table 0119) and ORC-5 order status (table 0038) per OSU action.

@@ -22,7 +22,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from referralkit.adapters.hl7v2.codes import PRIORITY_FROM_0280, SIU_TRIGGERS
+from referralkit.adapters.hl7v2.codes import OSU_ORDER_CODES, PRIORITY_FROM_0280, SIU_TRIGGERS
 from referralkit.adapters.hl7v2.message import Hl7Message, parse_dtm, parse_message
 from referralkit.clock import Clock, SystemClock
 from referralkit.errors import Hl7MessageError
@@ -459,11 +459,14 @@ def _osu(message: Hl7Message, opts: ReadOptions) -> LifecycleUpdate:
     if number is None:
         raise _error("ORC-2 has no placer order number", "ORC", 2)
     control = message.value("ORC", 1)
+    status = message.value("ORC", 5)
     reason = message.value("ORC", 16, 1)
     note = message.value("ORC", 16, 2) or None
-    if control == "OK":
+    # The crosswalk's 360X codes (status changed: in process = accepted, cancelled =
+    # declined), and the plain order-control answers other senders use.
+    if (control, status) == OSU_ORDER_CODES["accept"] or control == "OK":
         return _update(message, "accept", number, opts, {})
-    if control == "UA":
+    if (control, status) == OSU_ORDER_CODES["decline"] or control == "UA":
         known = {r.value for r in DeclineReason}
         data = {"reason": reason if reason in known else "other", "note": note}
         return _update(message, "decline", number, opts, data)
