@@ -28,6 +28,54 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     from referralkit.calendar import (
         WeekdayCalendar as WeekdayCalendar,
     )
+    from referralkit.calls import (
+        TOOLS_VERSION as TOOLS_VERSION,
+    )
+    from referralkit.calls import (
+        CallLogged as CallLogged,
+    )
+    from referralkit.calls import (
+        CallTools as CallTools,
+    )
+    from referralkit.calls import (
+        Conversation as Conversation,
+    )
+    from referralkit.calls import (
+        HandOff as HandOff,
+    )
+    from referralkit.calls import (
+        ScriptedCaller as ScriptedCaller,
+    )
+    from referralkit.calls import (
+        ToolDefinition as ToolDefinition,
+    )
+    from referralkit.calls import (
+        ToolSet as ToolSet,
+    )
+    from referralkit.calls import (
+        VisitContent as VisitContent,
+    )
+    from referralkit.calls import (
+        VisitGuide as VisitGuide,
+    )
+    from referralkit.calls import (
+        VisitPrepAnswer as VisitPrepAnswer,
+    )
+    from referralkit.calls import (
+        VisitText as VisitText,
+    )
+    from referralkit.calls import (
+        answer_visit_preparation as answer_visit_preparation,
+    )
+    from referralkit.calls import (
+        phrase as phrase,
+    )
+    from referralkit.calls import (
+        read_back as read_back,
+    )
+    from referralkit.calls import (
+        tool_definitions as tool_definitions,
+    )
     from referralkit.clock import (
         Clock as Clock,
     )
@@ -56,16 +104,31 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         ConflictError as ConflictError,
     )
     from referralkit.errors import (
+        ContentError as ContentError,
+    )
+    from referralkit.errors import (
         CorruptRecordError as CorruptRecordError,
     )
     from referralkit.errors import (
         DuplicateReferralError as DuplicateReferralError,
     )
     from referralkit.errors import (
+        FhirResourceError as FhirResourceError,
+    )
+    from referralkit.errors import (
+        HandoffNotAllowedError as HandoffNotAllowedError,
+    )
+    from referralkit.errors import (
         HistoryTamperedError as HistoryTamperedError,
     )
     from referralkit.errors import (
+        Hl7MessageError as Hl7MessageError,
+    )
+    from referralkit.errors import (
         IntakeError as IntakeError,
+    )
+    from referralkit.errors import (
+        InteropError as InteropError,
     )
     from referralkit.errors import (
         InvalidTransitionError as InvalidTransitionError,
@@ -110,6 +173,24 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         StoreError as StoreError,
     )
     from referralkit.errors import (
+        TaskError as TaskError,
+    )
+    from referralkit.errors import (
+        TaskNotFoundError as TaskNotFoundError,
+    )
+    from referralkit.errors import (
+        TaskStateError as TaskStateError,
+    )
+    from referralkit.errors import (
+        ToolArgumentsError as ToolArgumentsError,
+    )
+    from referralkit.errors import (
+        ToolError as ToolError,
+    )
+    from referralkit.errors import (
+        ToolNotPermittedError as ToolNotPermittedError,
+    )
+    from referralkit.errors import (
         TransientAdapterError as TransientAdapterError,
     )
     from referralkit.errors import (
@@ -117,6 +198,12 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.errors import (
         TriggerDataError as TriggerDataError,
+    )
+    from referralkit.errors import (
+        UnknownCallError as UnknownCallError,
+    )
+    from referralkit.errors import (
+        WebhookSignatureError as WebhookSignatureError,
     )
     from referralkit.events import (
         Event as Event,
@@ -164,13 +251,22 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         TRIGGERS as TRIGGERS,
     )
     from referralkit.lifecycle import (
+        BusinessStatus as BusinessStatus,
+    )
+    from referralkit.lifecycle import (
         Change as Change,
     )
     from referralkit.lifecycle import (
         Lifecycle as Lifecycle,
     )
     from referralkit.lifecycle import (
+        NextStep as NextStep,
+    )
+    from referralkit.lifecycle import (
         StatusCodes as StatusCodes,
+    )
+    from referralkit.lifecycle import (
+        SubStatus as SubStatus,
     )
     from referralkit.lifecycle import (
         Trigger as Trigger,
@@ -186,6 +282,15 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.lifecycle import (
         crosswalk as crosswalk,
+    )
+    from referralkit.lifecycle import (
+        crosswalk_referral as crosswalk_referral,
+    )
+    from referralkit.lifecycle import (
+        next_step as next_step,
+    )
+    from referralkit.lifecycle import (
+        next_step_for as next_step_for,
     )
     from referralkit.lifecycle import (
         shared_lifecycle as shared_lifecycle,
@@ -228,6 +333,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.model import (
         Direction as Direction,
+    )
+    from referralkit.model import (
+        Disclosure as Disclosure,
     )
     from referralkit.model import (
         HumanTask as HumanTask,
@@ -279,6 +387,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.model import (
         StatusReason as StatusReason,
+    )
+    from referralkit.model import (
+        TaskChange as TaskChange,
     )
     from referralkit.model import (
         TaskPriority as TaskPriority,
@@ -335,10 +446,19 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         EhrAdapter as EhrAdapter,
     )
     from referralkit.ports import (
+        EhrWorkMirror as EhrWorkMirror,
+    )
+    from referralkit.ports import (
         FaxAdapter as FaxAdapter,
     )
     from referralkit.ports import (
+        InteractionMirrorRequest as InteractionMirrorRequest,
+    )
+    from referralkit.ports import (
         NotificationAdapter as NotificationAdapter,
+    )
+    from referralkit.ports import (
+        TaskMirrorRequest as TaskMirrorRequest,
     )
     from referralkit.ports import (
         TelephonyAdapter as TelephonyAdapter,
@@ -370,6 +490,42 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     from referralkit.store import (
         Store as Store,
     )
+    from referralkit.tasks import (
+        Continuity as Continuity,
+    )
+    from referralkit.tasks import (
+        MirrorReport as MirrorReport,
+    )
+    from referralkit.tasks import (
+        MirrorSettings as MirrorSettings,
+    )
+    from referralkit.tasks import (
+        MootPolicy as MootPolicy,
+    )
+    from referralkit.tasks import (
+        QueueCounts as QueueCounts,
+    )
+    from referralkit.tasks import (
+        TaskCursor as TaskCursor,
+    )
+    from referralkit.tasks import (
+        TaskIndex as TaskIndex,
+    )
+    from referralkit.tasks import (
+        TaskQuery as TaskQuery,
+    )
+    from referralkit.tasks import (
+        TaskRow as TaskRow,
+    )
+    from referralkit.tasks import (
+        TaskService as TaskService,
+    )
+    from referralkit.tasks import (
+        TaskSweepReport as TaskSweepReport,
+    )
+    from referralkit.tasks import (
+        moot_closures as moot_closures,
+    )
 
 _EXPORTS: Final[dict[str, str]] = {
     "Actor": "referralkit.model",
@@ -382,7 +538,10 @@ _EXPORTS: Final[dict[str, str]] = {
     "AuthorizationStatus": "referralkit.model",
     "Batch": "referralkit.desk.unit_of_work",
     "BusinessCalendar": "referralkit.calendar",
+    "BusinessStatus": "referralkit.lifecycle",
+    "CallLogged": "referralkit.calls",
     "CallRecord": "referralkit.intake",
+    "CallTools": "referralkit.calls",
     "CallType": "referralkit.intake",
     "CallTypeSpec": "referralkit.intake",
     "CancelReason": "referralkit.model",
@@ -391,19 +550,28 @@ _EXPORTS: Final[dict[str, str]] = {
     "Clock": "referralkit.clock",
     "ConflictError": "referralkit.errors",
     "ContactConsent": "referralkit.model",
+    "ContentError": "referralkit.errors",
+    "Continuity": "referralkit.tasks",
+    "Conversation": "referralkit.calls",
     "CorruptRecordError": "referralkit.errors",
     "Coverage": "referralkit.model",
     "DeclineReason": "referralkit.model",
     "Direction": "referralkit.model",
+    "Disclosure": "referralkit.model",
     "DispatchOutcome": "referralkit.outbox",
     "DispatchStatus": "referralkit.outbox",
     "DuplicateMatch": "referralkit.intake",
     "DuplicateReferralError": "referralkit.errors",
     "EhrAdapter": "referralkit.ports",
+    "EhrWorkMirror": "referralkit.ports",
     "Event": "referralkit.events",
     "FaxAdapter": "referralkit.ports",
+    "FhirResourceError": "referralkit.errors",
     "FieldIssue": "referralkit.intake",
+    "HandOff": "referralkit.calls",
+    "HandoffNotAllowedError": "referralkit.errors",
     "HistoryTamperedError": "referralkit.errors",
+    "Hl7MessageError": "referralkit.errors",
     "Hooks": "referralkit.plugins",
     "HumanTask": "referralkit.model",
     "IntakeConfig": "referralkit.intake",
@@ -413,6 +581,8 @@ _EXPORTS: Final[dict[str, str]] = {
     "IntakeResult": "referralkit.intake",
     "IntakeSession": "referralkit.intake",
     "Interaction": "referralkit.model",
+    "InteractionMirrorRequest": "referralkit.ports",
+    "InteropError": "referralkit.errors",
     "InvalidTransitionError": "referralkit.errors",
     "InvalidTriggerError": "referralkit.errors",
     "LeasingStore": "referralkit.store",
@@ -420,6 +590,10 @@ _EXPORTS: Final[dict[str, str]] = {
     "LostReason": "referralkit.model",
     "ManualClock": "referralkit.clock",
     "MemoryStore": "referralkit.adapters.memory",
+    "MirrorReport": "referralkit.tasks",
+    "MirrorSettings": "referralkit.tasks",
+    "MootPolicy": "referralkit.tasks",
+    "NextStep": "referralkit.lifecycle",
     "NoBackendError": "referralkit.errors",
     "NoShowReason": "referralkit.model",
     "NotAReferralkitDatabaseError": "referralkit.errors",
@@ -439,6 +613,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "Practice": "referralkit.model",
     "Priority": "referralkit.model",
     "Provider": "referralkit.model",
+    "QueueCounts": "referralkit.tasks",
     "ReasonForReferral": "referralkit.model",
     "RecordsRequest": "referralkit.model",
     "RecordsRequestStatus": "referralkit.model",
@@ -457,6 +632,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "RuleRegistry": "referralkit.routing",
     "RuleSet": "referralkit.routing",
     "SQLiteStore": "referralkit.adapters.sqlite",
+    "ScriptedCaller": "referralkit.calls",
     "SendRefusedError": "referralkit.errors",
     "SmsTooLongError": "referralkit.errors",
     "StatusAnswer": "referralkit.intake",
@@ -464,32 +640,64 @@ _EXPORTS: Final[dict[str, str]] = {
     "StatusReason": "referralkit.model",
     "Store": "referralkit.store",
     "StoreError": "referralkit.errors",
+    "SubStatus": "referralkit.lifecycle",
     "SweepReport": "referralkit.outreach.dispatch",
     "SystemClock": "referralkit.clock",
+    "TOOLS_VERSION": "referralkit.calls",
     "TRIGGERS": "referralkit.lifecycle",
+    "TaskChange": "referralkit.model",
+    "TaskCursor": "referralkit.tasks",
+    "TaskError": "referralkit.errors",
+    "TaskIndex": "referralkit.tasks",
+    "TaskMirrorRequest": "referralkit.ports",
+    "TaskNotFoundError": "referralkit.errors",
     "TaskPriority": "referralkit.model",
+    "TaskQuery": "referralkit.tasks",
+    "TaskRow": "referralkit.tasks",
+    "TaskService": "referralkit.tasks",
+    "TaskStateError": "referralkit.errors",
     "TaskStatus": "referralkit.model",
+    "TaskSweepReport": "referralkit.tasks",
     "TelephonyAdapter": "referralkit.ports",
+    "ToolArgumentsError": "referralkit.errors",
+    "ToolDefinition": "referralkit.calls",
+    "ToolError": "referralkit.errors",
+    "ToolNotPermittedError": "referralkit.errors",
+    "ToolSet": "referralkit.calls",
     "TransientAdapterError": "referralkit.errors",
     "TransitionBlockedError": "referralkit.errors",
     "Trigger": "referralkit.lifecycle",
     "TriggerDataError": "referralkit.errors",
     "UnitOfWork": "referralkit.desk.unit_of_work",
+    "UnknownCallError": "referralkit.errors",
     "UsBusinessCalendar": "referralkit.calendar",
+    "VisitContent": "referralkit.calls",
+    "VisitGuide": "referralkit.calls",
+    "VisitPrepAnswer": "referralkit.calls",
+    "VisitText": "referralkit.calls",
+    "WebhookSignatureError": "referralkit.errors",
     "WeekdayCalendar": "referralkit.calendar",
     "allowed_triggers": "referralkit.lifecycle",
     "amended": "referralkit.lifecycle",
+    "answer_visit_preparation": "referralkit.calls",
     "contact_refusal": "referralkit.outreach.guard",
     "created": "referralkit.lifecycle",
     "crosswalk": "referralkit.lifecycle",
+    "crosswalk_referral": "referralkit.lifecycle",
     "default_rules": "referralkit.routing",
     "hookimpl": "referralkit.plugins",
     "hookspec": "referralkit.plugins",
     "idempotency_key": "referralkit.ports",
     "make_plugin_manager": "referralkit.plugins",
+    "moot_closures": "referralkit.tasks",
+    "next_step": "referralkit.lifecycle",
+    "next_step_for": "referralkit.lifecycle",
     "open_store": "referralkit.desk",
+    "phrase": "referralkit.calls",
+    "read_back": "referralkit.calls",
     "same_person": "referralkit.model",
     "shared_lifecycle": "referralkit.lifecycle",
+    "tool_definitions": "referralkit.calls",
     "validate_intake": "referralkit.intake",
     "verify_history": "referralkit.events",
 }
