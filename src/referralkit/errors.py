@@ -17,7 +17,7 @@
     │   ├── DuplicateReferralError (.referral_id)
     │   ├── ConflictError          (stale version: nothing was written; .referral_id,
     │   │                           .expected, .actual)
-    │   ├── CorruptRecordError     (a stored row cannot be decoded; .referral_id)
+    │   ├── CorruptRecordError     (a stored row cannot be decoded; .referral_id, .kind)
     │   └── NotAReferralkitDatabaseError (the file or schema is not one referralkit can use)
     ├── RoutingError             (routing rules could not be applied)
     │   └── RuleLoadError          (a rule set is invalid: .source, .rule_id, .line, .reason,
@@ -215,6 +215,7 @@ class CorruptRecordError(StoreError):
 
     def __init__(self, referral_id: UUID | str, what: str) -> None:
         self.referral_id = referral_id
+        self.kind = what
         super().__init__(f"stored {what} of referral {referral_id} cannot be decoded")
 
 

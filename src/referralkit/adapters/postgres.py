@@ -25,6 +25,8 @@ from referralkit.errors import (
     StoreError,
 )
 from referralkit.events import Event
+from referralkit.integrity.records import StoredEvent, StoredRecord
+from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import Referral, ReferralStatus
 from referralkit.store import check_change, checked_batches
 
@@ -67,6 +69,10 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             expires_at timestamptz NOT NULL
         )""",
     ),
+    (
+        # Keyed seals (referralkit.integrity): which host key sealed the row, and the HMAC.
+        "ALTER TABLE referralkit_referrals ADD COLUMN seal_key text, ADD COLUMN seal text",
+    ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 """The schema version this release writes."""
@@ -95,13 +101,21 @@ class PostgresStore:
     :param schema: the PostgreSQL schema holding referralkit's tables (created if missing);
         ``None`` uses the connection's ``search_path`` (``public`` unless configured).
     :param connect_timeout: seconds to wait for the server.
+    :param keyring: the host's sealing keys: every write seals the row with the current key
+        (:mod:`referralkit.integrity`). Without one rows are written unsealed.
     :raises StoreError: the server cannot be reached.
     :raises NotAReferralkitDatabaseError: the schema was written by a newer release.
     """
 
     def __init__(
-        self, conninfo: str, *, schema: str | None = None, connect_timeout: int = 5
+        self,
+        conninfo: str,
+        *,
+        schema: str | None = None,
+        connect_timeout: int = 5,
+        keyring: Keyring | None = None,
     ) -> None:
+        self.keyring = keyring
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError("schema must be a lower-case SQL identifier")
         self._schema = schema
@@ -191,17 +205,19 @@ class PostgresStore:
     def create(self, referral: Referral, event: Event) -> None:
         """Insert a new referral and its ``created`` event in one transaction."""
         check_change(referral, event)
+        row = _row(referral)
         try:
             with self._transaction() as conn:
                 conn.execute(
                     "INSERT INTO referralkit_referrals (id, version, status, next_action_at,"
                     " referral_number, updated_at, body) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    _row(referral),
+                    row,
                 )
                 conn.execute(
                     "INSERT INTO referralkit_events (referral_id, seq, body) VALUES (%s, %s, %s)",
                     (referral.id, event.seq, event.to_json()),
                 )
+                self._seal(conn, [row])
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateReferralError(referral.id) from exc
 
@@ -225,6 +241,7 @@ class PostgresStore:
                     "INSERT INTO referralkit_events (referral_id, seq, body) VALUES (%s, %s, %s)",
                     event_rows,
                 )
+                self._seal(conn, rows)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateReferralError(self._first_existing(rows)) from exc
         return len(rows)
@@ -271,10 +288,68 @@ class PostgresStore:
                     "INSERT INTO referralkit_events (referral_id, seq, body) VALUES (%s, %s, %s)",
                     (referral.id, event.seq, event.to_json()),
                 )
+                self._seal(conn, [row])
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
 
+    def _seal(self, conn: psycopg.Connection[Any], rows: list[_Row]) -> None:
+        if self.keyring is None:
+            return
+        keyring = self.keyring
+        sealed = [(s.key_id, s.mac, row[0]) for row in rows for s in [keyring.seal(row[6])]]
+        with conn.cursor() as cur:
+            cur.executemany(
+                "UPDATE referralkit_referrals SET seal_key = %s, seal = %s WHERE id = %s", sealed
+            )
+
     # -- reads ----------------------------------------------------------------------------
+
+    def stored_record(self, referral_id: UUID) -> StoredRecord:
+        """Return the referral's row and event rows as stored (for verification).
+
+        The body is ``jsonb``, so it comes back re-encoded; the seal covers the decoded
+        referral, which is what every reader sees. Event bodies are ``text``, exactly as written.
+        """
+
+        def read(c: psycopg.Connection[Any]) -> tuple[Any, list[Any]]:
+            row = c.execute(
+                "SELECT body::text, status, version, next_action_at, seal_key, seal"
+                " FROM referralkit_referrals WHERE id = %s",
+                (referral_id,),
+            ).fetchone()
+            events = c.execute(
+                "SELECT referral_id, seq, body FROM referralkit_events WHERE referral_id = %s"
+                " ORDER BY seq",
+                (referral_id,),
+            ).fetchall()
+            return row, events
+
+        row, events = self._read(read)
+        stored_events = [StoredEvent(str(r), int(s), str(b)) for r, s, b in events]
+        if row is None:
+            return StoredRecord(referral_id, None, None, None, None, None, stored_events)
+        body, status, version, next_at, seal_key, seal = row
+        return StoredRecord(
+            referral_id=referral_id,
+            body=str(body),
+            status=str(status),
+            version=int(version),
+            next_action_at=next_at,
+            seal=None if seal_key is None or seal is None else Seal(str(seal_key), str(seal)),
+            events=stored_events,
+        )
+
+    def referral_ids(self, *, after: UUID | None = None, limit: int = 500) -> list[UUID]:
+        """Return ids with a referral row or events, in id order, after *after*."""
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT id FROM (SELECT id FROM referralkit_referrals UNION"
+                " SELECT referral_id FROM referralkit_events) ids"
+                " WHERE %s::uuid IS NULL OR id > %s::uuid ORDER BY id LIMIT %s",
+                (after, after, limit),
+            ).fetchall()
+        )
+        return [UUID(str(key)) for (key,) in rows]
 
     def get(self, referral_id: UUID) -> Referral:
         """Return the referral, decoded from its stored JSON."""
@@ -410,6 +485,8 @@ class PostgresStore:
                 " WHERE id = %s AND version = %s",
                 (next_action_at, body, referral.id, referral.version),
             ).rowcount
+            if updated == 1:
+                self._seal(conn, [(referral.id, 0, "", None, None, None, body)])
         return updated == 1
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -18,6 +18,7 @@ import attrs
 from pydantic import BaseModel
 from tenacity import Retrying
 
+from referralkit import integrity as _integrity
 from referralkit.clock import Clock, SystemClock
 from referralkit.desk import backends as _backends
 from referralkit.desk import intake as _intake
@@ -25,7 +26,7 @@ from referralkit.desk import outreach as _outreach
 from referralkit.desk import routing as _routing
 from referralkit.desk.stores import open_store
 from referralkit.errors import ConflictError, ReferralKitError
-from referralkit.events import Event, verify_history
+from referralkit.events import Event
 from referralkit.intake import (
     CallType,
     IntakeConfig,
@@ -269,16 +270,13 @@ class ReferralDesk:
         return events
 
     def verify(self, referral_id: UUID) -> None:
-        """Check the referral's event log is complete and untampered.
+        """Check the referral's row and event log are complete and untampered.
 
-        :raises HistoryTamperedError: naming the first bad event.
+        See :func:`referralkit.integrity.verify_referral` (the store's keyring, if any, is used).
+
+        :raises HistoryTamperedError: naming the first bad event (``0``: the row itself).
         """
-        referral = self.store.get(referral_id)
-        verify_history(
-            self.store.events(referral_id),
-            expected_count=referral.version,
-            expected_head=referral.history_hash,
-        )
+        _integrity.verify_referral(self.store, referral_id)
 
     def list(
         self,
@@ -568,3 +566,7 @@ class ReferralDesk:
         .. versionadded:: 0.1
         """
         return _routing.explain(self, referral_id, now=now)
+
+    def verify_all(self, *, page: int = 500) -> Iterator[_integrity.TamperReport]:
+        """Yield a report for every referral that fails verification (streamed; see :func:`referralkit.integrity.verify_all`)."""  # noqa: E501
+        return _integrity.verify_all(self.store, page=page)  # type: ignore[arg-type]

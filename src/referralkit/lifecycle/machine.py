@@ -47,7 +47,15 @@ from referralkit.lifecycle.triggers import (
     _TriggerData,
 )
 
-__all__ = ["Change", "Lifecycle", "amended", "created", "shared_lifecycle"]
+__all__ = [
+    "UNRECORDED_FIELDS",
+    "Change",
+    "Lifecycle",
+    "amended",
+    "created",
+    "initial_fields",
+    "shared_lifecycle",
+]
 
 # -- The machine --------------------------------------------------------------------------
 
@@ -81,6 +89,7 @@ def created(referral: Referral, actor: Actor, now: datetime) -> Change:
             guard="intake_complete",
             reason="missing " + ", ".join(referral.missing_fields()),
         )
+    created_at = referral.created_at or now
     event = make_event(
         referral_id=referral.id,
         seq=1,
@@ -91,16 +100,36 @@ def created(referral: Referral, actor: Actor, now: datetime) -> Change:
         to_state=referral.status,
         data={},
         prev_hash=GENESIS_HASH,
+        changes=initial_fields(referral, created_at),
     )
     stamped = referral.model_copy(
         update={
             "version": 1,
-            "created_at": referral.created_at or now,
+            "created_at": created_at,
             "updated_at": now,
             "history_hash": event.hash,
         }
     )
     return Change(stamped, event)
+
+
+# Set by the chain itself (version, head, last change time) or by the outreach plan
+# (next_action_at, moved without an event): never part of an event's recorded changes.
+UNRECORDED_FIELDS: Final = frozenset({"version", "history_hash", "updated_at", "next_action_at"})
+"""Referral fields no event records (see :func:`initial_fields`)."""
+
+
+def initial_fields(referral: Referral, created_at: datetime) -> dict[str, Any]:
+    """Return what a ``created`` event records of a new referral: every field but the chain's.
+
+    Fields at their default are left out (validation restores them); the result is
+    JSON-compatible and may hold PHI.
+
+    .. versionadded:: 0.2
+    """
+    dumped = referral.model_dump(mode="json", exclude=set(UNRECORDED_FIELDS))
+    dumped["created_at"] = created_at.isoformat()
+    return dumped
 
 
 _PROTECTED_FIELDS: Final = frozenset(
@@ -146,6 +175,11 @@ def amended(
     protected = _PROTECTED_FIELDS.intersection(update)
     if protected:
         raise ValueError(f"fields {sorted(protected)} change only through lifecycle triggers")
+    fields = dict(referral)
+    fields.update(update)
+    fields.update(version=referral.version + 1, updated_at=now)
+    changed = Referral.model_validate(fields)
+    recorded = sorted(set(update) - UNRECORDED_FIELDS)
     event = make_event(
         referral_id=referral.id,
         seq=referral.version + 1,
@@ -156,11 +190,10 @@ def amended(
         to_state=referral.status,
         data=dict(data or {}),
         prev_hash=referral.history_hash,
+        # The new values as stored, so a replay of the events rebuilds the referral.
+        changes=changed.model_dump(mode="json", include=set(recorded)),
     )
-    fields = dict(referral)
-    fields.update(update)
-    fields.update(version=referral.version + 1, updated_at=now, history_hash=event.hash)
-    return Change(Referral.model_validate(fields), event)
+    return Change(changed.model_copy(update={"history_hash": event.hash}), event)
 
 
 @final
