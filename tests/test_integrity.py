@@ -27,6 +27,7 @@ from referralkit.integrity import Keyring, TamperReport, verify_all, verify_refe
 from referralkit.lifecycle import amended, created, shared_lifecycle
 from referralkit.lifecycle.replay import replay
 from referralkit.model import Channel, Patient, PhoneContact, Referral, ReferralStatus, Role
+from tests.pg import DSN, server_or_skip, throwaway_schema
 
 KEYRING = Keyring({"2026-a": b"k" * 32}, current="2026-a")
 
@@ -97,7 +98,9 @@ def _rebuild(events: list[Event]) -> tuple[list[Event], Referral]:
     """Re-derive a whole chain from edited events, as an attacker with the library would."""
     first = events[0]
     assert first.changes is not None
-    change = created(Referral.model_validate_json(json.dumps(first.changes)), first.actor, first.at)
+    change = created(
+        Referral.model_validate_json(json.dumps(first.changes)), first.actor, first.at
+    )
     out = [change.event]
     for event in events[1:]:
         referral = change.referral
@@ -106,13 +109,20 @@ def _rebuild(events: list[Event]) -> tuple[list[Event], Referral]:
             typed = Referral.model_validate_json(json.dumps(merged))
             update = {k: getattr(typed, k) for k in event.changes}
             change = amended(
-                referral, event.kind, actor=event.actor, now=event.at, update=update,
+                referral,
+                event.kind,
+                actor=event.actor,
+                now=event.at,
+                update=update,
                 data=event.data,
             )
         else:
             change = shared_lifecycle().fire(
-                referral, event.kind,  # type: ignore[arg-type]
-                actor=event.actor, now=event.at, data=event.data or None,
+                referral,
+                event.kind,  # type: ignore[arg-type]
+                actor=event.actor,
+                now=event.at,
+                data=event.data or None,
             )
         out.append(change.event)
     return out, change.referral
@@ -291,7 +301,7 @@ def duplicate_json_key_same_fields(lab: Lab) -> None:
     # The parsed fields are unchanged (the last "kind" wins) but the stored bytes are not.
     bodies = lab.events(lab.a)
     kind = json.loads(bodies[1])["kind"]
-    bodies[1] = bodies[1].replace('"kind":', f'"kind":"hold","kind":', 1)
+    bodies[1] = bodies[1].replace('"kind":', '"kind":"hold","kind":', 1)
     assert json.loads(bodies[1])["kind"] == kind
     lab.put_events(lab.a, bodies)
 
@@ -443,11 +453,11 @@ def _detected(lab: Lab, keyring: Keyring | None) -> bool:
 @pytest.fixture
 def lab_factory(
     tmp_path: Path, clock: Any, actors: Any, make_referral: Any
-) -> Iterator[Callable[[str, Keyring | None], Lab]]:
+) -> Callable[[str, Keyring | None], Lab]:
     def make(name: str, keyring: Keyring | None) -> Lab:
         return _make_lab(tmp_path / f"{name}.db", keyring, clock, actors, make_referral)
 
-    yield make
+    return make
 
 
 @pytest.mark.parametrize("method", list(METHODS), ids=lambda m: m.__name__)
@@ -574,3 +584,64 @@ def test_desk_verify_all_delegates(lab_factory: Callable[..., Lab], clock: Any) 
     row_birth_date(lab)
     with ReferralDesk(store=SQLiteStore(lab.db), clock=clock) as desk:
         assert [r.referral_id for r in desk.verify_all()] == [lab.a]
+
+
+# -- PostgreSQL: the body is jsonb (re-encoded), events are text ----------------------------------
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    server_or_skip()
+    yield from throwaway_schema()
+
+
+def test_postgres_detects_row_and_event_tampering_with_and_without_a_key(
+    pg_schema: str, clock: Any, actors: Any, make_referral: Any
+) -> None:
+    import psycopg
+
+    from referralkit.adapters.postgres import PostgresStore
+
+    with ReferralDesk(
+        store=PostgresStore(DSN, schema=pg_schema, keyring=KEYRING), clock=clock
+    ) as desk:
+        rid = desk.create(make_referral(), actor=actors.referrer).id
+        desk.fire(rid, "accept", actor=actors.clinician)
+        desk.withdraw_consent(rid, Channel.SMS, actor=actors.intake_staff)
+        desk.verify(rid)
+        assert list(desk.verify_all()) == []
+
+    def run(statement: str) -> None:
+        with psycopg.connect(DSN, autocommit=True) as conn:
+            conn.execute(f"SET search_path TO {pg_schema}")
+            conn.execute(statement, (rid,))  # type: ignore[arg-type]
+
+    def detected(keyring: Keyring | None) -> bool:
+        store = PostgresStore(DSN, schema=pg_schema)
+        try:
+            verify_referral(store, rid, keyring=keyring)
+        except HistoryTamperedError:
+            return True
+        finally:
+            store.close()
+        return False
+
+    assert not detected(None)
+    assert not detected(KEYRING)
+    run(  # the opt-out lifted in the row (jsonb edited in place)
+        "UPDATE referralkit_referrals SET body = jsonb_set(body,"
+        " '{patient,consent,opted_out_channels}', '[]') WHERE id = %s"
+    )
+    assert detected(None)
+    assert detected(KEYRING)
+    run(  # put the opt-out back: the same referral again
+        "UPDATE referralkit_referrals SET body = jsonb_set(body,"
+        " '{patient,consent,opted_out_channels}', '[\"sms\"]') WHERE id = %s"
+    )
+    assert not detected(None)
+    assert not detected(KEYRING)  # the seal covers the decoded row, whatever jsonb's spacing
+    run(  # a duplicate key in an event body, parsed fields unchanged
+        'UPDATE referralkit_events SET body = \'{"kind":"hold",\' || substr(body, 2)'
+        " WHERE referral_id = %s AND seq = 2"
+    )
+    assert detected(None)
