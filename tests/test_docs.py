@@ -40,7 +40,9 @@ def _python_blocks(path: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/concepts.md"], ids=lambda p: Path(p).name)
+@pytest.mark.parametrize(
+    "page", ["README.md", "docs/concepts.md", "docs/integrity.md"], ids=lambda p: Path(p).name
+)
 def test_python_examples_in_docs_run(page):
     blocks = _python_blocks(ROOT / page)
     assert blocks, f"{page} has no python example"

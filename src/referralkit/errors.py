@@ -10,6 +10,8 @@
     │   ├── TransitionBlockedError (allowed, but a guard said no; .guard, .reason)
     │   └── PermissionDeniedError  (the actor's role may not fire this trigger; .role)
     ├── TriggerDataError         (the data given with a trigger is invalid; .trigger, .errors())
+    ├── AmendmentError           (an amendment would make an invalid referral; .errors());
+    │                             also a ValueError
     ├── HistoryTamperedError     (the event log of a referral fails verification; .referral_id,
     │                             .seq, .reason)
     ├── StoreError               (persistence failed)
@@ -29,16 +31,20 @@
                                   .capability, .requested)
 
 Messages never contain PHI: they name referral ids, states, triggers and field paths only.
+No exception raised by a referralkit operation chains to one that carries input values
+(``raise ... from None`` where the cause would), and ``.errors()`` lists locations, types and
+messages, never inputs (see :func:`scrub_errors`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 __all__ = [
     "AdapterError",
+    "AmendmentError",
     "ConflictError",
     "CorruptRecordError",
     "DuplicateReferralError",
@@ -58,6 +64,7 @@ __all__ = [
     "TransientAdapterError",
     "TransitionBlockedError",
     "TriggerDataError",
+    "scrub_errors",
 ]
 
 
@@ -65,13 +72,38 @@ class ReferralKitError(Exception):
     """Base class of every exception referralkit raises on purpose."""
 
 
+_EXTRA_KEY = "<extra>"  # stands for a caller-supplied key that is not a field
+
+
+def scrub_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return validation errors reduced to location, type and message: no input, no context.
+
+    A location part the caller made up (an unknown key, reported as ``extra_forbidden``) is
+    replaced by ``"<extra>"``, so a key that is itself PHI (a name typed into the wrong box) is
+    never echoed.
+
+    :param errors: pydantic-style error dicts (``ValidationError.errors()``).
+
+    .. versionadded:: 0.2
+    """
+    scrubbed = []
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        kind = str(error.get("type", ""))
+        if kind == "extra_forbidden" and loc:
+            loc = (*loc[:-1], _EXTRA_KEY)
+        scrubbed.append({"loc": loc, "type": kind, "msg": str(error.get("msg", ""))})
+    return scrubbed
+
+
 class InvalidTriggerError(ReferralKitError):
     """The name given is not a lifecycle trigger at all."""
 
     def __init__(self, trigger: str, known: Sequence[str]) -> None:
+        # The name is the caller's text (perhaps typed by a person): kept, never printed.
         self.trigger = trigger
         self.known = tuple(known)
-        super().__init__(f"unknown trigger {trigger!r}; known triggers: {', '.join(self.known)}")
+        super().__init__(f"unknown trigger; known triggers: {', '.join(self.known)}")
 
 
 class InvalidTransitionError(ReferralKitError):
@@ -122,16 +154,34 @@ class PermissionDeniedError(InvalidTransitionError):
 class TriggerDataError(ReferralKitError):
     """The data passed with a trigger failed validation."""
 
-    def __init__(self, trigger: str, errors: Sequence[dict[str, Any]]) -> None:
+    def __init__(self, trigger: str, errors: Sequence[Mapping[str, Any]]) -> None:
         self.trigger = trigger
-        self._errors = [
-            {"loc": tuple(e.get("loc", ())), "type": e.get("type", ""), "msg": e.get("msg", "")}
-            for e in errors
-        ]
+        self._errors = scrub_errors(errors)
         summary = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '<data>'}: {e['msg']}" for e in self._errors
         )
         super().__init__(f"invalid data for trigger {trigger!r}: {summary}")
+
+    def errors(self) -> list[dict[str, Any]]:
+        """Return the field errors (location, type, message; never the input values)."""
+        return list(self._errors)
+
+
+class AmendmentError(ReferralKitError, ValueError):
+    """An amendment would make an invalid referral; nothing is written.
+
+    A :class:`ValueError` too, as amendments raised before it existed.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
+        self._errors = scrub_errors(errors)
+        summary = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<referral>'}: {e['type']}"
+            for e in self._errors
+        )
+        super().__init__(f"the amended referral is invalid: {summary}")
 
     def errors(self) -> list[dict[str, Any]]:
         """Return the field errors (location, type, message; never the input values)."""
@@ -150,12 +200,9 @@ class IntakeError(ReferralKitError):
     .. versionadded:: 0.1
     """
 
-    def __init__(self, code: str, message: str, errors: Sequence[dict[str, Any]] = ()) -> None:
+    def __init__(self, code: str, message: str, errors: Sequence[Mapping[str, Any]] = ()) -> None:
         self.code = code
-        self._errors = [
-            {"loc": tuple(e.get("loc", ())), "type": e.get("type", ""), "msg": e.get("msg", "")}
-            for e in errors
-        ] or [{"loc": (), "type": code, "msg": message}]
+        self._errors = scrub_errors(errors) or [{"loc": (), "type": code, "msg": message}]
         super().__init__(message)
 
     def errors(self) -> list[dict[str, Any]]:

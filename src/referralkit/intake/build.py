@@ -89,14 +89,15 @@ def build_referral(
         if boxes[box]:
             parent, _, name = box.rpartition(".")
             boxes[parent][name] = boxes[box]
+    problems: list[Any] = []
     try:
         return Referral.model_validate(data)
     except ValidationError as exc:
-        raise IntakeError(
-            "invalid_referral",
-            "The captured values do not make a valid referral.",
-            [dict(e) for e in exc.errors(include_input=False, include_url=False)],
-        ) from exc
+        problems = exc.errors(include_input=False, include_url=False)
+    # Raised outside the handler: the pydantic error (inputs, PHI) is not its context.
+    raise IntakeError(
+        "invalid_referral", "The captured values do not make a valid referral.", problems
+    )
 
 
 def jsonable(value: Any) -> Any:

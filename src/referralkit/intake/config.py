@@ -138,7 +138,7 @@ class IntakeConfig:
             raise IntakeError(
                 "invalid_config",
                 f"The intake configuration is not readable TOML ({type(exc).__name__}).",
-            ) from exc
+            ) from None
         return cls.from_mapping(data)
 
     @classmethod

@@ -93,10 +93,8 @@ def normalise_text(value: object, what: str = "text", *, max_length: int = _MAX_
     if _CONTROL.search(text):
         raise _fail("invalid_characters", f"The {what} contains control characters.")
     if not text.isascii():  # ASCII is already NFC and has no lone surrogates: skip both
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from bad JSON escapes
-            raise _fail("invalid_characters", f"The {what} is not valid text.") from exc
+        if not _encodes(text):  # a lone surrogate, e.g. from bad JSON escapes
+            raise _fail("invalid_characters", f"The {what} is not valid text.")
         text = unicodedata.normalize("NFC", text)
     text = " ".join(text.split())
     if not text:
@@ -300,14 +298,17 @@ def normalise_date(value: object, what: str = "date") -> date:
     if isinstance(value, date):
         return value
     text = _need_str(value, what, max_length=40).strip()
+    real = True
     try:
         us = _US_DATE.fullmatch(text)
         if us:
             return date(int(us[3]), int(us[1]), int(us[2]))
         if len(text) == 10 and text[4] == "-" and text[7] == "-":
             return date.fromisoformat(text)
-    except ValueError as exc:
-        raise _fail("invalid_date", f"The {what} is not a real calendar date.") from exc
+    except ValueError:
+        real = False  # the ValueError names the text (PHI): raise outside the handler
+    if not real:
+        raise _fail("invalid_date", f"The {what} is not a real calendar date.")
     raise _fail("invalid_date", f"The {what} must look like 1980-04-23 or 04/23/1980.")
 
 
@@ -469,3 +470,11 @@ def urgency_terms_in(text: str) -> bool:
         if not any(stem in lower for stem in _URGENCY_STEMS):
             return False
     return _URGENCY_RE.search(text) is not None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -24,6 +24,7 @@ Nothing here caches numbers: they are PHI, and only per-region metadata is kept.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from typing import Final
@@ -180,10 +181,13 @@ def normalise_phone(
         raise _fail("invalid_type", "The phone number must be given as text.")
     if len(value) > _MAX_PHONE_INPUT:
         raise _fail("too_long", "The phone number is too long.")
-    try:
-        number = _parse(value, region)
-    except NumberParseException as exc:
-        raise _fail("invalid_phone", "The phone number could not be read.") from exc
+    parsed: PhoneNumber | None = None
+    with contextlib.suppress(NumberParseException):
+        parsed = _parse(value, region)
+    if parsed is None:
+        # Raised outside the handler: the parse error's context would hold the number.
+        raise _fail("invalid_phone", "The phone number could not be read.")
+    number = parsed
     # Validate against the default region first: for the common case (a US number at a US
     # practice) this is one pattern check instead of a search over every NANPA region.
     if number.country_code == _region_country_code(region) and _valid_in_region(number, region):

@@ -17,6 +17,7 @@ second, Python pass (measured: see ``benchmarks/bench_intake.py``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -84,15 +85,20 @@ def decode(payload: object) -> Mapping[Any, Any]:
             raise IntakeError("payload_too_large", "The intake payload is too large.")
         try:
             payload = bytes(payload).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise IntakeError("not_json", "The intake payload is not UTF-8 JSON.") from exc
+        except UnicodeDecodeError:
+            payload = None
+        if payload is None:
+            # Raised outside the handler: a UnicodeDecodeError holds the payload in .object.
+            raise IntakeError("not_json", "The intake payload is not UTF-8 JSON.")
     if isinstance(payload, str):
         if len(payload) > _MAX_PAYLOAD_BYTES:
             raise IntakeError("payload_too_large", "The intake payload is too large.")
-        try:
+        decoded: object = _NOT_JSON
+        with contextlib.suppress(ValueError, RecursionError):
             decoded = json.loads(payload)
-        except (ValueError, RecursionError) as exc:
-            raise IntakeError("not_json", "The intake payload is not valid JSON.") from exc
+        if decoded is _NOT_JSON:
+            # Raised outside the handler: a JSONDecodeError holds the payload in .doc.
+            raise IntakeError("not_json", "The intake payload is not valid JSON.")
         if not isinstance(decoded, dict):
             raise IntakeError("not_a_mapping", "The intake payload must be a JSON object.")
         return decoded
@@ -100,6 +106,9 @@ def decode(payload: object) -> Mapping[Any, Any]:
 
 
 # -- Validators by field kind -----------------------------------------------------------------
+
+
+_NOT_JSON: Final = object()
 
 
 def _bad_phone_entry() -> IntakeError:
@@ -116,6 +125,7 @@ def _phones(raw: object, region: str) -> tuple[tuple[str, PhoneKind, tuple[str, 
     for index, item in enumerate(items):
         kind = PhoneKind.MOBILE
         number: object = item
+        failed: IntakeError | None = None
         try:
             if isinstance(item, Mapping):
                 if "number" not in item or not item.keys() <= {"number", "kind"}:
@@ -125,9 +135,13 @@ def _phones(raw: object, region: str) -> tuple[tuple[str, PhoneKind, tuple[str, 
                     kind = n.phone_kind(item["kind"])
             phone = n.normalise_phone(number, region=region)
         except IntakeError as exc:
+            failed = exc
+        if failed is not None:
             raise IntakeError(
-                exc.code, str(exc), [{"loc": (index,), "type": exc.code, "msg": str(exc)}]
-            ) from exc
+                failed.code,
+                str(failed),
+                [{"loc": (index,), "type": failed.code, "msg": str(failed)}],
+            )
         if all(p[0] != phone.e164 for p in phones):
             phones.append((phone.e164, kind, phone.time_zones))
     return tuple(phones)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from transitions import Machine, MachineError
 
 from referralkit.errors import (
+    AmendmentError,
     InvalidTransitionError,
     InvalidTriggerError,
     PermissionDeniedError,
@@ -164,21 +165,34 @@ def amended(
     :raises InvalidTransitionError: the referral was entered in error (it is void).
     :raises ValueError: *kind* is a trigger or ``"created"``, or *update* touches the status,
         version, id or history (those change only through triggers).
-    :raises pydantic.ValidationError: the updated referral is invalid.
+    :raises AmendmentError: the updated referral is invalid (a :class:`ValueError`; its
+        ``.errors()`` hold locations and types, never values).
+
+    .. versionchanged:: 0.2
+       Raises :class:`~referralkit.errors.AmendmentError` instead of pydantic's error.
     """
     if referral.status is S.ENTERED_IN_ERROR:
         raise InvalidTransitionError(
             kind, referral.status.value, [], detail="a referral entered in error is void"
         )
     if kind in TRIGGER_DATA or kind == "created" or not kind:
-        raise ValueError(f"amendment kind {kind!r} must not be empty or a lifecycle trigger")
+        # The kind is the caller's text: not echoed.
+        raise ValueError("an amendment kind must not be empty or a lifecycle trigger")
     protected = _PROTECTED_FIELDS.intersection(update)
     if protected:
         raise ValueError(f"fields {sorted(protected)} change only through lifecycle triggers")
     fields = dict(referral)
     fields.update(update)
     fields.update(version=referral.version + 1, updated_at=now)
-    changed = Referral.model_validate(fields)
+    problems: list[Any] = []
+    try:
+        changed = Referral.model_validate(fields)
+    except ValidationError as exc:
+        problems = exc.errors(include_input=False)
+    if problems:
+        # Raised outside the handler: the pydantic error (inputs in its .errors(), PHI) is
+        # then neither the cause nor the context.
+        raise AmendmentError(problems)
     recorded = sorted(set(update) - UNRECORDED_FIELDS)
     event = make_event(
         referral_id=referral.id,
@@ -293,12 +307,13 @@ def _validate_data(
             trigger,
             [{"loc": (), "type": "model_type", "msg": f"expected {model_type.__name__}"}],
         )
+    problems: list[Any] = []
     try:
         return model_type.model_validate(data or {})
     except ValidationError as exc:
-        raise TriggerDataError(
-            trigger, [dict(e) for e in exc.errors(include_input=False)]
-        ) from exc
+        problems = exc.errors(include_input=False)
+    # Raised outside the handler, so the pydantic error (inputs, PHI) is not its context.
+    raise TriggerDataError(trigger, problems)
 
 
 @functools.cache
