@@ -20,6 +20,8 @@
     │   ├── ConflictError          (stale version: nothing was written; .referral_id,
     │   │                           .expected, .actual)
     │   ├── CorruptRecordError     (a stored row cannot be decoded; .referral_id, .kind)
+    │   ├── StoreURLError          (a store URL is malformed or names no usable place; also a
+    │   │                           ValueError)
     │   └── NotAReferralkitDatabaseError (the file or schema is not one referralkit can use)
     ├── RoutingError             (routing rules could not be applied)
     │   └── RuleLoadError          (a rule set is invalid: .source, .rule_id, .line, .reason,
@@ -61,6 +63,7 @@ __all__ = [
     "RoutingError",
     "RuleLoadError",
     "StoreError",
+    "StoreURLError",
     "TransientAdapterError",
     "TransitionBlockedError",
     "TriggerDataError",
@@ -264,6 +267,15 @@ class CorruptRecordError(StoreError):
         self.referral_id = referral_id
         self.kind = what
         super().__init__(f"stored {what} of referral {referral_id} cannot be decoded")
+
+
+class StoreURLError(StoreError, ValueError):
+    """A store URL is malformed, has an unsupported scheme, or names a place that cannot be used.
+
+    The message never repeats the URL (it may hold a password).
+
+    .. versionadded:: 0.2
+    """
 
 
 class NotAReferralkitDatabaseError(StoreError):

@@ -23,6 +23,7 @@ from referralkit.errors import (
     NotAReferralkitDatabaseError,
     ReferralNotFoundError,
     StoreError,
+    StoreURLError,
 )
 from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
@@ -120,6 +121,7 @@ class PostgresStore:
             raise ValueError("schema must be a lower-case SQL identifier")
         self._schema = schema
         self._lock = threading.RLock()
+        malformed = False
         try:
             # Autocommit: every write opens an explicit transaction() block, which would
             # otherwise nest as a savepoint inside an implicit, never-committed transaction.
@@ -129,6 +131,12 @@ class PostgresStore:
         except psycopg.OperationalError as exc:
             # libpq messages name host and port, never referral data.
             raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+        except psycopg.ProgrammingError:
+            # A malformed connection string; its text may hold a password, so it is not
+            # repeated, and the error is raised outside the handler (no chain to it).
+            malformed = True
+        if malformed:
+            raise StoreURLError("malformed PostgreSQL connection string")
         try:
             if schema is not None:
                 self._conn.execute(

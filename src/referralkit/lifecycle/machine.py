@@ -25,6 +25,7 @@ from referralkit.model import (
     Referral,
     ReferralStatus,
 )
+from referralkit.model.types import unstorable_text
 
 if TYPE_CHECKING:  # exists only in transitions' .pyi stubs: importing it at runtime fails
     pass
@@ -181,6 +182,16 @@ def amended(
     protected = _PROTECTED_FIELDS.intersection(update)
     if protected:
         raise ValueError(f"fields {sorted(protected)} change only through lifecycle triggers")
+    if unstorable_text(_json_strings(data)):
+        raise AmendmentError(
+            [
+                {
+                    "loc": ("data",),
+                    "type": "invalid_text",
+                    "msg": "text must not contain NUL characters or lone surrogates",
+                }
+            ]
+        )
     fields = dict(referral)
     fields.update(update)
     fields.update(version=referral.version + 1, updated_at=now)
@@ -320,3 +331,14 @@ def _validate_data(
 def shared_lifecycle() -> Lifecycle:
     """Return the process-wide :class:`Lifecycle` (built on first use, then shared)."""
     return Lifecycle()
+
+
+def _json_strings(value: object) -> list[str]:
+    # Every string (keys too) in JSON-compatible event data.
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for k, v in value.items() for s in (*_json_strings(k), *_json_strings(v))]
+    if isinstance(value, list | tuple):
+        return [s for item in value for s in _json_strings(item)]
+    return []

@@ -9,7 +9,15 @@ from functools import lru_cache
 from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "MASK",
@@ -24,6 +32,8 @@ __all__ = [
     "UtcDatetime",
     "is_valid_npi",
     "mask",
+    "refuse_unstorable_text",
+    "unstorable_text",
 ]
 
 MASK = "***"
@@ -102,11 +112,53 @@ LanguageTag = Annotated[str, Field(pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$
 NonEmpty = Annotated[str, Field(min_length=1, max_length=500)]
 
 
+def unstorable_text(value: object) -> bool:
+    """Tell whether *value* (a str, or a tuple or list of them) holds text no store keeps.
+
+    A NUL character (PostgreSQL refuses it where SQLite keeps it) or a lone surrogate (not
+    encodable as UTF-8 at all) would make the same referral storable on one backend and not on
+    another, so the models refuse both.
+
+    .. versionadded:: 0.2
+    """
+    if isinstance(value, str):
+        if value.isascii():  # the common case: ASCII has no surrogates, only NUL to look for
+            return "\x00" in value
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, tuple | list):
+        return any(unstorable_text(item) for item in value)
+    return False
+
+
+def refuse_unstorable_text(value: Any) -> Any:
+    """Refuse :func:`unstorable_text` with a field error (a pydantic ``after`` validator).
+
+    .. versionadded:: 0.2
+    """
+    if unstorable_text(value):
+        raise PydanticCustomError(
+            "invalid_text", "text must not contain NUL characters or lone surrogates"
+        )
+    return value
+
+
 class _Record(BaseModel):
-    """Base of every model: frozen, strict, no unknown fields, PHI masked in repr."""
+    """Base of every model: frozen, strict, no unknown fields, PHI masked in repr.
+
+    No field holds text a store could not keep (:func:`unstorable_text`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, hide_input_in_errors=True)
     _phi: ClassVar[frozenset[str]] = frozenset()
+
+    # Every field of every model: a wildcard validator is inherited by subclasses.
+    _text_is_storable = field_validator("*", mode="after")(refuse_unstorable_text)
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():
