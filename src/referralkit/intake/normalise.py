@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from referralkit.errors import IntakeError
+from referralkit.intake.patterns import BoundedPattern, PatternTimeoutError
 from referralkit.intake.phones import (
     NormalisedPhone,
     normalise_phone,
@@ -251,16 +252,36 @@ _MEMBER_SEPARATORS: Final = re.compile(r"[\s-]")
 _MEMBER_RE: Final = re.compile(r"[A-Z0-9]{1,40}")
 
 
-def normalise_member_id(value: object, pattern: re.Pattern[str] | None = None) -> str:
+def normalise_member_id(
+    value: object, pattern: BoundedPattern | re.Pattern[str] | None = None
+) -> str:
     """Return a payer member id: upper case, spaces and hyphens removed.
 
-    :param pattern: the payer's member-id format, where the practice configured one.
-    :raises IntakeError: ``invalid_type``, ``invalid_member_id`` or ``member_id_format``.
+    :param pattern: the payer's member-id format, where the practice configured one; run with
+        a time bound (:mod:`referralkit.intake.patterns`).
+    :raises IntakeError: ``invalid_type``, ``invalid_member_id``, ``member_id_format``, or
+        ``member_id_format_unchecked`` (the payer's pattern ran out of time on this input).
+
+    .. versionchanged:: 0.2
+       The pattern runs with a time bound; ``member_id_format_unchecked``.
     """
     text = _MEMBER_SEPARATORS.sub("", _need_str(value, "member ID", max_length=80)).upper()
     if not text.isascii() or not _MEMBER_RE.fullmatch(text):
         raise _fail("invalid_member_id", "The member ID must be 1 to 40 letters and digits.")
-    if pattern is not None and not pattern.fullmatch(text):
+    if pattern is None:
+        return text
+    matched: bool | None = None
+    try:
+        matched = BoundedPattern.of(pattern).fullmatch(text)
+    except PatternTimeoutError:
+        matched = None
+    if matched is None:
+        raise _fail(
+            "member_id_format_unchecked",
+            "The member ID could not be checked against this payer's format; a staff member "
+            "should check it.",
+        )
+    if not matched:
         raise _fail("member_id_format", "The member ID does not match this payer's format.")
     return text
 
