@@ -66,7 +66,7 @@ def npi_with_check_digit(first_nine: str) -> str:
 storable = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
 text = st.text(storable, min_size=1, max_size=20)
 maybe_text = st.none() | text
-npis = st.from_regex(r"[0-9]{9}", fullmatch=True).map(npi_with_check_digit)
+npis = st.from_regex(r"[12][0-9]{8}", fullmatch=True).map(npi_with_check_digit)
 phones = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)
 icd10 = st.from_regex(r"[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?", fullmatch=True)
 emails = st.from_regex(r"[a-z0-9._+-]{1,12}@[a-z0-9-]{1,12}\.[a-z]{2,6}", fullmatch=True)
@@ -307,12 +307,21 @@ def test_invalid_npi_is_refused(npi: str) -> None:
         Provider(name="Dr. A", npi=npi)
 
 
-@given(st.from_regex(r"[0-9]{9}", fullmatch=True))
+@given(st.from_regex(r"[12][0-9]{8}", fullmatch=True))
 def test_npi_check_digit_is_luhn_over_80840(first_nine: str) -> None:
     good = npi_with_check_digit(first_nine)
     assert is_valid_npi(good)
     bad = good[:-1] + str((int(good[-1]) + 1) % 10)
     assert not is_valid_npi(bad)
+
+
+@given(st.from_regex(r"[03-9][0-9]{8}", fullmatch=True))
+def test_an_npi_must_start_with_1_or_2_even_with_a_right_check_digit(first_nine: str) -> None:
+    # CMS issues NPIs starting with 1 (individuals) or 2 (organisations) only.
+    npi = npi_with_check_digit(first_nine)
+    assert not is_valid_npi(npi)
+    with pytest.raises(ValidationError, match="start"):
+        Provider(name="Dr. A", npi=npi)
 
 
 @pytest.mark.parametrize(

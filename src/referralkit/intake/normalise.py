@@ -153,6 +153,8 @@ def normalise_npi(value: object) -> str:
     text = _NPI_SEPARATORS.sub("", _need_str(value, "NPI", max_length=40))
     if len(text) != 10 or not text.isascii() or not text.isdigit():
         raise _fail("invalid_npi_format", "The NPI must be 10 digits.")
+    if text[0] not in "12":  # CMS issues NPIs starting with 1 or 2 only
+        raise _fail("invalid_npi_format", "The NPI must start with 1 or 2.")
     if not is_valid_npi(text):
         raise _fail("invalid_npi_check_digit", "The NPI is not valid (its check digit is wrong).")
     return text
@@ -170,8 +172,10 @@ def normalise_icd10(value: object, *, lookup: bool = False) -> str:
     """
     text = _need_str(value, "diagnosis code", max_length=16).strip().upper()
     head, dot, tail = text.partition(".")
-    if dot:  # the dot only ever follows the category (three characters): "E1.19" is no code
-        text = head + tail if len(head) == 3 else text
+    # The dot only ever follows the category (three characters), and something follows it:
+    # "E1.19" is no code, and "I48." is not "I48" (a cut-off code is refused, not guessed).
+    if dot:
+        text = head + tail if len(head) == 3 and tail else text
     if not _ICD10_RE.fullmatch(text):
         raise _fail("invalid_icd10_format", "The diagnosis code is not in ICD-10-CM format.")
     code = text if len(text) == 3 else f"{text[:3]}.{text[3:]}"

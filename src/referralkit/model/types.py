@@ -66,13 +66,20 @@ _NPI_RE = re.compile(r"\d{10}")
 # recur in every referral it sends or receives.
 @lru_cache(maxsize=4096)
 def is_valid_npi(value: str) -> bool:
-    """Return whether *value* is a 10-digit NPI whose check digit is right (Luhn over 80840)."""
-    return bool(_NPI_RE.fullmatch(value)) and _luhn_ok("80840" + value)
+    """Return whether *value* is a 10-digit NPI whose check digit is right (Luhn over 80840).
+
+    An NPI starts with 1 or 2 (CMS reserves the others), so a number that passes the check
+    digit but starts with another digit is not one.
+
+    .. versionchanged:: 0.2
+       The first digit must be 1 or 2.
+    """
+    return bool(_NPI_RE.fullmatch(value)) and value[0] in "12" and _luhn_ok("80840" + value)
 
 
 def _check_npi(value: str) -> str:
     if not is_valid_npi(value):
-        raise ValueError("not a valid NPI (10 digits with a Luhn check digit)")
+        raise ValueError("not a valid NPI (10 digits starting with 1 or 2, Luhn check digit)")
     return value
 
 
