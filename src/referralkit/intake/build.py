@@ -80,7 +80,8 @@ def build_referral(
         if path == "patient.phones":
             value = tuple(
                 {"number": number, "kind": kind, "time_zones": zones}
-                for number, kind, zones in value
+                | ({"extension": extension} if extension else {})
+                for number, kind, zones, extension in value
             )
         elif path == "patient.preferred_channel":
             value = Channel(value)

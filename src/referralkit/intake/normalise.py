@@ -23,6 +23,7 @@ from referralkit.errors import IntakeError
 from referralkit.intake.patterns import BoundedPattern, PatternTimeoutError
 from referralkit.intake.phones import (
     NormalisedPhone,
+    normalise_extension,
     normalise_phone,
     normalise_practice_phone,
     phone_kind,
@@ -39,6 +40,7 @@ __all__ = [
     "normalise_choice",
     "normalise_date",
     "normalise_email",
+    "normalise_extension",
     "normalise_icd10",
     "normalise_icd10_list",
     "normalise_member_id",

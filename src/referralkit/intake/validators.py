@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, Final
 
+import attrs
+
 from referralkit.errors import IntakeError
 from referralkit.intake import normalise as n
 from referralkit.intake.config import IntakeConfig
@@ -111,29 +113,57 @@ def decode(payload: object) -> Mapping[Any, Any]:
 _NOT_JSON: Final = object()
 
 
+@attrs.frozen
+class PhoneWithExtension:
+    """A practice phone as its validator returns it: kept as ``<path>`` and ``<path>_extension``.
+
+    .. versionadded:: 0.2
+    """
+
+    e164: str
+    extension: str | None
+
+
+def _merge_extension(phone: n.NormalisedPhone, given: str) -> n.NormalisedPhone:
+    if phone.extension is not None and phone.extension != given:
+        raise IntakeError("invalid_extension", "Two different extensions were given.")
+    return attrs.evolve(phone, extension=given)
+
+
+def _with_extension(phone: n.NormalisedPhone) -> PhoneWithExtension:
+    return PhoneWithExtension(phone.e164, phone.extension)
+
+
+_Phone = tuple[str, PhoneKind, tuple[str, ...], str | None]  # E.164, kind, zones, extension
+
+
 def _bad_phone_entry() -> IntakeError:
-    return IntakeError("invalid_phone_entry", "A phone entry has a number and a kind only.")
+    return IntakeError(
+        "invalid_phone_entry", "A phone entry has a number, a kind and an extension only."
+    )
 
 
-def _phones(raw: object, region: str) -> tuple[tuple[str, PhoneKind, tuple[str, ...]], ...]:
+def _phones(raw: object, region: str) -> tuple[_Phone, ...]:
     items = raw if isinstance(raw, list | tuple) else [raw]
     if not items:
         raise IntakeError("empty", "No phone number was given.")
     if len(items) > _MAX_PHONES:
         raise IntakeError("too_many", f"Give at most {_MAX_PHONES} phone numbers.")
-    phones: list[tuple[str, PhoneKind, tuple[str, ...]]] = []
+    phones: list[_Phone] = []
     for index, item in enumerate(items):
         kind = PhoneKind.MOBILE
         number: object = item
         failed: IntakeError | None = None
         try:
             if isinstance(item, Mapping):
-                if "number" not in item or not item.keys() <= {"number", "kind"}:
+                if "number" not in item or not item.keys() <= {"number", "kind", "extension"}:
                     raise _bad_phone_entry()
                 number = item["number"]
                 if item.get("kind") is not None:
                     kind = n.phone_kind(item["kind"])
             phone = n.normalise_phone(number, region=region)
+            if isinstance(item, Mapping) and item.get("extension") is not None:
+                phone = _merge_extension(phone, n.normalise_extension(item["extension"]))
         except IntakeError as exc:
             failed = exc
         if failed is not None:
@@ -143,7 +173,7 @@ def _phones(raw: object, region: str) -> tuple[tuple[str, PhoneKind, tuple[str, 
                 [{"loc": (index,), "type": failed.code, "msg": str(failed)}],
             )
         if all(p[0] != phone.e164 for p in phones):
-            phones.append((phone.e164, kind, phone.time_zones))
+            phones.append((phone.e164, kind, phone.time_zones, phone.extension))
     return tuple(phones)
 
 
@@ -185,8 +215,13 @@ def _validator(definition: FieldDef, config: IntakeConfig) -> Validator:
         return lambda raw, _: n.normalise_text(raw, what)
     if kind == "identifier":
         return lambda raw, _: n.normalise_text(raw, what, max_length=64)
+    if kind == "practice_phone" and definition.path.endswith("_practice.phone"):
+        # A practice's line keeps its extension: the value splits into two paths (collect).
+        return lambda raw, _: _with_extension(n.normalise_phone(raw, region=region))
     if kind in ("practice_phone", "phone"):
         return lambda raw, _: n.normalise_practice_phone(raw, region=region)
+    if kind == "extension":
+        return lambda raw, _: n.normalise_extension(raw)
     if kind == "phones":
         return lambda raw, _: _phones(raw, region)
     if kind == "birth_date":
@@ -284,7 +319,13 @@ def read_turn(
                 cleared.append(path)
             else:
                 try:
-                    values[path] = validator(raw, today)
+                    value = validator(raw, today)
+                    if isinstance(value, PhoneWithExtension):
+                        values[path] = value.e164
+                        if value.extension is not None:
+                            values[path + "_extension"] = value.extension
+                    else:
+                        values[path] = value
                 except IntakeError as exc:
                     loc = exc.errors()[0]["loc"]
                     where = f"{path}.{loc[0]}" if loc else path

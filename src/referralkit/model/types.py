@@ -27,6 +27,7 @@ __all__ = [
     "NonEmpty",
     "Npi",
     "PhoneE164",
+    "PhoneExtension",
     "TimeZoneName",
     "UsState",
     "UtcDatetime",
@@ -110,6 +111,8 @@ Icd10Code = Annotated[str, Field(pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?
 TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
 """An IANA time zone name such as ``America/Chicago``."""
 # A cheap syntax check: full email validation is too slow for a hot path (PERFORMANCE.md).
+PhoneExtension = Annotated[str, Field(pattern=r"^[0-9]{1,10}$")]
+"""A phone extension: 1 to 10 digits, dialled after the E.164 number answers."""
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 """An email address (syntax check only)."""
 UsState = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
