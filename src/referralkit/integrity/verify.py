@@ -127,10 +127,7 @@ def _verify_record(record: StoredRecord, keyring: Keyring | None) -> None:
         if not record.events:
             raise ReferralNotFoundError(referral_id)
         raise HistoryTamperedError(referral_id, 0, "events without a referral row")
-    try:
-        stored = Referral.model_validate_json(record.body)
-    except ValueError:
-        raise CorruptRecordError(referral_id, "referral") from None
+    stored = _decode_referral(record)
     _check_columns(record, stored)
     if stored.version < 1 or not record.events:
         raise HistoryTamperedError(referral_id, 0, "a stored referral has no history")
@@ -144,6 +141,16 @@ def _verify_record(record: StoredRecord, keyring: Keyring | None) -> None:
     _check_replay(stored, events)
     if keyring is not None:
         _check_seal(record, stored, keyring)
+
+
+def _decode_referral(record: StoredRecord) -> Referral:
+    assert record.body is not None  # noqa: S101 - checked by the caller
+    try:
+        return Referral.model_validate_json(record.body)
+    except ValueError:
+        pass
+    # Raised outside the handler: the pydantic error holds the stored values (PHI).
+    raise CorruptRecordError(record.referral_id, "referral")
 
 
 def _check_columns(record: StoredRecord, stored: Referral) -> None:
@@ -169,8 +176,11 @@ def _decode_events(record: StoredRecord) -> list[Event]:
             raise HistoryTamperedError(record.referral_id, index, "event row out of place")
         try:
             events.append(Event.from_json(row.body))
+            continue
         except (ValueError, KeyError, TypeError):
-            raise CorruptRecordError(record.referral_id, "event") from None
+            pass
+        # Raised outside the handler: a JSONDecodeError holds the whole body (PHI).
+        raise CorruptRecordError(record.referral_id, "event")
     return events
 
 

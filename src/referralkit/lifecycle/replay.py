@@ -10,7 +10,7 @@ chain.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
@@ -45,25 +45,36 @@ def replay(events: Sequence[Event]) -> Referral | None:
         raise HistoryTamperedError(referral_id, 1, "the first event is not a creation")
     if first.changes is None:
         return None
-    try:
-        base = Referral.model_validate_json(json.dumps(first.changes))
-        change = created(base, first.actor, first.at)
-    except (ValidationError, ReferralKitError, ValueError, TypeError):
-        raise HistoryTamperedError(referral_id, 1, "the creation cannot be replayed") from None
+    change = _attempt(lambda: created(_from_json(first.changes), first.actor, first.at))
+    if change is None:
+        # Raised outside the handler: a validation error would hold stored values (PHI).
+        raise HistoryTamperedError(referral_id, 1, "the creation cannot be replayed")
     _same(change, first)
     referral = change.referral
     for event in events[1:]:
         if event.kind not in TRIGGER_DATA and event.changes is None:
             return None  # an amendment from before changes were recorded
-        try:
-            change = _apply(referral, event)
-        except (ValidationError, ReferralKitError, ValueError, TypeError):
+        current = referral
+        replayed = _attempt(lambda: _apply(current, event))  # noqa: B023 - called at once
+        if replayed is None:
             raise HistoryTamperedError(
                 referral_id, event.seq, f"a {_kind(event)} event cannot be replayed"
-            ) from None
+            )
+        change = replayed
         _same(change, event)
         referral = change.referral
     return referral
+
+
+def _attempt(build: Callable[[], Change]) -> Change | None:
+    try:
+        return build()
+    except (ValidationError, ReferralKitError, ValueError, TypeError):
+        return None
+
+
+def _from_json(fields: Mapping[str, Any] | None) -> Referral:
+    return Referral.model_validate_json(json.dumps(fields))
 
 
 def _apply(referral: Referral, event: Event) -> Change:
