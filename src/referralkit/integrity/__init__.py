@@ -5,13 +5,14 @@
 store. ``docs/integrity.md`` lists what is and is not detected, with and without a key.
 """
 
-from referralkit.integrity.records import StoredRecord, VerifiableStore
+from referralkit.integrity.records import StoredEvent, StoredRecord, VerifiableStore
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.integrity.verify import TamperReport, verify_all, verify_referral
 
 __all__ = [
     "Keyring",
     "Seal",
+    "StoredEvent",
     "StoredRecord",
     "TamperReport",
     "VerifiableStore",
