@@ -686,3 +686,30 @@ def test_a_history_from_before_recorded_changes_still_verifies_its_chain_and_sta
     assert not _detected(lab, None)  # documented: not replayable without recorded changes
     row_status(lab)
     assert _detected(lab, None)
+
+
+class _PlainStore:
+    """A store with only the Store protocol's methods (a third-party backend)."""
+
+    def __init__(self) -> None:
+        self._inner = MemoryStore()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in {"stored_record", "referral_ids", "keyring"}:
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_a_store_without_raw_reads_is_verified_through_its_protocol(
+    clock: Any, actors: Any, make_referral: Any
+) -> None:
+    plain = _PlainStore()
+    with ReferralDesk(store=plain, clock=clock) as desk:  # type: ignore[arg-type]
+        rid = desk.create(make_referral(), actor=actors.referrer).id
+        desk.fire(rid, "accept", actor=actors.clinician)
+        assert list(desk.verify_all()) == []
+        stored = desk.get(rid)
+        plain._inner._referrals[rid] = stored.model_copy(update={"specialty": "dermatology"})
+        assert [(r.referral_id, r.reason) for r in desk.verify_all()] == [
+            (rid, "row differs from its history in: specialty")
+        ]

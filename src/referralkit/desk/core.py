@@ -568,5 +568,5 @@ class ReferralDesk:
         return _routing.explain(self, referral_id, now=now)
 
     def verify_all(self, *, page: int = 500) -> Iterator[_integrity.TamperReport]:
-        """Yield a report for every referral that fails verification (streamed; see :func:`referralkit.integrity.verify_all`)."""  # noqa: E501
-        return _integrity.verify_all(self.store, page=page)  # type: ignore[arg-type]
+        """Yield a report for each referral failing :func:`referralkit.integrity.verify_all`."""
+        return _integrity.verify_all(self.store, page=page)

@@ -26,7 +26,7 @@ from referralkit.integrity.records import StoredEvent, StoredRecord, VerifiableS
 from referralkit.integrity.seal import Keyring
 from referralkit.lifecycle.replay import replay
 from referralkit.lifecycle.table import TERMINAL_STATES
-from referralkit.model import Referral
+from referralkit.model import Referral, ReferralStatus
 from referralkit.store import Store
 
 __all__ = ["TamperReport", "verify_all", "verify_referral"]
@@ -74,12 +74,14 @@ def verify_referral(
 
 
 def verify_all(
-    store: VerifiableStore, *, keyring: Keyring | None = None, page: int = 500
+    store: Store | VerifiableStore, *, keyring: Keyring | None = None, page: int = 500
 ) -> Iterator[TamperReport]:
     """Verify every referral in *store*, yielding a report for each one that fails.
 
     Streams: ids are read *page* at a time and each referral is checked and dropped before the
-    next, so memory stays flat however large the store.
+    next, so memory stays flat however large the store. A store that is not a
+    :class:`~referralkit.integrity.VerifiableStore` is walked through ``list_by_status`` (so
+    events without a referral row, and undecodable rows, are not reached).
 
     :param keyring: as for :func:`verify_referral`.
 
@@ -89,10 +91,14 @@ def verify_all(
         keyring = getattr(store, "keyring", None)
     after: UUID | None = None
     while True:
-        ids = store.referral_ids(after=after, limit=page)
+        ids = _ids(store, after, page)
         for referral_id in ids:
             try:
-                _verify_record(store.stored_record(referral_id), keyring)
+                if isinstance(store, VerifiableStore):
+                    record = store.stored_record(referral_id)
+                else:
+                    record = _record_of(store, referral_id)
+                _verify_record(record, keyring)
             except HistoryTamperedError as exc:
                 yield TamperReport(referral_id, exc.seq, exc.reason)
             except CorruptRecordError as exc:
@@ -100,6 +106,12 @@ def verify_all(
         if len(ids) < page:
             return
         after = ids[-1]
+
+
+def _ids(store: Store | VerifiableStore, after: UUID | None, page: int) -> list[UUID]:
+    if isinstance(store, VerifiableStore):
+        return store.referral_ids(after=after, limit=page)
+    return [r.id for r in store.list_by_status(tuple(ReferralStatus), limit=page, after=after)]
 
 
 def _record_of(store: Store, referral_id: UUID) -> StoredRecord:
