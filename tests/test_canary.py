@@ -375,3 +375,19 @@ def test_a_corrupt_stored_row_raises_without_its_values(
 def test_canaries_cannot_appear_in_hex_ids() -> None:
     # Every canary has a character outside 0-9a-f: a random id or key can never contain it.
     assert all(set(token.lower()) - set("0123456789abcdef") for token in CANARIES.values())
+
+
+def test_a_corrupt_recorded_request_raises_without_its_values() -> None:
+    from referralkit.outbox import OutboxEntry
+
+    entry = OutboxEntry(
+        key="k",
+        referral_id=uuid.uuid4(),
+        operation="place_call",
+        adapter=None,
+        status="queued",
+        request={"to": CANARIES["phone"], "script_id": CANARIES["note"]},
+    )
+    with pytest.raises(CorruptRecordError) as info:
+        entry.rebuild()
+    assert not [n for text in exception_texts(info.value) for n in leaks(text)]

@@ -26,6 +26,7 @@ from typing import Any, Final, Literal, TypeVar
 from uuid import UUID
 
 import attrs
+from pydantic import ValidationError
 from tenacity import (
     Retrying,
     retry_if_exception_type,
@@ -36,7 +37,12 @@ from tenacity import (
     wait_random,
 )
 
-from referralkit.errors import AdapterError, PermanentAdapterError, TransientAdapterError
+from referralkit.errors import (
+    AdapterError,
+    CorruptRecordError,
+    PermanentAdapterError,
+    TransientAdapterError,
+)
 from referralkit.events import Event
 from referralkit.plugins import Hooks
 from referralkit.ports import (
@@ -274,8 +280,19 @@ class OutboxEntry:
     queued_seq: int = 0
 
     def rebuild(self) -> OutboundRequest:
-        """Return the queued request, exactly as first sent (same idempotency key)."""
-        return REQUEST_TYPES[self.operation].model_validate(self.request, strict=False)
+        """Return the queued request, exactly as first sent (same idempotency key).
+
+        :raises CorruptRecordError: the recorded request no longer validates (its values,
+            which are PHI, are in neither the message nor the exception's context).
+
+        .. versionchanged:: 0.2
+           Raises :class:`~referralkit.errors.CorruptRecordError` instead of pydantic's error.
+        """
+        try:
+            return REQUEST_TYPES[self.operation].model_validate(self.request, strict=False)
+        except (ValidationError, KeyError):
+            pass
+        raise CorruptRecordError(self.referral_id, "outbound request")
 
 
 @attrs.frozen
