@@ -150,6 +150,29 @@ def test_requests_carry_only_what_their_purpose_needs(world: World) -> None:
     assert call.window_start <= call.window_end
 
 
+def test_texts_give_the_practice_extension_and_calls_dial_the_patient_one(world: World) -> None:
+    world.ready(
+        receiving_practice=Practice(
+            name="Lakeside Cardiology", phone="+15555550199", phone_extension="42"
+        ),
+        patient=Patient(
+            given_name="Ada",
+            family_name="Lovelace",
+            birth_date=date(1980, 1, 2),
+            phones=(PhoneContact(number="+15555550123", extension="7"),),
+            address=Address(
+                line1="1 Main St", city="Springfield", state="IL", postal_code="62701"
+            ),
+        ),
+    )
+    world.run(hours=24 * 3)
+    call = world.plugin.telephony.calls[0]
+    sms = world.plugin.telephony.sms[0]
+    assert (call.to, call.extension) == ("+15555550123", "7")
+    assert "+15555550199 ext. 42" in sms.body
+    assert sms.to == "+15555550123"  # a text goes to the number itself
+
+
 def test_booking_stops_the_cadence_and_plans_reminders(world: World) -> None:
     referral = world.ready()
     world.run(hours=2)
