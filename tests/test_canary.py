@@ -9,6 +9,9 @@ its events are searched for the tokens.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,11 +26,13 @@ from referralkit import (
     Channel,
     ConflictError,
     ContactConsent,
+    CorruptRecordError,
     Coverage,
     Direction,
     HumanTask,
     Interaction,
     InvalidTransitionError,
+    InvalidTriggerError,
     ManualClock,
     Patient,
     PermissionDeniedError,
@@ -40,6 +45,7 @@ from referralkit import (
     TransitionBlockedError,
     TriggerDataError,
 )
+from referralkit.errors import AmendmentError
 
 CANARIES = {
     "given_name": "Zqgiven7731",
@@ -116,15 +122,24 @@ def leaks(text: str) -> list[str]:
 
 
 def exception_texts(exc: BaseException) -> Iterator[str]:
-    """str and repr of the exception and of every exception chained to it."""
+    """str, repr, notes and .errors() of the exception and of every exception chained to it
+    (causes and contexts both), and the whole chain as ``traceback`` formats it."""
+    yield "".join(traceback.format_exception(exc))
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         yield str(current)
         yield repr(current)
+        yield repr(current.args)
         yield from (str(note) for note in getattr(current, "__notes__", ()))
-        current = current.__cause__ or current.__context__
+        errors = getattr(current, "errors", None)
+        if callable(errors):
+            yield repr(errors())
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
 
 
 def model_texts(value: Any) -> Iterator[str]:
@@ -187,6 +202,37 @@ def drive(desk: ReferralDesk, clock: ManualClock, actors: Any) -> list[BaseExcep
         ValueError,
         lambda: desk.amend(
             rid, "phone_changed", actor=actors.intake_staff, update={"flags": CANARIES["phone"]}
+        ),
+    )
+    # Caller-chosen names: an unknown trigger, an unknown amendment key, a trigger data key
+    # and an amendment kind, each a canary; none may be echoed.
+    expect(
+        InvalidTriggerError,
+        lambda: desk.fire(rid, CANARIES["family_name"], actor=actors.clinician),  # type: ignore[arg-type]
+    )
+    expect(
+        AmendmentError,
+        lambda: desk.amend(
+            rid, "typo", actor=actors.intake_staff, update={CANARIES["given_name"]: "x"}
+        ),
+    )
+    expect(
+        TriggerDataError,
+        lambda: desk.fire(
+            rid, "accept", actor=actors.clinician, data={CANARIES["middle_name"]: note}
+        ),
+    )
+    expect(
+        ValueError,
+        lambda: desk.amend(rid, "accept", actor=actors.intake_staff, update={}),
+    )
+    expect(
+        AmendmentError,
+        lambda: desk.amend(
+            rid,
+            "birth_date_changed",
+            actor=actors.intake_staff,
+            update={"patient": {"birth_date": CANARIES["birth_date"], "mrn": CANARIES["mrn"]}},
         ),
     )
 
@@ -266,7 +312,7 @@ def test_canary_tokens_never_leak(
 
     referral = canary_desk.list()[0]
     events = canary_desk.history(referral.id)
-    assert len(raised) == 10
+    assert len(raised) == 15
     assert len(events) == 11  # the last closes the lost referral's scheduling task as moot
     assert events[-1].kind == "task_mooted"
     assert caplog.records, "the desk logs its changes; nothing captured means a broken setup"
@@ -278,14 +324,12 @@ def test_canary_tokens_never_leak(
     for exc in raised:
         for text in exception_texts(exc):
             found.update({f"{type(exc).__name__}:{n}": [text] for n in leaks(text)})
-        if isinstance(exc, TriggerDataError):
-            text = repr(exc.errors())
-            found.update({f"errors():{n}": [text] for n in leaks(text)})
     for text in model_texts(referral):
         found.update({f"repr:{n}": [text] for n in leaks(text)})
     for event in events:
         for text in (repr(event), str(event)):
             found.update({f"event:{n}": [text] for n in leaks(text)})
+
     assert found == {}
 
 
@@ -297,3 +341,54 @@ def test_canary_referral_keeps_its_phi(canary_desk: ReferralDesk, actors: Any) -
     assert loaded.patient.given_name == CANARIES["given_name"]
     assert loaded.patient.birth_date == BIRTH_DATE
     assert CANARIES["member_id"] in loaded.model_dump_json()
+
+
+def test_a_corrupt_stored_row_raises_without_its_values(
+    tmp_path: Path, clock: ManualClock, actors: Any
+) -> None:
+    db = tmp_path / "corrupt.db"
+    with ReferralDesk.open(f"sqlite:///{db}", clock=clock) as desk:
+        rid = desk.create(canary_referral(), actor=actors.referrer).id
+    conn = sqlite3.connect(db)
+    with conn:  # a birth date no calendar has, next to every canary value
+        conn.execute(
+            "UPDATE referrals SET body = replace(body, ?, ?)",
+            (CANARIES["birth_date"], "1937-02-30"),
+        )
+        conn.execute(
+            'UPDATE events SET body = replace(body, \'"kind":\', \'"kind":7,"x":\') ',
+        )
+    conn.close()
+    raised: list[BaseException] = []
+    with ReferralDesk.open(f"sqlite:///{db}", clock=clock) as desk:
+        for call in (lambda: desk.get(rid), lambda: desk.verify(rid)):
+            with pytest.raises(CorruptRecordError) as info:
+                call()
+            raised.append(info.value)
+        with pytest.raises(CorruptRecordError) as events_info:
+            desk.history(rid)
+        raised.append(events_info.value)
+    leaked = {n for exc in raised for text in exception_texts(exc) for n in leaks(text)}
+    assert leaked == set()
+    assert uuid.UUID(str(rid))  # the id, which is not PHI, is what the messages name
+
+
+def test_canaries_cannot_appear_in_hex_ids() -> None:
+    # Every canary has a character outside 0-9a-f: a random id or key can never contain it.
+    assert all(set(token.lower()) - set("0123456789abcdef") for token in CANARIES.values())
+
+
+def test_a_corrupt_recorded_request_raises_without_its_values() -> None:
+    from referralkit.outreach.ledger import OutboxEntry
+
+    entry = OutboxEntry(
+        key="k",
+        referral_id=uuid.uuid4(),
+        operation="place_call",
+        adapter=None,
+        status="queued",
+        request={"to": CANARIES["phone"], "script_id": CANARIES["note"]},
+    )
+    with pytest.raises(CorruptRecordError) as info:
+        entry.rebuild()
+    assert not [n for text in exception_texts(info.value) for n in leaks(text)]

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from referralkit import (
     ConflictError,
@@ -26,6 +25,7 @@ from referralkit import (
     TransitionBlockedError,
     open_store,
 )
+from referralkit.errors import AmendmentError
 from referralkit.lifecycle import created
 from referralkit.model import Actor, ActorKind, Channel, Direction, Referral, Role
 
@@ -311,8 +311,13 @@ def test_amend_with_invalid_value_writes_nothing(
     desk: ReferralDesk, actors: Any, make_referral: Any
 ) -> None:
     stored = desk.create(make_referral(), actor=actors.referrer)
-    with pytest.raises(ValidationError, match="specialty"):
+    with pytest.raises(AmendmentError, match="specialty: string_type") as info:
         desk.amend(stored.id, "respecialised", actor=actors.system, update={"specialty": 42})
+    assert info.value.errors() == [
+        {"loc": ("specialty",), "type": "string_type", "msg": "Input should be a valid string"}
+    ]
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
     assert desk.get(stored.id) == stored
     assert len(desk.history(stored.id)) == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,8 @@ CANARIES = (
     "Canarysson",
     "1957-11-23",
     "11/23/1957",
-    "3125550147",
+    "+13125550147",
+    "(312) 555",
     "555-0147",
     "CANARY123",
     "zyx.canary",
@@ -58,6 +60,29 @@ BAD: dict[str, Any] = {
 }
 
 
+def _chain_texts(exc: BaseException) -> list[str]:
+    """The exception as a traceback prints it, and str/repr/.errors() of every exception in
+    its chain (causes and contexts both, suppressed or not)."""
+    texts = ["".join(traceback.format_exception(exc))]
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        texts += [str(current), repr(current), repr(current.args)]
+        errors = getattr(current, "errors", None)
+        if callable(errors):
+            texts.append(repr(errors()))
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+    return texts
+
+
+def _normalise_directly(field: str, value: object) -> object:
+    from referralkit.intake import normalise
+
+    if field == "patient.phones":
+        return normalise.normalise_phone(value[0], region="US")  # type: ignore[index]
+    return normalise.normalise_date(value, what="birth date")
+
+
 def _assert_clean(text: str) -> None:
     for canary in CANARIES:
         assert canary.lower() not in text.lower(), canary
@@ -73,10 +98,24 @@ def test_no_phi_in_messages_reprs_or_logs(caplog: pytest.LogCaptureFixture) -> N
     assert {i.code for i in bad.issues} >= {"invalid_characters", "invalid_date", "unknown_field"}
     seen += [repr(bad), repr(session)]
     seen += [f"{i.path} {i.message}" for i in bad.issues]
-    for payload in ("Zyxwvut Canarysson", b"\xffCanarysson", ["Zyxwvut"], "[1957-11-23]"):
+    payloads = (
+        "Zyxwvut Canarysson",
+        b"\xffCanarysson",  # a UnicodeDecodeError holds the whole payload
+        b'{"patient": {"given_name": "Zyxwvut"}',  # a JSONDecodeError too
+        ["Zyxwvut"],
+        "[1957-11-23]",
+    )
+    for payload in payloads:
         with pytest.raises(IntakeError) as info:
             session.update(payload)
-        seen += [str(info.value), repr(info.value), repr(info.value.errors())]
+        seen += list(_chain_texts(info.value))
+    for field, value in (
+        ("patient.phones", ["(312) 555-0147 Zyxwvut"]),
+        ("patient.birth_date", "02/30/1957"),
+    ):
+        with pytest.raises(IntakeError) as info:
+            _normalise_directly(field, value)
+        seen += list(_chain_texts(info.value))
     with pytest.raises(IntakeError) as incomplete:
         desk.submit_intake(session, actor=actor)
     seen.append(str(incomplete.value))

@@ -131,7 +131,22 @@ def test_any_single_digit_change_of_a_valid_npi_fails(
     changed = npi[:position] + str((int(npi[position]) + delta) % 10) + npi[position + 1 :]
     with pytest.raises(IntakeError) as info:
         n.normalise_npi(changed)
-    assert info.value.code == "invalid_npi_check_digit"
+    wrong_start = changed[0] not in "12"
+    assert info.value.code == ("invalid_npi_format" if wrong_start else "invalid_npi_check_digit")
+
+
+@given(st.from_regex(r"[03-9][0-9]{8}", fullmatch=True))
+def test_an_npi_not_starting_with_1_or_2_is_refused_whatever_its_check_digit(nine: str) -> None:
+    npi = next(nine + d for d in "0123456789" if _luhn_passes(nine + d))
+    with pytest.raises(IntakeError, match="start with 1 or 2") as info:
+        n.normalise_npi(npi)
+    assert info.value.code == "invalid_npi_format"
+
+
+def _luhn_passes(ten: str) -> bool:
+    digits = [int(c) for c in "80840" + ten]
+    total = sum(digits[-1::-2]) + sum(sum(divmod(2 * d, 10)) for d in digits[-2::-2])
+    return total % 10 == 0
 
 
 def test_npi_format() -> None:
@@ -170,7 +185,9 @@ def test_icd10_format(raw: str, code: str) -> None:
     assert n.normalise_icd10(raw) == code
 
 
-@pytest.mark.parametrize("raw", ["E1.19", "E119.", "E1", "11.9", "E11.99999", "E11-9"])
+@pytest.mark.parametrize(
+    "raw", ["E1.19", "E119.", "E1", "11.9", "E11.99999", "E11-9", "I48.", "i48. "]
+)
 def test_icd10_bad_format(raw: str) -> None:
     with pytest.raises(IntakeError) as info:
         n.normalise_icd10(raw)

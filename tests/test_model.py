@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
@@ -61,9 +62,11 @@ def npi_with_check_digit(first_nine: str) -> str:
 
 # -- Strategies ---------------------------------------------------------------------------------
 
-text = st.text(min_size=1, max_size=20)
+# Any text a store can keep: no NUL, no lone surrogate (the models refuse both).
+storable = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
+text = st.text(storable, min_size=1, max_size=20)
 maybe_text = st.none() | text
-npis = st.from_regex(r"[0-9]{9}", fullmatch=True).map(npi_with_check_digit)
+npis = st.from_regex(r"[12][0-9]{8}", fullmatch=True).map(npi_with_check_digit)
 phones = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)
 icd10 = st.from_regex(r"[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?", fullmatch=True)
 emails = st.from_regex(r"[a-z0-9._+-]{1,12}@[a-z0-9-]{1,12}\.[a-z]{2,6}", fullmatch=True)
@@ -304,12 +307,21 @@ def test_invalid_npi_is_refused(npi: str) -> None:
         Provider(name="Dr. A", npi=npi)
 
 
-@given(st.from_regex(r"[0-9]{9}", fullmatch=True))
+@given(st.from_regex(r"[12][0-9]{8}", fullmatch=True))
 def test_npi_check_digit_is_luhn_over_80840(first_nine: str) -> None:
     good = npi_with_check_digit(first_nine)
     assert is_valid_npi(good)
     bad = good[:-1] + str((int(good[-1]) + 1) % 10)
     assert not is_valid_npi(bad)
+
+
+@given(st.from_regex(r"[03-9][0-9]{8}", fullmatch=True))
+def test_an_npi_must_start_with_1_or_2_even_with_a_right_check_digit(first_nine: str) -> None:
+    # CMS issues NPIs starting with 1 (individuals) or 2 (organisations) only.
+    npi = npi_with_check_digit(first_nine)
+    assert not is_valid_npi(npi)
+    with pytest.raises(ValidationError, match="start"):
+        Provider(name="Dr. A", npi=npi)
 
 
 @pytest.mark.parametrize(
@@ -429,3 +441,25 @@ def test_patient_repr_masks_identifying_fields() -> None:
     for shown in (repr(patient), str(patient)):
         for secret in ("Zelda", "Hyrule", "Triforce", "1986", "MRN-77", "8675309", "Castle"):
             assert secret not in shown
+
+
+@pytest.mark.parametrize("bad", ["nul\x00inside", "lone\udc80surrogate"])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda bad: Patient(given_name=bad, family_name="x"),
+        lambda bad: ReasonForReferral(icd10_codes=("I48.91",), text=bad),
+        lambda bad: Referral(flags=(bad,)),
+        lambda bad: Referral.model_validate_json(json.dumps({"specialty": bad})),
+    ],
+    ids=["patient-name", "reason-text", "tuple-of-text", "from-json"],
+)
+def test_text_no_store_can_keep_is_refused_with_a_field_error(bad: str, build: Any) -> None:
+    # NUL: PostgreSQL refuses it where SQLite keeps it; a lone surrogate is not UTF-8 at all.
+    # Refused at the model, so every store behaves the same.
+    with pytest.raises(ValidationError) as info:
+        build(bad)
+    [error] = info.value.errors(include_input=False)
+    # From JSON, a lone surrogate escape is refused by the parser itself (json_invalid).
+    assert error["type"] in {"invalid_text", "string_unicode", "json_invalid"}
+    assert error["loc"] or error["type"] == "json_invalid"

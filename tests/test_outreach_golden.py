@@ -137,13 +137,40 @@ def test_requests_carry_only_what_their_purpose_needs(world: World) -> None:
     sms = world.plugin.telephony.sms[0]
     for request in (call, sms):
         dumped = str(request.model_dump())
-        for phi in ("Ada", "Lovelace", "1980", "palpitations", "Springfield"):
+        # Every canary holds a letter outside a-f or punctuation: an idempotency key is hex,
+        # so a bare "1980" appeared in one now and then.
+        birth = ("1980-01-02", "datetime.date(1980, 1, 2)", "01/02/1980")
+        for phi in ("Ada", "Lovelace", *birth, "palpitations", "Springfield"):
             assert phi not in dumped  # minimum necessary: a number and a script or text
+        assert date(1980, 1, 2) not in request.model_dump().values()
     assert "palpitations" not in sms.body
     assert "Lakeside Cardiology" in sms.body
     assert "STOP" in sms.body
     assert len(sms.body) <= 160
     assert call.window_start <= call.window_end
+
+
+def test_texts_give_the_practice_extension_and_calls_dial_the_patient_one(world: World) -> None:
+    world.ready(
+        receiving_practice=Practice(
+            name="Lakeside Cardiology", phone="+15555550199", phone_extension="42"
+        ),
+        patient=Patient(
+            given_name="Ada",
+            family_name="Lovelace",
+            birth_date=date(1980, 1, 2),
+            phones=(PhoneContact(number="+15555550123", extension="7"),),
+            address=Address(
+                line1="1 Main St", city="Springfield", state="IL", postal_code="62701"
+            ),
+        ),
+    )
+    world.run(hours=24 * 3)
+    call = world.plugin.telephony.calls[0]
+    sms = world.plugin.telephony.sms[0]
+    assert (call.to, call.extension) == ("+15555550123", "7")
+    assert "+15555550199 ext. 42" in sms.body
+    assert sms.to == "+15555550123"  # a text goes to the number itself
 
 
 def test_booking_stops_the_cadence_and_plans_reminders(world: World) -> None:
@@ -269,7 +296,10 @@ def test_full_opt_out_stops_automated_contact_and_hands_over_to_a_person(world: 
     assert len(world.plugin.telephony.contacts) == 1
     final = world.desk.get(referral.id)
     assert final.status is ReferralStatus.READY_TO_SCHEDULE  # opting out is not declining care
-    assert [t.reason.rsplit(": ", 1)[-1] for t in final.tasks] == ["consent"]
+    handed = [t for t in final.tasks if not (t.rule_id or "").startswith("task_sla:")]
+    assert [t.reason.rsplit(": ", 1)[-1] for t in handed] == ["consent"]
+    # Left unworked for weeks, the hand-over escalates along its queue's ladder.
+    assert all(t.rule_id == f"task_sla:{handed[0].id}" for t in final.tasks if t not in handed)
 
 
 def test_patient_without_any_zone_gets_a_person_not_a_robocall(world: World) -> None:

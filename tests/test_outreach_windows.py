@@ -245,3 +245,88 @@ def test_the_planner_never_makes_a_call_or_sms_due_outside_the_window(
             zones = patient_zones(referral.patient, referral.patient.phones[0])
             window = ContactWindow(zones, policy.window.for_state(state))
             assert _open_everywhere(window, instant)
+
+
+# -- Window edges inside a DST gap ---------------------------------------------------------------
+
+CENTRAL = ("America/Chicago",)
+SPRING_FORWARD = datetime(2026, 3, 8, 6, 0, tzinfo=UTC)  # 00:00 CST; 02:00-03:00 never happens
+CLOCKS_JUMP = datetime(2026, 3, 8, 8, 0, tzinfo=UTC)  # 02:00 CST is 03:00 CDT
+
+
+def test_a_window_starting_inside_the_skipped_hour_opens_when_the_clocks_jump() -> None:
+    window = ContactWindow(CENTRAL, WeeklyHours(Hours(time(2, 30), time(21))))
+    # 03:00 CDT is already past 02:30: open from the jump, not from 03:30 as before.
+    assert window.next_open(SPRING_FORWARD) == CLOCKS_JUMP
+    assert window.is_open(CLOCKS_JUMP)
+    assert not window.is_open(CLOCKS_JUMP - timedelta(microseconds=1))
+
+
+def test_a_window_ending_inside_the_skipped_hour_closes_when_the_clocks_jump() -> None:
+    window = ContactWindow(CENTRAL, WeeklyHours(Hours(time(0), time(2, 30))))
+    # Open through 01:59 CST; closed from 03:00 CDT: it closes at the jump, not at 01:30.
+    assert window.closes_at(SPRING_FORWARD + timedelta(hours=1)) == CLOCKS_JUMP
+    assert window.is_open(CLOCKS_JUMP - timedelta(microseconds=1))
+    assert not window.is_open(CLOCKS_JUMP)
+
+
+def _dst_days(year: int) -> tuple[date, date]:
+    march = date(year, 3, 8) + timedelta(days=(6 - date(year, 3, 8).weekday()) % 7)
+    november = date(year, 11, 1) + timedelta(days=(6 - date(year, 11, 1).weekday()) % 7)
+    return march, november
+
+
+# Any minute, often one inside 01:00-03:00, where US clocks jump or repeat an hour.
+minutes_of_day = st.integers(min_value=0, max_value=24 * 60 - 1) | st.integers(60, 179)
+
+
+@st.composite
+def dst_windows(draw: st.DrawFn, *, spring_only: bool = False) -> tuple[ContactWindow, datetime]:
+    zone = draw(st.sampled_from(US_ZONES))
+    start, end = sorted(draw(st.lists(minutes_of_day, min_size=2, max_size=2, unique=True)))
+    hours = Hours(time(start // 60, start % 60), time(end // 60, end % 60))
+    march, november = _dst_days(draw(st.integers(2020, 2035)))
+    day = march if spring_only else draw(st.sampled_from((march, november)))
+    offset = timedelta(minutes=draw(st.integers(-30 * 60, 6 * 60)))
+    after = datetime.combine(day, time(6), tzinfo=UTC) + offset
+    return ContactWindow((zone,), WeeklyHours(hours)), after
+
+
+TICK = timedelta(microseconds=1)
+
+
+@given(dst_windows(spring_only=True))
+def test_next_open_is_the_first_open_instant_when_clocks_go_forward(
+    case: tuple[ContactWindow, datetime],
+) -> None:
+    window, after = case
+    opened = window.next_open(after, until=after + timedelta(days=3))
+    assert opened is not None
+    assert opened >= after
+    assert window.is_open(opened)
+    # The first open instant: either *after* itself or a moment the window was closed just before.
+    assert opened == after or not window.is_open(opened - TICK)
+
+
+@given(dst_windows())
+def test_next_open_is_inside_the_window_across_dst(case: tuple[ContactWindow, datetime]) -> None:
+    # When clocks go back, a start inside the repeated hour is taken at its second occurrence
+    # (docs/outreach.md): possibly later than the first open instant, never outside the window.
+    window, after = case
+    opened = window.next_open(after, until=after + timedelta(days=3))
+    assert opened is not None
+    assert opened >= after
+    assert window.is_open(opened)
+
+
+@given(dst_windows())
+def test_closes_at_is_the_first_closed_instant_across_dst(
+    case: tuple[ContactWindow, datetime],
+) -> None:
+    window, after = case
+    opened = window.next_open(after, until=after + timedelta(days=3))
+    assert opened is not None
+    closes = window.closes_at(opened)
+    assert closes > opened
+    assert window.is_open(closes - TICK)
+    assert not window.is_open(closes)

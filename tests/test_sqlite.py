@@ -212,7 +212,7 @@ def test_two_processes_racing_exactly_one_wins_each_round(
 def test_unknown_trigger_is_refused(db: Path, seeded: Referral, actors: Any) -> None:
     with (
         ReferralDesk(store=SQLiteStore(db)) as desk,
-        pytest.raises(InvalidTriggerError, match="unknown trigger 'beam_up'"),
+        pytest.raises(InvalidTriggerError, match="unknown trigger"),
     ):
         desk.fire(seeded.id, "beam_up", actor=actors.clinician)  # type: ignore[arg-type]
 

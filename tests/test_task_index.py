@@ -175,6 +175,8 @@ def test_sqlite_migration_backfills_the_index(tmp_path: Path) -> None:
     store.close()
     with sqlite3.connect(path) as conn:  # roll back to the schema before the task index
         conn.execute("DROP TABLE tasks")
+        conn.execute("ALTER TABLE referrals DROP COLUMN seal_key")  # a later migration's
+        conn.execute("ALTER TABLE referrals DROP COLUMN seal")
         conn.execute("UPDATE referralkit_schema SET version = 2")
     conn.close()
     reopened = SQLiteStore(path)
@@ -201,6 +203,9 @@ def test_postgres_migration_backfills_the_index() -> None:
         store.close()
         with psycopg.connect(DSN, autocommit=True) as conn:
             conn.execute(f"DROP TABLE {schema}.referralkit_tasks")
+            conn.execute(  # a later migration's columns
+                f"ALTER TABLE {schema}.referralkit_referrals DROP COLUMN seal_key, DROP COLUMN seal"
+            )
             conn.execute(f"UPDATE {schema}.referralkit_schema SET version = 2")
         reopened = PostgresStore(DSN, schema=schema)
         (row,) = reopened.tasks(TaskQuery(queue="scheduling"))

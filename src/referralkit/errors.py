@@ -12,6 +12,8 @@
     │   ├── TransitionBlockedError (allowed, but a guard said no; .guard, .reason)
     │   └── PermissionDeniedError  (the actor's role may not fire this trigger; .role)
     ├── TriggerDataError         (the data given with a trigger is invalid; .trigger, .errors())
+    ├── AmendmentError           (an amendment would make an invalid referral; .errors());
+    │                             also a ValueError
     ├── HistoryTamperedError     (the event log of a referral fails verification; .referral_id,
     │                             .seq, .reason)
     ├── StoreError               (persistence failed)
@@ -19,7 +21,9 @@
     │   ├── DuplicateReferralError (.referral_id)
     │   ├── ConflictError          (stale version: nothing was written; .referral_id,
     │   │                           .expected, .actual)
-    │   ├── CorruptRecordError     (a stored row cannot be decoded; .referral_id)
+    │   ├── CorruptRecordError     (a stored row cannot be decoded; .referral_id, .kind)
+    │   ├── StoreURLError          (a store URL is malformed or names no usable place; also a
+    │   │                           ValueError)
     │   └── NotAReferralkitDatabaseError (the file or schema is not one referralkit can use)
     ├── PolicyError              (an outreach policy is invalid; .path, .problem)
     ├── SmsTooLongError          (rendered text does not fit one SMS segment; .length, .limit)
@@ -48,16 +52,20 @@
         └── UnknownCallError       (no call with that id is in progress)
 
 Messages never contain PHI: they name referral ids, states, triggers and field paths only.
+No exception raised by a referralkit operation chains to one that carries input values
+(``raise ... from None`` where the cause would), and ``.errors()`` lists locations, types and
+messages, never inputs (see :func:`scrub_errors`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 __all__ = [
     "AdapterError",
+    "AmendmentError",
     "ConflictError",
     "ContentError",
     "CorruptRecordError",
@@ -82,6 +90,7 @@ __all__ = [
     "SendRefusedError",
     "SmsTooLongError",
     "StoreError",
+    "StoreURLError",
     "TaskError",
     "TaskNotFoundError",
     "TaskStateError",
@@ -93,6 +102,7 @@ __all__ = [
     "TriggerDataError",
     "UnknownCallError",
     "WebhookSignatureError",
+    "scrub_errors",
 ]
 
 
@@ -100,13 +110,38 @@ class ReferralKitError(Exception):
     """Base class of every exception referralkit raises on purpose."""
 
 
+_EXTRA_KEY = "<extra>"  # stands for a caller-supplied key that is not a field
+
+
+def scrub_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return validation errors reduced to location, type and message: no input, no context.
+
+    A location part the caller made up (an unknown key, reported as ``extra_forbidden``) is
+    replaced by ``"<extra>"``, so a key that is itself PHI (a name typed into the wrong box) is
+    never echoed.
+
+    :param errors: pydantic-style error dicts (``ValidationError.errors()``).
+
+    .. versionadded:: 0.2
+    """
+    scrubbed = []
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        kind = str(error.get("type", ""))
+        if kind == "extra_forbidden" and loc:
+            loc = (*loc[:-1], _EXTRA_KEY)
+        scrubbed.append({"loc": loc, "type": kind, "msg": str(error.get("msg", ""))})
+    return scrubbed
+
+
 class InvalidTriggerError(ReferralKitError):
     """The name given is not a lifecycle trigger at all."""
 
     def __init__(self, trigger: str, known: Sequence[str]) -> None:
+        # The name is the caller's text (perhaps typed by a person): kept, never printed.
         self.trigger = trigger
         self.known = tuple(known)
-        super().__init__(f"unknown trigger {trigger!r}; known triggers: {', '.join(self.known)}")
+        super().__init__(f"unknown trigger; known triggers: {', '.join(self.known)}")
 
 
 class InvalidTransitionError(ReferralKitError):
@@ -157,16 +192,34 @@ class PermissionDeniedError(InvalidTransitionError):
 class TriggerDataError(ReferralKitError):
     """The data passed with a trigger failed validation."""
 
-    def __init__(self, trigger: str, errors: Sequence[dict[str, Any]]) -> None:
+    def __init__(self, trigger: str, errors: Sequence[Mapping[str, Any]]) -> None:
         self.trigger = trigger
-        self._errors = [
-            {"loc": tuple(e.get("loc", ())), "type": e.get("type", ""), "msg": e.get("msg", "")}
-            for e in errors
-        ]
+        self._errors = scrub_errors(errors)
         summary = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '<data>'}: {e['msg']}" for e in self._errors
         )
         super().__init__(f"invalid data for trigger {trigger!r}: {summary}")
+
+    def errors(self) -> list[dict[str, Any]]:
+        """Return the field errors (location, type, message; never the input values)."""
+        return list(self._errors)
+
+
+class AmendmentError(ReferralKitError, ValueError):
+    """An amendment would make an invalid referral; nothing is written.
+
+    A :class:`ValueError` too, as amendments raised before it existed.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
+        self._errors = scrub_errors(errors)
+        summary = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<referral>'}: {e['type']}"
+            for e in self._errors
+        )
+        super().__init__(f"the amended referral is invalid: {summary}")
 
     def errors(self) -> list[dict[str, Any]]:
         """Return the field errors (location, type, message; never the input values)."""
@@ -185,12 +238,9 @@ class IntakeError(ReferralKitError):
     .. versionadded:: 0.1
     """
 
-    def __init__(self, code: str, message: str, errors: Sequence[dict[str, Any]] = ()) -> None:
+    def __init__(self, code: str, message: str, errors: Sequence[Mapping[str, Any]] = ()) -> None:
         self.code = code
-        self._errors = [
-            {"loc": tuple(e.get("loc", ())), "type": e.get("type", ""), "msg": e.get("msg", "")}
-            for e in errors
-        ] or [{"loc": (), "type": code, "msg": message}]
+        self._errors = scrub_errors(errors) or [{"loc": (), "type": code, "msg": message}]
         super().__init__(message)
 
     def errors(self) -> list[dict[str, Any]]:
@@ -250,7 +300,17 @@ class CorruptRecordError(StoreError):
 
     def __init__(self, referral_id: UUID | str, what: str) -> None:
         self.referral_id = referral_id
+        self.kind = what
         super().__init__(f"stored {what} of referral {referral_id} cannot be decoded")
+
+
+class StoreURLError(StoreError, ValueError):
+    """A store URL is malformed, has an unsupported scheme, or names a place that cannot be used.
+
+    The message never repeats the URL (it may hold a password).
+
+    .. versionadded:: 0.2
+    """
 
 
 class NotAReferralkitDatabaseError(StoreError):
@@ -288,43 +348,6 @@ class PermanentAdapterError(AdapterError):
 
     .. versionadded:: 0.1
     """
-
-
-class InteropError(ReferralKitError):
-    """A message or resource from another system (FHIR, HL7 v2) cannot be read or written.
-
-    .. versionadded:: 0.2
-    """
-
-
-class FhirResourceError(InteropError):
-    """A FHIR resource is refused: not JSON, not valid FHIR R4, or not what was expected.
-
-    The message names the resource type and element paths, never a value.
-
-    :ivar code: why, as a code (``not_json``, ``invalid_resource``, ``unexpected_type``,
-        ``no_service_request``, ``not_an_open_order``, ``invalid_export``).
-    :ivar resource_type: the resource type read or written, when known.
-
-    .. versionadded:: 0.2
-    """
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        resource_type: str | None = None,
-        errors: Sequence[dict[str, Any]] = (),
-    ) -> None:
-        self.code = code
-        self.resource_type = resource_type
-        self._errors = [dict(e) for e in errors]
-        super().__init__(message)
-
-    def errors(self) -> list[dict[str, Any]]:
-        """Return the element paths and error types behind the refusal (no input values)."""
-        return [dict(e) for e in self._errors]
 
 
 class NoBackendError(ReferralKitError, LookupError):
@@ -400,6 +423,43 @@ class RuleLoadError(RoutingError):
             lines.append(f"{where}: {what}{reason}")
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(lines[0] + more + ("\n" + "\n".join(lines[1:]) if more else ""))
+
+
+class InteropError(ReferralKitError):
+    """A message or resource from another system (FHIR, HL7 v2) cannot be read or written.
+
+    .. versionadded:: 0.2
+    """
+
+
+class FhirResourceError(InteropError):
+    """A FHIR resource is refused: not JSON, not valid FHIR R4, or not what was expected.
+
+    The message names the resource type and element paths, never a value.
+
+    :ivar code: why, as a code (``not_json``, ``invalid_resource``, ``unexpected_type``,
+        ``no_service_request``, ``not_an_open_order``, ``invalid_export``).
+    :ivar resource_type: the resource type read or written, when known.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        resource_type: str | None = None,
+        errors: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        self.code = code
+        self.resource_type = resource_type
+        self._errors = [dict(e) for e in errors]
+        super().__init__(message)
+
+    def errors(self) -> list[dict[str, Any]]:
+        """Return the element paths and error types behind the refusal (no input values)."""
+        return [dict(e) for e in self._errors]
 
 
 class PolicyError(ReferralKitError, ValueError):

@@ -4,6 +4,16 @@ Each event's ``hash`` is the sha256 of its canonical JSON (sorted keys, no space
 includes the previous event's hash; so editing, deleting or reordering any stored event breaks
 the chain, and :func:`verify_history` finds it. The referral's ``version`` (number of events)
 and ``history_hash`` (hash of the last event) pin the end of the chain.
+
+An event may carry ``changes`` (stored under the key ``"set"``): the field values it set on the
+referral that its kind alone does not determine (the whole new referral for ``created``, the
+amended fields for an amendment), so the referral can be rebuilt from its events and compared
+with the stored row (:mod:`referralkit.integrity`). The key is left out when there are none,
+so events written before it existed keep their hashes.
+
+An event decoded from storage keeps the exact text it was stored as; :func:`verify_history`
+hashes that text, so a stored body that is not the canonical encoding of its own fields (a
+duplicated key, re-ordered keys, re-encoded strings) fails even when its fields look right.
 """
 
 from __future__ import annotations
@@ -89,16 +99,30 @@ def _fast_canonical(
     to_state: ReferralStatus | None,
     data: Mapping[str, Any],
     prev_hash: str,
+    changes: Mapping[str, Any] | None = None,
 ) -> str:
     # The same bytes as _canonical(payload) (keys in sorted order), built without sorting
     # and re-encoding the fixed part: event hashing is on every transition's hot path.
     # verify_history recomputes with _canonical, so any divergence would show as tampering.
     data_json = _canonical(data) if data else "{}"
+    set_json = "" if changes is None else f',"set":{_canonical(changes)}'
     return (
         f'{{"actor":{_actor_json(actor)},"at":"{at}","data":{data_json},'
         f'"from":{_state_json(from_state)},"kind":{_quote(kind)},"prev":{_quote(prev_hash)},'
-        f'"referral_id":"{referral_id}","seq":{seq},"to":{_state_json(to_state)}}}'
+        f'"referral_id":"{referral_id}","seq":{seq}{set_json},"to":{_state_json(to_state)}}}'
     )
+
+
+_HASH_SUFFIX_LENGTH: Final = len(',"hash":""}') + 64
+
+
+def _stored_body(text: str, digest: str) -> str:
+    # The hashed body is the stored text without its trailing ',"hash":"..."}'. Anything else
+    # (the hash key elsewhere, extra spaces) keeps the whole text, which then cannot hash right.
+    suffix = f',"hash":"{digest}"}}'
+    if len(suffix) == _HASH_SUFFIX_LENGTH and text.endswith(suffix):
+        return text[: -len(suffix)] + "}"
+    return text
 
 
 @attrs.frozen(repr=False)
@@ -108,6 +132,11 @@ class Event:
     :ivar kind: the lifecycle trigger that caused it, or ``"created"``.
     :ivar data: JSON-compatible details (the validated trigger data); may hold PHI, so it is
         left out of ``repr()``.
+    :ivar changes: JSON-compatible field values the event set on the referral beyond what its
+        kind determines (see the module docstring), or ``None``; may hold PHI.
+
+    .. versionchanged:: 0.2
+       ``changes``; a decoded event keeps the text it was stored as.
     """
 
     referral_id: UUID
@@ -120,7 +149,10 @@ class Event:
     data: Mapping[str, Any]
     prev_hash: str
     hash: str
-    _canonical_json: str = attrs.field(default="", eq=False, alias="canonical_json")
+    changes: Mapping[str, Any] | None = attrs.field(default=None, kw_only=True)
+    # The exact text hashed (built, or as stored). Not an __init__ argument, so attrs.evolve
+    # never carries the old text onto an event with other fields.
+    _canonical_json: str = attrs.field(default="", eq=False, init=False)
 
     def __repr__(self) -> str:
         from_state = self.from_state.value if self.from_state else None
@@ -143,11 +175,28 @@ class Event:
             "to": self.to_state.value if self.to_state else None,
             "data": self.data,
             "prev": self.prev_hash,
-        }
+        } | ({} if self.changes is None else {"set": self.changes})
+
+    def stored_body(self) -> str:
+        """Return the exact text the hash covers: as stored if decoded, else canonical.
+
+        .. versionadded:: 0.2
+        """
+        return self._canonical_json or _canonical(self.payload())
 
     def compute_hash(self) -> str:
         """Return the sha256 of the canonical payload (what ``hash`` should be)."""
         return hashlib.sha256(_canonical(self.payload()).encode()).hexdigest()
+
+    def is_canonical(self) -> bool:
+        """Tell whether the stored text is exactly the canonical encoding of the fields.
+
+        Always true for an event built by :func:`make_event`; false for a decoded event whose
+        stored text has a duplicated key, another key order or other spacing.
+
+        .. versionadded:: 0.2
+        """
+        return not self._canonical_json or self._canonical_json == _canonical(self.payload())
 
     def to_json(self) -> str:
         """Serialise for storage: the canonical payload with the hash added."""
@@ -158,11 +207,16 @@ class Event:
     def from_json(cls, text: str | bytes) -> Event:
         """Decode a stored event; raises ``ValueError``/``KeyError``/``TypeError`` if malformed.
 
-        The hash is *not* checked here: :func:`verify_history` does that for the whole chain.
+        The hash is *not* checked here: :func:`verify_history` does that for the whole chain,
+        over the text given here (kept on the event).
         """
+        if isinstance(text, bytes):
+            text = text.decode()
         raw = json.loads(text)
         actor = raw["actor"]
-        return cls(
+        digest = str(raw["hash"])
+        changes = raw.get("set")
+        event = cls(
             referral_id=UUID(raw["referral_id"]),
             seq=int(raw["seq"]),
             at=datetime.fromisoformat(raw["at"]),
@@ -177,8 +231,11 @@ class Event:
             to_state=ReferralStatus(raw["to"]) if raw["to"] else None,
             data=dict(raw["data"]),
             prev_hash=str(raw["prev"]),
-            hash=str(raw["hash"]),
+            hash=digest,
+            changes=None if changes is None else dict(changes),
         )
+        object.__setattr__(event, "_canonical_json", _stored_body(text, digest))
+        return event
 
 
 def make_event(
@@ -192,28 +249,70 @@ def make_event(
     to_state: ReferralStatus | None,
     data: Mapping[str, Any],
     prev_hash: str,
+    changes: Mapping[str, Any] | None = None,
 ) -> Event:
-    """Build the next event of a chain, computing its hash."""
+    """Build the next event of a chain, computing its hash.
+
+    :param changes: field values the event sets beyond what *kind* determines (JSON-compatible).
+
+    .. versionchanged:: 0.2
+       *changes*.
+    """
     body = _fast_canonical(
-        str(referral_id), seq, at.isoformat(), actor, kind, from_state, to_state, data, prev_hash
+        str(referral_id),
+        seq,
+        at.isoformat(),
+        actor,
+        kind,
+        from_state,
+        to_state,
+        data,
+        prev_hash,
+        changes,
     )
     digest = hashlib.sha256(body.encode()).hexdigest()
-    return Event(
-        referral_id, seq, at, actor, kind, from_state, to_state, data, prev_hash, digest, body
+    event = Event(
+        referral_id,
+        seq,
+        at,
+        actor,
+        kind,
+        from_state,
+        to_state,
+        data,
+        prev_hash,
+        digest,
+        changes=changes,
     )
+    object.__setattr__(event, "_canonical_json", body)  # frozen: set once, before anyone sees it
+    return event
 
 
 def verify_history(
-    events: Sequence[Event], *, expected_count: int | None = None, expected_head: str | None = None
+    events: Sequence[Event],
+    *,
+    expected_count: int | None = None,
+    expected_head: str | None = None,
+    referral_id: UUID | None = None,
 ) -> None:
     """Check a referral's events form one unbroken, untampered chain.
+
+    Each event's hash is checked over the text it was stored as (when decoded from storage),
+    and that text must be the canonical encoding of the event's fields.
 
     :param events: the referral's events in stored order.
     :param expected_count: the referral's ``version``; catches deletion of trailing events.
     :param expected_head: the referral's ``history_hash``; catches a replaced last event.
+    :param referral_id: the referral asked for; every event must name it (without it, the
+        first event's id is used, which cannot catch a whole history moved onto another
+        referral).
     :raises HistoryTamperedError: naming the first event that fails and why.
+
+    .. versionchanged:: 0.2
+       *referral_id*; the stored text is hashed, not a re-encoding of it.
     """
-    referral_id = events[0].referral_id if events else None
+    if referral_id is None:
+        referral_id = events[0].referral_id if events else None
     prev = GENESIS_HASH
     for index, event in enumerate(events):
         seq = index + 1
@@ -225,9 +324,13 @@ def verify_history(
             )
         if event.prev_hash != prev:
             raise HistoryTamperedError(referral_id, seq, "chain link broken (deleted/reordered)")
-        if event.compute_hash() != event.hash:
+        if hashlib.sha256(event.stored_body().encode()).hexdigest() != event.hash:
             raise HistoryTamperedError(
                 referral_id, seq, "content does not match its hash (edited)"
+            )
+        if not event.is_canonical():
+            raise HistoryTamperedError(
+                referral_id, seq, "stored text is not the canonical encoding of its fields"
             )
         prev = event.hash
     if expected_count is not None and len(events) != expected_count:

@@ -55,7 +55,7 @@ from referralkit.ports import (
     TaskMirrorRequest,
 )
 
-__all__ = ["DispatchOutcome", "DispatchStatus", "Invoker", "RetryPolicy"]
+__all__ = ["DispatchOutcome", "DispatchStatus", "Invoker", "PluginFault", "RetryPolicy"]
 
 _log = logging.getLogger("referralkit.outbox")
 
@@ -218,19 +218,7 @@ class Invoker:
 
 
 def _classified(send: Callable[[], Receipt], request: OutboundRequest) -> Receipt:
-    try:
-        receipt = send()
-    except AdapterError:
-        raise
-    except Exception as exc:
-        # Anything else a plugin raises is treated as permanent: retrying an unknown fault
-        # could contact a patient twice. Only the type is kept (the message may hold PHI).
-        _log.warning(
-            "adapter %s raised %s; treated as permanent", request.operation, type(exc).__name__
-        )
-        raise PermanentAdapterError(
-            f"unexpected {type(exc).__name__}", operation=request.operation
-        ) from exc
+    receipt = _classified_call(send, request.operation)
     # A receipt for another key (or no receipt) means the vendor broke the contract.
     if getattr(receipt, "idempotency_key", None) != request.idempotency_key:
         raise PermanentAdapterError(
@@ -240,15 +228,29 @@ def _classified(send: Callable[[], Receipt], request: OutboundRequest) -> Receip
 
 
 def _classified_call(fn: Callable[[], _R], operation: str) -> _R:
+    # Anything but an AdapterError a plugin raises is treated as permanent: retrying an
+    # unknown fault could contact a patient twice. Only its type is kept: its message may hold
+    # PHI, so the error is raised outside the handler (neither cause nor context).
+    unexpected = ""
     try:
         return fn()
     except AdapterError:
         raise
-    except Exception as exc:
-        _log.warning("adapter %s raised %s; treated as permanent", operation, type(exc).__name__)
-        raise PermanentAdapterError(
-            f"unexpected {type(exc).__name__}", operation=operation
-        ) from exc
+    except Exception as exc:  # noqa: BLE001 - any plugin fault, classified below
+        unexpected = type(exc).__name__
+    _log.warning("adapter %s raised %s; treated as permanent", operation, unexpected)
+    raise PermanentAdapterError(f"unexpected {unexpected}", operation=operation) from PluginFault(
+        unexpected
+    )
+
+
+class PluginFault(Exception):  # noqa: N818 - a stand-in, not an error referralkit raises
+    """Stands in, as the cause, for an exception a plugin raised: its type name only.
+
+    The plugin's own exception is dropped (its message or attributes may hold PHI).
+
+    .. versionadded:: 0.2
+    """
 
 
 DispatchStatus = Literal["queued", "sent", "failed", "unknown", "cancelled", "skipped"]

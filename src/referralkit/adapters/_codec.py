@@ -21,8 +21,10 @@ def decode_referral(referral_id: UUID | str, body: str | bytes) -> Referral:
     """
     try:
         return Referral.model_validate_json(body)
-    except ValidationError as exc:
-        raise CorruptRecordError(referral_id, "referral") from exc
+    except ValidationError:
+        pass
+    # Raised outside the handler: the pydantic error carries the stored values (PHI).
+    raise CorruptRecordError(referral_id, "referral")
 
 
 def decode_events(referral_id: UUID | str, bodies: Iterable[str]) -> list[Event]:
@@ -34,6 +36,9 @@ def decode_events(referral_id: UUID | str, bodies: Iterable[str]) -> list[Event]
     for body in bodies:
         try:
             decoded.append(Event.from_json(body))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CorruptRecordError(referral_id, "event") from exc
+            continue
+        except (ValueError, KeyError, TypeError):
+            pass
+        # Raised outside the handler: a JSONDecodeError carries the whole body (PHI).
+        raise CorruptRecordError(referral_id, "event")
     return decoded

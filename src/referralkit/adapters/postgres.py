@@ -23,8 +23,11 @@ from referralkit.errors import (
     NotAReferralkitDatabaseError,
     ReferralNotFoundError,
     StoreError,
+    StoreURLError,
 )
 from referralkit.events import Event
+from referralkit.integrity.records import StoredEvent, StoredRecord
+from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import Referral, ReferralStatus, TaskPriority, TaskStatus
 from referralkit.store import Events, check_change, checked_batches
 from referralkit.tasks.index import URGENCY, QueueCounts, TaskQuery, TaskRow, task_rows
@@ -104,6 +107,10 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )""",
     ),
     _TASK_INDEX_MIGRATION,
+    (
+        # Keyed seals (referralkit.integrity): which host key sealed the row, and the HMAC.
+        "ALTER TABLE referralkit_referrals ADD COLUMN seal_key text, ADD COLUMN seal text",
+    ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 """The schema version this release writes."""
@@ -132,17 +139,26 @@ class PostgresStore:
     :param schema: the PostgreSQL schema holding referralkit's tables (created if missing);
         ``None`` uses the connection's ``search_path`` (``public`` unless configured).
     :param connect_timeout: seconds to wait for the server.
+    :param keyring: the host's sealing keys: every write seals the row with the current key
+        (:mod:`referralkit.integrity`). Without one rows are written unsealed.
     :raises StoreError: the server cannot be reached.
     :raises NotAReferralkitDatabaseError: the schema was written by a newer release.
     """
 
     def __init__(
-        self, conninfo: str, *, schema: str | None = None, connect_timeout: int = 5
+        self,
+        conninfo: str,
+        *,
+        schema: str | None = None,
+        connect_timeout: int = 5,
+        keyring: Keyring | None = None,
     ) -> None:
+        self.keyring = keyring
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError("schema must be a lower-case SQL identifier")
         self._schema = schema
         self._lock = threading.RLock()
+        malformed = False
         try:
             # Autocommit: every write opens an explicit transaction() block, which would
             # otherwise nest as a savepoint inside an implicit, never-committed transaction.
@@ -152,6 +168,12 @@ class PostgresStore:
         except psycopg.OperationalError as exc:
             # libpq messages name host and port, never referral data.
             raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+        except psycopg.ProgrammingError:
+            # A malformed connection string; its text may hold a password, so it is not
+            # repeated, and the error is raised outside the handler (no chain to it).
+            malformed = True
+        if malformed:
+            raise StoreURLError("malformed PostgreSQL connection string")
         try:
             if schema is not None:
                 self._conn.execute(
@@ -228,12 +250,13 @@ class PostgresStore:
     def create(self, referral: Referral, events: Events) -> None:
         """Insert a new referral and its events (``created`` first) in one transaction."""
         chain = check_change(referral, events, expected_version=0)
+        row = _row(referral)
         try:
             with self._transaction() as conn:
                 conn.execute(
                     "INSERT INTO referralkit_referrals (id, version, status, next_action_at,"
                     " referral_number, updated_at, body) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    _row(referral),
+                    row,
                 )
                 with conn.cursor() as cur:
                     cur.executemany(
@@ -242,6 +265,7 @@ class PostgresStore:
                         [(referral.id, event.seq, event.to_json()) for event in chain],
                     )
                 _index_tasks(conn, [referral], replace=False)
+                self._seal(conn, [row])
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateReferralError(referral.id) from exc
 
@@ -266,6 +290,7 @@ class PostgresStore:
                     event_rows,
                 )
                 _index_tasks(conn, [r for r, _ in batch], replace=False)
+                self._seal(conn, rows)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateReferralError(self._first_existing(rows)) from exc
         return len(rows)
@@ -313,10 +338,68 @@ class PostgresStore:
                         [(referral.id, event.seq, event.to_json()) for event in chain],
                     )
                 _index_tasks(conn, [referral], replace=True)
+                self._seal(conn, [row])
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
 
+    def _seal(self, conn: psycopg.Connection[Any], rows: list[_Row]) -> None:
+        if self.keyring is None:
+            return
+        keyring = self.keyring
+        sealed = [(s.key_id, s.mac, row[0]) for row in rows for s in [keyring.seal(row[6])]]
+        with conn.cursor() as cur:
+            cur.executemany(
+                "UPDATE referralkit_referrals SET seal_key = %s, seal = %s WHERE id = %s", sealed
+            )
+
     # -- reads ----------------------------------------------------------------------------
+
+    def stored_record(self, referral_id: UUID) -> StoredRecord:
+        """Return the referral's row and event rows as stored (for verification).
+
+        The body is ``jsonb``, so it comes back re-encoded; the seal covers the decoded
+        referral, which is what every reader sees. Event bodies are ``text``, exactly as written.
+        """
+
+        def read(c: psycopg.Connection[Any]) -> tuple[Any, list[Any]]:
+            row = c.execute(
+                "SELECT body::text, status, version, next_action_at, seal_key, seal"
+                " FROM referralkit_referrals WHERE id = %s",
+                (referral_id,),
+            ).fetchone()
+            events = c.execute(
+                "SELECT referral_id, seq, body FROM referralkit_events WHERE referral_id = %s"
+                " ORDER BY seq",
+                (referral_id,),
+            ).fetchall()
+            return row, events
+
+        row, events = self._read(read)
+        stored_events = [StoredEvent(str(r), int(s), str(b)) for r, s, b in events]
+        if row is None:
+            return StoredRecord(referral_id, None, None, None, None, None, stored_events)
+        body, status, version, next_at, seal_key, seal = row
+        return StoredRecord(
+            referral_id=referral_id,
+            body=str(body),
+            status=str(status),
+            version=int(version),
+            next_action_at=next_at,
+            seal=None if seal_key is None or seal is None else Seal(str(seal_key), str(seal)),
+            events=stored_events,
+        )
+
+    def referral_ids(self, *, after: UUID | None = None, limit: int = 500) -> list[UUID]:
+        """Return ids with a referral row or events, in id order, after *after*."""
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT id FROM (SELECT id FROM referralkit_referrals UNION"
+                " SELECT referral_id FROM referralkit_events) ids"
+                " WHERE %s::uuid IS NULL OR id > %s::uuid ORDER BY id LIMIT %s",
+                (after, after, limit),
+            ).fetchall()
+        )
+        return [UUID(str(key)) for (key,) in rows]
 
     def get(self, referral_id: UUID) -> Referral:
         """Return the referral, decoded from its stored JSON."""
@@ -452,6 +535,8 @@ class PostgresStore:
                 " WHERE id = %s AND version = %s",
                 (next_action_at, body, referral.id, referral.version),
             ).rowcount
+            if updated == 1:
+                self._seal(conn, [(referral.id, 0, "", None, None, None, body)])
         return updated == 1
 
     # -- task index (referralkit.tasks.index.TaskIndex) ------------------------------------

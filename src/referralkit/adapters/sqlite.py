@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 from uuid import UUID
 
 from referralkit.adapters._codec import decode_events, decode_referral
@@ -25,6 +25,8 @@ from referralkit.errors import (
     StoreError,
 )
 from referralkit.events import Event
+from referralkit.integrity.records import StoredEvent, StoredRecord
+from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import Referral, ReferralStatus, TaskPriority, TaskStatus
 from referralkit.store import Events, check_change, checked_batches
 from referralkit.tasks.index import (
@@ -114,6 +116,11 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         ) WITHOUT ROWID""",
     ),
     _TASK_INDEX_MIGRATION,
+    (
+        # Keyed seals (referralkit.integrity): which host key sealed the row, and the HMAC.
+        "ALTER TABLE referrals ADD COLUMN seal_key TEXT",
+        "ALTER TABLE referrals ADD COLUMN seal TEXT",
+    ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 """The schema version this release writes."""
@@ -144,6 +151,8 @@ class SQLiteStore:
     :param timeout: seconds a writer waits for another writer's lock before failing.
     :param synchronous: ``"NORMAL"`` (durable at checkpoints; the WAL default) or ``"FULL"``
         (every commit fsynced).
+    :param keyring: the host's sealing keys: every write seals the row with the current key
+        (:mod:`referralkit.integrity`). Without one rows are written unsealed.
     :raises NotAReferralkitDatabaseError: the file is not SQLite, holds other tables, or has a
         newer schema than this release knows.
     """
@@ -154,7 +163,9 @@ class SQLiteStore:
         *,
         timeout: float = 10.0,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        keyring: Keyring | None = None,
     ) -> None:
+        self.keyring = keyring
         self._path = os.fspath(path)
         self._lock = threading.RLock()
         try:
@@ -238,18 +249,20 @@ class SQLiteStore:
     def create(self, referral: Referral, events: Events) -> None:
         """Insert a new referral and its events (``created`` first) in one transaction."""
         chain = check_change(referral, events, expected_version=0)
+        row = _row(referral)
         try:
             with self._transaction() as conn:
                 conn.execute(
                     "INSERT INTO referrals (id, version, status, next_action_at, referral_number,"
                     " updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    _row(referral),
+                    row,
                 )
                 conn.executemany(
                     "INSERT INTO events (referral_id, seq, body) VALUES (?, ?, ?)",
                     [(str(referral.id), event.seq, event.to_json()) for event in chain],
                 )
                 _index_tasks(conn, [referral], replace=False)
+                self._seal(conn, [row])
         except sqlite3.IntegrityError as exc:
             raise DuplicateReferralError(referral.id) from exc
 
@@ -273,6 +286,7 @@ class SQLiteStore:
                     "INSERT INTO events (referral_id, seq, body) VALUES (?, ?, ?)", event_rows
                 )
                 _index_tasks(conn, [r for r, _ in batch], replace=False)
+                self._seal(conn, rows)
         except sqlite3.IntegrityError as exc:
             raise DuplicateReferralError(UUID(self._first_existing(rows))) from exc
         return len(rows)
@@ -314,8 +328,20 @@ class SQLiteStore:
                     [(key, event.seq, event.to_json()) for event in chain],
                 )
                 _index_tasks(conn, [referral], replace=True)
+                self._seal(conn, [row])
         except sqlite3.IntegrityError as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
+
+    def _seal(
+        self,
+        conn: sqlite3.Connection,
+        rows: list[tuple[str, int, str, int | None, str | None, int | None, str]],
+    ) -> None:
+        if self.keyring is None:
+            return
+        keyring = self.keyring
+        sealed = [(s.key_id, s.mac, row[0]) for row in rows for s in [keyring.seal(row[6])]]
+        conn.executemany("UPDATE referrals SET seal_key = ?, seal = ? WHERE id = ?", sealed)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -347,6 +373,48 @@ class SQLiteStore:
             ).fetchall()
         )
         return decode_events(referral_id, (body for (body,) in rows))
+
+    def stored_record(self, referral_id: UUID) -> StoredRecord:
+        """Return the referral's row and event rows exactly as stored (for verification)."""
+        key = str(referral_id)
+
+        def read(c: sqlite3.Connection) -> tuple[Any, list[tuple[str, int, str]]]:
+            row = c.execute(
+                "SELECT body, status, version, next_action_at, seal_key, seal FROM referrals"
+                " WHERE id = ?",
+                (key,),
+            ).fetchone()
+            events = c.execute(
+                "SELECT referral_id, seq, body FROM events WHERE referral_id = ? ORDER BY seq",
+                (key,),
+            ).fetchall()
+            return row, events
+
+        row, events = self._read(read)
+        stored_events = [StoredEvent(str(r), int(s), str(b)) for r, s, b in events]
+        if row is None:
+            return StoredRecord(referral_id, None, None, None, None, None, stored_events)
+        body, status, version, next_at, seal_key, seal = row
+        return StoredRecord(
+            referral_id=referral_id,
+            body=str(body),
+            status=str(status),
+            version=int(version),
+            next_action_at=None if next_at is None else _EPOCH + int(next_at) * _MICRO,
+            seal=None if seal_key is None or seal is None else Seal(str(seal_key), str(seal)),
+            events=stored_events,
+        )
+
+    def referral_ids(self, *, after: UUID | None = None, limit: int = 500) -> list[UUID]:
+        """Return ids with a referral row or events, in id order, after *after*."""
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT id FROM (SELECT id FROM referrals UNION SELECT referral_id FROM events)"
+                " WHERE id > ? ORDER BY id LIMIT ?",
+                ("" if after is None else str(after), limit),
+            ).fetchall()
+        )
+        return [UUID(key) for (key,) in rows]
 
     def list_by_status(
         self, statuses: Sequence[ReferralStatus], *, limit: int = 100, after: UUID | None = None
@@ -437,6 +505,8 @@ class SQLiteStore:
                 "UPDATE referrals SET next_action_at = ?, body = ? WHERE id = ? AND version = ?",
                 (row[3], row[6], row[0], referral.version),
             ).rowcount
+            if updated == 1:
+                self._seal(conn, [row])
         return updated == 1
 
     # -- task index (referralkit.tasks.index.TaskIndex) ------------------------------------

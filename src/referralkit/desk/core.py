@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -21,6 +21,7 @@ import attrs
 from pydantic import BaseModel
 from tenacity import Retrying
 
+from referralkit import integrity as _integrity
 from referralkit.clock import Clock, SystemClock
 from referralkit.desk.consent import ConsentService
 from referralkit.desk.inbound import Inbound
@@ -31,7 +32,7 @@ from referralkit.desk.routing import RoutingService
 from referralkit.desk.stores import open_store
 from referralkit.desk.unit_of_work import UnitOfWork
 from referralkit.errors import ReferralKitError
-from referralkit.events import Event, verify_history
+from referralkit.events import Event
 from referralkit.intake import (
     CallType,
     IntakeConfig,
@@ -349,16 +350,13 @@ class ReferralDesk:
         return events
 
     def verify(self, referral_id: UUID) -> None:
-        """Check the referral's event log is complete and untampered.
+        """Check the referral's row and event log are complete and untampered.
 
-        :raises HistoryTamperedError: naming the first bad event.
+        See :func:`referralkit.integrity.verify_referral` (the store's keyring, if any, is used).
+
+        :raises HistoryTamperedError: naming the first bad event (``0``: the row itself).
         """
-        referral = self.store.get(referral_id)
-        verify_history(
-            self.store.events(referral_id),
-            expected_count=referral.version,
-            expected_head=referral.history_hash,
-        )
+        _integrity.verify_referral(self.store, referral_id)
 
     def list(
         self,
@@ -836,3 +834,7 @@ class ReferralDesk:
         .. versionadded:: 0.1
         """
         return mirror_work(self, referral_id, settings)
+
+    def verify_all(self, *, page: int = 500) -> Iterator[_integrity.TamperReport]:
+        """Yield a report for each referral failing :func:`referralkit.integrity.verify_all`."""
+        return _integrity.verify_all(self.store, page=page)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from referralkit.adapters.memory import MemoryStore
 from referralkit.adapters.sqlite import SQLiteStore
+from referralkit.errors import StoreURLError
 from referralkit.store import Store
 
 __all__ = ["open_store"]
@@ -19,7 +20,13 @@ def open_store(url: str) -> Store:
     :class:`~referralkit.adapters.memory.MemoryStore`; ``postgresql://user@host/db`` a
     :class:`~referralkit.adapters.postgres.PostgresStore` (needs ``referralkit[postgres]``).
 
-    :raises ValueError: the URL's scheme is not supported.
+    :raises StoreURLError: the URL is malformed, its scheme is not supported, or the SQLite
+        file's directory cannot be created (a :class:`ValueError` too).
+    :raises StoreError: the database cannot be opened or reached.
+
+    .. versionchanged:: 0.2
+       Raises :class:`~referralkit.errors.StoreURLError` instead of bare ``ValueError`` and
+       ``OSError``.
     """
     if url == "memory://":
         return MemoryStore()
@@ -27,17 +34,22 @@ def open_store(url: str) -> Store:
         rest = url.removeprefix("sqlite://")
         if rest == ":memory:":
             return SQLiteStore(":memory:")
-        if not rest.startswith("/") or len(rest) < 2:
-            raise ValueError("a SQLite URL looks like sqlite:///relative.db or sqlite:////abs.db")
+        if not rest.startswith("/") or len(rest) < 2 or "\x00" in rest:
+            raise StoreURLError(
+                "a SQLite URL looks like sqlite:///relative.db or sqlite:////abs.db"
+            )
         path = Path(rest[1:])
-        path.parent.mkdir(parents=True, exist_ok=True)
+        failed = ""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            failed = type(exc).__name__
+        if failed:  # raised outside the handler; the path is not repeated
+            raise StoreURLError(f"cannot create the SQLite file's directory ({failed})")
         return SQLiteStore(path)
     if url.startswith(("postgresql://", "postgres://")):
         # Imported here: psycopg is an optional extra (referralkit[postgres]).
         from referralkit.adapters.postgres import PostgresStore
 
         return PostgresStore(url)
-    scheme = url.split(":", 1)[0]
-    raise ValueError(
-        f"unsupported store URL scheme {scheme!r}; use sqlite:///, memory:// or postgresql://"
-    )
+    raise StoreURLError("unsupported store URL scheme; use sqlite:///, memory:// or postgresql://")

@@ -80,7 +80,8 @@ def build_referral(
         if path == "patient.phones":
             value = tuple(
                 {"number": number, "kind": kind, "time_zones": zones}
-                for number, kind, zones in value
+                | ({"extension": extension} if extension else {})
+                for number, kind, zones, extension in value
             )
         elif path == "patient.preferred_channel":
             value = Channel(value)
@@ -89,14 +90,15 @@ def build_referral(
         if boxes[box]:
             parent, _, name = box.rpartition(".")
             boxes[parent][name] = boxes[box]
+    problems: list[Any] = []
     try:
         return Referral.model_validate(data)
     except ValidationError as exc:
-        raise IntakeError(
-            "invalid_referral",
-            "The captured values do not make a valid referral.",
-            [dict(e) for e in exc.errors(include_input=False, include_url=False)],
-        ) from exc
+        problems = exc.errors(include_input=False, include_url=False)
+    # Raised outside the handler: the pydantic error (inputs, PHI) is not its context.
+    raise IntakeError(
+        "invalid_referral", "The captured values do not make a valid referral.", problems
+    )
 
 
 def jsonable(value: Any) -> Any:

@@ -20,6 +20,7 @@ import attrs
 
 from referralkit.errors import IntakeError
 from referralkit.intake.fields import FIELDS, CallType, is_known_path
+from referralkit.intake.patterns import BoundedPattern
 from referralkit.intake.prompts import PROMPTS
 from referralkit.intake.specs import (
     DEFAULT_SPECS,
@@ -46,6 +47,12 @@ def _problem(loc: tuple[object, ...], code: str, message: str) -> dict[str, Any]
     return {"loc": loc, "type": code, "msg": message}
 
 
+def _bounded_formats(
+    formats: Mapping[str, BoundedPattern | re.Pattern[str] | str],
+) -> Mapping[str, BoundedPattern]:
+    return MappingProxyType({k: BoundedPattern.of(v) for k, v in formats.items()})
+
+
 @attrs.frozen
 class IntakeConfig:
     """Everything a practice can configure about intake; immutable, built once and shared.
@@ -53,7 +60,9 @@ class IntakeConfig:
     :ivar specs: the spec of each call type.
     :ivar prompts: question text by language tag, then by field path or requirement key.
     :ivar default_region: region for phone numbers written without a country code.
-    :ivar member_id_formats: payer (id or name, case-insensitive) to its member-id pattern.
+    :ivar member_id_formats: payer (id or name, case-insensitive) to its member-id pattern;
+        given as text, ``re`` patterns or :class:`BoundedPattern`, kept as the latter (every
+        match is bounded in time, see :mod:`referralkit.intake.patterns`).
     :ivar specialties: the specialties this practice accepts (case-insensitive), or ``None``
         for any.
     :ivar duplicate_window: how far back an open referral counts as a possible duplicate.
@@ -64,8 +73,8 @@ class IntakeConfig:
     specs: Mapping[CallType, CallTypeSpec] = DEFAULT_SPECS
     prompts: Mapping[str, Mapping[str, str]] = PROMPTS
     default_region: str = "US"
-    member_id_formats: Mapping[str, re.Pattern[str]] = attrs.field(
-        factory=lambda: MappingProxyType({})
+    member_id_formats: Mapping[str, BoundedPattern] = attrs.field(
+        factory=lambda: MappingProxyType({}), converter=_bounded_formats
     )
     specialties: frozenset[str] | None = None
     duplicate_window: timedelta = timedelta(days=90)
@@ -78,8 +87,8 @@ class IntakeConfig:
 
     def member_id_pattern(
         self, payer_id: str | None, payer_name: str | None
-    ) -> re.Pattern[str] | None:
-        """Return the member-id pattern configured for the payer, if any."""
+    ) -> BoundedPattern | None:
+        """Return the member-id pattern configured for the payer, if any (bounded in time)."""
         for key in (payer_id, payer_name):
             if key:
                 pattern = self.member_id_formats.get(key.casefold())
@@ -138,7 +147,7 @@ class IntakeConfig:
             raise IntakeError(
                 "invalid_config",
                 f"The intake configuration is not readable TOML ({type(exc).__name__}).",
-            ) from exc
+            ) from None
         return cls.from_mapping(data)
 
     @classmethod
@@ -244,8 +253,8 @@ class IntakeConfig:
 
 def _member_formats(
     value: object, loc: tuple[str, ...], problems: list[dict[str, Any]]
-) -> Mapping[str, re.Pattern[str]]:
-    formats: dict[str, re.Pattern[str]] = {}
+) -> Mapping[str, BoundedPattern]:
+    formats: dict[str, BoundedPattern] = {}
     if not isinstance(value, Mapping):
         problems.append(_problem(loc, "invalid_type", "Must be a table of payer = pattern."))
         return MappingProxyType(formats)
@@ -255,11 +264,9 @@ def _member_formats(
             problems.append(_problem(where, "invalid_pattern", "Must be a regular expression."))
             continue
         try:
-            formats[str(payer).casefold()] = re.compile(pattern)
-        except (re.error, RecursionError, OverflowError):
-            problems.append(
-                _problem(where, "invalid_pattern", "Is not a valid regular expression.")
-            )
+            formats[str(payer).casefold()] = BoundedPattern(pattern)
+        except ValueError as exc:
+            problems.append(_problem(where, "invalid_pattern", f"The {exc}."))
     return MappingProxyType(formats)
 
 

@@ -100,6 +100,7 @@ _PRACTICES: Final = _defs(
             (f"{side}_practice.name", "name", False),
             (f"{side}_practice.npi", "npi", False),
             (f"{side}_practice.phone", "practice_phone", False),
+            (f"{side}_practice.phone_extension", "extension", False),
             (f"{side}_practice.fax", "practice_phone", False),
             (f"{side}_provider.name", "name", False),
             (f"{side}_provider.npi", "npi", False),

@@ -20,8 +20,10 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from referralkit.errors import IntakeError
+from referralkit.intake.patterns import BoundedPattern, PatternTimeoutError
 from referralkit.intake.phones import (
     NormalisedPhone,
+    normalise_extension,
     normalise_phone,
     normalise_practice_phone,
     phone_kind,
@@ -39,6 +41,7 @@ __all__ = [
     "normalise_choice",
     "normalise_date",
     "normalise_email",
+    "normalise_extension",
     "normalise_icd10",
     "normalise_icd10_list",
     "normalise_member_id",
@@ -94,10 +97,8 @@ def normalise_text(value: object, what: str = "text", *, max_length: int = _MAX_
     if _CONTROL.search(text):
         raise _fail("invalid_characters", f"The {what} contains control characters.")
     if not text.isascii():  # ASCII is already NFC and has no lone surrogates: skip both
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from bad JSON escapes
-            raise _fail("invalid_characters", f"The {what} is not valid text.") from exc
+        if not _encodes(text):  # a lone surrogate, e.g. from bad JSON escapes
+            raise _fail("invalid_characters", f"The {what} is not valid text.")
         text = unicodedata.normalize("NFC", text)
     text = " ".join(text.split())
     if not text:
@@ -139,6 +140,8 @@ def normalise_npi(value: object) -> str:
     text = _NPI_SEPARATORS.sub("", _need_str(value, "NPI", max_length=40))
     if len(text) != 10 or not text.isascii() or not text.isdigit():
         raise _fail("invalid_npi_format", "The NPI must be 10 digits.")
+    if text[0] not in "12":  # CMS issues NPIs starting with 1 or 2 only
+        raise _fail("invalid_npi_format", "The NPI must start with 1 or 2.")
     if not is_valid_npi(text):
         raise _fail("invalid_npi_check_digit", "The NPI is not valid (its check digit is wrong).")
     return text
@@ -156,8 +159,10 @@ def normalise_icd10(value: object, *, lookup: bool = False) -> str:
     """
     text = _need_str(value, "diagnosis code", max_length=16).strip().upper()
     head, dot, tail = text.partition(".")
-    if dot:  # the dot only ever follows the category (three characters): "E1.19" is no code
-        text = head + tail if len(head) == 3 else text
+    # The dot only ever follows the category (three characters), and something follows it:
+    # "E1.19" is no code, and "I48." is not "I48" (a cut-off code is refused, not guessed).
+    if dot:
+        text = head + tail if len(head) == 3 and tail else text
     if not _ICD10_RE.fullmatch(text):
         raise _fail("invalid_icd10_format", "The diagnosis code is not in ICD-10-CM format.")
     code = text if len(text) == 3 else f"{text[:3]}.{text[3:]}"
@@ -238,16 +243,36 @@ _MEMBER_SEPARATORS: Final = re.compile(r"[\s-]")
 _MEMBER_RE: Final = re.compile(r"[A-Z0-9]{1,40}")
 
 
-def normalise_member_id(value: object, pattern: re.Pattern[str] | None = None) -> str:
+def normalise_member_id(
+    value: object, pattern: BoundedPattern | re.Pattern[str] | None = None
+) -> str:
     """Return a payer member id: upper case, spaces and hyphens removed.
 
-    :param pattern: the payer's member-id format, where the practice configured one.
-    :raises IntakeError: ``invalid_type``, ``invalid_member_id`` or ``member_id_format``.
+    :param pattern: the payer's member-id format, where the practice configured one; run with
+        a time bound (:mod:`referralkit.intake.patterns`).
+    :raises IntakeError: ``invalid_type``, ``invalid_member_id``, ``member_id_format``, or
+        ``member_id_format_unchecked`` (the payer's pattern ran out of time on this input).
+
+    .. versionchanged:: 0.2
+       The pattern runs with a time bound; ``member_id_format_unchecked``.
     """
     text = _MEMBER_SEPARATORS.sub("", _need_str(value, "member ID", max_length=80)).upper()
     if not text.isascii() or not _MEMBER_RE.fullmatch(text):
         raise _fail("invalid_member_id", "The member ID must be 1 to 40 letters and digits.")
-    if pattern is not None and not pattern.fullmatch(text):
+    if pattern is None:
+        return text
+    matched: bool | None = None
+    try:
+        matched = BoundedPattern.of(pattern).fullmatch(text)
+    except PatternTimeoutError:
+        matched = None
+    if matched is None:
+        raise _fail(
+            "member_id_format_unchecked",
+            "The member ID could not be checked against this payer's format; a staff member "
+            "should check it.",
+        )
+    if not matched:
         raise _fail("member_id_format", "The member ID does not match this payer's format.")
     return text
 
@@ -285,14 +310,17 @@ def normalise_date(value: object, what: str = "date") -> date:
     if isinstance(value, date):
         return value
     text = _need_str(value, what, max_length=40).strip()
+    real = True
     try:
         us = _US_DATE.fullmatch(text)
         if us:
             return date(int(us[3]), int(us[1]), int(us[2]))
         if len(text) == 10 and text[4] == "-" and text[7] == "-":
             return date.fromisoformat(text)
-    except ValueError as exc:
-        raise _fail("invalid_date", f"The {what} is not a real calendar date.") from exc
+    except ValueError:
+        real = False  # the ValueError names the text (PHI): raise outside the handler
+    if not real:
+        raise _fail("invalid_date", f"The {what} is not a real calendar date.")
     raise _fail("invalid_date", f"The {what} must look like 1980-04-23 or 04/23/1980.")
 
 
@@ -454,3 +482,11 @@ def urgency_terms_in(text: str) -> bool:
         if not any(stem in lower for stem in _URGENCY_STEMS):
             return False
     return _URGENCY_RE.search(text) is not None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -24,6 +24,7 @@ Nothing here caches numbers: they are PHI, and only per-region metadata is kept.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from typing import Final
@@ -38,6 +39,7 @@ from referralkit.model import PhoneKind
 
 __all__ = [
     "NormalisedPhone",
+    "normalise_extension",
     "normalise_phone",
     "normalise_practice_phone",
     "phone_kind",
@@ -45,6 +47,7 @@ __all__ = [
 
 _MAX_PHONE_INPUT: Final = 64  # libphonenumber refuses >250; a spoken number is far shorter
 _MAX_ZONES: Final = 5
+_MAX_EXTENSION: Final = 10
 _NANP_SEP: Final = r"[ .\-]?"
 _NANP_RE: Final = re.compile(
     rf"(\+?1{_NANP_SEP})?\(?([2-9][0-9]{{2}})\)?{_NANP_SEP}([2-9][0-9]{{2}}){_NANP_SEP}([0-9]{{4}})"
@@ -56,12 +59,17 @@ class NormalisedPhone:
     """A phone number in E.164 form, with the time zones its number range is used in.
 
     ``time_zones`` is empty when the number says nothing useful about where its owner lives
-    (non-geographic and toll-free numbers).
+    (non-geographic and toll-free numbers). ``extension`` holds the digits of an extension
+    said or typed after the number (``ext. 123``, ``x123``); ``e164`` never includes it.
+
+    .. versionchanged:: 0.2
+       ``extension``.
     """
 
-    e164: str
+    e164: str = attrs.field(repr=False)  # PHI: never in a repr
     region: str
     time_zones: tuple[str, ...]
+    extension: str | None = attrs.field(default=None, repr=False)
 
 
 def _fail(code: str, message: str) -> IntakeError:
@@ -173,17 +181,26 @@ def normalise_phone(
 
     :param region: ISO 3166 region for numbers written without ``+`` and country code.
     :param with_time_zones: look up the time zones of the number's range, for contact windows.
+    An extension (``ext. 123``, ``x123``, ``extension 45``) is kept apart from the number.
+
     :raises IntakeError: ``invalid_type``, ``too_long``, ``invalid_phone`` (cannot be read as
-        a number) or ``phone_not_valid`` (read, but no such number range exists).
+        a number), ``phone_not_valid`` (read, but no such number range exists) or
+        ``invalid_extension`` (more than 10 digits).
+
+    .. versionchanged:: 0.2
+       The extension is kept (it was dropped).
     """
     if not isinstance(value, str):
         raise _fail("invalid_type", "The phone number must be given as text.")
     if len(value) > _MAX_PHONE_INPUT:
         raise _fail("too_long", "The phone number is too long.")
-    try:
-        number = _parse(value, region)
-    except NumberParseException as exc:
-        raise _fail("invalid_phone", "The phone number could not be read.") from exc
+    parsed: PhoneNumber | None = None
+    with contextlib.suppress(NumberParseException):
+        parsed = _parse(value, region)
+    if parsed is None:
+        # Raised outside the handler: the parse error's context would hold the number.
+        raise _fail("invalid_phone", "The phone number could not be read.")
+    number = parsed
     # Validate against the default region first: for the common case (a US number at a US
     # practice) this is one pattern check instead of a search over every NANPA region.
     if number.country_code == _region_country_code(region) and _valid_in_region(number, region):
@@ -201,18 +218,52 @@ def normalise_phone(
         # for a contact window, so store none rather than pretend.
         if len(found_zones) <= _MAX_ZONES and phone_timezone.UNKNOWN_TIMEZONE not in found_zones:
             zones = tuple(found_zones)
-    return NormalisedPhone(e164, number_region, zones)
+    extension = number.extension or None
+    if extension is not None and not (extension.isascii() and extension.isdigit()):
+        raise _fail("invalid_extension", "The extension must be digits only.")
+    if extension is not None and len(extension) > _MAX_EXTENSION:
+        raise _fail("invalid_extension", "The extension must be at most 10 digits.")
+    return NormalisedPhone(e164, number_region, zones, extension)
 
 
 def normalise_practice_phone(value: object, *, region: str = "US") -> str:
-    """Return a practice's phone or fax number in E.164 form, as :func:`normalise_phone`.
+    """Return a practice's fax (or a caller's) number in E.164 form, as :func:`normalise_phone`.
 
     .. versionchanged:: 0.1
        No longer caches inputs: the cache only paid off when the same text recurred.
 
-    :raises IntakeError: as :func:`normalise_phone`.
+    .. versionchanged:: 0.2
+       A number with an extension is refused (``extension_not_allowed``), not cut: a fax
+       cannot dial one. A practice's phone keeps it (:func:`normalise_phone`).
+
+    :raises IntakeError: as :func:`normalise_phone`; ``extension_not_allowed``.
     """
-    return normalise_phone(value, region=region, with_time_zones=False).e164
+    phone = normalise_phone(value, region=region, with_time_zones=False)
+    if phone.extension is not None:
+        raise _fail("extension_not_allowed", "This number cannot have an extension.")
+    return phone.e164
+
+
+_EXTENSION_PREFIX: Final = re.compile(r"^(?:ext\.?|extension|x|#)\s*", re.IGNORECASE)
+
+
+def normalise_extension(value: object) -> str:
+    """Return a phone extension given on its own (``"123"``, ``"ext. 123"``, ``"x123"``, 123).
+
+    :raises IntakeError: ``invalid_type`` or ``invalid_extension`` (not 1 to 10 digits).
+
+    .. versionadded:: 0.2
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**10:
+        value = str(value)
+    if not isinstance(value, str):
+        raise _fail("invalid_type", "The extension must be given as text.")
+    if len(value) > _MAX_PHONE_INPUT:
+        raise _fail("too_long", "The extension is too long.")
+    text = _EXTENSION_PREFIX.sub("", value.strip())
+    if not (text.isascii() and text.isdigit() and len(text) <= _MAX_EXTENSION):
+        raise _fail("invalid_extension", "The extension must be 1 to 10 digits.")
+    return text
 
 
 def phone_kind(value: object) -> PhoneKind:

@@ -17,12 +17,15 @@ second, Python pass (measured: see ``benchmarks/bench_intake.py``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, Final
+
+import attrs
 
 from referralkit.errors import IntakeError
 from referralkit.intake import normalise as n
@@ -84,15 +87,20 @@ def decode(payload: object) -> Mapping[Any, Any]:
             raise IntakeError("payload_too_large", "The intake payload is too large.")
         try:
             payload = bytes(payload).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise IntakeError("not_json", "The intake payload is not UTF-8 JSON.") from exc
+        except UnicodeDecodeError:
+            payload = None
+        if payload is None:
+            # Raised outside the handler: a UnicodeDecodeError holds the payload in .object.
+            raise IntakeError("not_json", "The intake payload is not UTF-8 JSON.")
     if isinstance(payload, str):
         if len(payload) > _MAX_PAYLOAD_BYTES:
             raise IntakeError("payload_too_large", "The intake payload is too large.")
-        try:
+        decoded: object = _NOT_JSON
+        with contextlib.suppress(ValueError, RecursionError):
             decoded = json.loads(payload)
-        except (ValueError, RecursionError) as exc:
-            raise IntakeError("not_json", "The intake payload is not valid JSON.") from exc
+        if decoded is _NOT_JSON:
+            # Raised outside the handler: a JSONDecodeError holds the payload in .doc.
+            raise IntakeError("not_json", "The intake payload is not valid JSON.")
         if not isinstance(decoded, dict):
             raise IntakeError("not_a_mapping", "The intake payload must be a JSON object.")
         return decoded
@@ -102,34 +110,70 @@ def decode(payload: object) -> Mapping[Any, Any]:
 # -- Validators by field kind -----------------------------------------------------------------
 
 
+_NOT_JSON: Final = object()
+
+
+@attrs.frozen
+class PhoneWithExtension:
+    """A practice phone as its validator returns it: kept as ``<path>`` and ``<path>_extension``.
+
+    .. versionadded:: 0.2
+    """
+
+    e164: str
+    extension: str | None
+
+
+def _merge_extension(phone: n.NormalisedPhone, given: str) -> n.NormalisedPhone:
+    if phone.extension is not None and phone.extension != given:
+        raise IntakeError("invalid_extension", "Two different extensions were given.")
+    return attrs.evolve(phone, extension=given)
+
+
+def _with_extension(phone: n.NormalisedPhone) -> PhoneWithExtension:
+    return PhoneWithExtension(phone.e164, phone.extension)
+
+
+_Phone = tuple[str, PhoneKind, tuple[str, ...], str | None]  # E.164, kind, zones, extension
+
+
 def _bad_phone_entry() -> IntakeError:
-    return IntakeError("invalid_phone_entry", "A phone entry has a number and a kind only.")
+    return IntakeError(
+        "invalid_phone_entry", "A phone entry has a number, a kind and an extension only."
+    )
 
 
-def _phones(raw: object, region: str) -> tuple[tuple[str, PhoneKind, tuple[str, ...]], ...]:
+def _phones(raw: object, region: str) -> tuple[_Phone, ...]:
     items = raw if isinstance(raw, list | tuple) else [raw]
     if not items:
         raise IntakeError("empty", "No phone number was given.")
     if len(items) > _MAX_PHONES:
         raise IntakeError("too_many", f"Give at most {_MAX_PHONES} phone numbers.")
-    phones: list[tuple[str, PhoneKind, tuple[str, ...]]] = []
+    phones: list[_Phone] = []
     for index, item in enumerate(items):
         kind = PhoneKind.MOBILE
         number: object = item
+        failed: IntakeError | None = None
         try:
             if isinstance(item, Mapping):
-                if "number" not in item or not item.keys() <= {"number", "kind"}:
+                if "number" not in item or not item.keys() <= {"number", "kind", "extension"}:
                     raise _bad_phone_entry()
                 number = item["number"]
                 if item.get("kind") is not None:
                     kind = n.phone_kind(item["kind"])
             phone = n.normalise_phone(number, region=region)
+            if isinstance(item, Mapping) and item.get("extension") is not None:
+                phone = _merge_extension(phone, n.normalise_extension(item["extension"]))
         except IntakeError as exc:
+            failed = exc
+        if failed is not None:
             raise IntakeError(
-                exc.code, str(exc), [{"loc": (index,), "type": exc.code, "msg": str(exc)}]
-            ) from exc
+                failed.code,
+                str(failed),
+                [{"loc": (index,), "type": failed.code, "msg": str(failed)}],
+            )
         if all(p[0] != phone.e164 for p in phones):
-            phones.append((phone.e164, kind, phone.time_zones))
+            phones.append((phone.e164, kind, phone.time_zones, phone.extension))
     return tuple(phones)
 
 
@@ -171,8 +215,13 @@ def _validator(definition: FieldDef, config: IntakeConfig) -> Validator:
         return lambda raw, _: n.normalise_text(raw, what)
     if kind == "identifier":
         return lambda raw, _: n.normalise_text(raw, what, max_length=64)
+    if kind == "practice_phone" and definition.path.endswith("_practice.phone"):
+        # A practice's line keeps its extension: the value splits into two paths (collect).
+        return lambda raw, _: _with_extension(n.normalise_phone(raw, region=region))
     if kind in ("practice_phone", "phone"):
         return lambda raw, _: n.normalise_practice_phone(raw, region=region)
+    if kind == "extension":
+        return lambda raw, _: n.normalise_extension(raw)
     if kind == "phones":
         return lambda raw, _: _phones(raw, region)
     if kind == "birth_date":
@@ -270,7 +319,13 @@ def read_turn(
                 cleared.append(path)
             else:
                 try:
-                    values[path] = validator(raw, today)
+                    value = validator(raw, today)
+                    if isinstance(value, PhoneWithExtension):
+                        values[path] = value.e164
+                        if value.extension is not None:
+                            values[path + "_extension"] = value.extension
+                    else:
+                        values[path] = value
                 except IntakeError as exc:
                     loc = exc.errors()[0]["loc"]
                     where = f"{path}.{loc[0]}" if loc else path

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from transitions import Machine, MachineError
 
 from referralkit.errors import (
+    AmendmentError,
     InvalidTransitionError,
     InvalidTriggerError,
     PermissionDeniedError,
@@ -24,6 +25,7 @@ from referralkit.model import (
     Referral,
     ReferralStatus,
 )
+from referralkit.model.types import unstorable_text
 
 if TYPE_CHECKING:  # exists only in transitions' .pyi stubs: importing it at runtime fails
     pass
@@ -47,7 +49,15 @@ from referralkit.lifecycle.triggers import (
     _TriggerData,
 )
 
-__all__ = ["Change", "Lifecycle", "amended", "created", "shared_lifecycle"]
+__all__ = [
+    "UNRECORDED_FIELDS",
+    "Change",
+    "Lifecycle",
+    "amended",
+    "created",
+    "initial_fields",
+    "shared_lifecycle",
+]
 
 # -- The machine --------------------------------------------------------------------------
 
@@ -81,6 +91,7 @@ def created(referral: Referral, actor: Actor, now: datetime) -> Change:
             guard="intake_complete",
             reason="missing " + ", ".join(referral.missing_fields()),
         )
+    created_at = referral.created_at or now
     event = make_event(
         referral_id=referral.id,
         seq=1,
@@ -91,16 +102,36 @@ def created(referral: Referral, actor: Actor, now: datetime) -> Change:
         to_state=referral.status,
         data={},
         prev_hash=GENESIS_HASH,
+        changes=initial_fields(referral, created_at),
     )
     stamped = referral.model_copy(
         update={
             "version": 1,
-            "created_at": referral.created_at or now,
+            "created_at": created_at,
             "updated_at": now,
             "history_hash": event.hash,
         }
     )
     return Change(stamped, event)
+
+
+# Set by the chain itself (version, head, last change time) or by the outreach plan
+# (next_action_at, moved without an event): never part of an event's recorded changes.
+UNRECORDED_FIELDS: Final = frozenset({"version", "history_hash", "updated_at", "next_action_at"})
+"""Referral fields no event records (see :func:`initial_fields`)."""
+
+
+def initial_fields(referral: Referral, created_at: datetime) -> dict[str, Any]:
+    """Return what a ``created`` event records of a new referral: every field but the chain's.
+
+    Fields at their default are left out (validation restores them); the result is
+    JSON-compatible and may hold PHI.
+
+    .. versionadded:: 0.2
+    """
+    dumped = referral.model_dump(mode="json", exclude=set(UNRECORDED_FIELDS))
+    dumped["created_at"] = created_at.isoformat()
+    return dumped
 
 
 _PROTECTED_FIELDS: Final = frozenset(
@@ -135,17 +166,45 @@ def amended(
     :raises InvalidTransitionError: the referral was entered in error (it is void).
     :raises ValueError: *kind* is a trigger or ``"created"``, or *update* touches the status,
         version, id or history (those change only through triggers).
-    :raises pydantic.ValidationError: the updated referral is invalid.
+    :raises AmendmentError: the updated referral is invalid (a :class:`ValueError`; its
+        ``.errors()`` hold locations and types, never values).
+
+    .. versionchanged:: 0.2
+       Raises :class:`~referralkit.errors.AmendmentError` instead of pydantic's error.
     """
     if referral.status is S.ENTERED_IN_ERROR:
         raise InvalidTransitionError(
             kind, referral.status.value, [], detail="a referral entered in error is void"
         )
     if kind in TRIGGER_DATA or kind == "created" or not kind:
-        raise ValueError(f"amendment kind {kind!r} must not be empty or a lifecycle trigger")
+        # The kind is the caller's text: not echoed.
+        raise ValueError("an amendment kind must not be empty or a lifecycle trigger")
     protected = _PROTECTED_FIELDS.intersection(update)
     if protected:
         raise ValueError(f"fields {sorted(protected)} change only through lifecycle triggers")
+    if unstorable_text(_json_strings(data)):
+        raise AmendmentError(
+            [
+                {
+                    "loc": ("data",),
+                    "type": "invalid_text",
+                    "msg": "text must not contain NUL characters or lone surrogates",
+                }
+            ]
+        )
+    fields = dict(referral)
+    fields.update(update)
+    fields.update(version=referral.version + 1, updated_at=now)
+    problems: list[Any] = []
+    try:
+        changed = Referral.model_validate(fields)
+    except ValidationError as exc:
+        problems = exc.errors(include_input=False)
+    if problems:
+        # Raised outside the handler: the pydantic error (inputs in its .errors(), PHI) is
+        # then neither the cause nor the context.
+        raise AmendmentError(problems)
+    recorded = sorted(set(update) - UNRECORDED_FIELDS)
     event = make_event(
         referral_id=referral.id,
         seq=referral.version + 1,
@@ -156,11 +215,10 @@ def amended(
         to_state=referral.status,
         data=dict(data or {}),
         prev_hash=referral.history_hash,
+        # The new values as stored, so a replay of the events rebuilds the referral.
+        changes=changed.model_dump(mode="json", include=set(recorded)),
     )
-    fields = dict(referral)
-    fields.update(update)
-    fields.update(version=referral.version + 1, updated_at=now, history_hash=event.hash)
-    return Change(Referral.model_validate(fields), event)
+    return Change(changed.model_copy(update={"history_hash": event.hash}), event)
 
 
 @final
@@ -260,15 +318,27 @@ def _validate_data(
             trigger,
             [{"loc": (), "type": "model_type", "msg": f"expected {model_type.__name__}"}],
         )
+    problems: list[Any] = []
     try:
         return model_type.model_validate(data or {})
     except ValidationError as exc:
-        raise TriggerDataError(
-            trigger, [dict(e) for e in exc.errors(include_input=False)]
-        ) from exc
+        problems = exc.errors(include_input=False)
+    # Raised outside the handler, so the pydantic error (inputs, PHI) is not its context.
+    raise TriggerDataError(trigger, problems)
 
 
 @functools.cache
 def shared_lifecycle() -> Lifecycle:
     """Return the process-wide :class:`Lifecycle` (built on first use, then shared)."""
     return Lifecycle()
+
+
+def _json_strings(value: object) -> list[str]:
+    # Every string (keys too) in JSON-compatible event data.
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for k, v in value.items() for s in (*_json_strings(k), *_json_strings(v))]
+    if isinstance(value, list | tuple):
+        return [s for item in value for s in _json_strings(item)]
+    return []

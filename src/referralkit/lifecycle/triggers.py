@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from referralkit.model import (
     Appointment,
@@ -16,6 +16,7 @@ from referralkit.model import (
     NoShowReason,
     Practice,
 )
+from referralkit.model.types import refuse_unstorable_text
 
 if TYPE_CHECKING:  # exists only in transitions' .pyi stubs: importing it at runtime fails
     pass
@@ -72,6 +73,8 @@ TRIGGERS: Final[tuple[Trigger, ...]] = get_args(Trigger)
 class _TriggerData(BaseModel):
     # Not strict: data comes from host code, CLIs and JSON alike ("unreachable" for an enum).
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False, hide_input_in_errors=True)
+    # Trigger data lands in events and (through effects) on the referral: the same text rule.
+    _text_is_storable = field_validator("*", mode="after")(refuse_unstorable_text)
 
 
 class NoteData(_TriggerData):

@@ -32,6 +32,7 @@ from referralkit.model.types import (
     NonEmpty,
     Npi,
     PhoneE164,
+    PhoneExtension,
     TimeZoneName,
     UsState,
     UtcDatetime,
@@ -92,11 +93,17 @@ class Address(_Record):
 class PhoneContact(_Record):
     """One phone number of a patient, with what outreach needs to know about it."""
 
-    _phi: ClassVar[frozenset[str]] = frozenset({"number"})
+    _phi: ClassVar[frozenset[str]] = frozenset({"number", "extension"})
     number: PhoneE164
+    """The dialable number, in E.164 form (never with the extension)."""
     kind: PhoneKind = PhoneKind.MOBILE
     time_zones: tuple[TimeZoneName, ...] = ()
     """The number's possible time zones (from its area code), for contact windows."""
+    extension: PhoneExtension | None = None
+    """Digits to dial once *number* answers (``ext. 123``), if any.
+
+    .. versionadded:: 0.2
+    """
 
 
 class ContactConsent(_Record):
@@ -160,6 +167,11 @@ class Practice(_Record):
     id: str | None = None
     npi: Npi | None = None
     phone: PhoneE164 | None = None
+    phone_extension: PhoneExtension | None = None
+    """The extension of *phone*, if any (practice lines often have one).
+
+    .. versionadded:: 0.2
+    """
     fax: PhoneE164 | None = None
     address: Address | None = None
 

@@ -9,7 +9,15 @@ from functools import lru_cache
 from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "MASK",
@@ -19,11 +27,14 @@ __all__ = [
     "NonEmpty",
     "Npi",
     "PhoneE164",
+    "PhoneExtension",
     "TimeZoneName",
     "UsState",
     "UtcDatetime",
     "is_valid_npi",
     "mask",
+    "refuse_unstorable_text",
+    "unstorable_text",
 ]
 
 MASK = "***"
@@ -56,13 +67,20 @@ _NPI_RE = re.compile(r"\d{10}")
 # recur in every referral it sends or receives.
 @lru_cache(maxsize=4096)
 def is_valid_npi(value: str) -> bool:
-    """Return whether *value* is a 10-digit NPI whose check digit is right (Luhn over 80840)."""
-    return bool(_NPI_RE.fullmatch(value)) and _luhn_ok("80840" + value)
+    """Return whether *value* is a 10-digit NPI whose check digit is right (Luhn over 80840).
+
+    An NPI starts with 1 or 2 (CMS reserves the others), so a number that passes the check
+    digit but starts with another digit is not one.
+
+    .. versionchanged:: 0.2
+       The first digit must be 1 or 2.
+    """
+    return bool(_NPI_RE.fullmatch(value)) and value[0] in "12" and _luhn_ok("80840" + value)
 
 
 def _check_npi(value: str) -> str:
     if not is_valid_npi(value):
-        raise ValueError("not a valid NPI (10 digits with a Luhn check digit)")
+        raise ValueError("not a valid NPI (10 digits starting with 1 or 2, Luhn check digit)")
     return value
 
 
@@ -93,6 +111,8 @@ Icd10Code = Annotated[str, Field(pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?
 TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
 """An IANA time zone name such as ``America/Chicago``."""
 # A cheap syntax check: full email validation is too slow for a hot path (PERFORMANCE.md).
+PhoneExtension = Annotated[str, Field(pattern=r"^[0-9]{1,10}$")]
+"""A phone extension: 1 to 10 digits, dialled after the E.164 number answers."""
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 """An email address (syntax check only)."""
 UsState = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
@@ -102,11 +122,53 @@ LanguageTag = Annotated[str, Field(pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$
 NonEmpty = Annotated[str, Field(min_length=1, max_length=500)]
 
 
+def unstorable_text(value: object) -> bool:
+    """Tell whether *value* (a str, or a tuple or list of them) holds text no store keeps.
+
+    A NUL character (PostgreSQL refuses it where SQLite keeps it) or a lone surrogate (not
+    encodable as UTF-8 at all) would make the same referral storable on one backend and not on
+    another, so the models refuse both.
+
+    .. versionadded:: 0.2
+    """
+    if isinstance(value, str):
+        if value.isascii():  # the common case: ASCII has no surrogates, only NUL to look for
+            return "\x00" in value
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, tuple | list):
+        return any(unstorable_text(item) for item in value)
+    return False
+
+
+def refuse_unstorable_text(value: Any) -> Any:
+    """Refuse :func:`unstorable_text` with a field error (a pydantic ``after`` validator).
+
+    .. versionadded:: 0.2
+    """
+    if unstorable_text(value):
+        raise PydanticCustomError(
+            "invalid_text", "text must not contain NUL characters or lone surrogates"
+        )
+    return value
+
+
 class _Record(BaseModel):
-    """Base of every model: frozen, strict, no unknown fields, PHI masked in repr."""
+    """Base of every model: frozen, strict, no unknown fields, PHI masked in repr.
+
+    No field holds text a store could not keep (:func:`unstorable_text`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, hide_input_in_errors=True)
     _phi: ClassVar[frozenset[str]] = frozenset()
+
+    # Every field of every model: a wildcard validator is inherited by subclasses.
+    _text_is_storable = field_validator("*", mode="after")(refuse_unstorable_text)
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():

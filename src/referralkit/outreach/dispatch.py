@@ -448,6 +448,9 @@ class Dispatcher:
         practice = referral.receiving_practice
         name = practice.name if practice is not None else self.settings.practice_name
         phone = practice.phone if practice is not None and practice.phone else ""
+        if phone and practice is not None and practice.phone_extension:
+            # A practice line's extension is part of what the patient must dial.
+            phone = f"{phone} ext. {practice.phone_extension}"
         return name, phone
 
     def _when(self, referral: Referral, action: PlannedAction) -> str:

@@ -25,7 +25,9 @@ from typing import Any, Final, Literal
 from uuid import UUID
 
 import attrs
+from pydantic import ValidationError
 
+from referralkit.errors import CorruptRecordError
 from referralkit.events import Event
 from referralkit.ports import (
     BookAppointmentRequest,
@@ -137,8 +139,19 @@ class OutboxEntry:
         return self.status in ("queued", "sent", "unknown")
 
     def rebuild(self) -> OutboundRequest:
-        """Return the queued request, exactly as first sent (same idempotency key)."""
-        return REQUEST_TYPES[self.operation].model_validate(self.request, strict=False)
+        """Return the queued request, exactly as first sent (same idempotency key).
+
+        :raises CorruptRecordError: the recorded request no longer validates (its values,
+            which are PHI, are in neither the message nor the exception's context).
+
+        .. versionchanged:: 0.2
+           Raises :class:`~referralkit.errors.CorruptRecordError` instead of pydantic's error.
+        """
+        try:
+            return REQUEST_TYPES[self.operation].model_validate(self.request, strict=False)
+        except (ValidationError, KeyError):
+            pass
+        raise CorruptRecordError(self.referral_id, "outbound request")
 
 
 @attrs.frozen

@@ -34,6 +34,7 @@ from referralkit.outreach.policy_types import (
 
 __all__ = ["load_policy", "parse_duration", "policy_from_mapping"]
 
+_MAX_DURATION: Final = timedelta(days=3660)  # ten years: no outreach step is further away
 _DURATION_RE: Final = re.compile(r"^(-)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 
 
@@ -46,7 +47,12 @@ def parse_duration(text: str) -> timedelta:
     if not match or not any(match.group(2, 3, 4)):
         raise ValueError("expected a duration like 2d, 1d12h, 30m or -3d")
     sign, days, hours, minutes = match.groups()
-    value = timedelta(days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0))
+    try:
+        value = timedelta(days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0))
+    except OverflowError:
+        value = None
+    if value is None or value > _MAX_DURATION:  # raised outside the handler: no chain
+        raise ValueError("duration too long: at most 3660 days")
     return -value if sign else value
 
 
@@ -292,10 +298,26 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
 def load_policy(path: str | Path) -> Policy:
     """Load a policy from a TOML file.
 
-    :raises PolicyError: the file is not valid TOML or not a valid policy.
+    :raises PolicyError: the file cannot be read (missing, not UTF-8), is not valid TOML
+        (including nesting too deep to parse), or is not a valid policy.
+
+    .. versionchanged:: 0.2
+       Every failure to read or parse the file is a :class:`PolicyError`.
     """
+    file = Path(path)
+    problem = ""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = f"cannot read {file.name}: {type(exc).__name__}"
+    if problem:
+        raise PolicyError("", problem)
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError("", f"not valid TOML: {exc}") from exc
+        problem = f"not valid TOML: {exc}"
+    except RecursionError:
+        problem = "not valid TOML: nested too deeply"
+    if problem:
+        raise PolicyError("", problem)
     return policy_from_mapping(data)

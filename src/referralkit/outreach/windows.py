@@ -91,11 +91,36 @@ def _zone(key: str) -> ZoneInfo:
 @lru_cache(maxsize=8192)
 def _edge(day: date, at: time, zone: ZoneInfo, *, late: bool) -> datetime:
     # Both readings of a local time (fold 0 and 1); they differ only in a DST gap or fold.
-    # A window start takes the later, an end the earlier: never outside the window.
     # Cached: sweeps ask for the same few days in the same few zones over and over.
     first = datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
     second = datetime.combine(day, at, tzinfo=zone).replace(fold=1).astimezone(UTC)
+    if first == second:
+        return first
+    if first.astimezone(zone).replace(tzinfo=None) != datetime.combine(day, at):
+        # A gap: the local time never happens (clocks went forward over it). The first local
+        # time at or past it is the moment the clocks jump, so a start or an end inside the gap
+        # falls there, where is_open's "start <= local < end" changes; either reading would be
+        # up to an hour off.
+        return _jump(min(first, second), max(first, second), datetime.combine(day, at), zone)
+    # A fold (the hour repeats): a start takes the later reading, an end the earlier, so the
+    # window never includes an instant outside its hours.
     return max(first, second) if late else min(first, second)
+
+
+def _jump(before: datetime, after: datetime, wall: datetime, zone: ZoneInfo) -> datetime:
+    # The first instant in (before, after] whose local wall time is at or past *wall*:
+    # bisection to the microsecond (about 32 steps over an hour-long gap).
+    low, high = before, after
+    while high - low > _MICRO:
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).replace(tzinfo=None) >= wall:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+_MICRO: Final = timedelta(microseconds=1)
 
 
 _MAX_STEPS: Final = 2000

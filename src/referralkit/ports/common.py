@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from referralkit.model import MASK, Patient, Referral, UtcDatetime
+from referralkit.model.types import refuse_unstorable_text
 
 __all__ = [
     "Capability",
@@ -50,6 +51,8 @@ class _Message(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, hide_input_in_errors=True)
     phi_fields: ClassVar[frozenset[str]] = frozenset()
+    # Inbound messages become interactions on a referral: the same text rule as the models.
+    _text_is_storable = field_validator("*", mode="after")(refuse_unstorable_text)
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Protocol, Self, runtime_checkable
 
 from pydantic import Field, model_validator
 
-from referralkit.model import LanguageTag, PhoneE164, Referral, UtcDatetime
+from referralkit.model import LanguageTag, PhoneE164, PhoneExtension, Referral, UtcDatetime
 from referralkit.ports.common import (
     Capability,
     OutboundRequest,
@@ -23,13 +23,20 @@ __all__ = ["CallRequest", "SmsRequest", "TelephonyAdapter"]
 class CallRequest(OutboundRequest):
     """Place an outbound voice call that follows a script, inside a contact window.
 
+    *to* is the dialable E.164 number; *extension*, when set, is dialled (as tones) once the
+    line answers.
+
     .. versionadded:: 0.1
+
+    .. versionchanged:: 0.2
+       *extension*.
     """
 
     operation: ClassVar[str] = "place_call"
     capability: ClassVar[Capability] = "telephony"
-    phi_fields: ClassVar[frozenset[str]] = frozenset({"to"})
+    phi_fields: ClassVar[frozenset[str]] = frozenset({"to", "extension"})
     to: PhoneE164
+    extension: PhoneExtension | None = None
     script_id: _Id
     language: LanguageTag = "en"
     window_start: UtcDatetime
@@ -60,10 +67,12 @@ class CallRequest(OutboundRequest):
         patient = _patient(referral)
         if len(patient.phones) <= phone_index:
             raise ValueError("the patient has no phone at that index")
+        phone = patient.phones[phone_index]
         return cls(
             idempotency_key=idempotency_key(referral.id, action, attempt),
             referral_id=referral.id,
-            to=patient.phones[phone_index].number,
+            to=phone.number,
+            extension=phone.extension,
             script_id=script_id,
             language=patient.preferred_language,
             window_start=window_start,

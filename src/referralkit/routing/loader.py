@@ -380,6 +380,8 @@ def load_toml(
     """
     try:
         document = tomllib.loads(text)
+    except RecursionError:
+        document = None
     except tomllib.TOMLDecodeError as exc:
         found = _TOML_LINE_RE.search(str(exc))
         line = int(found.group(1)) if found else None
@@ -387,6 +389,8 @@ def load_toml(
             "(at , column", "(column"
         )
         raise RuleLoadError(source, [(None, line, reason.strip())]) from None
+    if document is None:  # raised outside the handler: not a chain through RecursionError
+        raise RuleLoadError(source, [(None, None, "TOML syntax error: nested too deeply")])
     lines = _Lines(text)
     problems: list[tuple[str | None, int | None, str]] = []
 

@@ -46,6 +46,7 @@ DurationUnit = Literal["m", "h", "d", "bd"]
 _UNIT_SECONDS: Final[Mapping[str, int]] = {"m": 60, "h": 3600, "d": 86_400}
 _DURATION_RE: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d|bd)\s*$")
 _FAR: Final = datetime.max.replace(tzinfo=UTC)
+_MAX_SECONDS: Final = 3660 * 86_400  # ten years: no SLA or escalation is longer
 _UNIT_NAMES: Final[Mapping[str, str]] = {
     "m": "minutes",
     "h": "hours",
@@ -77,6 +78,9 @@ class Duration:
             )
         unit = found.group(2)
         amount = float(found.group(1))
+        # A bound keeps every use finite and cheap: a business-day count is walked day by day.
+        if amount * _UNIT_SECONDS.get(unit, 86_400) > _MAX_SECONDS:
+            raise ValueError("duration too long: at most 3660 days")
         if unit == "m":
             return cls(amount, "m")
         if unit == "h":

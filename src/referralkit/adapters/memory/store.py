@@ -12,6 +12,8 @@ import attrs
 
 from referralkit.errors import ConflictError, DuplicateReferralError, ReferralNotFoundError
 from referralkit.events import Event
+from referralkit.integrity.records import StoredEvent, StoredRecord
+from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import Referral, ReferralStatus
 from referralkit.store import Events, check_change, checked_batches
 from referralkit.tasks.index import (
@@ -37,7 +39,12 @@ class MemoryStore:
 
     Referrals are frozen, so the store keeps the objects themselves: nothing a caller holds can
     change what is stored.
+
+    :param keyring: the host's sealing keys: every write seals the referral with the current key
+        (:mod:`referralkit.integrity`). Without one nothing is sealed.
     """
+
+    keyring: Keyring | None = attrs.field(default=None, kw_only=True)
 
     _referrals: dict[UUID, Referral] = attrs.field(factory=dict, init=False)
     _events: dict[UUID, list[Event]] = attrs.field(factory=dict, init=False)
@@ -45,6 +52,13 @@ class MemoryStore:
     _leases: dict[UUID, tuple[str, datetime]] = attrs.field(factory=dict, init=False)
     # The task index: referral id -> its rows, replaced with the referral under the lock.
     _task_index: dict[UUID, list[TaskRow]] = attrs.field(factory=dict, init=False)
+    _seals: dict[UUID, Seal] = attrs.field(factory=dict, init=False)
+
+    def _put(self, referral: Referral) -> None:
+        # Called with the lock held: the referral and its seal change together.
+        self._referrals[referral.id] = referral
+        if self.keyring is not None:
+            self._seals[referral.id] = self.keyring.seal(referral.model_dump_json())
 
     def create(self, referral: Referral, events: Events) -> None:
         """Insert a new referral and its events (``created`` first)."""
@@ -52,7 +66,7 @@ class MemoryStore:
         with self._lock:
             if referral.id in self._referrals:
                 raise DuplicateReferralError(referral.id)
-            self._referrals[referral.id] = referral
+            self._put(referral)
             self._events[referral.id] = list(chain)
             self._index_tasks(referral)
 
@@ -70,7 +84,7 @@ class MemoryStore:
                     raise DuplicateReferralError(referral.id)
                 seen.add(referral.id)
             for referral, event in batch:
-                self._referrals[referral.id] = referral
+                self._put(referral)
                 self._events[referral.id] = [event]
                 self._index_tasks(referral)
         return len(batch)
@@ -84,7 +98,7 @@ class MemoryStore:
                 raise ReferralNotFoundError(referral.id)
             if current.version != expected_version:
                 raise ConflictError(referral.id, expected_version, current.version)
-            self._referrals[referral.id] = referral
+            self._put(referral)
             self._events[referral.id].extend(chain)
             self._index_tasks(referral)
 
@@ -167,9 +181,7 @@ class MemoryStore:
             current = self._referrals.get(referral.id)
             if current is None or current.version != referral.version:
                 return False
-            self._referrals[referral.id] = current.model_copy(
-                update={"next_action_at": next_action_at}
-            )
+            self._put(current.model_copy(update={"next_action_at": next_action_at}))
             return True
 
     # -- task index (referralkit.tasks.index.TaskIndex) ------------------------------------
@@ -195,6 +207,33 @@ class MemoryStore:
         with self._lock:
             rows = [row for rows in self._task_index.values() for row in rows]
         return count_rows(rows, now, day_end)
+
+    def stored_record(self, referral_id: UUID) -> StoredRecord:
+        """Return the referral and its events as the verifier reads them."""
+        with self._lock:
+            referral = self._referrals.get(referral_id)
+            events = [
+                StoredEvent(str(e.referral_id), e.seq, e.to_json())
+                for e in self._events.get(referral_id, ())
+            ]
+            seal = self._seals.get(referral_id)
+        if referral is None:
+            return StoredRecord(referral_id, None, None, None, None, None, events)
+        return StoredRecord(
+            referral_id=referral_id,
+            body=referral.model_dump_json(),
+            status=referral.status.value,
+            version=referral.version,
+            next_action_at=referral.next_action_at,
+            seal=seal,
+            events=events,
+        )
+
+    def referral_ids(self, *, after: UUID | None = None, limit: int = 500) -> list[UUID]:
+        """Return ids with a referral or events, in id order, after *after*."""
+        with self._lock:
+            ids = set(self._referrals) | set(self._events)
+        return sorted((i for i in ids if after is None or str(i) > str(after)), key=str)[:limit]
 
     def close(self) -> None:
         """Nothing to release; present to satisfy the protocol."""
