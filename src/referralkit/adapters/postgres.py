@@ -324,7 +324,7 @@ class PostgresStore:
             where.append("(body::jsonb ->> 'at') < %s")
             bounds.append(high)
         query = (
-            "SELECT referral_id::text, seq, body FROM referralkit_events WHERE "
+            "SELECT referral_id::text, seq, body FROM referralkit_events WHERE "  # noqa: S608 - fixed clauses
             + " AND ".join(where)
             + " ORDER BY referral_id::text, seq LIMIT %s"
         )
