@@ -142,6 +142,13 @@ def test_times_are_exact_medians_and_nearest_rank_p90(log: Log) -> None:
     assert m.time_to_booked.count == 2
     assert m.time_to_booked.median_seconds == (3 * DAY).total_seconds()
     assert m.time_to_booked.p90_seconds == (4 * DAY).total_seconds()
+    assert m.booked_within == {
+        "0-2 days": 1,  # b: exactly 2 days is in the first bucket
+        "3-7 days": 1,
+        "8-14 days": 0,
+        "15-30 days": 0,
+        "over 30 days": 0,
+    }
     # received -> first completed visit: a 9 days 1 hour, b 13 days
     assert m.time_to_seen.median_seconds == (11 * DAY + HOUR / 2).total_seconds()
     assert m.loop_closure_time.median_seconds == (2 * DAY).total_seconds()

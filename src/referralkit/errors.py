@@ -25,8 +25,10 @@
     ├── AdapterError             (a vendor adapter failed; .adapter, .operation)
     │   ├── TransientAdapterError  (transient: retried with backoff by the desk)
     │   └── PermanentAdapterError  (permanent: never retried; becomes a human task)
-    └── NoBackendError           (a capability is needed and no plugin provides it; .hook,
-                                  .capability, .requested)
+    ├── NoBackendError           (a capability is needed and no plugin provides it; .hook,
+    │                             .capability, .requested)
+    └── ConfigError              (a configuration file is missing, unreadable or invalid;
+                                  .source, .key)
 
 Messages never contain PHI: they name referral ids, states, triggers and field paths only.
 """
@@ -39,6 +41,7 @@ from uuid import UUID
 
 __all__ = [
     "AdapterError",
+    "ConfigError",
     "ConflictError",
     "CorruptRecordError",
     "DuplicateReferralError",
@@ -328,3 +331,19 @@ class RuleLoadError(RoutingError):
             lines.append(f"{where}: {what}{reason}")
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(lines[0] + more + ("\n" + "\n".join(lines[1:]) if more else ""))
+
+
+class ConfigError(ReferralKitError):
+    """A configuration file (``referralkit.toml``) is missing, unreadable or invalid.
+
+    :ivar source: the file's name (never its content).
+    :ivar key: the dotted key at fault, when one is.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(self, source: str, reason: str, *, key: str | None = None) -> None:
+        self.source = source
+        self.key = key
+        where = f"{source}: {key}: " if key else f"{source}: "
+        super().__init__(where + reason)

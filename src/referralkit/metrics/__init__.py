@@ -28,6 +28,7 @@ from referralkit.metrics.facts import (
     fold_facts,
 )
 from referralkit.metrics.report import (
+    BOOKING_BUCKETS,
     JSON_SCHEMA_VERSION,
     GroupMetrics,
     MetricsBuilder,
@@ -40,6 +41,7 @@ from referralkit.metrics.report import (
 from referralkit.metrics.stats import DurationStats, nearest_rank, summarise_durations
 
 __all__ = [
+    "BOOKING_BUCKETS",
     "CONTACT_CHANNELS",
     "DIMENSIONS",
     "JSON_SCHEMA_VERSION",

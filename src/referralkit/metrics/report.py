@@ -33,6 +33,7 @@ from referralkit.model import AuthorizationStatus, Referral
 from referralkit.store import Store
 
 __all__ = [
+    "BOOKING_BUCKETS",
     "JSON_SCHEMA_VERSION",
     "GroupMetrics",
     "MetricsBuilder",
@@ -79,6 +80,22 @@ def group_value(referral: Referral, dimension: Dimension) -> str:
             return typed[0] if typed else "none"
 
 
+BOOKING_BUCKETS: Final[tuple[tuple[str, float], ...]] = (
+    ("0-2 days", 2 * 86400.0),
+    ("3-7 days", 7 * 86400.0),
+    ("8-14 days", 14 * 86400.0),
+    ("15-30 days", 30 * 86400.0),
+    ("over 30 days", float("inf")),
+)
+"""The time-to-booking histogram's buckets: a label and its upper bound in seconds (included).
+
+A wait of 2 days and 1 second falls in ``3-7 days``."""
+
+
+def _bucket(seconds: float) -> str:
+    return next(label for label, bound in BOOKING_BUCKETS if seconds <= bound)
+
+
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -95,6 +112,7 @@ class _Accumulator:
     leak_reasons: Counter[str] = attrs.field(factory=Counter)
     outcomes: Counter[str] = attrs.field(factory=Counter)
     to_booked: array[float] = attrs.field(factory=lambda: array("d"))
+    booked_within: Counter[str] = attrs.field(factory=Counter)
     to_seen: array[float] = attrs.field(factory=lambda: array("d"))
     to_first_outreach: array[float] = attrs.field(factory=lambda: array("d"))
     loop_closure: array[float] = attrs.field(factory=lambda: array("d"))
@@ -115,7 +133,9 @@ class _Accumulator:
         self.outcomes[facts.status.value] += 1
         if facts.booked_at is not None:
             self.booked += 1
-            self.to_booked.append((facts.booked_at - received).total_seconds())
+            waited = (facts.booked_at - received).total_seconds()
+            self.to_booked.append(waited)
+            self.booked_within[_bucket(waited)] += 1
             self.attempts_before_booking += facts.attempts_before_booking
         if facts.seen_at is not None:
             self.seen += 1
@@ -160,6 +180,7 @@ class _Accumulator:
             leak_reasons=dict(sorted(self.leak_reasons.items())),
             outcomes=dict(sorted(self.outcomes.items())),
             time_to_booked=summarise_durations(self.to_booked),
+            booked_within={label: self.booked_within[label] for label, _ in BOOKING_BUCKETS},
             time_to_seen=summarise_durations(self.to_seen),
             time_to_first_outreach=summarise_durations(self.to_first_outreach),
             loop_closure_time=summarise_durations(self.loop_closure),
@@ -195,6 +216,7 @@ class GroupMetrics:
     leak_reasons: Mapping[str, int]
     outcomes: Mapping[str, int]
     time_to_booked: DurationStats
+    booked_within: Mapping[str, int]
     time_to_seen: DurationStats
     time_to_first_outreach: DurationStats
     loop_closure_time: DurationStats
@@ -264,6 +286,7 @@ class GroupMetrics:
             "leak_reasons": dict(self.leak_reasons),
             "outcomes": dict(self.outcomes),
             "time_to_booked": self.time_to_booked.as_json(),
+            "booked_within": dict(self.booked_within),
             "time_to_seen": self.time_to_seen.as_json(),
             "time_to_first_outreach": self.time_to_first_outreach.as_json(),
             "loop_closure_time": self.loop_closure_time.as_json(),
