@@ -38,6 +38,7 @@ from referralkit.metrics.report import (
     compute_metrics,
     group_value,
 )
+from referralkit.metrics.schema import REPORT_JSON_SCHEMA
 from referralkit.metrics.stats import DurationStats, nearest_rank, summarise_durations
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "DIMENSIONS",
     "JSON_SCHEMA_VERSION",
     "OPERATION_CHANNELS",
+    "REPORT_JSON_SCHEMA",
     "Cms50Builder",
     "Cms50Case",
     "Cms50Period",
