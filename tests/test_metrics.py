@@ -37,6 +37,7 @@ from referralkit.model import (
     ReferralStatus,
     Role,
 )
+from referralkit.store import Store
 from tests.conftest import complete_referral
 
 DAY = timedelta(days=1)
@@ -52,9 +53,9 @@ SYSTEM = Actor(kind=ActorKind.SYSTEM, id="referralkit", role=Role.SYSTEM)
 class Log:
     """Writes a hand-timed event log through a real desk (each step at a stated instant)."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store | None = None) -> None:
         self.clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
-        self.store = MemoryStore()
+        self.store = store if store is not None else MemoryStore()
         self.desk = ReferralDesk(store=self.store, clock=self.clock)
         self.ids: dict[str, UUID] = {}
 
