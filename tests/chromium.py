@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -59,8 +60,11 @@ def open_page(url: str, expression: str, *, timeout: float = 30.0) -> Page:
             stderr=subprocess.PIPE,
             text=True,
         )
+        drain = threading.Thread(target=process.stderr.read, daemon=True)  # type: ignore[union-attr]
         try:
             endpoint = _endpoint(process, timeout)
+            # Keep reading stderr so a chatty browser never blocks on a full pipe.
+            drain.start()
             conn = websocket.create_connection(endpoint, timeout=timeout)
             try:
                 return _drive(conn, url, expression, timeout)
@@ -73,6 +77,10 @@ def open_page(url: str, expression: str, *, timeout: float = 30.0) -> Page:
             except subprocess.TimeoutExpired:  # pragma: no cover - a wedged browser
                 process.kill()
                 process.wait()
+            if drain.is_alive() or drain.ident is not None:
+                drain.join(timeout=10)
+            if process.stderr is not None:
+                process.stderr.close()
 
 
 def _endpoint(process: subprocess.Popen[str], timeout: float) -> str:

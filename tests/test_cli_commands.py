@@ -6,7 +6,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,13 +21,13 @@ PATIENT_PHI = ("Test", "1970-01-01", "+15555550123")  # tests.conftest.complete_
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cli") / "referrals.db"
     log = Log(SQLiteStore(path))
     funnel(log)
     log.create("x", MARCH + timedelta(days=6))
     log.desk.close()
-    yield path
+    return path
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
