@@ -78,7 +78,7 @@ class TimelineEntry:
         source = self.from_state or "-"
         dest = self.to_state or "-"
         return (
-            f"{self.at:%Y-%m-%d %H:%M}  {self.kind:<16} {source:>17} -> {dest:<17} "
+            f"{self.at:%Y-%m-%d %H:%M}  {self.kind:<22} {source:>17} -> {dest:<17} "
             f"{self.actor}  {self.text}"
         )
 
@@ -169,10 +169,12 @@ def _describe(event: Event, operations: dict[str, str], show_phi: bool) -> str:
             action = data.get("action")
             if isinstance(action, dict):
                 why = f"{action.get('operation')} {action.get('status')}"
+            elif data.get("clock"):
+                why = f"{data['clock']} SLA"
+            elif data.get("rule_id"):
+                why = f"rule {data['rule_id']}"
             else:
-                why = str(data.get("clock") or data.get("reason") or data.get("rule_id") or "")
-                if data.get("clock"):
-                    why = f"{why} SLA"
+                why = str(data.get("reason") or "")
             due = data.get("due_at")
             due_text = f", due {datetime.fromisoformat(due):%Y-%m-%d %H:%M}" if due else ""
             return f"Task opened in queue {queue}" + (f" ({why})" if why else "") + due_text
