@@ -13,7 +13,7 @@ import logging
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from referralkit import (
