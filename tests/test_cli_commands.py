@@ -178,3 +178,14 @@ def test_console_script_runs_report_end_to_end(database: Path, tmp_path: Path) -
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     jsonschema.validate(json.loads(result.stdout), REPORT_JSON_SCHEMA)
+
+
+def test_importing_the_cli_stays_light() -> None:
+    # Commands import what they need: `referralkit --help` must not pay for the library.
+    heavy = "('referralkit.', 'rich', 'pydantic')"
+    loaded = f"sorted(m for m in sys.modules if m.startswith({heavy}))"
+    code = f"import sys, referralkit.cli; print({loaded})"
+    result = subprocess.run(  # noqa: S603 - our interpreter, fixed code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "['referralkit.cli']"
