@@ -406,7 +406,10 @@ class MetricsBuilder:
         self._overall.add(facts, referral)
         for dim, values in self._groups.items():
             value = group_value(referral, dim) if referral is not None else "unknown"
-            values.setdefault(value, _Accumulator()).add(facts, referral)
+            accumulator = values.get(value)
+            if accumulator is None:
+                accumulator = values[value] = _Accumulator()
+            accumulator.add(facts, referral)
         if self._cms50 is not None and referral is not None:
             self._cms50.add(facts, patient_key(referral), group_value(referral, "practice"))
 
