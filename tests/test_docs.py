@@ -89,3 +89,15 @@ def test_doctest_examples_in_docs_pass(page):
     )
     assert result.attempted > 0, f"{page} has no doctest examples"
     assert result.failed == 0
+
+
+@pytest.mark.parametrize(
+    "page", ["docs/getting-started.md", "docs/metrics.md", "docs/cli.md"], ids=lambda p: p
+)
+def test_pages_run_in_order_in_a_fresh_directory(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocks = _python_blocks(ROOT / page)
+    assert blocks, f"{page} has no python example"
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, page, "exec"), namespace)  # noqa: S102 - our own documentation

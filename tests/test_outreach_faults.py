@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -121,6 +121,9 @@ class CrashingStore:
 
     def count_by_status(self) -> dict[ReferralStatus, int]:
         return self.inner.count_by_status()
+
+    def iter_events(self, **kw: object) -> Iterator[Event]:
+        return self.inner.iter_events(**kw)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.inner.close()

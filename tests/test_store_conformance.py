@@ -452,3 +452,61 @@ def test_count_by_status_counts_and_omits_empty(store: Store, new: Callable[...,
 
 def test_count_of_empty_store_is_empty(store: Store) -> None:
     assert store.count_by_status() == {}
+
+
+# -- iter_events: the streaming read metrics and verify use --------------------------------------
+
+
+def _history_at(store: Store, new: Callable[..., Change], start: datetime, hours: int) -> Referral:
+    """Store a referral created at *start* with one hold/resume pair per following hour."""
+    change = created(new().referral, REFERRER, start)
+    store.create(change.referral, change.event)
+    referral = change.referral
+    for hour in range(1, hours + 1):
+        trigger = "hold" if hour % 2 else "resume"
+        nxt = shared_lifecycle().fire(
+            referral,
+            trigger,  # type: ignore[arg-type]
+            actor=CLINICIAN,
+            now=start + timedelta(hours=hour),
+            data={"reason": "waiting"} if trigger == "hold" else None,
+        )
+        store.save(nxt.referral, nxt.event, expected_version=referral.version)
+        referral = nxt.referral
+    return referral
+
+
+def test_iter_events_streams_every_event_grouped_by_referral_in_order(
+    store: Store, new: Callable[..., Change]
+) -> None:
+    ids = [_history_at(store, new, NOW, 3).id for _ in range(4)]
+    streamed = list(store.iter_events(batch_size=3))  # pages split referrals
+    assert [(e.referral_id, e.seq) for e in streamed] == [
+        (rid, seq) for rid in sorted(ids, key=str) for seq in range(1, 5)
+    ]
+    for rid in ids:
+        assert [e for e in streamed if e.referral_id == rid] == store.events(rid)
+
+
+def test_iter_events_keeps_only_the_half_open_window(
+    store: Store, new: Callable[..., Change]
+) -> None:
+    referral = _history_at(store, new, NOW, 5)
+    since, until = NOW + timedelta(hours=1), NOW + timedelta(hours=4)
+    window = list(store.iter_events(since=since, until=until))
+    assert [e.seq for e in window] == [2, 3, 4]  # at +1h, +2h, +3h; +4h is excluded
+    assert all(e.referral_id == referral.id for e in window)
+
+
+def test_iter_events_compares_instants_not_offsets(
+    store: Store, new: Callable[..., Change]
+) -> None:
+    _history_at(store, new, NOW, 1)
+    eastern = ZoneInfo("America/New_York")
+    since = NOW.astimezone(eastern)  # the same instant written with another offset
+    assert [e.seq for e in store.iter_events(since=since)] == [1, 2]
+    assert list(store.iter_events(until=since)) == []
+
+
+def test_iter_events_on_an_empty_store_yields_nothing(store: Store) -> None:
+    assert list(store.iter_events()) == []

@@ -204,7 +204,8 @@ def test_postgres_migration_backfills_the_index() -> None:
         with psycopg.connect(DSN, autocommit=True) as conn:
             conn.execute(f"DROP TABLE {schema}.referralkit_tasks")
             conn.execute(  # a later migration's columns
-                f"ALTER TABLE {schema}.referralkit_referrals DROP COLUMN seal_key, DROP COLUMN seal"
+                f"ALTER TABLE {schema}.referralkit_referrals"
+                " DROP COLUMN seal_key, DROP COLUMN seal"
             )
             conn.execute(f"UPDATE {schema}.referralkit_schema SET version = 2")
         reopened = PostgresStore(DSN, schema=schema)

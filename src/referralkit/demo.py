@@ -31,6 +31,7 @@ from referralkit.model import (
     ReferralStatus,
     Role,
 )
+from referralkit.timeline import timeline
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -233,29 +234,6 @@ def _print_timeline(
         f"  {referral.specialty}, {referral.priority.value}; history verified "
         f"({len(events)} events, chain intact)"
     )
-    for event in events:
-        source = event.from_state.value if event.from_state else "-"
-        dest = event.to_state.value if event.to_state else "-"
-        detail = _detail(event)
-        write(
-            f"  {event.at:%Y-%m-%d %H:%M}  {event.kind:<16} {source:>17} -> {dest:<17} "
-            f"{event.actor.kind.value}:{event.actor.id}{detail}"
-        )
-
-
-_CODED_REASONS = frozenset({"decline", "no_show", "cancel_appointment", "mark_lost", "cancel"})
-
-
-def _detail(event: Event) -> str:
-    # Coded values only: free-text notes may hold PHI and stay out of printed output.
-    data = event.data
-    if event.kind in _CODED_REASONS and isinstance(data.get("reason"), str):
-        return f"  (reason: {data['reason']})"
-    if isinstance(data.get("policy"), str):
-        return f"  (auto-accept policy: {data['policy']})"
-    if event.kind == "authorize":
-        return "  (authorization recorded)"
-    appointment = data.get("appointment")
-    if isinstance(appointment, dict):
-        return f"  (appointment {str(appointment.get('start', ''))[:16]})"
-    return ""
+    # The public timeline: free text (notes, typed reasons) stays masked in printed output.
+    for entry in timeline(events):
+        write(f"  {entry.line()}")

@@ -25,6 +25,8 @@
     │   ├── StoreURLError          (a store URL is malformed or names no usable place; also a
     │   │                           ValueError)
     │   └── NotAReferralkitDatabaseError (the file or schema is not one referralkit can use)
+    ├── ConfigError              (a configuration file is missing, unreadable or invalid;
+    │                             .source, .key)
     ├── PolicyError              (an outreach policy is invalid; .path, .problem)
     ├── SmsTooLongError          (rendered text does not fit one SMS segment; .length, .limit)
     ├── SendRefusedError         (a send was refused just before its adapter call; .reason)
@@ -66,6 +68,7 @@ from uuid import UUID
 __all__ = [
     "AdapterError",
     "AmendmentError",
+    "ConfigError",
     "ConflictError",
     "ContentError",
     "CorruptRecordError",
@@ -687,3 +690,19 @@ class HandoffNotAllowedError(TaskError):
         )
         self.source = source
         self.target = target
+
+
+class ConfigError(ReferralKitError):
+    """A configuration file (``referralkit.toml``) is missing, unreadable or invalid.
+
+    :ivar source: the file's name (never its content).
+    :ivar key: the dotted key at fault, when one is.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(self, source: str, reason: str, *, key: str | None = None) -> None:
+        self.source = source
+        self.key = key
+        where = f"{source}: {key}: " if key else f"{source}: "
+        super().__init__(where + reason)

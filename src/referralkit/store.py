@@ -105,6 +105,28 @@ class Store(Protocol):
         """Return how many referrals are in each status (statuses with none are omitted)."""
         ...
 
+    def iter_events(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        batch_size: int = 1000,
+    ) -> Iterator[Event]:
+        """Stream every stored event with ``since <= at < until``, referral by referral.
+
+        Events come ordered by referral id (as text), then sequence number, so one referral's
+        events arrive together and in order. Rows are read *batch_size* at a time (keyset
+        paging), so memory stays flat however many events match; writes committed while the
+        iterator runs may or may not be seen.
+
+        :param since: the first instant included (``None``: from the beginning).
+        :param until: the first instant excluded (``None``: to the end).
+        :raises CorruptRecordError: a stored event cannot be decoded.
+
+        .. versionadded:: 0.2
+        """
+        ...
+
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
         ...

@@ -16,7 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 from uuid import UUID
 
-from referralkit.adapters._codec import decode_events, decode_referral
+from referralkit.adapters._codec import (
+    decode_event,
+    decode_events,
+    decode_referral,
+    in_window,
+    prefilter_bounds,
+)
 from referralkit.errors import (
     ConflictError,
     DuplicateReferralError,
@@ -421,6 +427,43 @@ class PostgresStore:
             ).fetchall()
         )
         return decode_events(referral_id, (body for (body,) in rows))
+
+    def iter_events(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        batch_size: int = 1000,
+    ) -> Iterator[Event]:
+        """Stream events with ``since <= at < until`` by (referral id, seq), a page at a time."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        low, high = prefilter_bounds(since, until)
+        # Ordered by the id's text, like the other stores (uuid order differs from text order).
+        where = ["(referral_id::text, seq) > (%s, %s)"]
+        bounds: list[object] = []
+        if low is not None:
+            where.append("(body::jsonb ->> 'at') >= %s")
+            bounds.append(low)
+        if high is not None:
+            where.append("(body::jsonb ->> 'at') < %s")
+            bounds.append(high)
+        query = (
+            "SELECT referral_id::text, seq, body FROM referralkit_events WHERE "  # noqa: S608 - fixed clauses
+            + " AND ".join(where)
+            + " ORDER BY referral_id::text, seq LIMIT %s"
+        )
+        cursor: tuple[str, int] = ("", 0)
+        while True:
+            params = (*cursor, *bounds, batch_size)
+            rows = self._read(lambda c, p=params: c.execute(query, p).fetchall())  # type: ignore[misc]
+            for key, _, body in rows:
+                event = decode_event(key, body)
+                if in_window(event.at, since, until):
+                    yield event
+            if len(rows) < batch_size:
+                return
+            cursor = (str(rows[-1][0]), int(rows[-1][1]))
 
     def list_by_status(
         self, statuses: Sequence[ReferralStatus], *, limit: int = 100, after: UUID | None = None

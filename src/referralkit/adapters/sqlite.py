@@ -16,7 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
 from uuid import UUID
 
-from referralkit.adapters._codec import decode_events, decode_referral
+from referralkit.adapters._codec import (
+    decode_event,
+    decode_events,
+    decode_referral,
+    in_window,
+    prefilter_bounds,
+)
 from referralkit.errors import (
     ConflictError,
     DuplicateReferralError,
@@ -461,6 +467,43 @@ class SQLiteStore:
             ).fetchall()
         )
         return {ReferralStatus(status): int(n) for status, n in rows}
+
+    def iter_events(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        batch_size: int = 1000,
+    ) -> Iterator[Event]:
+        """Stream events with ``since <= at < until`` by (referral id, seq), a page at a time."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        low, high = prefilter_bounds(since, until)
+        where = ["(referral_id, seq) > (?, ?)"]
+        bounds: list[object] = []
+        if low is not None:
+            where.append("json_extract(body, '$.at') >= ?")
+            bounds.append(low)
+        if high is not None:
+            where.append("json_extract(body, '$.at') < ?")
+            bounds.append(high)
+        sql = (
+            "SELECT referral_id, seq, body FROM events WHERE "  # noqa: S608 - fixed clauses
+            + " AND ".join(where)
+            + " ORDER BY referral_id, seq LIMIT ?"
+        )
+        cursor: tuple[str, int] = ("", 0)
+        while True:
+            params = (*cursor, *bounds, batch_size)
+            # One short read per page: the lock is not held while the caller works.
+            rows = self._read(lambda c, p=params: c.execute(sql, p).fetchall())  # type: ignore[misc]
+            for key, _, body in rows:
+                event = decode_event(key, body)
+                if in_window(event.at, since, until):
+                    yield event
+            if len(rows) < batch_size:
+                return
+            cursor = (rows[-1][0], int(rows[-1][1]))
 
     # -- leases (LeasingStore) --------------------------------------------------------------
 

@@ -538,7 +538,13 @@ class ReferralDesk:
         """
         return self._intake.answer_status(session)
 
-    def sweep(self, now: datetime | None = None, *, routing: bool = True) -> SweepReport:
+    def sweep(
+        self,
+        now: datetime | None = None,
+        *,
+        routing: bool = True,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> SweepReport:
         """Run due routing and outreach work: call it from cron, a scheduler or a worker loop.
 
         Routing runs first when the desk has it; then outreach claims due referrals (with a
@@ -549,13 +555,14 @@ class ReferralDesk:
         :param now: the sweep's instant (default: the desk's clock).
         :param routing: also run the routing sweep (it examines every open referral, so hosts
             with many may run it less often than outreach).
+        :param progress: called with ``(referrals worked, total or None)`` as outreach goes.
         :returns: what was dispatched, skipped (and why), failed, and which tasks were opened.
         :raises TypeError: the store cannot lease due work.
 
         .. versionadded:: 0.1
         """
         at = now or self.clock.now()
-        report = self._outreach.sweep(at, routing=routing)
+        report = self._outreach.sweep(at, routing=routing, progress=progress)
         report.tasks = self.sweep_tasks(at)
         return report
 
@@ -620,7 +627,11 @@ class ReferralDesk:
         return self._routing.route(referral_id, now=now)
 
     def sweep_routing(
-        self, now: datetime | None = None, *, page_size: int = 500
+        self,
+        now: datetime | None = None,
+        *,
+        page_size: int = 500,
+        progress: Callable[[int, int | None], None] | None = None,
     ) -> RoutingSweepReport:
         """Route every open or held referral at *now*, page by page (keyset by id).
 
@@ -629,7 +640,7 @@ class ReferralDesk:
 
         .. versionadded:: 0.1
         """
-        return self._routing.sweep(now, page_size=page_size)
+        return self._routing.sweep(now, page_size=page_size, progress=progress)
 
     def explain(
         self, referral_id: UUID, *, now: datetime | None = None

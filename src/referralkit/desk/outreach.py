@@ -69,7 +69,13 @@ class OutreachService:
 
     # -- operations -----------------------------------------------------------------------
 
-    def sweep(self, now: datetime | None = None, *, routing: bool = True) -> SweepReport:
+    def sweep(
+        self,
+        now: datetime | None = None,
+        *,
+        routing: bool = True,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> SweepReport:
         """Run due routing, then due outreach (documented on the desk)."""
         at = now or self.clock.now()
         routing_report = self.routing.sweep(at) if routing else None
@@ -83,7 +89,9 @@ class OutreachService:
                 self.uow.amend,
                 self.uow.fire,
             )
-            report = Dispatcher(desk, self.settings, templates=tuple(self.templates())).sweep(at)
+            report = Dispatcher(desk, self.settings, templates=tuple(self.templates())).sweep(
+                at, progress=progress
+            )
         report.routing = routing_report
         return report
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -120,10 +121,19 @@ def _route(
 
 
 def _sweep(
-    desk: RoutingService, now: datetime | None = None, *, page_size: int = 500
+    desk: RoutingService,
+    now: datetime | None = None,
+    *,
+    page_size: int = 500,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> RoutingSweepReport:
     at = now or desk.clock.now()
     statuses = (*ACTIVE_STATES, ReferralStatus.ON_HOLD)
+    began = time.perf_counter()
+    total: int | None = None
+    if progress is not None:
+        counts = desk.store.count_by_status()
+        total = sum(counts.get(s, 0) for s in statuses)
     examined = routed = decisions = failures = conflicts = 0
     after: UUID | None = None
     while True:
@@ -140,8 +150,24 @@ def _sweep(
             decisions += len(report.applied)
             failures += len(report.failed)
             routed += 1 if report.applied else 0
+            if progress is not None:
+                progress(examined, total)
         after = page[-1].id
-    _log.info("routing sweep: %d examined, %d decisions applied", examined, decisions)
+    _log.info(
+        "routing sweep: %d examined, %d decisions applied",
+        examined,
+        decisions,
+        extra={
+            "referralkit": {
+                "operation": "routing_sweep",
+                "seconds": round(time.perf_counter() - began, 3),
+                "examined": examined,
+                "decisions": decisions,
+                "failures": failures,
+                "conflicts": conflicts,
+            }
+        },
+    )
     return RoutingSweepReport(at, examined, routed, decisions, failures, conflicts)
 
 
@@ -361,9 +387,15 @@ class RoutingService:
         finally:
             self._local.active = outer
 
-    def sweep(self, now: datetime | None = None, *, page_size: int = 500) -> RoutingSweepReport:
+    def sweep(
+        self,
+        now: datetime | None = None,
+        *,
+        page_size: int = 500,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> RoutingSweepReport:
         """Route every open or held referral at *now*, page by page (keyset by id)."""
-        return _sweep(self, now, page_size=page_size)
+        return _sweep(self, now, page_size=page_size, progress=progress)
 
     def explain(
         self, referral_id: UUID, *, now: datetime | None = None

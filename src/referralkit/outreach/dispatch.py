@@ -25,6 +25,7 @@ for one planned action.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
@@ -267,13 +268,22 @@ class Dispatcher:
             raise TypeError(f"{type(store).__name__} cannot lease due work (no claim_due)")
         return store
 
-    def sweep(self, now: datetime) -> SweepReport:
+    def sweep(
+        self, now: datetime, *, progress: Callable[[int, int | None], None] | None = None
+    ) -> SweepReport:
         """Claim every due referral page by page, run its due actions, and report.
 
         Claimed referrals keep their lease until the sweep ends, so one sweep never claims a
-        referral twice; a referral another worker holds is left to it.
+        referral twice; a referral another worker holds is left to it. One PHI-free log record
+        (``referralkit.outreach``) gives the counts and the duration.
+
+        :param progress: called with ``(referrals worked, None)`` after each referral (the
+            total is not known while claiming page by page), and ``(n, n)`` at the end.
+
+        .. versionchanged:: 0.2 *progress*.
         """
         store, settings = self._store, self.settings
+        started = time.perf_counter()
         report = SweepReport()
         claimed: list[UUID] = []
         try:
@@ -285,12 +295,23 @@ class Dispatcher:
                 for referral in page:
                     claimed.append(referral.id)
                     self._work(referral, now, report)
+                    if progress is not None:
+                        progress(len(claimed), None)
                 if len(page) < settings.page_size:
                     break
         finally:
             for referral_id in claimed:
                 store.release(referral_id, worker=settings.worker)
-        _log.info("outreach sweep: %s", report.summary())
+        if progress is not None:
+            progress(len(claimed), len(claimed))
+        seconds = round(time.perf_counter() - started, 6)
+        summary = report.summary()
+        _log.info(
+            "outreach sweep: %s in %.3f s",
+            summary,
+            seconds,
+            extra={"referralkit": {"operation": "outreach_sweep", "seconds": seconds, **summary}},
+        )
         return report
 
     def _plan(self, referral: Referral, events: Sequence[Event], now: datetime) -> Plan:

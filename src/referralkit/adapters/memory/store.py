@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -148,6 +148,25 @@ class MemoryStore:
         """Return the number of referrals per status."""
         with self._lock:
             return dict(Counter(r.status for r in self._referrals.values()))
+
+    def iter_events(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        batch_size: int = 1000,
+    ) -> Iterator[Event]:
+        """Stream events with ``since <= at < until`` by (referral id as text, seq)."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        with self._lock:
+            keys = sorted(self._events, key=str)
+        for key in keys:
+            with self._lock:
+                history = list(self._events.get(key, ()))
+            for event in history:
+                if (since is None or event.at >= since) and (until is None or event.at < until):
+                    yield event
 
     def claim_due(
         self, now: datetime, *, worker: str, lease: timedelta, limit: int = 100
