@@ -189,3 +189,28 @@ def test_importing_the_cli_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "['referralkit.cli']"
+
+
+def test_tasks_and_queues_show_open_work(tmp_path: Path, capsys) -> None:
+    from referralkit import Actor, ActorKind, ReferralDesk, ReferralStatus, Role
+    from referralkit.testing.conformance import canary_referral
+
+    path = tmp_path / "work.db"
+    with ReferralDesk(store=SQLiteStore(path)) as desk:
+        desk.auto_route = True
+        system = Actor(kind=ActorKind.SYSTEM, id="pms", role=Role.SYSTEM)
+        fresh = canary_referral().model_copy(update={"status": ReferralStatus.RECEIVED})
+        created = desk.create(fresh, actor=system)
+        assert created.tasks, "routing opens a review task for a new referral"
+        queue = created.tasks[0].queue
+        staff = Actor(kind=ActorKind.HUMAN, id="nurse-1", role=Role.CLINICIAN)
+        desk.claim_task(created.id, created.tasks[0].id, actor=staff)
+    status, out, _ = cli(capsys, "--store", f"sqlite:///{path}", "tasks", "--json")
+    assert status == 0
+    (row,) = json.loads(out)
+    assert (row["queue"], row["status"], row["assignee"]) == (queue, "claimed", "nurse-1")
+    _, mine, _ = cli(capsys, "--store", f"sqlite:///{path}", "tasks", "--assignee", "x", "--json")
+    assert json.loads(mine) == []
+    status, out, _ = cli(capsys, "--store", f"sqlite:///{path}", "queues", "--json")
+    assert status == 0
+    assert [(q["queue"], q["open"]) for q in json.loads(out)] == [(queue, 1)]

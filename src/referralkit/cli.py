@@ -424,6 +424,83 @@ def list_(
     return EXIT_OK
 
 
+# -- tasks and queues ---------------------------------------------------------------------------
+
+
+@app.command()
+@click.option("--queue", help="Only this queue (e.g. scheduling).")
+@click.option("--assignee", help="Only tasks this staff member holds ('my work').")
+@click.option("--limit", default=50, show_default=True, help="At most this many tasks.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def tasks(
+    ctx: click.Context, queue: str | None, assignee: str | None, limit: int, as_json: bool
+) -> int:
+    """List open work, most urgent first, then by due time."""
+    import json
+
+    state = _state(ctx)
+    with state.open_desk(plugins=False) as desk:
+        rows = desk.tasks(queue=queue, assignee=assignee, limit=limit)
+    found = [
+        {
+            "task_id": str(r.task_id),
+            "referral_id": str(r.referral_id),
+            "queue": r.queue,
+            "status": r.status.value,
+            "priority": r.priority.value,
+            "due_at": r.due_at.isoformat(),
+            "title": r.title,
+            "assignee": r.assignee,
+            "moot": r.moot,
+        }
+        for r in rows
+    ]
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return EXIT_OK
+    table = [
+        [str(r["queue"]), str(r["priority"]), str(r["status"]), str(r["due_at"]),
+         str(r["title"]), str(r["assignee"] or "-")]
+        for r in found
+    ]  # fmt: skip
+    headers = ["Queue", "Priority", "Status", "Due", "Task", "Assignee"]
+    _print_table(f"{len(found)} tasks", headers, table)
+    return EXIT_OK
+
+
+@app.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def queues(ctx: click.Context, as_json: bool) -> int:
+    """Show each queue's open, overdue and due-today counts and its oldest task."""
+    import json
+
+    state = _state(ctx)
+    with state.open_desk(plugins=False) as desk:
+        counts = desk.queue_counts()
+    found = [
+        {
+            "queue": c.queue,
+            "open": c.open,
+            "overdue": c.overdue,
+            "due_today": c.due_today,
+            "oldest": c.oldest.isoformat() if c.oldest else None,
+        }
+        for c in sorted(counts.values(), key=lambda c: c.queue)
+    ]
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return EXIT_OK
+    table = [
+        [str(c["queue"]), str(c["open"]), str(c["overdue"]), str(c["due_today"]),
+         str(c["oldest"] or "-")]
+        for c in found
+    ]  # fmt: skip
+    _print_table("Queues", ["Queue", "Open", "Overdue", "Due today", "Oldest"], table)
+    return EXIT_OK
+
+
 # -- sweep --------------------------------------------------------------------------------------
 
 
