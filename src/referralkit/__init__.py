@@ -101,6 +101,12 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         AdapterError as AdapterError,
     )
     from referralkit.errors import (
+        AmendmentError as AmendmentError,
+    )
+    from referralkit.errors import (
+        ConfigError as ConfigError,
+    )
+    from referralkit.errors import (
         ConflictError as ConflictError,
     )
     from referralkit.errors import (
@@ -173,6 +179,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         StoreError as StoreError,
     )
     from referralkit.errors import (
+        StoreURLError as StoreURLError,
+    )
+    from referralkit.errors import (
         TaskError as TaskError,
     )
     from referralkit.errors import (
@@ -204,6 +213,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.errors import (
         WebhookSignatureError as WebhookSignatureError,
+    )
+    from referralkit.errors import (
+        scrub_errors as scrub_errors,
     )
     from referralkit.events import (
         Event as Event,
@@ -246,6 +258,33 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.intake import (
         validate_intake as validate_intake,
+    )
+    from referralkit.intake.patterns import (
+        BoundedPattern as BoundedPattern,
+    )
+    from referralkit.integrity import (
+        Keyring as Keyring,
+    )
+    from referralkit.integrity import (
+        Seal as Seal,
+    )
+    from referralkit.integrity import (
+        StoredEvent as StoredEvent,
+    )
+    from referralkit.integrity import (
+        StoredRecord as StoredRecord,
+    )
+    from referralkit.integrity import (
+        TamperReport as TamperReport,
+    )
+    from referralkit.integrity import (
+        VerifiableStore as VerifiableStore,
+    )
+    from referralkit.integrity import (
+        verify_all as verify_all,
+    )
+    from referralkit.integrity import (
+        verify_referral as verify_referral,
     )
     from referralkit.lifecycle import (
         TRIGGERS as TRIGGERS,
@@ -294,6 +333,30 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.lifecycle import (
         shared_lifecycle as shared_lifecycle,
+    )
+    from referralkit.lifecycle.replay import (
+        replay as replay,
+    )
+    from referralkit.metrics import (
+        REPORT_JSON_SCHEMA as REPORT_JSON_SCHEMA,
+    )
+    from referralkit.metrics import (
+        Cms50Period as Cms50Period,
+    )
+    from referralkit.metrics import (
+        Cms50Result as Cms50Result,
+    )
+    from referralkit.metrics import (
+        GroupMetrics as GroupMetrics,
+    )
+    from referralkit.metrics import (
+        MetricsConfig as MetricsConfig,
+    )
+    from referralkit.metrics import (
+        MetricsReport as MetricsReport,
+    )
+    from referralkit.metrics import (
+        compute_metrics as compute_metrics,
     )
     from referralkit.model import (
         Actor as Actor,
@@ -354,6 +417,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.model import (
         PhoneContact as PhoneContact,
+    )
+    from referralkit.model import (
+        PhoneExtension as PhoneExtension,
     )
     from referralkit.model import (
         PhoneKind as PhoneKind,
@@ -526,17 +592,28 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     from referralkit.tasks import (
         moot_closures as moot_closures,
     )
+    from referralkit.timeline import (
+        TimelineEntry as TimelineEntry,
+    )
+    from referralkit.timeline import (
+        referral_timeline as referral_timeline,
+    )
+    from referralkit.timeline import (
+        timeline as timeline,
+    )
 
 _EXPORTS: Final[dict[str, str]] = {
     "Actor": "referralkit.model",
     "ActorKind": "referralkit.model",
     "AdapterError": "referralkit.errors",
     "Address": "referralkit.model",
+    "AmendmentError": "referralkit.errors",
     "Appointment": "referralkit.model",
     "AppointmentStatus": "referralkit.model",
     "Authorization": "referralkit.model",
     "AuthorizationStatus": "referralkit.model",
     "Batch": "referralkit.desk.unit_of_work",
+    "BoundedPattern": "referralkit.intake.patterns",
     "BusinessCalendar": "referralkit.calendar",
     "BusinessStatus": "referralkit.lifecycle",
     "CallLogged": "referralkit.calls",
@@ -548,6 +625,9 @@ _EXPORTS: Final[dict[str, str]] = {
     "Change": "referralkit.lifecycle",
     "Channel": "referralkit.model",
     "Clock": "referralkit.clock",
+    "Cms50Period": "referralkit.metrics",
+    "Cms50Result": "referralkit.metrics",
+    "ConfigError": "referralkit.errors",
     "ConflictError": "referralkit.errors",
     "ContactConsent": "referralkit.model",
     "ContentError": "referralkit.errors",
@@ -568,6 +648,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "FaxAdapter": "referralkit.ports",
     "FhirResourceError": "referralkit.errors",
     "FieldIssue": "referralkit.intake",
+    "GroupMetrics": "referralkit.metrics",
     "HandOff": "referralkit.calls",
     "HandoffNotAllowedError": "referralkit.errors",
     "HistoryTamperedError": "referralkit.errors",
@@ -585,11 +666,14 @@ _EXPORTS: Final[dict[str, str]] = {
     "InteropError": "referralkit.errors",
     "InvalidTransitionError": "referralkit.errors",
     "InvalidTriggerError": "referralkit.errors",
+    "Keyring": "referralkit.integrity",
     "LeasingStore": "referralkit.store",
     "Lifecycle": "referralkit.lifecycle",
     "LostReason": "referralkit.model",
     "ManualClock": "referralkit.clock",
     "MemoryStore": "referralkit.adapters.memory",
+    "MetricsConfig": "referralkit.metrics",
+    "MetricsReport": "referralkit.metrics",
     "MirrorReport": "referralkit.tasks",
     "MirrorSettings": "referralkit.tasks",
     "MootPolicy": "referralkit.tasks",
@@ -606,6 +690,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "PermanentAdapterError": "referralkit.errors",
     "PermissionDeniedError": "referralkit.errors",
     "PhoneContact": "referralkit.model",
+    "PhoneExtension": "referralkit.model",
     "PhoneKind": "referralkit.model",
     "PluginLoadError": "referralkit.plugins",
     "PolicyError": "referralkit.errors",
@@ -614,6 +699,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "Priority": "referralkit.model",
     "Provider": "referralkit.model",
     "QueueCounts": "referralkit.tasks",
+    "REPORT_JSON_SCHEMA": "referralkit.metrics",
     "ReasonForReferral": "referralkit.model",
     "RecordsRequest": "referralkit.model",
     "RecordsRequestStatus": "referralkit.model",
@@ -633,6 +719,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "RuleSet": "referralkit.routing",
     "SQLiteStore": "referralkit.adapters.sqlite",
     "ScriptedCaller": "referralkit.calls",
+    "Seal": "referralkit.integrity",
     "SendRefusedError": "referralkit.errors",
     "SmsTooLongError": "referralkit.errors",
     "StatusAnswer": "referralkit.intake",
@@ -640,11 +727,15 @@ _EXPORTS: Final[dict[str, str]] = {
     "StatusReason": "referralkit.model",
     "Store": "referralkit.store",
     "StoreError": "referralkit.errors",
+    "StoreURLError": "referralkit.errors",
+    "StoredEvent": "referralkit.integrity",
+    "StoredRecord": "referralkit.integrity",
     "SubStatus": "referralkit.lifecycle",
     "SweepReport": "referralkit.outreach.dispatch",
     "SystemClock": "referralkit.clock",
     "TOOLS_VERSION": "referralkit.calls",
     "TRIGGERS": "referralkit.lifecycle",
+    "TamperReport": "referralkit.integrity",
     "TaskChange": "referralkit.model",
     "TaskCursor": "referralkit.tasks",
     "TaskError": "referralkit.errors",
@@ -659,6 +750,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "TaskStatus": "referralkit.model",
     "TaskSweepReport": "referralkit.tasks",
     "TelephonyAdapter": "referralkit.ports",
+    "TimelineEntry": "referralkit.timeline",
     "ToolArgumentsError": "referralkit.errors",
     "ToolDefinition": "referralkit.calls",
     "ToolError": "referralkit.errors",
@@ -671,6 +763,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "UnitOfWork": "referralkit.desk.unit_of_work",
     "UnknownCallError": "referralkit.errors",
     "UsBusinessCalendar": "referralkit.calendar",
+    "VerifiableStore": "referralkit.integrity",
     "VisitContent": "referralkit.calls",
     "VisitGuide": "referralkit.calls",
     "VisitPrepAnswer": "referralkit.calls",
@@ -680,6 +773,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "allowed_triggers": "referralkit.lifecycle",
     "amended": "referralkit.lifecycle",
     "answer_visit_preparation": "referralkit.calls",
+    "compute_metrics": "referralkit.metrics",
     "contact_refusal": "referralkit.outreach.guard",
     "created": "referralkit.lifecycle",
     "crosswalk": "referralkit.lifecycle",
@@ -695,11 +789,17 @@ _EXPORTS: Final[dict[str, str]] = {
     "open_store": "referralkit.desk",
     "phrase": "referralkit.calls",
     "read_back": "referralkit.calls",
+    "referral_timeline": "referralkit.timeline",
+    "replay": "referralkit.lifecycle.replay",
     "same_person": "referralkit.model",
+    "scrub_errors": "referralkit.errors",
     "shared_lifecycle": "referralkit.lifecycle",
+    "timeline": "referralkit.timeline",
     "tool_definitions": "referralkit.calls",
     "validate_intake": "referralkit.intake",
+    "verify_all": "referralkit.integrity",
     "verify_history": "referralkit.events",
+    "verify_referral": "referralkit.integrity",
 }
 """The one export table: where each public name lives (``module`` or ``module:original``).
 
