@@ -164,17 +164,10 @@ class _State:
 
         if settings.outreach_policy is None:
             return OutreachSettings()
-        import tomllib
-
-        from referralkit.errors import ConfigError
+        from referralkit.config import read_toml
         from referralkit.outreach import policy_from_mapping
 
-        path = settings.outreach_policy
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(path.name, f"cannot read the outreach policy ({exc})") from None
-        return OutreachSettings(policy=policy_from_mapping(data))
+        return OutreachSettings(policy=policy_from_mapping(read_toml(settings.outreach_policy)))
 
 
 def _state(ctx: click.Context) -> _State:

@@ -696,13 +696,19 @@ class ConfigError(ReferralKitError):
     """A configuration file (``referralkit.toml``) is missing, unreadable or invalid.
 
     :ivar source: the file's name (never its content).
+    :ivar reason: what is wrong, in words (never the file's content).
     :ivar key: the dotted key at fault, when one is.
+    :ivar line: the line at fault, when the TOML parser named one.
 
     .. versionadded:: 0.2
     """
 
-    def __init__(self, source: str, reason: str, *, key: str | None = None) -> None:
+    def __init__(
+        self, source: str, reason: str, *, key: str | None = None, line: int | None = None
+    ) -> None:
         self.source = source
+        self.reason = reason
         self.key = key
+        self.line = line
         where = f"{source}: {key}: " if key else f"{source}: "
         super().__init__(where + reason)

@@ -32,7 +32,6 @@ and validated when loaded::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -41,7 +40,8 @@ from typing import Annotated, Any
 import attrs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from referralkit.errors import ContentError
+from referralkit.config import read_toml
+from referralkit.errors import ConfigError, ContentError
 from referralkit.model import Referral
 from referralkit.model.types import TimeZoneName
 
@@ -142,18 +142,13 @@ class VisitContent:
         :raises ContentError: unreadable TOML or invalid content; ``errors()`` names each
             problem by its path (``visit.0.en.bring``).
         """
+        problem = ""
         try:
-            if isinstance(source, Path):
-                text = source.read_text(encoding="utf-8")
-            elif isinstance(source, bytes | bytearray):
-                text = bytes(source).decode("utf-8")
-            else:
-                text = source
-            data = tomllib.loads(text)
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-            raise ContentError(
-                f"The visit content is not readable TOML ({type(exc).__name__})."
-            ) from exc
+            data = read_toml(source, name="visit content")
+        except ConfigError as exc:
+            problem = exc.reason
+        if problem:  # raised outside the handler: no chain
+            raise ContentError(f"The visit content is not readable TOML ({problem}).")
         return cls.from_mapping(data)
 
     @classmethod

@@ -9,7 +9,6 @@ Both ways are validated when loaded; a bad setting raises
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +17,8 @@ from typing import Any, Final
 
 import attrs
 
-from referralkit.errors import IntakeError
+from referralkit.config import read_toml
+from referralkit.errors import ConfigError, IntakeError
 from referralkit.intake.fields import FIELDS, CallType, is_known_path
 from referralkit.intake.patterns import BoundedPattern
 from referralkit.intake.prompts import PROMPTS
@@ -133,21 +133,17 @@ class IntakeConfig:
 
         :raises IntakeError: ``invalid_config`` (unreadable TOML, or any invalid setting).
         """
+        if not isinstance(source, Path | bytes | bytearray | str):
+            raise IntakeError("invalid_config", "A configuration must be TOML text or a path.")
+        problem = ""
         try:
-            if isinstance(source, Path):
-                text = source.read_text(encoding="utf-8")
-            elif isinstance(source, bytes | bytearray):
-                text = bytes(source).decode("utf-8")
-            elif isinstance(source, str):
-                text = source
-            else:
-                raise IntakeError("invalid_config", "A configuration must be TOML text or a path.")
-            data = tomllib.loads(text)
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError, RecursionError) as exc:
+            data = read_toml(source, name="intake configuration")
+        except ConfigError as exc:
+            problem = exc.reason
+        if problem:  # raised outside the handler: no chain
             raise IntakeError(
-                "invalid_config",
-                f"The intake configuration is not readable TOML ({type(exc).__name__}).",
-            ) from None
+                "invalid_config", f"The intake configuration is not readable TOML ({problem})."
+            )
         return cls.from_mapping(data)
 
     @classmethod

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import time, timedelta
 from pathlib import Path
@@ -11,6 +10,8 @@ from typing import Any, Final
 
 import attrs
 
+from referralkit.config import parse_timedelta, read_toml
+from referralkit.errors import ConfigError
 from referralkit.model import Channel, LostReason, Priority, TaskPriority
 from referralkit.outreach.policy_defaults import default_policy
 from referralkit.outreach.policy_types import (
@@ -41,19 +42,12 @@ _DURATION_RE: Final = re.compile(r"^(-)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 def parse_duration(text: str) -> timedelta:
     """Parse ``"2d"``, ``"1d12h"``, ``"30m"`` or ``"-3d"`` into a :class:`~datetime.timedelta`.
 
+    The one duration grammar (:func:`referralkit.config.parse_duration`), without business
+    days: outreach steps are offsets on the wall clock.
+
     :raises ValueError: the text is not such a duration.
     """
-    match = _DURATION_RE.match(text.strip())
-    if not match or not any(match.group(2, 3, 4)):
-        raise ValueError("expected a duration like 2d, 1d12h, 30m or -3d")
-    sign, days, hours, minutes = match.groups()
-    try:
-        value = timedelta(days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0))
-    except OverflowError:
-        value = None
-    if value is None or value > _MAX_DURATION:  # raised outside the handler: no chain
-        raise ValueError("duration too long: at most 3660 days")
-    return -value if sign else value
+    return parse_timedelta(text)
 
 
 def _hhmm(text: object, path: str) -> time:
@@ -307,17 +301,9 @@ def load_policy(path: str | Path) -> Policy:
     file = Path(path)
     problem = ""
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = f"cannot read {file.name}: {type(exc).__name__}"
-    if problem:
-        raise PolicyError("", problem)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        problem = f"not valid TOML: {exc}"
-    except RecursionError:
-        problem = "not valid TOML: nested too deeply"
-    if problem:
+        data = read_toml(file)
+    except ConfigError as exc:
+        problem = f"{file.name}: {exc.reason}"
+    if problem:  # raised outside the handler: no chain
         raise PolicyError("", problem)
     return policy_from_mapping(data)

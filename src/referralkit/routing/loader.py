@@ -10,7 +10,6 @@ registry keeps the rule set it had. See ``docs/routing.md`` for the file format.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -18,7 +17,8 @@ from typing import Any, Final, TypeVar, cast
 
 import attrs
 
-from referralkit.errors import RuleLoadError
+from referralkit.config import read_toml
+from referralkit.errors import ConfigError, RuleLoadError
 from referralkit.lifecycle import TRIGGERS
 from referralkit.model import AuthorizationStatus, Priority, ReferralStatus, TaskPriority
 from referralkit.routing.calendar import BusinessCalendar, UsBusinessCalendar
@@ -378,19 +378,15 @@ def load_toml(
 
     .. versionadded:: 0.1
     """
+    unreadable: ConfigError | None = None
     try:
-        document = tomllib.loads(text)
-    except RecursionError:
-        document = None
-    except tomllib.TOMLDecodeError as exc:
-        found = _TOML_LINE_RE.search(str(exc))
-        line = int(found.group(1)) if found else None
-        reason = "TOML syntax error: " + _TOML_LINE_RE.sub("", str(exc)).replace(
-            "(at , column", "(column"
-        )
-        raise RuleLoadError(source, [(None, line, reason.strip())]) from None
-    if document is None:  # raised outside the handler: not a chain through RecursionError
-        raise RuleLoadError(source, [(None, None, "TOML syntax error: nested too deeply")])
+        document = read_toml(text, name=source)
+    except ConfigError as exc:
+        unreadable = exc
+    if unreadable is not None:  # raised outside the handler: no chain
+        reason = unreadable.reason.replace("not valid TOML:", "TOML syntax error:", 1)
+        reason = reason.replace("(at , column", "(column")
+        raise RuleLoadError(source, [(None, unreadable.line, reason)])
     lines = _Lines(text)
     problems: list[tuple[str | None, int | None, str]] = []
 

@@ -22,6 +22,7 @@ from typing import Final, Literal, get_args
 
 import attrs
 
+from referralkit.config import parse_duration
 from referralkit.events import Event
 from referralkit.model import Priority, ReferralStatus
 from referralkit.routing.calendar import BusinessCalendar, add_business_days, business_days_between
@@ -67,20 +68,18 @@ class Duration:
 
     @classmethod
     def parse(cls, text: str) -> Duration:
-        """Parse ``"30m"``, ``"4h"``, ``"3d"`` or ``"2bd"``.
+        """Parse ``"30m"``, ``"4h"``, ``"3d"``, ``"1d12h"`` or ``"2bd"`` (the one grammar).
 
         :raises ValueError: not a duration in one of those forms.
         """
-        found = _DURATION_RE.match(text)
-        if found is None:
-            raise ValueError(
-                "bad duration: expected a number and a unit m, h, d or bd, e.g. '4h' or '2bd'"
-            )
-        unit = found.group(2)
-        amount = float(found.group(1))
-        # A bound keeps every use finite and cheap: a business-day count is walked day by day.
-        if amount * _UNIT_SECONDS.get(unit, 86_400) > _MAX_SECONDS:
-            raise ValueError("duration too long: at most 3660 days")
+        # The one grammar (referralkit.config), bounded so that every use stays finite and
+        # cheap: a business-day count is walked day by day.
+        parsed = parse_duration(text)
+        if parsed.negative:
+            raise ValueError("bad duration: must not be negative")
+        if len(parsed.terms) > 1:  # 1d12h: wall-clock time, kept in hours
+            return cls(parsed.seconds() / 3600, "h")
+        amount, unit = parsed.terms[0]
         if unit == "m":
             return cls(amount, "m")
         if unit == "h":
