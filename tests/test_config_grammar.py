@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from referralkit.config import parse_duration, parse_timedelta, read_toml
 from referralkit.errors import ConfigError, IntakeError, PolicyError, RuleLoadError
 from referralkit.intake import IntakeConfig
-from referralkit.outreach.policy import load_policy, parse_duration as outreach_duration
+from referralkit.outreach.policy import load_policy
+from referralkit.outreach.policy import parse_duration as outreach_duration
 from referralkit.routing.loader import load_toml as load_rules
 from referralkit.routing.sla import Duration
 
