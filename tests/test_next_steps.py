@@ -146,3 +146,11 @@ def test_the_next_step_text_message_speaks_the_patients_language():
     assert next_step_sms(referral, practice="Lakeside", language="en").startswith(
         "Lakeside: Your referral is ready"
     )
+
+
+def test_the_scheduling_text_says_the_same_next_step_as_a_status_call() -> None:
+    referral = new_referral().model_copy(update={"status": ReferralStatus.READY_TO_SCHEDULE})
+    step = next_step(referral, "en").patient_sms
+    body = render_sms("schedule.sms_d2", practice="A" * 30, phone="(312) 555-0100", next_step=step)
+    assert step in body
+    assert body.endswith("Reply STOP to opt out.")

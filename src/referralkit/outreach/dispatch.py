@@ -36,7 +36,7 @@ import attrs
 
 from referralkit.errors import ConflictError, InvalidTransitionError, NoBackendError
 from referralkit.events import Event
-from referralkit.lifecycle import Trigger
+from referralkit.lifecycle import Trigger, next_step
 from referralkit.model import (
     Actor,
     ActorKind,
@@ -508,9 +508,17 @@ class Dispatcher:
             )
         if action.channel is Channel.SMS:
             when = self._when(referral, action)
+            # The same next-step sentence a status call gives: the patient's part, in words.
+            step = next_step(referral, patient.preferred_language or "en").patient_sms
             contributed = self._contributed(action.template, Channel.SMS, patient)
             if contributed is not None:
-                fields = {"practice": practice, "phone": phone, "when": when, "stop": OPT_OUT_HINT}
+                fields = {
+                    "practice": practice,
+                    "phone": phone,
+                    "when": when,
+                    "next_step": step,
+                    "stop": OPT_OUT_HINT,
+                }
                 body = finish_sms(contributed.render(fields), practice=practice)
             else:
                 body = render_sms(
@@ -518,6 +526,7 @@ class Dispatcher:
                     practice=practice,
                     phone=phone,
                     when=when,
+                    next_step=step,
                     templates=self.settings.sms_templates,
                 )
             return SmsRequest.for_referral(

@@ -39,8 +39,8 @@ _GSM7_BASIC: Final = frozenset(
 _GSM7_EXTENDED: Final = frozenset("^{}\\[~]|€\f")  # two septets each (escape + char)
 
 DEFAULT_SMS_TEMPLATES: Final[Mapping[str, str]] = {
-    "schedule.sms_d2": "{practice}: please call {phone} to book your referred visit. {stop}",
-    "schedule.sms_d1": "{practice}: please call {phone} to book your referred visit. {stop}",
+    "schedule.sms_d2": "{practice}: {next_step} {phone}. {stop}",
+    "schedule.sms_d1": "{practice}: {next_step} {phone}. {stop}",
     "no_show.sms": "{practice}: we missed you. Call {phone} to rebook your visit. {stop}",
     "reminder.3d": "{practice}: reminder of your visit on {when}. Questions: {phone}. {stop}",
     "reminder.1d": "{practice}: see you tomorrow, {when}. To change call {phone}. {stop}",
@@ -66,17 +66,24 @@ def render_sms(
     practice: str,
     phone: str = "",
     when: str = "",
+    next_step: str = "",
     templates: Mapping[str, str] = DEFAULT_SMS_TEMPLATES,
 ) -> str:
     """Render an SMS from a template id (or literal text) and check it fits one segment.
 
     The practice name and :data:`OPT_OUT_HINT` are added when the template lacks them.
+    ``{next_step}`` is the patient's next-step sentence for the referral's state
+    (:func:`referralkit.lifecycle.next_step`), the same one status calls answer with.
+
+    .. versionchanged:: 0.2 *next_step*.
 
     :raises SmsTooLongError: the text exceeds 160 GSM-7 or 70 UCS-2 units.
     """
     source = templates.get(template, template)
     return finish_sms(
-        source.format(practice=practice, phone=phone, when=when, stop=OPT_OUT_HINT),
+        source.format(
+            practice=practice, phone=phone, when=when, next_step=next_step, stop=OPT_OUT_HINT
+        ),
         practice=practice,
     )
 
@@ -117,4 +124,5 @@ def next_step_sms(referral: Referral, *, practice: str, language: str | None = N
     """
     if language is None:
         language = referral.patient.preferred_language if referral.patient else "en"
-    return render_sms(next_step(referral, language).patient_sms, practice=practice)
+    text = next_step(referral, language).patient_sms
+    return render_sms(text.replace("{", "{{").replace("}", "}}"), practice=practice)
