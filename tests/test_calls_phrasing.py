@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from referralkit.calls import group_phone, phrase, read_back, spell_date, spell_reference
-from referralkit.calls.phrasing import AUDIENCE_PROMPTS, audience_of
 from referralkit.intake import IntakeConfig, IntakeSession, Question
+from referralkit.intake.phrasing import AUDIENCE_PROMPTS, audience_of
 from referralkit.intake.prompts import PROMPTS
 
 
@@ -152,3 +152,16 @@ def test_read_back_speaks_to_the_caller():
         "sesenta y uno. ¿Es correcto?"
     )
     assert read_back([("specialty", "Cardiology")], "patient") is None
+
+
+def test_a_session_words_its_next_question_for_the_caller_it_has_captured() -> None:
+    from referralkit.intake import IntakeSession
+
+    session = IntakeSession("status_inquiry", language="es")
+    first = session.update({"caller": {"role": "patient"}})
+    assert first.next_question is not None
+    assert "paciente" not in first.next_question.text.casefold()
+    caregiver = IntakeSession("status_inquiry", language="es")
+    other = caregiver.update({"caller": {"role": "caregiver"}})
+    assert other.next_question is not None
+    assert other.next_question.field == first.next_question.field

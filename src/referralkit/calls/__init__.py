@@ -7,9 +7,9 @@ runtime that carries out an agent's tool calls:
   visit-preparation content (TOML or Python, validated on load);
 - :mod:`~referralkit.calls.visit_prep`: :func:`answer_visit_preparation`;
 - :mod:`~referralkit.calls.handoff`: :class:`HandOff`;
-- :mod:`~referralkit.calls.phrasing`: :func:`phrase` (questions worded for who is calling)
+- :mod:`~referralkit.intake.phrasing`: :func:`phrase` (questions worded for who is calling)
   and :func:`read_back`;
-- :mod:`~referralkit.calls.readback`: dates spelled out, phone and reference numbers grouped;
+- :mod:`~referralkit.intake.readback`: dates spelled out, phone and reference numbers grouped;
 - :mod:`~referralkit.calls.tools`: :func:`tool_definitions` (JSON Schema, OpenAI and Anthropic
   shapes) and the role guard :func:`permitted`;
 - :mod:`~referralkit.calls.runtime`: :class:`CallTools`, which runs an agent's tool calls on
@@ -26,8 +26,6 @@ from __future__ import annotations
 from referralkit.calls.content import VisitContent, VisitGuide, VisitText
 from referralkit.calls.handoff import HandOff
 from referralkit.calls.harness import Conversation, Line, ScriptedCaller
-from referralkit.calls.phrasing import AUDIENCE_PROMPTS, audience_of, phrase, read_back
-from referralkit.calls.readback import group_phone, spell_date, spell_reference, spell_time
 from referralkit.calls.runtime import CallLogged, CallTools
 from referralkit.calls.tools import (
     OPERATIONS,
@@ -39,6 +37,8 @@ from referralkit.calls.tools import (
     tool_definitions,
 )
 from referralkit.calls.visit_prep import TOPICS, VisitPrepAnswer, answer_visit_preparation
+from referralkit.intake.phrasing import AUDIENCE_PROMPTS, audience_of, phrase, read_back
+from referralkit.intake.readback import group_phone, spell_date, spell_reference, spell_time
 
 __all__ = [
     "AUDIENCE_PROMPTS",

@@ -24,7 +24,6 @@ from pydantic import BaseModel, ValidationError
 
 from referralkit.calls.content import VisitContent
 from referralkit.calls.handoff import HandOff
-from referralkit.calls.phrasing import READ_BACK_PATHS, phrase, read_back
 from referralkit.calls.tools import (
     OPERATIONS,
     TOOLS_VERSION,
@@ -57,6 +56,7 @@ from referralkit.intake import (
     match_referrals,
     verify_caller,
 )
+from referralkit.intake.phrasing import READ_BACK_PATHS, phrase, read_back
 from referralkit.intake.progress import question as ask_for
 from referralkit.model import Actor, HumanTask, Referral
 

@@ -26,8 +26,8 @@ import attrs
 
 from referralkit.calls.content import VisitContent, VisitGuide, VisitText
 from referralkit.calls.handoff import HandOff
-from referralkit.calls.readback import spell_date, spell_time
 from referralkit.intake import CallerIdentity, verify_caller
+from referralkit.intake.readback import spell_date, spell_time
 from referralkit.lifecycle.next_steps import AUTHORIZATION_SENTENCES, next_step
 from referralkit.model import AuthorizationStatus, RecordsRequestStatus, Referral
 

@@ -31,6 +31,7 @@ from referralkit.errors import IntakeError
 from referralkit.intake.build import build_referral, jsonable
 from referralkit.intake.config import IntakeConfig
 from referralkit.intake.fields import FIELDS, CallType, FieldDef
+from referralkit.intake.phrasing import phrase
 from referralkit.intake.progress import evaluate
 from referralkit.intake.results import CallRecord, FieldIssue, IntakeFlag, IntakeResult
 from referralkit.intake.specs import CallTypeSpec
@@ -153,6 +154,11 @@ class IntakeSession:
             )
             if self.checks and result.complete and self.call_type is CallType.NEW_REFERRAL:
                 result = self._checked(result)
+            role = self._values.get("caller.role")
+            if role is not None and result.next_question is not None:
+                # Worded for who is calling: "your date of birth" to the patient.
+                question = phrase(result.next_question, role, self.config)
+                result = attrs.evolve(result, next_question=question)
             self._result = result
         return self._result
 

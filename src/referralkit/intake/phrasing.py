@@ -18,9 +18,10 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
-from referralkit.calls.readback import group_phone, spell_date, spell_reference
-from referralkit.intake import IntakeConfig, Question
+from referralkit.intake.config import IntakeConfig
 from referralkit.intake.prompts import PROMPTS
+from referralkit.intake.readback import group_phone, spell_date, spell_reference
+from referralkit.intake.results import Question
 
 __all__ = ["AUDIENCE_PROMPTS", "READ_BACK_PATHS", "Audience", "audience_of", "phrase", "read_back"]
 
