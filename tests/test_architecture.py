@@ -150,3 +150,16 @@ def test_no_module_imports_another_modules_private_name() -> None:
                     if alias.name.startswith("_") and not alias.name.startswith("__")
                 )
     assert bad == set()
+
+
+def test_no_test_module_imports_another() -> None:
+    # Shared builders and worlds live in tests/support; fixtures in conftest and the plugin.
+    tests = Path(__file__).parent
+    bad = set()
+    for path in sorted(tests.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests."):
+                target = node.module.split(".")[1]
+                if target.startswith("test_") or target == "conftest":
+                    bad.add((path.name, node.module))
+    assert bad == set()

@@ -22,7 +22,7 @@ from referralkit.intake.patterns import BoundedPattern
 from referralkit.outreach.policy_toml import load_policy, parse_duration
 from referralkit.outreach.policy_types import PolicyError
 from referralkit.routing.loader import load_path, load_toml
-from tests.pg import STORE_FACTORIES
+from tests.support.pg import STORE_FACTORIES
 
 DEEP = "a = " + "[" * 5000 + "]" * 5000
 

@@ -34,7 +34,15 @@ from referralkit.model import (
     Referral,
     ReferralStatus,
 )
-from tests.calls_world import AI, CLINICIAN, NOW, RECEIVING_NPI, REFERRING_NPI, SCHEDULER, content
+from tests.support.calls_world import (
+    AI,
+    CLINICIAN,
+    NOW,
+    RECEIVING_NPI,
+    REFERRING_NPI,
+    SCHEDULER,
+    content,
+)
 
 CANARIES = {
     "given_name": "Zqgivenkw",

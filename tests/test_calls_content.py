@@ -9,7 +9,7 @@ import pytest
 
 from referralkit.calls import VisitContent, VisitGuide
 from referralkit.errors import ContentError, IntakeError
-from tests.calls_world import CONTENT_TOML, RECEIVING_NPI, new_referral
+from tests.support.calls_world import CONTENT_TOML, RECEIVING_NPI, new_referral
 
 GUIDE = {
     "practice": RECEIVING_NPI,

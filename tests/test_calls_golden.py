@@ -17,7 +17,7 @@ import pytest
 
 from referralkit.calls import ScriptedCaller
 from referralkit.intake import CallType
-from tests.calls_world import REFERRING_NPI, world
+from tests.support.calls_world import REFERRING_NPI, world
 
 GOLDEN = Path(__file__).parent / "golden" / "calls.txt"
 LANGUAGES = ("en", "es")

@@ -22,7 +22,7 @@ from referralkit.errors import (
 from referralkit.intake import FIELDS, CallType
 from referralkit.lifecycle import ROLE_TRIGGERS
 from referralkit.model import Actor, ActorKind, Role
-from tests.calls_world import world
+from tests.support.calls_world import world
 
 ROLES = list(Role)
 CALL_TYPES: list[CallType | None] = [None, *CallType]

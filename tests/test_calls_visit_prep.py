@@ -7,7 +7,7 @@ import pytest
 from referralkit.calls import TOPICS, answer_visit_preparation
 from referralkit.intake import CallerIdentity
 from referralkit.model import Authorization, AuthorizationStatus
-from tests.calls_world import RECEIVING_NPI, REFERRING_NPI, content, world
+from tests.support.calls_world import RECEIVING_NPI, REFERRING_NPI, content, world
 
 PATIENT = CallerIdentity("patient", family_name="Rivera", birth_date=None)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from referralkit import (
     Address,
@@ -46,6 +44,7 @@ from referralkit import (
     TriggerDataError,
 )
 from referralkit.errors import AmendmentError
+from tests.support.canary import exception_texts, model_texts
 
 CANARIES = {
     "given_name": "Zqgiven7731",
@@ -119,39 +118,6 @@ def canary_desk(
 
 def leaks(text: str) -> list[str]:
     return [name for name, token in CANARIES.items() if token in text]
-
-
-def exception_texts(exc: BaseException) -> Iterator[str]:
-    """str, repr, notes and .errors() of the exception and of every exception chained to it
-    (causes and contexts both), and the whole chain as ``traceback`` formats it."""
-    yield "".join(traceback.format_exception(exc))
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield str(current)
-        yield repr(current)
-        yield repr(current.args)
-        yield from (str(note) for note in getattr(current, "__notes__", ()))
-        errors = getattr(current, "errors", None)
-        if callable(errors):
-            yield repr(errors())
-        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
-
-
-def model_texts(value: Any) -> Iterator[str]:
-    """repr and str of a model and of every sub-record inside it."""
-    if isinstance(value, BaseModel):
-        yield repr(value)
-        yield str(value)
-        for name in type(value).model_fields:
-            yield from model_texts(getattr(value, name))
-    elif isinstance(value, tuple):  # a tuple of sub-records; plain values are not renderings
-        for item in value:
-            yield from model_texts(item)
 
 
 def drive(desk: ReferralDesk, clock: ManualClock, actors: Any) -> list[BaseException]:

@@ -15,7 +15,7 @@ import pytest
 from referralkit.adapters.sqlite import SQLiteStore
 from referralkit.cli import EXIT_CODES, main
 from referralkit.metrics import REPORT_JSON_SCHEMA
-from tests.test_metrics import MARCH, Log, funnel
+from tests.support.metrics_world import MARCH, Log, funnel
 
 PATIENT_PHI = ("Test", "1970-01-01", "+15555550123")  # tests.conftest.complete_referral
 

@@ -45,7 +45,7 @@ from referralkit.ports import (
     idempotency_key,
 )
 from referralkit.testing.conformance import PluginConformance
-from tests.fhir_server import FhirTestServer, running, token_server
+from tests.support.fhir_server import FhirTestServer, running, token_server
 
 DATA = Path(__file__).parent / "data" / "fhir"
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)

@@ -27,7 +27,7 @@ from referralkit.integrity import Keyring, TamperReport, verify_all, verify_refe
 from referralkit.lifecycle import amended, created, shared_lifecycle
 from referralkit.lifecycle.replay import replay
 from referralkit.model import Channel, Patient, PhoneContact, Referral, ReferralStatus, Role
-from tests.pg import DSN, server_or_skip, throwaway_schema
+from tests.support.pg import DSN, server_or_skip, throwaway_schema
 
 KEYRING = Keyring({"2026-a": b"k" * 32}, current="2026-a")
 

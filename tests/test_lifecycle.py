@@ -36,7 +36,7 @@ from referralkit import (
     crosswalk,
     shared_lifecycle,
 )
-from tests.lifecycle_reference import ROLES
+from tests.support.lifecycle_reference import ROLES
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 HELD = "<state it left>"

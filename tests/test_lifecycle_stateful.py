@@ -51,7 +51,7 @@ from referralkit import (
     TriggerDataError,
     verify_history,
 )
-from tests.lifecycle_reference import ROLES
+from tests.support.lifecycle_reference import ROLES
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

@@ -6,93 +6,36 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from referralkit.adapters.memory import MemoryStore
-from referralkit.clock import ManualClock
-from referralkit.desk import ReferralDesk
 from referralkit.metrics import (
     Cms50Period,
-    MetricsConfig,
     ReferralFacts,
     cases_from,
-    compute_metrics,
     nearest_rank,
     summarise_durations,
 )
 from referralkit.model import (
-    Actor,
-    ActorKind,
-    Appointment,
     AuthorizationStatus,
     Coverage,
     Patient,
     PhoneContact,
     Practice,
     ReferralStatus,
-    Role,
 )
-from referralkit.store import Store
-from tests.conftest import complete_referral
-
-DAY = timedelta(days=1)
-HOUR = timedelta(hours=1)
-MARCH = datetime(2026, 3, 1, tzinfo=UTC)
-APRIL = datetime(2026, 4, 1, tzinfo=UTC)
-CLINICIAN = Actor(kind=ActorKind.HUMAN, id="dr-okafor", role=Role.CLINICIAN)
-SCHEDULER = Actor(kind=ActorKind.HUMAN, id="sched-lee", role=Role.SCHEDULER)
-REFERRER = Actor(kind=ActorKind.HUMAN, id="pcp-desk", role=Role.REFERRER)
-SYSTEM = Actor(kind=ActorKind.SYSTEM, id="referralkit", role=Role.SYSTEM)
-
-
-class Log:
-    """Writes a hand-timed event log through a real desk (each step at a stated instant)."""
-
-    def __init__(self, store: Store | None = None) -> None:
-        self.clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
-        self.store = store if store is not None else MemoryStore()
-        self.desk = ReferralDesk(store=self.store, clock=self.clock)
-        self.ids: dict[str, UUID] = {}
-
-    def at(self, when: datetime) -> None:
-        self.clock.current = when  # tests write steps per referral, not in global order
-
-    def create(self, name: str, when: datetime, **fields: Any) -> UUID:
-        self.at(when)
-        referral = self.desk.create(complete_referral(**fields), actor=REFERRER)
-        self.ids[name] = referral.id
-        return referral.id
-
-    def fire(self, name: str, trigger: str, when: datetime, actor: Actor = CLINICIAN, **data: Any):
-        self.at(when)
-        return self.desk.fire(self.ids[name], trigger, actor=actor, data=data or None)  # type: ignore[arg-type]
-
-    def book(self, name: str, when: datetime, visit: datetime) -> None:
-        self.fire(name, "schedule", when, SCHEDULER, appointment=Appointment(start=visit))
-
-    def ready(self, name: str, when: datetime) -> None:
-        self.fire(name, "accept", when)
-        self.fire(name, "clear", when + timedelta(minutes=1))
-
-    def amend(self, name: str, kind: str, when: datetime, data: dict[str, Any], **update: Any):
-        self.at(when)
-        return self.desk.amend(self.ids[name], kind, actor=SYSTEM, update=update, data=data)
-
-    def send(self, name: str, operation: str, when: datetime) -> None:
-        key = uuid4().hex
-        self.amend(
-            name, "action_queued", when, {"key": key, "operation": operation, "request": {}}
-        )
-        self.amend(name, "action_sent", when + timedelta(seconds=5), {"key": key})
-
-    def report(self, **kwargs: Any):
-        config = MetricsConfig(since=MARCH, until=APRIL, **kwargs.pop("config", {}))
-        return compute_metrics(self.store, config, **kwargs)
+from tests.support.metrics_world import (
+    APRIL,
+    DAY,
+    HOUR,
+    MARCH,
+    SCHEDULER,
+    Log,
+    funnel,
+)
 
 
 @pytest.fixture
@@ -100,29 +43,6 @@ def log() -> Iterator[Log]:
     made = Log()
     yield made
     made.desk.close()
-
-
-def funnel(log: Log) -> None:
-    """A booked-seen-closed referral, a twice-booked one with a no-show, a declined one."""
-    a = MARCH + 9 * HOUR
-    log.create("a", a)
-    log.ready("a", a + HOUR)
-    log.send("a", "place_call", a + DAY)
-    log.send("a", "send_sms", a + 2 * DAY)
-    log.book("a", a + 4 * DAY, visit=a + 9 * DAY)
-    log.send("a", "send_sms", a + 5 * DAY)  # a reminder after booking: not an attempt
-    log.fire("a", "complete_visit", a + 9 * DAY + HOUR, SCHEDULER)
-    log.fire("a", "close_loop", a + 11 * DAY + HOUR, report_reference="doc-1")
-    b = MARCH + DAY + 9 * HOUR
-    log.create("b", b)
-    log.ready("b", b + HOUR)
-    log.book("b", b + 2 * DAY, visit=b + 4 * DAY)
-    log.fire("b", "no_show", b + 4 * DAY + HOUR, SCHEDULER)
-    log.book("b", b + 6 * DAY, visit=b + 13 * DAY)
-    log.fire("b", "complete_visit", b + 13 * DAY, SCHEDULER)
-    d = MARCH + 3 * DAY
-    log.create("d", d)
-    log.fire("d", "decline", d + DAY, reason="no_capacity")
 
 
 def test_funnel_counts_and_rates(log: Log) -> None:

@@ -19,7 +19,7 @@ from referralkit.lifecycle import ROLE_TRIGGERS, allowed_triggers
 from referralkit.metrics import Cms50Period, MetricsConfig, compute_metrics
 from referralkit.model import Actor, ActorKind, Appointment, Role
 from referralkit.store import Store
-from tests.conftest import complete_referral
+from tests.support.builders import complete_referral
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 DATA: dict[str, Any] = {

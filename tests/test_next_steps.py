@@ -19,7 +19,7 @@ from referralkit.model import (
     ReferralStatus,
 )
 from referralkit.outreach.sms import GSM7_LIMIT, is_gsm7, render_sms, sms_length
-from tests.calls_world import REFERRING_NPI, new_referral
+from tests.support.calls_world import REFERRING_NPI, new_referral
 
 NOW = datetime(2026, 3, 2, 14, tzinfo=UTC)
 PRACTICE = "Lakeside Cardiology Associates"  # 30 characters: the longest name the limit allows

@@ -2,77 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import attrs
 import pytest
 
 from referralkit import (
-    Actor,
-    ActorKind,
-    Address,
-    ManualClock,
     MemoryStore,
-    Patient,
     PhoneContact,
-    Practice,
-    ReasonForReferral,
     Referral,
     ReferralDesk,
-    ReferralStatus,
-    Role,
 )
-from referralkit.adapters.memory import InMemoryFax, InMemoryPlugin, InMemoryTelephony
+from referralkit.adapters.memory import InMemoryFax, InMemoryTelephony
 from referralkit.model import Channel, RecordsRequest
 from referralkit.outbox import RetryPolicy
 from referralkit.outreach import dispatch as dispatch_module
 from referralkit.outreach.dispatch import OutreachSettings
 from referralkit.plugins import Hooks, hookimpl, make_plugin_manager
-
-T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-SYSTEM = Actor(kind=ActorKind.SYSTEM, id="pms", role=Role.SYSTEM)
-CLINICIAN = Actor(kind=ActorKind.HUMAN, id="dr", role=Role.CLINICIAN)
-
-
-def _desk(**settings: object) -> tuple[ReferralDesk, InMemoryPlugin, ManualClock]:
-    clock = ManualClock(T0)
-    plugin = InMemoryPlugin.with_clock(clock, sleep=lambda _s: None)
-    desk = ReferralDesk(
-        store=MemoryStore(),
-        clock=clock,
-        hooks=Hooks(make_plugin_manager([plugin], load_entrypoints=False)),
-        retrying=RetryPolicy.no_wait(2),
-        outreach=OutreachSettings(**settings),  # type: ignore[arg-type]
-    )
-    return desk, plugin, clock
-
-
-def _referral() -> Referral:
-    return Referral(
-        status=ReferralStatus.RECEIVED,
-        patient=Patient(
-            given_name="Ada",
-            family_name="Lovelace",
-            birth_date=date(1980, 1, 2),
-            phones=(PhoneContact(number="+15555550123"),),
-            address=Address(line1="1 Main", city="Springfield", state="IL", postal_code="62701"),
-        ),
-        referring_practice=Practice(name="PCP", fax="+15555550100"),
-        receiving_practice=Practice(name="Lakeside Cardiology"),
-        specialty="cardiology",
-        reason=ReasonForReferral(text="x"),
-    )
-
-
-def _ready(desk: ReferralDesk) -> Referral:
-    referral = desk.create(_referral(), actor=SYSTEM)
-    desk.fire(referral.id, "accept", actor=CLINICIAN)
-    return desk.fire(referral.id, "clear", actor=SYSTEM)
+from tests.support.outreach_world import (
+    CLINICIAN,
+    SYSTEM,
+    T0,
+    outreach_desk,
+    plain_referral,
+    ready_referral,
+)
 
 
 def test_next_action_at_is_written_with_the_transition() -> None:
-    desk, _, _ = _desk()
-    referral = desk.create(_referral(), actor=SYSTEM)
+    desk, _, _ = outreach_desk()
+    referral = desk.create(plain_referral(), actor=SYSTEM)
     assert referral.next_action_at is None
     desk.fire(referral.id, "accept", actor=CLINICIAN)
     ready = desk.fire(referral.id, "clear", actor=SYSTEM)
@@ -82,15 +41,15 @@ def test_next_action_at_is_written_with_the_transition() -> None:
 
 
 def test_without_outreach_the_desk_leaves_next_action_at_alone() -> None:
-    desk, _, _ = _desk()
+    desk, _, _ = outreach_desk()
     desk.outreach = None
-    ready = _ready(desk)
+    ready = ready_referral(desk)
     assert ready.next_action_at is None
 
 
 def test_a_permanent_failure_is_reported_with_a_task_and_the_cadence_goes_on() -> None:
-    desk, plugin, _clock = _desk()
-    referral = _ready(desk)
+    desk, plugin, _clock = outreach_desk()
+    referral = ready_referral(desk)
     plugin.telephony.fail_next(1, "permanent")
     report = desk.sweep(routing=False)
     assert [(a.status, a.reason) for a in report.failed] == [("failed", "permanent")]
@@ -99,8 +58,8 @@ def test_a_permanent_failure_is_reported_with_a_task_and_the_cadence_goes_on() -
 
 
 def test_transient_failures_after_retries_are_tried_again_later() -> None:
-    desk, plugin, clock = _desk()
-    referral = _ready(desk)
+    desk, plugin, clock = outreach_desk()
+    referral = ready_referral(desk)
     plugin.telephony.fail_next(2, "transient")  # both tries of the retry policy
     report = desk.sweep(routing=False)
     assert [a.reason for a in report.failed] == ["retries_exhausted"]
@@ -114,8 +73,8 @@ def test_transient_failures_after_retries_are_tried_again_later() -> None:
 
 
 def test_an_sms_template_too_long_becomes_a_task_not_a_truncated_text() -> None:
-    desk, plugin, clock = _desk(sms_templates={"schedule.sms_d2": "x" * 200})
-    referral = _ready(desk)
+    desk, plugin, clock = outreach_desk(sms_templates={"schedule.sms_d2": "x" * 200})
+    referral = ready_referral(desk)
     desk.sweep(routing=False)
     clock.advance(days=2)
     report = desk.sweep(routing=False)
@@ -125,8 +84,8 @@ def test_an_sms_template_too_long_becomes_a_task_not_a_truncated_text() -> None:
 
 
 def test_a_sweep_leaves_no_lease_behind() -> None:
-    desk, _, _ = _desk(worker="w1")
-    _ready(desk)
+    desk, _, _ = outreach_desk(worker="w1")
+    ready_referral(desk)
     desk.sweep(routing=False)
     store = desk.store
     assert isinstance(store, MemoryStore)
@@ -135,7 +94,7 @@ def test_a_sweep_leaves_no_lease_behind() -> None:
 
 
 def test_a_sweep_needs_a_leasing_store() -> None:
-    desk, _, _ = _desk()
+    desk, _, _ = outreach_desk()
 
     @attrs.define
     class Plain:
@@ -164,10 +123,10 @@ def test_resuming_one_interrupted_action_never_resends_another_after_an_opt_out(
 ) -> None:
     # Two actions interrupted mid-send: a records fax and the day-0 call. The patient then
     # opts out of calls. Resuming the fax must not re-send the call with it.
-    desk, plugin, clock = _desk()
+    desk, plugin, clock = outreach_desk()
     records = RecordsRequest(requested_at=T0, due_at=T0)
     referral = desk.create(
-        _referral().model_copy(update={"records_requests": (records,)}), actor=SYSTEM
+        plain_referral().model_copy(update={"records_requests": (records,)}), actor=SYSTEM
     )
     desk.fire(referral.id, "accept", actor=CLINICIAN)
     desk.fire(referral.id, "clear", actor=SYSTEM)
@@ -192,8 +151,8 @@ def test_an_opt_out_committed_after_planning_stops_the_send(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A STOP handled by another worker lands between the sweep's plan and its send.
-    desk, plugin, _clock = _desk()
-    referral = _ready(desk)
+    desk, plugin, _clock = outreach_desk()
+    referral = ready_referral(desk)
     real_plan = dispatch_module.plan
     opted_out = False
 
@@ -227,7 +186,7 @@ class _PhoneOnly:
 
 
 def test_a_missing_backend_becomes_a_task_and_the_sweep_goes_on() -> None:
-    _, plugin, clock = _desk()
+    _, plugin, clock = outreach_desk()
     desk = ReferralDesk(
         store=MemoryStore(),
         clock=clock,
@@ -237,7 +196,7 @@ def test_a_missing_backend_becomes_a_task_and_the_sweep_goes_on() -> None:
     )
     records = RecordsRequest(requested_at=T0, due_at=T0)
     needs_fax = desk.create(
-        _referral().model_copy(update={"records_requests": (records,)}), actor=SYSTEM
+        plain_referral().model_copy(update={"records_requests": (records,)}), actor=SYSTEM
     )
     desk.fire(needs_fax.id, "accept", actor=CLINICIAN)
     desk.fire(needs_fax.id, "clear", actor=SYSTEM)
@@ -250,7 +209,7 @@ def test_a_missing_backend_becomes_a_task_and_the_sweep_goes_on() -> None:
 
 def _second_referral_of(first: Referral, **patient_changes: object) -> Referral:
     assert first.patient is not None
-    return _referral().model_copy(
+    return plain_referral().model_copy(
         update={"patient": first.patient.model_copy(update=patient_changes)}
     )
 
@@ -258,8 +217,8 @@ def _second_referral_of(first: Referral, **patient_changes: object) -> Referral:
 def test_an_sms_stop_opts_the_patient_out_on_their_other_open_referrals() -> None:
     from referralkit.ports import SmsReply
 
-    desk, _plugin, clock = _desk()
-    first = _ready(desk)
+    desk, _plugin, clock = outreach_desk()
+    first = ready_referral(desk)
     other = desk.create(_second_referral_of(first), actor=SYSTEM)
     stranger = desk.create(
         _second_referral_of(first, phones=(PhoneContact(number="+15555550999"),), given_name="Bo"),
@@ -288,8 +247,8 @@ def test_an_sms_stop_opts_the_patient_out_on_their_other_open_referrals() -> Non
 
 
 def test_withdrawing_consent_reaches_the_same_patient_by_name_and_birth_date() -> None:
-    desk, _plugin, _clock = _desk()
-    first = _ready(desk)
+    desk, _plugin, _clock = outreach_desk()
+    first = ready_referral(desk)
     other = desk.create(
         _second_referral_of(first, phones=(PhoneContact(number="+15555550777"),)), actor=SYSTEM
     )

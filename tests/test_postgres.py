@@ -23,7 +23,7 @@ from referralkit import (
     Role,
     StoreError,
 )
-from tests.pg import DSN, server_or_skip, throwaway_schema
+from tests.support.pg import DSN, server_or_skip, throwaway_schema
 
 pytestmark = pytest.mark.postgres
 

@@ -11,8 +11,8 @@ import pytest
 from referralkit.adapters.sqlite import SQLiteStore
 from referralkit.cli import main
 from referralkit.metrics.html import format_duration, format_rate
-from tests.chromium import artifacts_dir, chromium_or_skip, open_page
-from tests.test_metrics import Log, funnel
+from tests.support.chromium import artifacts_dir, chromium_or_skip, open_page
+from tests.support.metrics_world import Log, funnel
 
 COLLECT = """
 Array.from(document.querySelectorAll('[data-metric]'))

@@ -39,7 +39,7 @@ from referralkit import (
 )
 from referralkit.lifecycle import Change
 from referralkit.model import Channel, Direction
-from tests.pg import STORE_FACTORIES, open_store_for
+from tests.support.pg import STORE_FACTORIES, open_store_for
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 CLINICIAN = Actor(kind=ActorKind.HUMAN, id="dr-okafor", role=Role.CLINICIAN)

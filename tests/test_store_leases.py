@@ -28,7 +28,7 @@ from referralkit import (
 )
 from referralkit.adapters.sqlite import SCHEMA_VERSION
 from referralkit.store import LeasingStore
-from tests.pg import STORE_FACTORIES, open_store_for
+from tests.support.pg import STORE_FACTORIES, open_store_for
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)

@@ -7,13 +7,15 @@ import logging
 import pytest
 
 from referralkit.outreach.dispatch import Dispatcher
-from tests.test_outreach_desk import _desk, _ready
+from tests.support.outreach_world import outreach_desk, ready_referral
 
 
 def test_outreach_sweep_reports_progress_per_referral(caplog: pytest.LogCaptureFixture) -> None:
-    desk, plugin, _ = _desk(page_size=2)  # pages smaller than the work: progress spans pages
+    desk, plugin, _ = outreach_desk(
+        page_size=2
+    )  # pages smaller than the work: progress spans pages
     for _ in range(3):
-        _ready(desk)
+        ready_referral(desk)
     calls: list[tuple[int, int | None]] = []
     assert desk.outreach is not None
     with caplog.at_level(logging.INFO, logger="referralkit.outreach"):
@@ -34,7 +36,7 @@ def test_outreach_sweep_reports_progress_per_referral(caplog: pytest.LogCaptureF
 
 
 def test_a_sweep_without_a_callback_still_works() -> None:
-    desk, _, _ = _desk()
-    _ready(desk)
+    desk, _, _ = outreach_desk()
+    ready_referral(desk)
     assert desk.outreach is not None
     assert Dispatcher(desk, desk.outreach).sweep(desk.clock.now()).claimed == 1

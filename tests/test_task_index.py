@@ -17,8 +17,8 @@ from referralkit.lifecycle import amended, created
 from referralkit.model import Actor, ActorKind, HumanTask, Referral, Role, TaskPriority, TaskStatus
 from referralkit.store import Store
 from referralkit.tasks import QueueCounts, TaskIndex, TaskQuery
-from tests.conftest import complete_referral
-from tests.pg import STORE_FACTORIES, open_store_for
+from tests.support.builders import complete_referral
+from tests.support.pg import STORE_FACTORIES, open_store_for
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 STAFF = Actor(kind=ActorKind.HUMAN, id="staff", role=Role.SCHEDULER)
@@ -188,7 +188,7 @@ def test_sqlite_migration_backfills_the_index(tmp_path: Path) -> None:
 
 
 def test_postgres_migration_backfills_the_index() -> None:
-    from tests.pg import DSN, drop_schema, server_or_skip
+    from tests.support.pg import DSN, drop_schema, server_or_skip
 
     server_or_skip()
     import psycopg

@@ -26,8 +26,8 @@ from referralkit.model import (
     Interaction,
     Role,
 )
-from tests.conftest import T0, complete_referral
-from tests.test_canary import exception_texts, model_texts
+from tests.support.builders import T0, complete_referral
+from tests.support.canary import exception_texts, model_texts
 
 CANARIES = {
     "note": "Zqnote9911 patient mentioned her son Wyatt",

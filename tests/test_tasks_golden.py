@@ -13,7 +13,7 @@ from referralkit.adapters.sqlite import SQLiteStore
 from referralkit.desk import ReferralDesk
 from referralkit.model import Appointment, Referral, ReferralStatus, TaskStatus
 from referralkit.tasks import LIVE_STATUSES
-from tests.conftest import complete_referral
+from tests.support.builders import complete_referral
 
 
 @pytest.fixture(params=["memory", "sqlite"])

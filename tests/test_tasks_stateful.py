@@ -32,7 +32,7 @@ from referralkit.model import (
     TaskStatus,
 )
 from referralkit.tasks import LIVE_STATUSES, moot_reason
-from tests.conftest import complete_referral
+from tests.support.builders import complete_referral
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 CLINICIAN = Actor(kind=ActorKind.HUMAN, id="dr", role=Role.CLINICIAN)

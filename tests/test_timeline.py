@@ -9,7 +9,7 @@ from referralkit.clock import ManualClock
 from referralkit.desk import ReferralDesk
 from referralkit.model import Actor, ActorKind, Appointment, Role
 from referralkit.timeline import WITHHELD, format_timeline, referral_timeline, timeline
-from tests.conftest import complete_referral
+from tests.support.builders import complete_referral
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 CLINICIAN = Actor(kind=ActorKind.HUMAN, id="dr-okafor", role=Role.CLINICIAN)

@@ -3,9 +3,14 @@
 Registered through the ``pytest11`` entry point, so it loads into every pytest session
 wherever referralkit is installed: it imports nothing heavy until a fixture is used.
 
-Fixtures:
+Fixtures (override the three settings fixtures in a ``conftest.py`` to change them):
 
-* ``referralkit_clock``: a :class:`~referralkit.clock.ManualClock` at 2025-01-06 09:00 UTC.
+* ``referralkit_start``: the instant the clock starts at (Monday 2025-01-06 16:00 UTC, 10:00
+  in Illinois: inside calling hours).
+* ``referralkit_outreach``: the desk's :class:`~referralkit.outreach.dispatch.OutreachSettings`
+  (``None``: outreach off).
+* ``referralkit_auto_route``: whether the desk routes after every change (``False``).
+* ``referralkit_clock``: a :class:`~referralkit.clock.ManualClock` at ``referralkit_start``.
 * ``referralkit_memory``: an :class:`~referralkit.adapters.memory.InMemoryPlugin` whose fakes
   use that clock and never sleep.
 * ``referralkit_outbox``: the same plugin, named for what tests assert on (what was sent).
@@ -14,6 +19,9 @@ Fixtures:
 * ``referralkit_retrying``: a retry policy of three tries that never waits.
 * ``referralkit_desk``: a :class:`~referralkit.desk.ReferralDesk` on a memory store with all of
   the above.
+
+.. versionchanged:: 0.2 ``referralkit_start``, ``referralkit_outreach`` and
+   ``referralkit_auto_route``; the clock starts inside calling hours.
 
 .. versionadded:: 0.1
 """
@@ -31,27 +39,49 @@ if TYPE_CHECKING:
     from referralkit.adapters.memory import InMemoryPlugin
     from referralkit.clock import ManualClock
     from referralkit.desk import ReferralDesk
+    from referralkit.outreach.dispatch import OutreachSettings
     from referralkit.plugins import Hooks, ReferralkitPluginManager
 
 __all__ = [
+    "referralkit_auto_route",
     "referralkit_clock",
     "referralkit_desk",
     "referralkit_hooks",
     "referralkit_memory",
     "referralkit_outbox",
+    "referralkit_outreach",
     "referralkit_pm",
     "referralkit_retrying",
+    "referralkit_start",
 ]
 
 _START = datetime(2025, 1, 6, 16, 0, tzinfo=UTC)  # 10:00 in Illinois: inside calling hours
 
 
 @pytest.fixture
-def referralkit_clock() -> ManualClock:
-    """Return a manual clock at Monday 2025-01-06 16:00 UTC (10:00 Central)."""
+def referralkit_start() -> datetime:
+    """Return the instant ``referralkit_clock`` starts at; override it to start elsewhere."""
+    return _START
+
+
+@pytest.fixture
+def referralkit_outreach() -> OutreachSettings | None:
+    """Return the outreach settings ``referralkit_desk`` uses (``None``: outreach off)."""
+    return None
+
+
+@pytest.fixture
+def referralkit_auto_route() -> bool:
+    """Return whether ``referralkit_desk`` routes after every committed change."""
+    return False
+
+
+@pytest.fixture
+def referralkit_clock(referralkit_start: datetime) -> ManualClock:
+    """Return a manual clock at ``referralkit_start``."""
     from referralkit.clock import ManualClock
 
-    return ManualClock(_START)
+    return ManualClock(referralkit_start)
 
 
 @pytest.fixture
@@ -97,6 +127,8 @@ def referralkit_desk(
     referralkit_clock: ManualClock,
     referralkit_hooks: Hooks,
     referralkit_retrying: Retrying,
+    referralkit_outreach: OutreachSettings | None,
+    referralkit_auto_route: bool,
 ) -> ReferralDesk:
     """Return a desk on a memory store, the manual clock and the in-memory adapters."""
     from referralkit.adapters.memory import MemoryStore
@@ -107,4 +139,6 @@ def referralkit_desk(
         clock=referralkit_clock,
         hooks=referralkit_hooks,
         retrying=referralkit_retrying,
+        outreach=referralkit_outreach,
+        auto_route=referralkit_auto_route,
     )
