@@ -181,6 +181,8 @@ def test_sqlite_migration_adds_the_leases_table_to_a_version_1_file(tmp_path: Pa
     SQLiteStore(path).close()
     with sqlite3.connect(path) as conn:  # roll the file back to schema 1, as 0.1 shipped it
         conn.execute("DROP TABLE leases")
+        conn.execute("DROP INDEX referrals_next_routing")
+        conn.execute("ALTER TABLE referrals DROP COLUMN next_routing_at")
         conn.execute("UPDATE referralkit_schema SET version = 1")
     conn.close()
     reopened = SQLiteStore(path)

@@ -549,12 +549,18 @@ class ReferralDesk:
     def sweep_routing(
         self, now: datetime | None = None, *, page_size: int = 500
     ) -> RoutingSweepReport:
-        """Route every open or held referral at *now*, page by page (keyset by id).
+        """Route the open or held referrals that are due at *now*, page by page.
 
-        A referral that keeps conflicting with other writers is counted and skipped; the next
-        sweep picks it up.
+        Every change records when routing next has something to decide for the referral
+        (``next_routing_at``); on a store that indexes it (every built-in store) the sweep
+        reads only the referrals due by *now*, so it costs what is due, not what is open.
+        With contributed routing rules (``referralkit_add_routing_rules``), or a store without
+        the index, every open or held referral is evaluated. A referral that keeps conflicting
+        with other writers is counted and skipped; the next sweep picks it up.
 
         .. versionadded:: 0.1
+        .. versionchanged:: 0.1
+           Reads only the referrals due for routing.
         """
         return _routing.sweep_routing(self, now, page_size=page_size)
 

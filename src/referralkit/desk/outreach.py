@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from referralkit.desk import consent as _consent
+from referralkit.errors import RuleLoadError
 from referralkit.lifecycle import (
     Change,
     Trigger,
@@ -19,23 +20,36 @@ from referralkit.model import (
     ReferralStatus,
 )
 from referralkit.outreach.dispatch import Dispatcher, SweepReport, next_action_at
+from referralkit.routing import ROUTED_STATES, next_routing_at
 
 if TYPE_CHECKING:
     from referralkit.desk.core import ReferralDesk
 
 
 def _outreach_planned(desk: ReferralDesk, change: Change) -> Change:
-    # next_action_at follows the outreach plan and is written with the change itself, so a
-    # sweep touches exactly the referrals with due work and a crash cannot lose one.
+    # next_action_at follows the outreach plan and next_routing_at the routing rules; both are
+    # written with the change itself, so a sweep touches exactly the referrals with due work
+    # and a crash cannot lose one.
     settings = desk.outreach
-    if settings is None:
-        return change
     referral = change.referral
     events = [*desk.store.events(referral.id), change.event]
-    wanted = next_action_at(referral, events, settings, desk.clock.now())
-    if wanted == referral.next_action_at:
+    now = desk.clock.now()
+    update = {}
+    try:
+        routing_at = next_routing_at(referral, events, desk.routing_rules.active, now)
+    except RuleLoadError:
+        # The rules cannot be loaded now: a commit never fails for routing's sake. Due at once,
+        # so a sweep routes it as soon as the rules load again.
+        routing_at = now if referral.status in ROUTED_STATES else None
+    if routing_at != referral.next_routing_at:
+        update["next_routing_at"] = routing_at
+    if settings is not None:
+        wanted = next_action_at(referral, events, settings, now)
+        if wanted != referral.next_action_at:
+            update["next_action_at"] = wanted
+    if not update:
         return change
-    return Change(referral.model_copy(update={"next_action_at": wanted}), change.event)
+    return Change(referral.model_copy(update=update), change.event)
 
 
 def sweep(desk: ReferralDesk, now: datetime | None = None, *, routing: bool = True) -> SweepReport:

@@ -36,11 +36,13 @@ from referralkit.routing import (
     RoutingSweepReport,
     RuleExplanation,
     evaluate,
+    next_routing_at,
     suggested_decision,
 )
 from referralkit.routing import (
     explain as explain_rules,
 )
+from referralkit.store import RoutingStore
 
 if TYPE_CHECKING:
     from referralkit.desk.core import ReferralDesk
@@ -106,6 +108,12 @@ def sweep_routing(
 ) -> RoutingSweepReport:
     """Implement :meth:`ReferralDesk.sweep_routing` (documented there)."""
     at = now or desk.clock.now()
+    if isinstance(desk.store, RoutingStore) and not desk.hooks.implemented(
+        "referralkit_add_routing_rules"
+    ):
+        return _sweep_due(desk, desk.store, at, page_size)
+    # Contributed rules may depend on the time in ways next_routing_at cannot know, and a store
+    # without the index cannot say what is due: evaluate every open referral.
     statuses = (*ACTIVE_STATES, ReferralStatus.ON_HOLD)
     examined = routed = decisions = failures = conflicts = 0
     after: UUID | None = None
@@ -125,6 +133,41 @@ def sweep_routing(
             routed += 1 if report.applied else 0
         after = page[-1].id
     _log.info("routing sweep: %d examined, %d decisions applied", examined, decisions)
+    return RoutingSweepReport(at, examined, routed, decisions, failures, conflicts)
+
+
+def _sweep_due(
+    desk: ReferralDesk, store: RoutingStore, at: datetime, page_size: int
+) -> RoutingSweepReport:
+    # Only referrals whose next_routing_at has come (index order, keyset paging): the cost
+    # follows what is due, not what is open. A referral with nothing to do after all (its
+    # time was early, or the decision was already recorded) moves on to its next time.
+    rules = desk.routing_rules.active
+    examined = routed = decisions = failures = conflicts = 0
+    after: tuple[datetime, UUID] | None = None
+    while True:
+        page = store.due_for_routing(at, limit=page_size, after=after)
+        if not page:
+            break
+        for referral in page:
+            examined += 1
+            try:
+                report = desk.route(referral.id, now=at)
+            except ConflictError:
+                conflicts += 1
+                continue
+            decisions += len(report.applied)
+            failures += len(report.failed)
+            routed += 1 if report.applied else 0
+            if not report.applied and not report.failed:  # nothing committed: move it on
+                current = store.get(referral.id)
+                due = next_routing_at(current, store.events(referral.id), rules, at)
+                store.reschedule_routing(current, due)
+        last = page[-1]
+        if last.next_routing_at is None:  # pragma: no cover - due rows always have a time
+            break
+        after = (last.next_routing_at, last.id)
+    _log.info("routing sweep: %d due examined, %d decisions applied", examined, decisions)
     return RoutingSweepReport(at, examined, routed, decisions, failures, conflicts)
 
 
