@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumber, PhoneNumberFormat
-from phonenumbers import timezone as phone_timezone
+
+if TYPE_CHECKING:
+    from phonenumbers import PhoneNumber
 
 from referralkit.errors import IntakeError
 from referralkit.model import PhoneKind
@@ -71,12 +71,16 @@ def _fail(code: str, message: str) -> IntakeError:
 @functools.lru_cache(maxsize=64)
 def _region_country_code(region: str) -> int:
     # 0 for a region libphonenumber does not know (country_code_for_valid_region would raise).
+    import phonenumbers
+
     return phonenumbers.country_code_for_region(region)
 
 
 @functools.lru_cache(maxsize=64)
 def _nanp_fast_parse(region: str) -> bool:
     """Return whether :data:`_NANP_RE` numbers parse in *region* as code 1 + ten digits."""
+    from phonenumbers import PhoneMetadata
+
     metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
     home = PhoneMetadata.metadata_for_region("US", None)
     return all(
@@ -90,12 +94,18 @@ def _nanp_fast_parse(region: str) -> bool:
 
 
 def _parse(raw: str, region: str) -> PhoneNumber:
+    # phonenumbers is imported where first needed, here and below: loading its metadata
+    # slows every start-up, and most commands never read a phone number.
+    import phonenumbers
+
     match = _NANP_RE.fullmatch(raw)
     # "+1 ..." is read with the metadata of country code 1 whatever the region; "1 ..." and
     # "312 ..." with the region's, which must strip a leading 1 as the national prefix.
     plus = match is not None and match[1] is not None and match[1][0] == "+"
     if match is not None and _nanp_fast_parse("US" if plus else region):
-        return PhoneNumber(country_code=1, national_number=int(match[2] + match[3] + match[4]))
+        return phonenumbers.PhoneNumber(
+            country_code=1, national_number=int(match[2] + match[3] + match[4])
+        )
     return phonenumbers.parse(raw, region)
 
 
@@ -105,6 +115,8 @@ _Desc = tuple[frozenset[int] | None, re.Pattern[str]]
 @functools.lru_cache(maxsize=64)
 def _region_checks(region: str) -> tuple[_Desc, tuple[_Desc, ...]] | None:
     """Return the compiled general and per-type descriptions of *region*, as the library does."""
+    from phonenumbers import PhoneMetadata
+
     metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
     if metadata is None:
         return None
@@ -150,6 +162,8 @@ def _types_for_length(region: str, length: int) -> re.Pattern[str] | None:
 
 def _valid_in_region(number: PhoneNumber, region: str) -> bool:
     """Return exactly what ``phonenumbers.is_valid_number_for_region`` does, faster."""
+    import phonenumbers
+
     checks = _region_checks(region)
     if checks is None:
         return phonenumbers.is_valid_number_for_region(number, region)
@@ -176,13 +190,16 @@ def normalise_phone(
     :raises IntakeError: ``invalid_type``, ``too_long``, ``invalid_phone`` (cannot be read as
         a number) or ``phone_not_valid`` (read, but no such number range exists).
     """
+    import phonenumbers
+    from phonenumbers import timezone as phone_timezone
+
     if not isinstance(value, str):
         raise _fail("invalid_type", "The phone number must be given as text.")
     if len(value) > _MAX_PHONE_INPUT:
         raise _fail("too_long", "The phone number is too long.")
     try:
         number = _parse(value, region)
-    except NumberParseException as exc:
+    except phonenumbers.NumberParseException as exc:
         raise _fail("invalid_phone", "The phone number could not be read.") from exc
     # Validate against the default region first: for the common case (a US number at a US
     # practice) this is one pattern check instead of a search over every NANPA region.
@@ -193,7 +210,7 @@ def normalise_phone(
         if found is None or not phonenumbers.is_valid_number_for_region(number, found):
             raise _fail("phone_not_valid", "The phone number is not a valid number.")
         number_region = found
-    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     zones: tuple[str, ...] = ()
     if with_time_zones:
         found_zones = phone_timezone.time_zones_for_geographical_number(number)

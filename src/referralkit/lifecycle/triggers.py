@@ -71,7 +71,9 @@ TRIGGERS: Final[tuple[Trigger, ...]] = get_args(Trigger)
 
 class _TriggerData(BaseModel):
     # Not strict: data comes from host code, CLIs and JSON alike ("unreachable" for an enum).
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=False, hide_input_in_errors=True, defer_build=True
+    )
 
 
 class NoteData(_TriggerData):

@@ -105,7 +105,9 @@ NonEmpty = Annotated[str, Field(min_length=1, max_length=500)]
 class _Record(BaseModel):
     """Base of every model: frozen, strict, no unknown fields, PHI masked in repr."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=True, hide_input_in_errors=True, defer_build=True
+    )
     _phi: ClassVar[frozenset[str]] = frozenset()
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
