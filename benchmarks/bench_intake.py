@@ -30,10 +30,10 @@ import sys
 import timeit
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import phonenumbers
+from common import interleaved, note, report
 from phonenumbers import timezone as phone_timezone
 from pydantic import BaseModel
 
@@ -44,9 +44,6 @@ from referralkit.intake.normalise import normalise_npi
 from referralkit.intake.progress import evaluate
 from referralkit.intake.validators import read_turn, validators_for
 from referralkit.model import Referral, is_valid_npi
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import interleaved, note, report
 
 PAYLOAD: dict[str, Any] = {
     "referral_number": "REF-2026-0042",
