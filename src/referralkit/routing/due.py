@@ -26,7 +26,7 @@ from typing import Final
 from referralkit.events import Event
 from referralkit.lifecycle import ACTIVE_STATES
 from referralkit.model import Referral, ReferralStatus
-from referralkit.routing.engine import evaluate
+from referralkit.routing.engine import decisions_due
 from referralkit.routing.facts import Facts
 from referralkit.routing.rules import Condition, Rule
 from referralkit.routing.ruleset import RuleSet
@@ -165,9 +165,9 @@ def next_routing_at(
     at = _utc(now)
     if referral.status not in ROUTED_STATES:
         return None
-    if evaluate(referral, events, rules, at).decisions:
-        return at
     facts = rules.facts(referral, events, at)
+    if decisions_due(rules, facts):
+        return at
     soonest: datetime | None = None
     for rule in rules.rules:
         when = rule.when
