@@ -5,7 +5,7 @@ spawn to exit, the sides interleaved (order alternating per round), at least fiv
 
 * **open a desk**: ``import referralkit; referralkit.ReferralDesk.open("memory://")`` vs the
   bare import of its four core dependencies, ``import pydantic, transitions, pluggy,
-  tenacity``. Goal <= 2x, for time and for peak memory (``ru_maxrss`` of each child).
+  tenacity``. Goal <= 2x, for time and for peak memory (``VmHWM`` of each child, Linux).
 * **CLI help**: ``referralkit --help`` (as ``python -m referralkit --help``) vs the same bare
   import.
 
@@ -22,7 +22,9 @@ import time
 
 from common import MIN_SAMPLES, report
 
-_RSS = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+# Peak resident memory of this process (VmHWM, KiB). Not ru_maxrss: after fork and exec it can
+# still report the parent's peak, which made both sides read the same.
+_RSS = "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')))"
 BARE = f"import pydantic, transitions, pluggy, tenacity; {_RSS}"
 DESK = f"import referralkit; referralkit.ReferralDesk.open('memory://'); {_RSS}"
 HELP = (
