@@ -18,6 +18,7 @@ from tests.conftest import complete_referral
 from tests.pg import DSN, STORE_FACTORIES, open_store_for, server_or_skip, throwaway_schema
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ACTOR = Actor(kind=ActorKind.HUMAN, id="intake", role=Role.INTAKE)
 
 
@@ -100,7 +101,8 @@ def test_sqlite_migration_makes_open_referrals_stored_before_it_due(tmp_path: Pa
     conn.close()
     reopened = SQLiteStore(path)
     try:
-        assert [r.id.int for r in reopened.due_for_routing(NOW)] == [1]
+        (due,) = reopened.due_for_routing(NOW)
+        assert (due.id.int, due.next_routing_at) == (1, EPOCH)
         with sqlite3.connect(path) as conn:
             plan = conn.execute(
                 "EXPLAIN QUERY PLAN SELECT id FROM referrals WHERE next_routing_at IS NOT NULL"
@@ -128,6 +130,30 @@ def test_postgres_migration_makes_open_referrals_stored_before_it_due() -> None:
             conn.execute(f"UPDATE {schema}.referralkit_schema SET version = 2")
         reopened = PostgresStore(DSN, schema=schema)
         try:
-            assert [r.id.int for r in reopened.due_for_routing(NOW)] == [1]
+            (due,) = reopened.due_for_routing(NOW)
+            assert (due.id.int, due.next_routing_at) == (1, EPOCH)
         finally:
             reopened.close()
+
+
+def test_one_sweep_after_the_sqlite_migration_routes_every_open_referral(tmp_path: Path) -> None:
+    from referralkit import ManualClock, ReferralDesk
+
+    path = tmp_path / "old.db"
+    old = SQLiteStore(path)
+    for n in range(1, 6):
+        _add(old, n, None)
+    old.close()
+    with sqlite3.connect(path) as conn:  # as a release before the column wrote it
+        conn.execute("DROP INDEX referrals_next_routing")
+        conn.execute("ALTER TABLE referrals DROP COLUMN next_routing_at")
+        conn.execute("UPDATE referralkit_schema SET version = 2")
+    conn.close()
+    desk = ReferralDesk(store=SQLiteStore(path), clock=ManualClock(NOW + timedelta(minutes=5)))
+    try:
+        first = desk.sweep_routing(page_size=2)
+        second = desk.sweep_routing(page_size=2)
+    finally:
+        desk.close()
+    assert (first.examined, first.decisions) == (5, 5)
+    assert (second.examined, second.decisions) == (0, 0)

@@ -74,7 +74,8 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
            ON referralkit_referrals (next_routing_at, id) WHERE next_routing_at IS NOT NULL""",
         # Referrals stored before this column existed: the open ones are due at once, so the
         # first sweep routes them and sets their real time.
-        """UPDATE referralkit_referrals SET next_routing_at = '1970-01-01T00:00:00Z'
+        """UPDATE referralkit_referrals SET next_routing_at = '1970-01-01T00:00:00Z',
+           body = jsonb_set(body, '{next_routing_at}', '"1970-01-01T00:00:00Z"')
            WHERE status IN ('intake', 'received', 'accepted', 'pending_auth',
            'ready_to_schedule', 'scheduled', 'visit_completed', 'on_hold')""",
     ),

@@ -73,10 +73,12 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         """CREATE INDEX referrals_next_routing ON referrals (next_routing_at, id)
            WHERE next_routing_at IS NOT NULL""",
         # Referrals stored before this column existed have never been given a time: make the
-        # open ones due at once, so the first sweep routes them and sets their real time.
-        """UPDATE referrals SET next_routing_at = 0 WHERE status IN ('intake', 'received',
-           'accepted', 'pending_auth', 'ready_to_schedule', 'scheduled', 'visit_completed',
-           'on_hold')""",
+        # open ones due at once (column and body alike), so the first sweep routes them and
+        # sets their real time.
+        """UPDATE referrals SET next_routing_at = 0,
+           body = json_set(body, '$.next_routing_at', '1970-01-01T00:00:00Z')
+           WHERE status IN ('intake', 'received', 'accepted', 'pending_auth',
+           'ready_to_schedule', 'scheduled', 'visit_completed', 'on_hold')""",
     ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
