@@ -129,7 +129,7 @@ def decisions_due(rules: RuleSet, facts: Facts) -> bool:
     if facts.status is ReferralStatus.ENTERED_IN_ERROR:
         return False
     decider = _Decider(rules, facts)
-    return any(decider.decide(rule, _PROBE) for rule in rules.match(facts))
+    return any(decider.has_due(rule, _PROBE) for rule in rules.match(facts))
 
 
 def explain(
