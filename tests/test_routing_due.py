@@ -29,6 +29,7 @@ from referralkit.routing import (
     next_routing_at,
     time_thresholds,
 )
+from referralkit.routing.engine import decisions_due
 from referralkit.routing.sla import Duration
 from tests.test_routing_properties import RULE_SETS, histories, instants, referrals
 
@@ -169,3 +170,12 @@ def test_a_decision_due_at_the_commit_makes_the_referral_due_at_once(history, no
     referral, events = history
     if referral.status in ROUTED_STATES and evaluate(referral, events, rules, now).decisions:
         assert next_routing_at(referral, events, rules, now) == now.astimezone(UTC)
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories(), instants, st.sampled_from(ALL_RULE_SETS))
+def test_decisions_due_agrees_with_evaluate(history, now, rules):
+    referral, events = history
+    at = now.astimezone(UTC)
+    expected = bool(evaluate(referral, events, rules, at).decisions)
+    assert decisions_due(rules, rules.facts(referral, events, at)) == expected
