@@ -16,11 +16,11 @@ in memory. Every figure is a ratio within this run.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -44,7 +44,6 @@ from referralkit import (
     created,
 )
 from referralkit.adapters.memory import InMemoryPlugin
-from referralkit.events import Event
 from referralkit.outbox import RetryPolicy
 from referralkit.outreach import default_policy, plan
 from referralkit.outreach.dispatch import OutreachSettings
@@ -78,19 +77,35 @@ def _referral(number: int, next_action_at: datetime | None = None) -> Referral:
     )
 
 
-def _background(count: int) -> Iterator[tuple[Referral, Event]]:
-    # Open referrals with outreach far ahead: stored, indexed, never due in this run.
-    template = _referral(0, T0 + timedelta(days=30))
-    for number in range(count):
-        referral = template.model_copy(
-            update={
-                "id": uuid4(),
-                "referral_number": f"B-{number}",
-                "next_action_at": T0 + timedelta(days=30, seconds=number % 86_400),
-            }
-        )
-        change = created(referral, SYSTEM, T0 - timedelta(days=1))
-        yield change.referral, change.event
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(value: datetime) -> int:
+    return (value - _EPOCH) // timedelta(microseconds=1)  # the SQLite store's encoding
+
+
+def _fill_background(path: Path, count: int) -> None:
+    """Write *count* open referrals with outreach far ahead: stored, indexed, never due.
+
+    Raw rows in the store's own schema (clones of one referral, each with its own id): building
+    them is not what is measured, and they are never read, so they carry no events.
+    """
+    later = T0 + timedelta(days=30)
+    template = created(_referral(0, later), SYSTEM, T0 - timedelta(days=1)).referral
+    body, old = template.model_dump_json(), str(template.id)
+    rows = (
+        (new, _micros(later), f"B-{n}", _micros(T0), body.replace(old, new))
+        for n, new in ((n, str(uuid4())) for n in range(count))
+    )
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(
+        "INSERT INTO referrals (id, version, status, next_action_at, referral_number,"
+        " updated_at, body) VALUES (?, 1, 'received', ?, ?, ?, ?)",
+        rows,
+    )
+    conn.execute("COMMIT")
+    conn.close()
 
 
 def _desk(path: Path, clock: ManualClock) -> ReferralDesk:
@@ -118,7 +133,7 @@ def _build(path: Path, background: int) -> tuple[ReferralDesk, ManualClock]:
     desk = _desk(path, clock)
     if background:
         began = time.perf_counter()
-        desk.store.create_many(_background(background), batch_size=5_000)
+        _fill_background(path, background)
         print(f"  built {background:,} open referrals in {time.perf_counter() - began:.1f} s")
     return desk, clock
 

@@ -211,7 +211,7 @@ def _stream(store: SQLiteStore, page: int) -> Any:
 
 
 def bench_sweep(quick: bool) -> None:
-    count = 5_000 if quick else 100_000
+    count = 2_000 if quick else 100_000
     rules = default_rules()
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "sweep.db")
