@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from common import compare
+from common import compare, report
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_none
 
 from referralkit import ManualClock, MemoryStore, ReferralDesk, TransientAdapterError
@@ -77,13 +77,10 @@ def main(quick: bool = False) -> float:
     # Interleaved rounds with the collector paused (common.compare): a noisy machine slows
     # both sides of a round alike.
     ours, base = compare(_loop(referralkit, loops), _loop(baseline, loops), loops, rounds=repeats)
-    ratio = ours / base
     print("bench_hooks: one call to the in-memory fax adapter")
-    print(f"  baseline (bare pluggy hook + bare tenacity Retrying): {base * 1e6:7.2f} us")
-    print(f"  referralkit (Hooks facade + desk retry policy):       {ours * 1e6:7.2f} us")
-    verdict = "ok" if ratio <= GOAL else "OVER GOAL"
-    print(f"  ratio: {ratio:.2f}x (goal <= {GOAL}x) {verdict}")
-    return ratio
+    return report(
+        "Hooks facade + desk retry vs bare pluggy hook + Retrying", ours, base, goal=GOAL
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@
    with the default rules by the pure engine. Reported as referrals per second, and as a ratio to
    streaming the same pages and events without evaluating them.
 
-Figures are medians of repeated ``time.perf_counter`` loops.
+Figures are medians of five interleaved ``time.perf_counter`` rounds, garbage collector paused.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from common import START, SYSTEM, compare, report, sample_referral
+from common import MIN_SAMPLES, START, SYSTEM, compare, no_gc, report, sample_referral
 
 from referralkit import (
     AuthorizationStatus,
@@ -211,7 +211,7 @@ def _stream(store: SQLiteStore, page: int) -> Any:
 
 
 def bench_sweep(quick: bool) -> None:
-    count = 5_000 if quick else 100_000
+    count = 2_000 if quick else 100_000
     rules = default_rules()
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "sweep.db")
@@ -223,6 +223,7 @@ def bench_sweep(quick: bool) -> None:
             seen = 0
             for _referral, _events in _stream(store, 1000):
                 seen += 1
+            assert seen == count
             return seen
 
         decided = 0
@@ -233,6 +234,7 @@ def bench_sweep(quick: bool) -> None:
             for referral, events in _stream(store, 1000):
                 decided += len(evaluate(referral, events, rules, NOW).decisions)
                 seen += 1
+            assert seen == count
             return seen
 
         loaded = list(_stream(store, 1000))
@@ -241,18 +243,16 @@ def bench_sweep(quick: bool) -> None:
             for referral, events in loaded:
                 evaluate(referral, events, rules, NOW)
 
-        repeats = 3
         reads, sweeps, evals = [], [], []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            assert read_only() == count
-            reads.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            assert sweep() == count
-            sweeps.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            evaluate_only()
-            evals.append(time.perf_counter() - t)
+        for round_ in range(MIN_SAMPLES):
+            sides = [(read_only, reads), (sweep, sweeps), (evaluate_only, evals)]
+            if round_ % 2:
+                sides.reverse()
+            for fn, into in sides:
+                with no_gc():
+                    t = time.perf_counter()
+                    fn()
+                    into.append(time.perf_counter() - t)
         store.close()
     read_s, sweep_s, eval_s = median(reads), median(sweeps), median(evals)
     print(f"  {decided:,} decisions per sweep with the default rules")
@@ -262,7 +262,11 @@ def bench_sweep(quick: bool) -> None:
         ("baseline: stream the same pages and events, no routing", read_s),
     ):
         print(f"{label:<58} {count / seconds:10,.0f} referrals/s")
-    report("sweep per referral vs streaming it", sweep_s / count, read_s / count)
+    report(
+        "sweep per referral vs streaming it",
+        [t / count for t in sweeps],
+        [t / count for t in reads],
+    )
 
 
 def main(quick: bool = False) -> None:

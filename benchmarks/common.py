@@ -1,13 +1,20 @@
-"""Shared helpers for the benchmarks: timing by medians, ratio printing, sample referrals."""
+"""Shared helpers for the benchmarks: interleaved samples, medians with ranges, JSON figures.
+
+Every figure is a ratio of two sides measured in the same run, interleaved (the order of the two
+sides alternates from round to round), at least :data:`MIN_SAMPLES` times, with the cyclic
+garbage collector paused around each timed side alike (:func:`no_gc`). ``report`` prints the
+median ratio and the range of the per-round ratios, and records the figure for ``--json``.
+"""
 
 from __future__ import annotations
 
 import gc
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from typing import Any
 from uuid import UUID
 
 from referralkit import (
@@ -27,6 +34,10 @@ from referralkit import (
     Role,
 )
 
+MIN_SAMPLES = 5
+"""No figure is printed from fewer samples than this."""
+RESULTS: list[dict[str, Any]] = []
+"""Every figure reported in this process, in order (what ``run.py --json`` writes)."""
 SYSTEM = Actor(kind=ActorKind.SYSTEM, id="bench", role=Role.SYSTEM)
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
@@ -48,47 +59,110 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def per_op(fn: Callable[[], object], ops: int, repeats: int = 5) -> float:
-    """Median seconds per operation of *fn*, which performs *ops* operations per call."""
+def per_op(fn: Callable[[], object], ops: int, repeats: int = MIN_SAMPLES) -> list[float]:
+    """Seconds per operation of *fn* (which performs *ops* operations), one sample per repeat."""
     samples = []
     for _ in range(repeats):
         with no_gc():
             began = time.perf_counter()
             fn()
             samples.append((time.perf_counter() - began) / ops)
-    return statistics.median(samples)
+    return samples
+
+
+def interleaved(
+    ours: Callable[[], object],
+    baseline: Callable[[], object],
+    ops: int,
+    rounds: int = 7,
+    *,
+    setup: Callable[[], object] | None = None,
+) -> tuple[list[float], list[float]]:
+    """Seconds per operation of *ours* and *baseline*, one sample of each per round.
+
+    The two sides alternate which goes first, so neither always runs on a warmer (or more
+    fragmented) process; both run under :func:`no_gc`. *setup*, if given, runs before each
+    round, outside the timers.
+    """
+    rounds = max(rounds, MIN_SAMPLES)
+    mine: list[float] = []
+    base: list[float] = []
+    for round_ in range(rounds):
+        if setup is not None:
+            setup()
+        order = (
+            ((baseline, base), (ours, mine))
+            if round_ % 2 == 0
+            else ((ours, mine), (baseline, base))
+        )
+        for fn, into in order:
+            with no_gc():
+                began = time.perf_counter()
+                fn()
+                into.append((time.perf_counter() - began) / ops)
+    return mine, base
 
 
 def compare(
     ours: Callable[[], object], baseline: Callable[[], object], ops: int, rounds: int = 7
-) -> tuple[float, float]:
-    """Median seconds per operation of *ours* and *baseline*, measured interleaved.
+) -> tuple[list[float], list[float]]:
+    """Alias of :func:`interleaved` (samples of both sides, interleaved)."""
+    return interleaved(ours, baseline, ops, rounds)
 
-    Interleaving keeps both sides under the same machine load, so their ratio is stable even
-    when absolute times drift.
+
+def _as_samples(value: float | Sequence[float]) -> list[float]:
+    return [float(value)] if isinstance(value, int | float) else [float(v) for v in value]
+
+
+def report(
+    name: str,
+    ours: float | Sequence[float],
+    baseline: float | Sequence[float],
+    goal: float | None = None,
+    *,
+    unit: str = "us",
+) -> float:
+    """Print one figure: the median ratio, its range over rounds, and both medians; return it.
+
+    With paired samples (one of each side per round) the range is of the per-round ratios;
+    otherwise of every ours/baseline combination's extremes.
     """
-    mine, base = [], []
-    for _ in range(rounds):
-        with no_gc():
-            began = time.perf_counter()
-            baseline()
-            base.append((time.perf_counter() - began) / ops)
-        with no_gc():
-            began = time.perf_counter()
-            ours()
-            mine.append((time.perf_counter() - began) / ops)
-    return statistics.median(mine), statistics.median(base)
-
-
-def report(name: str, ours: float, baseline: float, goal: float | None = None) -> float:
-    """Print one figure as a ratio to its baseline; return the ratio."""
-    ratio = ours / baseline
+    mine, base = _as_samples(ours), _as_samples(baseline)
+    if len(mine) == len(base):
+        ratios = [m / b for m, b in zip(mine, base, strict=True)]
+    else:
+        ratios = [min(mine) / max(base), max(mine) / min(base)]
+    ours_median, base_median = statistics.median(mine), statistics.median(base)
+    ratio = ours_median / base_median
     verdict = "" if goal is None else ("  ok" if ratio <= goal else f"  OVER GOAL {goal}x")
+    scale = {"us": 1e6, "ms": 1e3, "s": 1.0, "MB": 1 / 1e6}[unit]
     print(
-        f"{name:<58} {ratio:6.2f}x  (ours {ours * 1e6:8.2f} us, baseline {baseline * 1e6:8.2f} us)"
+        f"{name:<58} {ratio:6.2f}x  [{min(ratios):.2f}-{max(ratios):.2f}, n={len(mine)}]"
+        f"  (ours {ours_median * scale:9.2f} {unit}, baseline {base_median * scale:9.2f} {unit})"
         f"{verdict}"
     )
+    RESULTS.append(
+        {
+            "name": name,
+            "ratio": ratio,
+            "ratio_min": min(ratios),
+            "ratio_max": max(ratios),
+            "samples": len(mine),
+            "ours": ours_median,
+            "baseline": base_median,
+            "unit": "s" if unit != "MB" else "bytes",
+            "goal": goal,
+            "ok": None if goal is None else ratio <= goal,
+        }
+    )
     return ratio
+
+
+def note(name: str, value: float, unit: str, goal: str | None = None) -> float:
+    """Print and record a figure that is not a ratio (throughput, bytes)."""
+    print(f"{name:<58} {value:12,.1f} {unit}" + (f"  (goal {goal})" if goal else ""))
+    RESULTS.append({"name": name, "value": value, "unit": unit, "goal": goal})
+    return value
 
 
 def sample_referral(i: int, status: ReferralStatus = ReferralStatus.RECEIVED) -> Referral:

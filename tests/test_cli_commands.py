@@ -132,7 +132,7 @@ def test_verify_passes_then_finds_tampering(tmp_path: Path, database: Path, caps
 def test_migrate_reports_the_schema_version(database: Path, capsys) -> None:
     status, out, _ = cli(capsys, *store_args(database), "migrate")
     assert status == 0
-    assert "schema version 4 (up to date)" in out
+    assert "schema version 5 (up to date)" in out
 
 
 def test_sweep_dry_run_and_sweep_with_outreach_from_the_config(tmp_path: Path, capsys) -> None:

@@ -289,6 +289,6 @@ def test_explain_lists_every_rule_with_a_reason():
 def test_python_examples_in_the_routing_docs_run():
     text = (ROOT / "docs" / "routing.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     for block in blocks:
         exec(compile(block, "docs/routing.md", "exec"), {})  # noqa: S102 - our own documentation

@@ -184,6 +184,8 @@ def test_sqlite_migration_adds_the_leases_table_to_a_version_1_file(tmp_path: Pa
         conn.execute("DROP TABLE tasks")  # added by a later migration too
         conn.execute("ALTER TABLE referrals DROP COLUMN seal_key")
         conn.execute("ALTER TABLE referrals DROP COLUMN seal")
+        conn.execute("DROP INDEX referrals_next_routing")
+        conn.execute("ALTER TABLE referrals DROP COLUMN next_routing_at")
         conn.execute("UPDATE referralkit_schema SET version = 1")
     conn.close()
     reopened = SQLiteStore(path)

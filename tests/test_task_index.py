@@ -177,6 +177,8 @@ def test_sqlite_migration_backfills_the_index(tmp_path: Path) -> None:
         conn.execute("DROP TABLE tasks")
         conn.execute("ALTER TABLE referrals DROP COLUMN seal_key")  # a later migration's
         conn.execute("ALTER TABLE referrals DROP COLUMN seal")
+        conn.execute("DROP INDEX referrals_next_routing")
+        conn.execute("ALTER TABLE referrals DROP COLUMN next_routing_at")
         conn.execute("UPDATE referralkit_schema SET version = 2")
     conn.close()
     reopened = SQLiteStore(path)
@@ -205,7 +207,7 @@ def test_postgres_migration_backfills_the_index() -> None:
             conn.execute(f"DROP TABLE {schema}.referralkit_tasks")
             conn.execute(  # a later migration's columns
                 f"ALTER TABLE {schema}.referralkit_referrals"
-                " DROP COLUMN seal_key, DROP COLUMN seal"
+                " DROP COLUMN seal_key, DROP COLUMN seal, DROP COLUMN next_routing_at"
             )
             conn.execute(f"UPDATE {schema}.referralkit_schema SET version = 2")
         reopened = PostgresStore(DSN, schema=schema)

@@ -11,11 +11,13 @@ arithmetic is in :mod:`referralkit.routing.calendar`.
 from __future__ import annotations
 
 from datetime import UTC, date, tzinfo
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 import attrs
-import holidays
+
+if TYPE_CHECKING:  # imported where first needed: its country data slows every start-up
+    import holidays
 
 __all__ = ["BusinessCalendar", "UsBusinessCalendar", "WeekdayCalendar"]
 
@@ -55,12 +57,25 @@ class UsBusinessCalendar:
     subdivision: str | None = None
     extra_closed: frozenset[date] = frozenset()
     _zone: ZoneInfo = attrs.field(init=False, repr=False, eq=False)
-    _holidays: holidays.HolidayBase = attrs.field(init=False, repr=False, eq=False)
+    _holidays: holidays.HolidayBase | None = attrs.field(
+        init=False, default=None, repr=False, eq=False
+    )
     _cache: dict[date, bool] = attrs.field(init=False, factory=dict, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         self._zone = ZoneInfo(self.zone_name)
-        self._holidays = holidays.country_holidays("US", subdiv=self.subdivision)
+        if self.subdivision is not None:
+            self._holiday_table()  # an unknown subdivision fails here, not at the first use
+
+    def _holiday_table(self) -> holidays.HolidayBase:
+        # Built on first use: loading the holidays package costs more than the rest of a
+        # desk's start-up together, and a desk that never counts business days never needs it.
+        table = self._holidays
+        if table is None:
+            import holidays
+
+            table = self._holidays = holidays.country_holidays("US", subdiv=self.subdivision)
+        return table
 
     @property
     def zone(self) -> tzinfo:
@@ -72,14 +87,16 @@ class UsBusinessCalendar:
         cached = self._cache.get(day)
         if cached is None:
             cached = (
-                day.weekday() < 5 and day not in self._holidays and day not in self.extra_closed
+                day.weekday() < 5
+                and day not in self._holiday_table()
+                and day not in self.extra_closed
             )
             self._cache[day] = cached
         return cached
 
     def holiday_name(self, day: date) -> str | None:
         """Return the name of the holiday on *day*, if any (for explanations)."""
-        name: str | None = self._holidays.get(day)
+        name: str | None = self._holiday_table().get(day)
         return name
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "ConflictError",
     "Events",
     "LeasingStore",
+    "RoutingStore",
     "Store",
     "as_events",
     "check_change",
@@ -171,6 +172,39 @@ class LeasingStore(Store, Protocol):
 
         :returns: ``False`` (and writes nothing) when the stored version differs from
             ``referral.version`` or the referral is gone: a newer change re-planned it.
+        """
+        ...
+
+
+@runtime_checkable
+class RoutingStore(Store, Protocol):
+    """A :class:`Store` that indexes ``next_routing_at``, so a routing sweep reads what is due.
+
+    ``next_routing_at`` is derived from the referral, its events and the routing rules
+    (:func:`referralkit.routing.next_routing_at`); the desk writes it with every change.
+    Implementations: memory, SQLite and PostgreSQL, each with an index on
+    ``(next_routing_at, id)``.
+
+    .. versionadded:: 0.1
+    """
+
+    def due_for_routing(
+        self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
+    ) -> list[Referral]:
+        """Return up to *limit* referrals whose ``next_routing_at`` is at or before *now*.
+
+        Ordered by ``(next_routing_at, id)``; page with *after* set to the last row's pair
+        (keyset paging: the cost follows the number due, not the number stored).
+        """
+        ...
+
+    def reschedule_routing(self, referral: Referral, next_routing_at: datetime | None) -> bool:
+        """Set only ``next_routing_at`` of a stored referral, if its version is still current.
+
+        Adds no event and keeps the version: the value is derived, not a change.
+
+        :returns: ``False`` (and writes nothing) when the stored version differs from
+            ``referral.version`` or the referral is gone.
         """
         ...
 

@@ -117,13 +117,29 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         # Keyed seals (referralkit.integrity): which host key sealed the row, and the HMAC.
         "ALTER TABLE referralkit_referrals ADD COLUMN seal_key text, ADD COLUMN seal text",
     ),
+    (
+        # When routing next has something to decide: a routing sweep reads only due rows.
+        "ALTER TABLE referralkit_referrals ADD COLUMN next_routing_at timestamptz",
+        """CREATE INDEX referralkit_referrals_next_routing
+           ON referralkit_referrals (next_routing_at, id) WHERE next_routing_at IS NOT NULL""",
+        # Referrals stored before this column existed: the open ones are due at once, so the
+        # first sweep routes them and sets their real time.
+        """UPDATE referralkit_referrals SET next_routing_at = '1970-01-01T00:00:00Z',
+           body = jsonb_set(body, '{next_routing_at}', '"1970-01-01T00:00:00Z"')
+           WHERE status IN ('intake', 'received', 'accepted', 'pending_auth',
+           'ready_to_schedule', 'scheduled', 'visit_completed', 'on_hold')""",
+    ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 """The schema version this release writes."""
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _T = TypeVar("_T")
-_Row = tuple[UUID, int, str, datetime | None, str | None, datetime | None, str]
+_Row = tuple[UUID, int, str, datetime | None, str | None, datetime | None, str, datetime | None]
+_INSERT: Final = (
+    "INSERT INTO referralkit_referrals (id, version, status, next_action_at, referral_number,"
+    " updated_at, body, next_routing_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
 
 
 def _row(referral: Referral) -> _Row:
@@ -135,6 +151,7 @@ def _row(referral: Referral) -> _Row:
         referral.referral_number,
         referral.updated_at,
         referral.model_dump_json(),
+        referral.next_routing_at,
     )
 
 
@@ -259,11 +276,7 @@ class PostgresStore:
         row = _row(referral)
         try:
             with self._transaction() as conn:
-                conn.execute(
-                    "INSERT INTO referralkit_referrals (id, version, status, next_action_at,"
-                    " referral_number, updated_at, body) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    row,
-                )
+                conn.execute(_INSERT, row)
                 with conn.cursor() as cur:
                     cur.executemany(
                         "INSERT INTO referralkit_events (referral_id, seq, body)"
@@ -286,11 +299,7 @@ class PostgresStore:
         event_rows = [(r.id, e.seq, e.to_json()) for r, e in batch]
         try:
             with self._transaction() as conn, conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO referralkit_referrals (id, version, status, next_action_at,"
-                    " referral_number, updated_at, body) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    rows,
-                )
+                cur.executemany(_INSERT, rows)
                 cur.executemany(
                     "INSERT INTO referralkit_events (referral_id, seq, body) VALUES (%s, %s, %s)",
                     event_rows,
@@ -326,8 +335,8 @@ class PostgresStore:
             with self._transaction() as conn:
                 updated = conn.execute(
                     "UPDATE referralkit_referrals SET version = %s, status = %s,"
-                    " next_action_at = %s, referral_number = %s, updated_at = %s, body = %s"
-                    " WHERE id = %s AND version = %s",
+                    " next_action_at = %s, referral_number = %s, updated_at = %s, body = %s,"
+                    " next_routing_at = %s WHERE id = %s AND version = %s",
                     (*row[1:], referral.id, expected_version),
                 ).rowcount
                 if updated != 1:
@@ -515,6 +524,44 @@ class PostgresStore:
             )
         return [decode_referral(key, body) for key, body in rows]
 
+    def due_for_routing(
+        self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
+    ) -> list[Referral]:
+        """Return referrals due for routing, by ``(next_routing_at, id)``, from its index."""
+        if after is None:
+            rows = self._read(
+                lambda c: c.execute(
+                    "SELECT id, body::text FROM referralkit_referrals"
+                    " WHERE next_routing_at IS NOT NULL AND next_routing_at <= %s"
+                    " ORDER BY next_routing_at, id LIMIT %s",
+                    (now, limit),
+                ).fetchall()
+            )
+        else:
+            rows = self._read(
+                lambda c: c.execute(
+                    "SELECT id, body::text FROM referralkit_referrals"
+                    " WHERE next_routing_at IS NOT NULL AND next_routing_at <= %s"
+                    " AND (next_routing_at, id) > (%s, %s)"
+                    " ORDER BY next_routing_at, id LIMIT %s",
+                    (now, after[0], after[1], limit),
+                ).fetchall()
+            )
+        return [decode_referral(key, body) for key, body in rows]
+
+    def reschedule_routing(self, referral: Referral, next_routing_at: datetime | None) -> bool:
+        """Set ``next_routing_at`` if the stored version is *referral*'s; no event is added."""
+        row = _row(referral.model_copy(update={"next_routing_at": next_routing_at}))
+        with self._transaction() as conn:
+            updated = conn.execute(
+                "UPDATE referralkit_referrals SET next_routing_at = %s, body = %s"
+                " WHERE id = %s AND version = %s",
+                (next_routing_at, row[6], referral.id, referral.version),
+            ).rowcount
+            if updated == 1:
+                self._seal(conn, [row])  # the body changed: so does its seal
+        return updated == 1
+
     def count_by_status(self) -> dict[ReferralStatus, int]:
         """Return the number of referrals per status."""
         rows = self._read(
@@ -571,15 +618,15 @@ class PostgresStore:
 
     def reschedule(self, referral: Referral, next_action_at: datetime | None) -> bool:
         """Set ``next_action_at`` if the stored version is *referral*'s; no event is added."""
-        body = referral.model_copy(update={"next_action_at": next_action_at}).model_dump_json()
+        row = _row(referral.model_copy(update={"next_action_at": next_action_at}))
         with self._transaction() as conn:
             updated = conn.execute(
                 "UPDATE referralkit_referrals SET next_action_at = %s, body = %s"
                 " WHERE id = %s AND version = %s",
-                (next_action_at, body, referral.id, referral.version),
+                (next_action_at, row[6], referral.id, referral.version),
             ).rowcount
             if updated == 1:
-                self._seal(conn, [(referral.id, 0, "", None, None, None, body)])
+                self._seal(conn, [row])
         return updated == 1
 
     # -- task index (referralkit.tasks.index.TaskIndex) ------------------------------------

@@ -127,6 +127,19 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "ALTER TABLE referrals ADD COLUMN seal_key TEXT",
         "ALTER TABLE referrals ADD COLUMN seal TEXT",
     ),
+    (
+        # When routing next has something to decide: a routing sweep reads only due rows.
+        "ALTER TABLE referrals ADD COLUMN next_routing_at INTEGER",
+        """CREATE INDEX referrals_next_routing ON referrals (next_routing_at, id)
+           WHERE next_routing_at IS NOT NULL""",
+        # Referrals stored before this column existed have never been given a time: make the
+        # open ones due at once (column and body alike), so the first sweep routes them and
+        # sets their real time.
+        """UPDATE referrals SET next_routing_at = 0,
+           body = json_set(body, '$.next_routing_at', '1970-01-01T00:00:00Z')
+           WHERE status IN ('intake', 'received', 'accepted', 'pending_auth',
+           'ready_to_schedule', 'scheduled', 'visit_completed', 'on_hold')""",
+    ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 """The schema version this release writes."""
@@ -138,7 +151,14 @@ def _micros(value: datetime | None) -> int | None:
     return None if value is None else (value - _EPOCH) // _MICRO
 
 
-def _row(referral: Referral) -> tuple[str, int, str, int | None, str | None, int | None, str]:
+_Row = tuple[str, int, str, int | None, str | None, int | None, str, int | None]
+_INSERT: Final = (
+    "INSERT INTO referrals (id, version, status, next_action_at, referral_number, updated_at,"
+    " body, next_routing_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _row(referral: Referral) -> _Row:
     return (
         str(referral.id),
         referral.version,
@@ -147,6 +167,7 @@ def _row(referral: Referral) -> tuple[str, int, str, int | None, str | None, int
         referral.referral_number,
         _micros(referral.updated_at),
         referral.model_dump_json(),
+        _micros(referral.next_routing_at),
     )
 
 
@@ -258,11 +279,7 @@ class SQLiteStore:
         row = _row(referral)
         try:
             with self._transaction() as conn:
-                conn.execute(
-                    "INSERT INTO referrals (id, version, status, next_action_at, referral_number,"
-                    " updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    row,
-                )
+                conn.execute(_INSERT, row)
                 conn.executemany(
                     "INSERT INTO events (referral_id, seq, body) VALUES (?, ?, ?)",
                     [(str(referral.id), event.seq, event.to_json()) for event in chain],
@@ -283,11 +300,7 @@ class SQLiteStore:
         event_rows = [(str(r.id), e.seq, e.to_json()) for r, e in batch]
         try:
             with self._transaction() as conn:
-                conn.executemany(
-                    "INSERT INTO referrals (id, version, status, next_action_at, referral_number,"
-                    " updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+                conn.executemany(_INSERT, rows)
                 conn.executemany(
                     "INSERT INTO events (referral_id, seq, body) VALUES (?, ?, ?)", event_rows
                 )
@@ -297,9 +310,7 @@ class SQLiteStore:
             raise DuplicateReferralError(UUID(self._first_existing(rows))) from exc
         return len(rows)
 
-    def _first_existing(
-        self, rows: list[tuple[str, int, str, int | None, str | None, int | None, str]]
-    ) -> str:
+    def _first_existing(self, rows: list[_Row]) -> str:
         seen: set[str] = set()
         for row in rows:
             exists = self._conn.execute(
@@ -319,7 +330,8 @@ class SQLiteStore:
             with self._transaction() as conn:
                 updated = conn.execute(
                     "UPDATE referrals SET version = ?, status = ?, next_action_at = ?,"
-                    " referral_number = ?, updated_at = ?, body = ? WHERE id = ? AND version = ?",
+                    " referral_number = ?, updated_at = ?, body = ?, next_routing_at = ?"
+                    " WHERE id = ? AND version = ?",
                     (*row[1:], key, expected_version),
                 ).rowcount
                 if updated != 1:
@@ -341,7 +353,7 @@ class SQLiteStore:
     def _seal(
         self,
         conn: sqlite3.Connection,
-        rows: list[tuple[str, int, str, int | None, str | None, int | None, str]],
+        rows: list[_Row],
     ) -> None:
         if self.keyring is None:
             return
@@ -458,6 +470,38 @@ class SQLiteStore:
             params = (_micros(now), _micros(after[0]), str(after[1]), limit)
         rows = self._read(lambda c: c.execute(sql, params).fetchall())
         return [decode_referral(key, body) for key, body in rows]
+
+    def due_for_routing(
+        self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
+    ) -> list[Referral]:
+        """Return referrals due for routing, by ``(next_routing_at, id)``, from its index."""
+        if after is None:
+            sql = (
+                "SELECT id, body FROM referrals WHERE next_routing_at IS NOT NULL"
+                " AND next_routing_at <= ? ORDER BY next_routing_at, id LIMIT ?"
+            )
+            params: tuple[object, ...] = (_micros(now), limit)
+        else:
+            sql = (
+                "SELECT id, body FROM referrals WHERE next_routing_at IS NOT NULL"
+                " AND next_routing_at <= ? AND (next_routing_at, id) > (?, ?)"
+                " ORDER BY next_routing_at, id LIMIT ?"
+            )
+            params = (_micros(now), _micros(after[0]), str(after[1]), limit)
+        rows = self._read(lambda c: c.execute(sql, params).fetchall())
+        return [decode_referral(key, body) for key, body in rows]
+
+    def reschedule_routing(self, referral: Referral, next_routing_at: datetime | None) -> bool:
+        """Set ``next_routing_at`` if the stored version is *referral*'s; no event is added."""
+        row = _row(referral.model_copy(update={"next_routing_at": next_routing_at}))
+        with self._transaction() as conn:
+            updated = conn.execute(
+                "UPDATE referrals SET next_routing_at = ?, body = ? WHERE id = ? AND version = ?",
+                (row[7], row[6], row[0], referral.version),
+            ).rowcount
+            if updated == 1:
+                self._seal(conn, [row])  # the body changed: so does its seal
+        return updated == 1
 
     def count_by_status(self) -> dict[ReferralStatus, int]:
         """Return the number of referrals per status."""

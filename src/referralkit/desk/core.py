@@ -213,7 +213,9 @@ class ReferralDesk:
 
     def _wire(self) -> None:
         self._outreach.settings = self.outreach
-        self._uow.planner = self._outreach.planned if self.outreach is not None else None
+        self._uow.planners = [self._routing.planned]
+        if self.outreach is not None:
+            self._uow.planners.append(self._outreach.planned)
         self._routing.auto_route = self.auto_route
         self._routing.rules = self.routing_rules
         self._outbox.task_due = self.task_due
@@ -633,12 +635,18 @@ class ReferralDesk:
         page_size: int = 500,
         progress: Callable[[int, int | None], None] | None = None,
     ) -> RoutingSweepReport:
-        """Route every open or held referral at *now*, page by page (keyset by id).
+        """Route the open or held referrals that are due at *now*, page by page.
 
-        A referral that keeps conflicting with other writers is counted and skipped; the next
-        sweep picks it up.
+        Every change records when routing next has something to decide for the referral
+        (``next_routing_at``); on a store that indexes it (every built-in store) the sweep
+        reads only the referrals due by *now*, so it costs what is due, not what is open.
+        With contributed routing rules (``referralkit_add_routing_rules``), or a store without
+        the index, every open or held referral is evaluated. A referral that keeps conflicting
+        with other writers is counted and skipped; the next sweep picks it up.
 
         .. versionadded:: 0.1
+        .. versionchanged:: 0.1
+           Reads only the referrals due for routing.
         """
         return self._routing.sweep(now, page_size=page_size, progress=progress)
 

@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -61,11 +62,11 @@ class OutreachService:
 
     def planned(
         self, referral: Referral, events: Sequence[Event], now: datetime
-    ) -> datetime | None:
-        """Return what *referral*'s ``next_action_at`` should be (the unit of work's planner)."""
+    ) -> Mapping[str, Any]:
+        """Return ``next_action_at`` for *referral* after *events* (a unit-of-work planner)."""
         if self.settings is None:
-            return referral.next_action_at
-        return next_action_at(referral, events, self.settings, now)
+            return {}
+        return {"next_action_at": next_action_at(referral, events, self.settings, now)}
 
     # -- operations -----------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from referralkit.errors import (
     InvalidTransitionError,
     NoBackendError,
     ReferralKitError,
+    RuleLoadError,
     TriggerDataError,
 )
 from referralkit.events import Event
@@ -47,6 +48,7 @@ from referralkit.ports import (
     idempotency_key,
 )
 from referralkit.routing import (
+    ROUTED_STATES,
     ROUTING_ACTOR,
     RoutingDecision,
     RoutingReport,
@@ -54,12 +56,13 @@ from referralkit.routing import (
     RuleExplanation,
     RuleRegistry,
     evaluate,
+    next_routing_at,
     suggested_decision,
 )
 from referralkit.routing import (
     explain as explain_rules,
 )
-from referralkit.store import Store
+from referralkit.store import RoutingStore, Store
 
 __all__ = ["RoutingService"]
 
@@ -128,6 +131,12 @@ def _sweep(
     progress: Callable[[int, int | None], None] | None = None,
 ) -> RoutingSweepReport:
     at = now or desk.clock.now()
+    if isinstance(desk.store, RoutingStore) and not desk.hooks.implemented(
+        "referralkit_add_routing_rules"
+    ):
+        return _sweep_due(desk, desk.store, at, page_size, progress)
+    # Contributed rules may depend on the time in ways next_routing_at cannot know, and a store
+    # without the index cannot say what is due: evaluate every open referral.
     statuses = (*ACTIVE_STATES, ReferralStatus.ON_HOLD)
     began = time.perf_counter()
     total: int | None = None
@@ -161,6 +170,60 @@ def _sweep(
             "referralkit": {
                 "operation": "routing_sweep",
                 "seconds": round(time.perf_counter() - began, 3),
+                "examined": examined,
+                "decisions": decisions,
+                "failures": failures,
+                "conflicts": conflicts,
+            }
+        },
+    )
+    return RoutingSweepReport(at, examined, routed, decisions, failures, conflicts)
+
+
+def _sweep_due(
+    desk: RoutingService,
+    store: RoutingStore,
+    at: datetime,
+    page_size: int,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> RoutingSweepReport:
+    # Only referrals whose next_routing_at has come (index order, keyset paging): the cost
+    # follows what is due, not what is open. A referral with nothing to do after all (its
+    # time was early, or the decision was already recorded) moves on to its next time.
+    rules = desk.rules.active
+    examined = routed = decisions = failures = conflicts = 0
+    after: tuple[datetime, UUID] | None = None
+    while True:
+        page = store.due_for_routing(at, limit=page_size, after=after)
+        if not page:
+            break
+        for referral in page:
+            examined += 1
+            try:
+                report = desk.route(referral.id, now=at)
+            except ConflictError:
+                conflicts += 1
+                continue
+            decisions += len(report.applied)
+            failures += len(report.failed)
+            routed += 1 if report.applied else 0
+            if progress is not None:
+                progress(examined, None)
+            if not report.applied and not report.failed:  # nothing committed: move it on
+                current = store.get(referral.id)
+                due = next_routing_at(current, store.events(referral.id), rules, at)
+                store.reschedule_routing(current, due)
+        last = page[-1]
+        if last.next_routing_at is None:  # pragma: no cover - due rows always have a time
+            break
+        after = (last.next_routing_at, last.id)
+    _log.info(
+        "routing sweep: %d due examined, %d decisions applied",
+        examined,
+        decisions,
+        extra={
+            "referralkit": {
+                "operation": "routing_sweep",
                 "examined": examined,
                 "decisions": decisions,
                 "failures": failures,
@@ -402,6 +465,20 @@ class RoutingService:
     ) -> tuple[RuleExplanation, ...]:
         """Explain every active rule for the referral: matched or not, and why."""
         return _explain(self, referral_id, now=now)
+
+    def planned(
+        self, referral: Referral, events: Sequence[Event], now: datetime
+    ) -> Mapping[str, Any]:
+        """Return ``next_routing_at`` for *referral* after *events* (a unit-of-work planner).
+
+        A commit never fails for routing's sake: rules that cannot be loaded make an open
+        referral due at once, so a sweep routes it as soon as they load again.
+        """
+        try:
+            routing_at = next_routing_at(referral, events, self.rules.active, now)
+        except RuleLoadError:
+            routing_at = now if referral.status in ROUTED_STATES else None
+        return {"next_routing_at": routing_at}
 
     def after_commit(self, referral: Referral, events: Sequence[Event]) -> bool:
         """Route after a committed change (when :attr:`auto_route`); never raises.

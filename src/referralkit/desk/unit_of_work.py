@@ -32,15 +32,16 @@ from referralkit.lifecycle import Lifecycle, Trigger, amended, created
 from referralkit.model import Actor, Referral
 from referralkit.store import Store
 
-__all__ = ["AfterCommit", "Batch", "NextActionPlanner", "UnitOfWork", "Update"]
+__all__ = ["AfterCommit", "Batch", "Planner", "UnitOfWork", "Update"]
 
 _log = logging.getLogger("referralkit.desk")
 
 Update = Mapping[str, Any] | Callable[[Referral], Mapping[str, Any]]
 """New field values, or a function of the current referral (in the batch) returning them."""
 
-NextActionPlanner = Callable[[Referral, Sequence[Event], datetime], datetime | None]
-"""Return what a referral's ``next_action_at`` should be after its events (outreach)."""
+Planner = Callable[[Referral, Sequence[Event], datetime], Mapping[str, Any]]
+"""Return the derived fields a referral should have after its events (``next_action_at``
+from the outreach plan, ``next_routing_at`` from the routing rules)."""
 
 AfterCommit = Callable[[Referral, Sequence[Event]], bool]
 """A step run once after a commit, with the committed referral and the new events; it
@@ -95,7 +96,8 @@ class Batch:
 class UnitOfWork:
     """Loads, decides, plans, commits in one transaction, then runs after-commit steps once.
 
-    :ivar planner: keeps ``next_action_at`` in step with outreach (``None``: outreach off).
+    :ivar planners: keep derived fields in step with the events (the next outreach action,
+        the next routing instant), written with the change itself.
     :ivar after_commit: steps run after every commit, in order (observers, auto-routing);
         a step must not raise: the change is already committed.
     """
@@ -103,7 +105,7 @@ class UnitOfWork:
     store: Store
     clock: Clock
     lifecycle: Lifecycle
-    planner: NextActionPlanner | None = None
+    planners: list[Planner] = attrs.field(factory=list)
     after_commit: list[AfterCommit] = attrs.field(factory=list)
 
     def create(
@@ -191,16 +193,18 @@ class UnitOfWork:
         )
 
     def _planned(self, batch: Batch, stored: Sequence[Event] | None) -> Referral:
-        # next_action_at follows the outreach plan and is written with the change itself, so a
-        # sweep touches exactly the referrals with due work and a crash cannot lose one.
+        # Derived fields (next_action_at, next_routing_at) are written with the change itself,
+        # so a sweep touches exactly the referrals with due work and a crash cannot lose one.
         referral = batch.referral
-        if self.planner is None:
+        if not self.planners:
             return referral
         history = self.store.events(referral.id) if stored is None else stored
-        wanted = self.planner(referral, [*history, *batch.events], batch.now)
-        if wanted == referral.next_action_at:
-            return referral
-        return referral.model_copy(update={"next_action_at": wanted})
+        events = [*history, *batch.events]  # read once, shared by every planner
+        update: dict[str, Any] = {}
+        for planner in self.planners:
+            update.update(planner(referral, events, batch.now))
+        changed = {k: v for k, v in update.items() if getattr(referral, k) != v}
+        return referral.model_copy(update=changed) if changed else referral
 
     def _committed(self, referral: Referral, events: Sequence[Event]) -> Referral:
         changed = False

@@ -7,15 +7,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
-from typing import Any, Final
+from datetime import UTC, date, datetime
+from typing import Any, Final, get_args
 from uuid import UUID, uuid4
 
-from pydantic import ValidationError
+from pydantic import BaseModel
 
-from referralkit.errors import IntakeError
+from referralkit.intake._assemble import assemble
 from referralkit.intake.fields import FIELDS, CallType
-from referralkit.model import Channel, Direction, PhoneKind, Priority, Referral, ReferralStatus
+from referralkit.model import (
+    Channel,
+    Direction,
+    Interaction,
+    PhoneContact,
+    PhoneKind,
+    Priority,
+    Referral,
+    ReferralStatus,
+)
 
 __all__ = ["build_referral", "jsonable"]
 
@@ -38,6 +47,24 @@ def _two_uuids() -> tuple[UUID, UUID]:
     return UUID(bytes=raw[:16], version=4), UUID(bytes=raw[16:], version=4)
 
 
+def _box_classes() -> dict[str, type[BaseModel]]:
+    # The record class of each box, read from the Referral model's annotations
+    # (``Patient | None`` -> Patient), so the boxes follow the model.
+    classes: dict[str, type[BaseModel]] = {}
+    for box in _BOXES:
+        owner: type[BaseModel] = Referral
+        for name in box.split("."):
+            annotation = owner.model_fields[name].annotation
+            found = [a for a in get_args(annotation) if isinstance(a, type)]
+            candidates = [annotation, *found]
+            owner = next(c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel))
+        classes[box] = owner
+    return classes
+
+
+_CLASSES: Final = _box_classes()
+
+
 def build_referral(
     values: Mapping[str, Any],
     flags: Iterable[str],
@@ -46,30 +73,34 @@ def build_referral(
 ) -> Referral:
     """Return the new referral, in ``intake`` status, from a complete intake's values.
 
-    Values go in as plain dicts, not models: ``Referral.model_validate`` then checks
-    everything in one pass in pydantic-core.
+    The values come from the intake validators, which have already checked and normalised
+    every one; the records are assembled from them without validating a second time
+    (:func:`~referralkit.intake._assemble.assemble`).
 
-    :raises IntakeError: ``invalid_referral`` if the model refuses the values.
+    .. versionchanged:: 0.1
+       Values are no longer validated twice.
     """
     if referral_id is None:
         referral_id, interaction_id = _two_uuids()
     else:
         interaction_id = uuid4()
+    interaction = assemble(
+        Interaction,
+        {
+            "id": interaction_id,
+            "at": now.astimezone(UTC),
+            "channel": Channel.VOICE,
+            "direction": Direction.INBOUND,
+            "call_type": CallType.NEW_REFERRAL.value,
+            "outcome": "referral_captured",
+        },
+    )
     data: dict[str, Any] = {
         "id": referral_id,
         "status": ReferralStatus.INTAKE,
         "priority": Priority.ROUTINE,
         "flags": tuple(flags),
-        "interactions": (
-            {
-                "id": interaction_id,
-                "at": now,
-                "channel": Channel.VOICE,
-                "direction": Direction.INBOUND,
-                "call_type": CallType.NEW_REFERRAL.value,
-                "outcome": "referral_captured",
-            },
-        ),
+        "interactions": (interaction,),
     }
     boxes: dict[str, dict[str, Any]] = {box: {} for box in _BOXES}
     boxes[""] = data
@@ -79,26 +110,21 @@ def build_referral(
             continue
         if path == "patient.phones":
             value = tuple(
-                {"number": number, "kind": kind, "time_zones": zones}
-                | ({"extension": extension} if extension else {})
+                assemble(
+                    PhoneContact,
+                    {"number": number, "kind": kind, "time_zones": zones}
+                    | ({"extension": extension} if extension else {}),
+                )
                 for number, kind, zones, extension in value
             )
         elif path == "patient.preferred_channel":
             value = Channel(value)
         boxes[where[0]][where[1]] = value
-    for box in _BOXES:
+    for box in _BOXES:  # innermost first
         if boxes[box]:
             parent, _, name = box.rpartition(".")
-            boxes[parent][name] = boxes[box]
-    problems: list[Any] = []
-    try:
-        return Referral.model_validate(data)
-    except ValidationError as exc:
-        problems = exc.errors(include_input=False, include_url=False)
-    # Raised outside the handler: the pydantic error (inputs, PHI) is not its context.
-    raise IntakeError(
-        "invalid_referral", "The captured values do not make a valid referral.", problems
-    )
+            boxes[parent][name] = assemble(_CLASSES[box], boxes[box])
+    return assemble(Referral, data)
 
 
 def jsonable(value: Any) -> Any:

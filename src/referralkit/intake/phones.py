@@ -27,12 +27,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumber, PhoneNumberFormat
-from phonenumbers import timezone as phone_timezone
+
+if TYPE_CHECKING:
+    from phonenumbers import PhoneNumber
 
 from referralkit.errors import IntakeError
 from referralkit.model import PhoneKind
@@ -79,12 +79,16 @@ def _fail(code: str, message: str) -> IntakeError:
 @functools.lru_cache(maxsize=64)
 def _region_country_code(region: str) -> int:
     # 0 for a region libphonenumber does not know (country_code_for_valid_region would raise).
+    import phonenumbers
+
     return phonenumbers.country_code_for_region(region)
 
 
 @functools.lru_cache(maxsize=64)
 def _nanp_fast_parse(region: str) -> bool:
     """Return whether :data:`_NANP_RE` numbers parse in *region* as code 1 + ten digits."""
+    from phonenumbers import PhoneMetadata
+
     metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
     home = PhoneMetadata.metadata_for_region("US", None)
     return all(
@@ -98,12 +102,18 @@ def _nanp_fast_parse(region: str) -> bool:
 
 
 def _parse(raw: str, region: str) -> PhoneNumber:
+    # phonenumbers is imported where first needed, here and below: loading its metadata
+    # slows every start-up, and most commands never read a phone number.
+    import phonenumbers
+
     match = _NANP_RE.fullmatch(raw)
     # "+1 ..." is read with the metadata of country code 1 whatever the region; "1 ..." and
     # "312 ..." with the region's, which must strip a leading 1 as the national prefix.
     plus = match is not None and match[1] is not None and match[1][0] == "+"
     if match is not None and _nanp_fast_parse("US" if plus else region):
-        return PhoneNumber(country_code=1, national_number=int(match[2] + match[3] + match[4]))
+        return phonenumbers.PhoneNumber(
+            country_code=1, national_number=int(match[2] + match[3] + match[4])
+        )
     return phonenumbers.parse(raw, region)
 
 
@@ -113,6 +123,8 @@ _Desc = tuple[frozenset[int] | None, re.Pattern[str]]
 @functools.lru_cache(maxsize=64)
 def _region_checks(region: str) -> tuple[_Desc, tuple[_Desc, ...]] | None:
     """Return the compiled general and per-type descriptions of *region*, as the library does."""
+    from phonenumbers import PhoneMetadata
+
     metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
     if metadata is None:
         return None
@@ -158,6 +170,8 @@ def _types_for_length(region: str, length: int) -> re.Pattern[str] | None:
 
 def _valid_in_region(number: PhoneNumber, region: str) -> bool:
     """Return exactly what ``phonenumbers.is_valid_number_for_region`` does, faster."""
+    import phonenumbers
+
     checks = _region_checks(region)
     if checks is None:
         return phonenumbers.is_valid_number_for_region(number, region)
@@ -190,12 +204,15 @@ def normalise_phone(
     .. versionchanged:: 0.2
        The extension is kept (it was dropped).
     """
+    import phonenumbers
+    import phonenumbers.timezone  # a plain import: "from ... import" costs more per call
+
     if not isinstance(value, str):
         raise _fail("invalid_type", "The phone number must be given as text.")
     if len(value) > _MAX_PHONE_INPUT:
         raise _fail("too_long", "The phone number is too long.")
     parsed: PhoneNumber | None = None
-    with contextlib.suppress(NumberParseException):
+    with contextlib.suppress(phonenumbers.NumberParseException):
         parsed = _parse(value, region)
     if parsed is None:
         # Raised outside the handler: the parse error's context would hold the number.
@@ -210,9 +227,10 @@ def normalise_phone(
         if found is None or not phonenumbers.is_valid_number_for_region(number, found):
             raise _fail("phone_not_valid", "The phone number is not a valid number.")
         number_region = found
-    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     zones: tuple[str, ...] = ()
     if with_time_zones:
+        phone_timezone = phonenumbers.timezone
         found_zones = phone_timezone.time_zones_for_geographical_number(number)
         # A lookup that matched only the country code names every zone of the country: useless
         # for a contact window, so store none rather than pretend.

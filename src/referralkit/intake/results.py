@@ -82,7 +82,9 @@ class CallRecord(BaseModel):
     ``repr()``. Resolution time is ``resolved_at - started_at``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", hide_input_in_errors=True, defer_build=True
+    )
 
     id: UUID
     call_type: str

@@ -212,7 +212,7 @@ class IntakeSession:
         """Build the new referral, in ``intake`` status, from a complete ``new_referral``.
 
         :raises IntakeError: ``not_new_referral``, ``incomplete`` (naming what is missing or
-            invalid), or ``invalid_referral`` if the model refuses it.
+            invalid).
         """
         if self.call_type is not CallType.NEW_REFERRAL:
             raise IntakeError("not_new_referral", "Only a new_referral call creates a referral.")

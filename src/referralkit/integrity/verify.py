@@ -16,6 +16,7 @@ A referral verifies when, in this order:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Final
 from uuid import UUID
 
 import attrs
@@ -206,14 +207,18 @@ def _check_replay(stored: Referral, events: list[Event]) -> None:
     differ = [
         name
         for name in Referral.model_fields
-        if name != "next_action_at" and getattr(rebuilt, name) != getattr(stored, name)
+        if name not in _PLANNED and getattr(rebuilt, name) != getattr(stored, name)
     ]
-    if stored.status in TERMINAL_STATES and stored.next_action_at is not None:
-        differ.append("next_action_at")
+    if stored.status in TERMINAL_STATES:
+        differ.extend(name for name in sorted(_PLANNED) if getattr(stored, name) is not None)
     if differ:
         raise HistoryTamperedError(
             stored.id, 0, f"row differs from its history in: {', '.join(differ)}"
         )
+
+
+_PLANNED: Final = frozenset({"next_action_at", "next_routing_at"})
+"""Fields planned from the events, not set by them: moved without an event (never contact)."""
 
 
 def _check_seal(record: StoredRecord, stored: Referral, keyring: Keyring) -> None:

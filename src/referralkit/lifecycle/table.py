@@ -5,10 +5,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 from zoneinfo import ZoneInfo
-
-from transitions import EventData
 
 from referralkit.model import (
     Actor,
@@ -24,7 +22,14 @@ if TYPE_CHECKING:  # exists only in transitions' .pyi stubs: importing it at run
 
 from referralkit.lifecycle.triggers import TRIGGERS, AcceptData, ScheduleData, Trigger
 
-__all__ = ["ACTIVE_STATES", "ROLE_TRIGGERS", "TERMINAL_STATES", "TRANSITIONS", "allowed_triggers"]
+__all__ = [
+    "ACTIVE_STATES",
+    "ROLE_TRIGGERS",
+    "TERMINAL_STATES",
+    "TRANSITIONS",
+    "GuardEvent",
+    "allowed_triggers",
+]
 
 S = ReferralStatus
 ACTIVE_STATES: Final = (
@@ -41,7 +46,25 @@ TERMINAL_STATES: Final = frozenset({S.CLOSED, S.DECLINED, S.CANCELLED, S.LOST, S
 """States nothing leaves, except ``lost`` (``reopen``) and ``mark_error``."""
 
 
-# -- Guards: module functions taking EventData; a refusal is recorded on the token ------------
+# -- Guards: module functions taking a GuardEvent; a refusal is recorded on the token ------------
+
+
+class GuardEvent(Protocol):
+    """What a guard reads: the token being moved (``model``) and the trigger's keyword arguments.
+
+    :class:`transitions.EventData` has this shape, and so does the light probe the compiled
+    dispatch table passes, so one guard function serves both paths.
+    """
+
+    @property
+    def model(self) -> object:
+        """The token being moved (a :class:`_Token`)."""
+        ...
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """``referral``, ``actor`` and the validated ``data``."""
+        ...
 
 
 class _Token:  # what transitions mutates; private, so no generated attribute leaks out
@@ -52,12 +75,12 @@ class _Token:  # what transitions mutates; private, so no generated attribute le
         self.blocked: tuple[str, str] | None = None
 
 
-def _refuse(event: EventData, guard: str, reason: str) -> bool:
+def _refuse(event: GuardEvent, guard: str, reason: str) -> bool:
     cast("_Token", event.model).blocked = (guard, reason)
     return False
 
 
-def _intake_complete(event: EventData) -> bool:
+def _intake_complete(event: GuardEvent) -> bool:
     referral: Referral = event.kwargs["referral"]
     missing = referral.missing_fields()
     if missing:
@@ -65,7 +88,7 @@ def _intake_complete(event: EventData) -> bool:
     return True
 
 
-def _decided_by_human_or_policy(event: EventData) -> bool:
+def _decided_by_human_or_policy(event: GuardEvent) -> bool:
     actor: Actor = event.kwargs["actor"]
     data: AcceptData = event.kwargs["data"]
     if actor.kind is ActorKind.HUMAN or data.policy:
@@ -77,7 +100,7 @@ def _decided_by_human_or_policy(event: EventData) -> bool:
     )
 
 
-def _authorization_settled(event: EventData) -> bool:
+def _authorization_settled(event: GuardEvent) -> bool:
     referral: Referral = event.kwargs["referral"]
     status = referral.authorization.status
     if status in (
@@ -96,7 +119,7 @@ def _local_day(referral: Referral, instant: datetime) -> date:
     return instant.astimezone(ZoneInfo(zone)).date() if zone else instant.date()
 
 
-def _authorization_covers_appointment(event: EventData) -> bool:
+def _authorization_covers_appointment(event: GuardEvent) -> bool:
     referral: Referral = event.kwargs["referral"]
     data: ScheduleData = event.kwargs["data"]
     day = _local_day(referral, data.appointment.start)
@@ -109,7 +132,7 @@ def _authorization_covers_appointment(event: EventData) -> bool:
     )
 
 
-def _has_booked_appointment(event: EventData) -> bool:
+def _has_booked_appointment(event: GuardEvent) -> bool:
     referral: Referral = event.kwargs["referral"]
     if referral.current_appointment is not None:
         return True
@@ -118,7 +141,7 @@ def _has_booked_appointment(event: EventData) -> bool:
 
 @functools.cache
 def _resumes_to(state: ReferralStatus) -> Any:
-    def guard(event: EventData) -> bool:
+    def guard(event: GuardEvent) -> bool:
         referral: Referral = event.kwargs["referral"]
         if referral.hold_from is state:
             return True
@@ -130,7 +153,7 @@ def _resumes_to(state: ReferralStatus) -> Any:
 
 @functools.cache
 def _reopens_to(state: ReferralStatus) -> Any:
-    def guard(event: EventData) -> bool:
+    def guard(event: GuardEvent) -> bool:
         referral: Referral = event.kwargs["referral"]
         if referral.lost_from is state:
             return True

@@ -72,7 +72,9 @@ TRIGGERS: Final[tuple[Trigger, ...]] = get_args(Trigger)
 
 class _TriggerData(BaseModel):
     # Not strict: data comes from host code, CLIs and JSON alike ("unreachable" for an enum).
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=False, hide_input_in_errors=True, defer_build=True
+    )
     # Trigger data lands in events and (through effects) on the referral: the same text rule.
     _text_is_storable = field_validator("*", mode="after")(refuse_unstorable_text)
 

@@ -67,6 +67,8 @@ class Referral(_Record):
     hold_from: ReferralStatus | None = None
     lost_from: ReferralStatus | None = None
     next_action_at: UtcDatetime | None = None
+    # When a routing sweep must next look at it: referralkit.routing.next_routing_at.
+    next_routing_at: UtcDatetime | None = None
     created_at: UtcDatetime | None = None
     updated_at: UtcDatetime | None = None
     version: Annotated[int, Field(ge=0)] = 0

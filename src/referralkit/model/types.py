@@ -164,7 +164,9 @@ class _Record(BaseModel):
     No field holds text a store could not keep (:func:`unstorable_text`).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=True, hide_input_in_errors=True, defer_build=True
+    )
     _phi: ClassVar[frozenset[str]] = frozenset()
 
     # Every field of every model: a wildcard validator is inherited by subclasses.

@@ -49,7 +49,9 @@ def idempotency_key(referral_id: UUID, action: str, attempt: int = 1) -> str:
 class _Message(BaseModel):
     """Base of port data: frozen, strict, no unknown fields, PHI masked in repr."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=True, hide_input_in_errors=True, defer_build=True
+    )
     phi_fields: ClassVar[frozenset[str]] = frozenset()
     # Inbound messages become interactions on a referral: the same text rule as the models.
     _text_is_storable = field_validator("*", mode="after")(refuse_unstorable_text)

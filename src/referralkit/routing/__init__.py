@@ -8,6 +8,7 @@ Modules: :mod:`~referralkit.routing.rules` (rules as data), :mod:`~referralkit.r
 :mod:`~referralkit.routing.loader` (TOML, :class:`RuleRegistry`),
 :mod:`~referralkit.routing.queues`, :mod:`~referralkit.routing.calendar`,
 :mod:`~referralkit.routing.sla`, :mod:`~referralkit.routing.defaults`,
+:mod:`~referralkit.routing.due` (when a referral is next due for routing),
 :mod:`~referralkit.routing.engine` (with :mod:`~referralkit.routing.decisions`, the decision
 and report types, and :mod:`~referralkit.routing.decider`, which turns rule actions into them).
 
@@ -23,6 +24,12 @@ from referralkit.routing.calendar import (
     business_days_between,
 )
 from referralkit.routing.defaults import DEFAULT_RULES, default_rules
+from referralkit.routing.due import (
+    ROUTED_STATES,
+    TIME_DRIVEN_CONDITIONS,
+    next_routing_at,
+    time_thresholds,
+)
 from referralkit.routing.engine import (
     CheckResult,
     RoutingDecision,
@@ -72,8 +79,10 @@ __all__ = [
     "DEFAULT_RULES",
     "DEFAULT_SLA",
     "LADDER",
+    "ROUTED_STATES",
     "ROUTING_ACTOR",
     "ROUTING_EVENT_PREFIX",
+    "TIME_DRIVEN_CONDITIONS",
     "Action",
     "AutoAcceptPolicy",
     "BusinessCalendar",
@@ -106,6 +115,8 @@ __all__ = [
     "explain",
     "load_path",
     "load_toml",
+    "next_routing_at",
     "suggested_decision",
     "task_id_for",
+    "time_thresholds",
 ]

@@ -128,6 +128,21 @@ class _Decider:
                 decisions.append(self._fire(rule, action, key, explanation))
         return decisions
 
+    def has_due(self, rule: Rule, explanation: RuleExplanation) -> bool:
+        """Return ``bool(self.decide(rule, explanation))`` without building the decisions.
+
+        Every action but ``escalate`` decides exactly when its key is not yet recorded.
+        """
+        subject = _subject_key(rule, self.facts)
+        for index, action in enumerate(rule.then):
+            key = f"{rule.id}:{subject}" + (f"#{index}" if index else "")
+            if action.kind == "escalate":
+                if self._escalate(rule, action, explanation):
+                    return True
+            elif not self._done(key):
+                return True
+        return False
+
     def _notify(
         self, rule: Rule, action: Action, key: str, explanation: RuleExplanation
     ) -> RoutingDecision:

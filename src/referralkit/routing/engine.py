@@ -45,6 +45,7 @@ __all__ = [
     "RoutingResult",
     "RoutingSweepReport",
     "RuleExplanation",
+    "decisions_due",
     "evaluate",
     "explain",
     "suggested_decision",
@@ -112,6 +113,23 @@ def evaluate(
         matched.append(explanation)
         decisions.extend(decider.decide(rule, explanation))
     return RoutingResult(referral.id, at, tuple(decisions), tuple(matched), tuple(decider.skipped))
+
+
+_PROBE: Final = RuleExplanation("", "", True, "", ())
+
+
+def decisions_due(rules: RuleSet, facts: Facts) -> bool:
+    """Return whether :func:`evaluate` would decide anything for these *facts*.
+
+    The same rules and the same decider, without building explanations: for the desk's
+    check at every commit (:func:`~referralkit.routing.next_routing_at`).
+
+    .. versionadded:: 0.1
+    """
+    if facts.status is ReferralStatus.ENTERED_IN_ERROR:
+        return False
+    decider = _Decider(rules, facts)
+    return any(decider.has_due(rule, _PROBE) for rule in rules.match(facts))
 
 
 def explain(

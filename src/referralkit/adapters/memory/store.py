@@ -144,6 +144,30 @@ class MemoryStore:
             keyed = [item for item in keyed if item[0] > cursor]
         return [r for _, r in keyed[:limit]]
 
+    def due_for_routing(
+        self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
+    ) -> list[Referral]:
+        """Return referrals with ``next_routing_at <= now``, by ``(next_routing_at, id)``."""
+        with self._lock:
+            keyed = sorted(
+                ((r.next_routing_at, str(r.id)), r)
+                for r in self._referrals.values()
+                if r.next_routing_at is not None and r.next_routing_at <= now
+            )
+        if after is not None:
+            cursor = (after[0], str(after[1]))
+            keyed = [item for item in keyed if item[0] > cursor]
+        return [r for _, r in keyed[:limit]]
+
+    def reschedule_routing(self, referral: Referral, next_routing_at: datetime | None) -> bool:
+        """Set ``next_routing_at`` if the stored version is *referral*'s; no event is added."""
+        with self._lock:
+            current = self._referrals.get(referral.id)
+            if current is None or current.version != referral.version:
+                return False
+            self._put(current.model_copy(update={"next_routing_at": next_routing_at}))
+            return True
+
     def count_by_status(self) -> dict[ReferralStatus, int]:
         """Return the number of referrals per status."""
         with self._lock:
