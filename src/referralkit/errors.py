@@ -4,6 +4,8 @@
 
     ReferralKitError
     ├── IntakeError              (an intake payload or intake configuration is invalid; .errors())
+    ├── InvalidReferralNumberError (a referral number read back fails its format or check
+    │                             character; .reason)
     ├── InvalidTriggerError      (the name is not a lifecycle trigger; .trigger)
     ├── InvalidTransitionError   (trigger not allowed from the current status; .trigger, .status,
     │   │                         .allowed)
@@ -44,6 +46,7 @@ __all__ = [
     "DuplicateReferralError",
     "HistoryTamperedError",
     "IntakeError",
+    "InvalidReferralNumberError",
     "InvalidTransitionError",
     "InvalidTriggerError",
     "NoBackendError",
@@ -63,6 +66,20 @@ __all__ = [
 
 class ReferralKitError(Exception):
     """Base class of every exception referralkit raises on purpose."""
+
+
+class InvalidReferralNumberError(ReferralKitError, ValueError):
+    """A referral number fails its format or its check character (a mistyped or misheard one).
+
+    The message names the problem (``.reason``: ``"format"``, ``"prefix"``, ``"length"``,
+    ``"character"`` or ``"check"``), never the number.
+
+    .. versionadded:: 0.3
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"invalid referral number ({reason})")
 
 
 class InvalidTriggerError(ReferralKitError):

@@ -48,6 +48,7 @@ from referralkit.model import (
     Appointment,
     Channel,
     Referral,
+    ReferralNumberFormat,
     ReferralStatus,
 )
 from referralkit.outbox import (
@@ -150,6 +151,13 @@ class ReferralDesk:
     the next sweep, never raised to the caller whose change is already committed.
 
     .. versionadded:: 0.1"""
+    numbering: ReferralNumberFormat | None = attrs.field(
+        factory=ReferralNumberFormat, on_setattr=_rewired
+    )
+    """The format of referral numbers given to referrals created without one (``None``: the
+    host numbers its referrals; see :class:`~referralkit.model.ReferralNumberFormat`).
+
+    .. versionadded:: 0.3"""
     _uow: UnitOfWork = attrs.field(init=False)
     _outbox: Outbox = attrs.field(init=False)
     _consent: ConsentService = attrs.field(init=False)
@@ -198,6 +206,7 @@ class ReferralDesk:
         self._routing.auto_route = self.auto_route
         self._routing.rules = self.routing_rules
         self._outbox.task_due = self.task_due
+        self._uow.numbering = self.numbering
 
     def _intake_checks(self) -> list[IntakeCheck]:
         if not self.hooks.implemented("referralkit_add_intake_checks"):

@@ -29,8 +29,8 @@ from referralkit.clock import Clock
 from referralkit.errors import ConflictError
 from referralkit.events import Event
 from referralkit.lifecycle import Lifecycle, Trigger, amended, created
-from referralkit.model import Actor, Referral
-from referralkit.store import Store
+from referralkit.model import Actor, Referral, ReferralNumberFormat
+from referralkit.store import NumberedStore, Store
 
 __all__ = ["AfterCommit", "Batch", "NextActionPlanner", "UnitOfWork", "Update"]
 
@@ -98,6 +98,8 @@ class UnitOfWork:
     :ivar planner: keeps ``next_action_at`` in step with outreach (``None``: outreach off).
     :ivar after_commit: steps run after every commit, in order (observers, auto-routing);
         a step must not raise: the change is already committed.
+    :ivar numbering: the format of referral numbers generated for referrals created without
+        one (``None``: the host numbers its referrals).
     """
 
     store: Store
@@ -105,6 +107,7 @@ class UnitOfWork:
     lifecycle: Lifecycle
     planner: NextActionPlanner | None = None
     after_commit: list[AfterCommit] = attrs.field(factory=list)
+    numbering: ReferralNumberFormat | None = None
 
     def create(
         self,
@@ -119,6 +122,8 @@ class UnitOfWork:
         :raises DuplicateReferralError: its id is taken; nothing is written.
         """
         now = self.clock.now()
+        if referral.referral_number is None and self.numbering is not None:
+            referral = referral.model_copy(update={"referral_number": self._number(referral)})
         first = created(referral, actor, now)
         batch = Batch(first.referral, now, self.lifecycle, 0, [first.event])
         if then is not None:
@@ -189,6 +194,18 @@ class UnitOfWork:
             lambda batch: batch.amend(kind, actor=actor, update=update, data=data),
             expected_version=expected_version,
         )
+
+    def _number(self, referral: Referral) -> str:
+        # Derived from the random id, so reproducible; a number the store already holds is
+        # passed over (a collision is about one in 10^10 per pair with the default format).
+        assert self.numbering is not None  # noqa: S101 - checked by the caller
+        taken = self.store.referral_number_taken if isinstance(self.store, NumberedStore) else None
+        attempt = 0
+        while True:
+            number = self.numbering.generate(referral.id.bytes + attempt.to_bytes(4, "big"))
+            if taken is None or not taken(number):
+                return number
+            attempt += 1
 
     def _planned(self, batch: Batch, stored: Sequence[Event] | None) -> Referral:
         # next_action_at follows the outreach plan and is written with the change itself, so a

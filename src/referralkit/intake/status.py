@@ -71,16 +71,24 @@ class CallerIdentity:
         return f"CallerIdentity(role={self.role!r})"
 
 
+def _compact(number: str) -> str:
+    return number.upper().replace("-", "").replace(" ", "")
+
+
 def match_referrals(referrals: Iterable[Referral], query: LookupQuery) -> list[Referral]:
     """Return the referrals *query* identifies, open ones first, newest first.
 
-    By number when given (exact, case-insensitive); else by last name (accents, case and
-    punctuation ignored) and birth date, and first name too when given.
+    By number when given (exact, ignoring case, spaces and dashes); else by last name
+    (accents, case and punctuation ignored) and birth date, and first name too when given.
     """
     found: list[Referral] = []
     if query.referral_number is not None:
-        wanted = query.referral_number.upper()
-        found = [r for r in referrals if r.referral_number and r.referral_number.upper() == wanted]
+        # Separators are how a number is printed, not part of it: "R7KQ4M2X9" read back over
+        # the phone finds "R-7KQ4-M2X9".
+        wanted = _compact(query.referral_number)
+        found = [
+            r for r in referrals if r.referral_number and _compact(r.referral_number) == wanted
+        ]
     elif query.family_name is not None and query.birth_date is not None:
         for referral in referrals:
             patient = referral.patient

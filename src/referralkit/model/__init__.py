@@ -34,6 +34,7 @@ from referralkit.model.identity import (
     name_key,
     same_person,
 )
+from referralkit.model.numbers import SAFE_ALPHABET, ReferralNumberFormat
 from referralkit.model.records import (
     Actor,
     Address,
@@ -69,6 +70,7 @@ from referralkit.model.types import (
 
 __all__ = [
     "MASK",
+    "SAFE_ALPHABET",
     "Actor",
     "ActorKind",
     "Address",
@@ -103,6 +105,7 @@ __all__ = [
     "RecordsRequest",
     "RecordsRequestStatus",
     "Referral",
+    "ReferralNumberFormat",
     "ReferralStatus",
     "Role",
     "StatusReason",

@@ -75,6 +75,11 @@ class MemoryStore:
             self._referrals[referral.id] = referral
             self._events[referral.id].extend(chain)
 
+    def referral_number_taken(self, number: str) -> bool:
+        """Return whether a stored referral has *number*."""
+        with self._lock:
+            return any(r.referral_number == number for r in self._referrals.values())
+
     def get(self, referral_id: UUID) -> Referral:
         """Return the referral or raise :class:`~referralkit.errors.ReferralNotFoundError`."""
         try:
