@@ -85,7 +85,7 @@ def test_a_format_without_prefix_or_groups() -> None:
     "bad", [{"prefix": "r-"}, {"length": 3}, {"alphabet": "ABC"}, {"alphabet": "abcdefghjk"}]
 )
 def test_invalid_formats_are_refused(bad: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must"):
         ReferralNumberFormat(**bad)
 
 
