@@ -26,6 +26,7 @@ from referralkit.desk.inbound import Inbound
 from referralkit.desk.intake import IntakeService
 from referralkit.desk.outbox import Outbox
 from referralkit.desk.outreach import OutreachService
+from referralkit.desk.records import RecordsService, records_sent_step
 from referralkit.desk.routing import RoutingService
 from referralkit.desk.stores import open_store
 from referralkit.desk.unit_of_work import UnitOfWork
@@ -47,6 +48,10 @@ from referralkit.model import (
     Actor,
     Appointment,
     Channel,
+    PhoneE164,
+    RecordsChannel,
+    RecordsRequestStatus,
+    RecordsSource,
     Referral,
     ReferralNumberFormat,
     ReferralStatus,
@@ -62,6 +67,7 @@ from referralkit.plugins import Hooks, make_plugin_manager
 from referralkit.ports import (
     CallOutcome,
     DocumentList,
+    DocumentRef,
     DocumentsRequest,
     EventNotice,
     InboundFax,
@@ -165,6 +171,7 @@ class ReferralDesk:
     _intake: IntakeService = attrs.field(init=False)
     _routing: RoutingService = attrs.field(init=False)
     _outreach: OutreachService = attrs.field(init=False)
+    _records: RecordsService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         # The composition root: each service gets only what it names.
@@ -197,6 +204,8 @@ class ReferralDesk:
             self.outreach,
             templates=self._outreach_templates,
         )
+        self._records = RecordsService(uow, self.store, self.clock, outbox)
+        outbox.on_sent.append(records_sent_step)
         uow.after_commit.extend((self._notify, routing.after_commit))
         self._wire()
 
@@ -207,6 +216,8 @@ class ReferralDesk:
         self._routing.rules = self.routing_rules
         self._outbox.task_due = self.task_due
         self._uow.numbering = self.numbering
+        if self.outreach is not None and self.outreach.calendar is not None:
+            self._records.calendar = self.outreach.calendar
 
     def _intake_checks(self) -> list[IntakeCheck]:
         if not self.hooks.implemented("referralkit_add_intake_checks"):
@@ -607,3 +618,91 @@ class ReferralDesk:
         .. versionadded:: 0.1
         """
         return self._routing.explain(referral_id, now=now)
+
+    # -- Coordination between practices (docs/coordination.md) -----------------------------
+
+    def request_records(
+        self,
+        referral_id: UUID,
+        *,
+        actor: Actor,
+        kinds: Sequence[str] = (),
+        source: RecordsSource = RecordsSource.REFERRING_PRACTICE,
+        channel: RecordsChannel = RecordsChannel.FAX,
+        needed_days_before_visit: int | None = None,
+        needed_by: datetime | None = None,
+        from_practice: str | None = None,
+        from_fax: PhoneE164 | None = None,
+        required: bool = True,
+    ) -> Referral:
+        """Ask for medical records; the new request is the last of ``records_requests``.
+
+        A fax request is faxed on the next sweep and chased by the ``records_follow_up``
+        cadence until every kind in *kinds* is received; an EHR request is fetched at once
+        (a failing EHR opens a task). Required records still missing a few business days
+        before the visit open a task (``Policy.records``).
+
+        :param kinds: the document kinds needed; empty: any document answers.
+        :param needed_days_before_visit: when the records must be in, in business days before
+            the booked visit (ignored when *needed_by* is given or nothing is booked).
+        :param from_fax: another provider's fax number (*source* ``other_provider``).
+        :raises ValueError: a fax request with no fax number to send it to.
+
+        .. versionadded:: 0.3
+        """
+        return self._records.request(
+            referral_id,
+            actor=actor,
+            kinds=kinds,
+            source=source,
+            channel=channel,
+            needed_days_before_visit=needed_days_before_visit,
+            needed_by=needed_by,
+            from_practice=from_practice,
+            from_fax=from_fax,
+            required=required,
+        )
+
+    def receive_records(
+        self,
+        referral_id: UUID,
+        request_id: UUID,
+        documents: Sequence[DocumentRef],
+        *,
+        actor: Actor,
+        via: RecordsChannel = RecordsChannel.FAX,
+    ) -> Referral:
+        """Attach received documents (by reference) to a records request.
+
+        The request becomes ``received`` when every kind asked for is in, else
+        ``partially_received``; a document already attached changes nothing.
+
+        :raises KeyError: the referral has no such request.
+
+        .. versionadded:: 0.3
+        """
+        return self._records.receive(referral_id, request_id, documents, actor=actor, via=via)
+
+    def fetch_records(self, referral_id: UUID, request_id: UUID) -> Referral:
+        """Fetch a records request's documents from the EHR again (a task if it fails).
+
+        .. versionadded:: 0.3
+        """
+        return self._records.fetch(referral_id, request_id)
+
+    def close_records_request(
+        self,
+        referral_id: UUID,
+        request_id: UUID,
+        status: RecordsRequestStatus,
+        *,
+        actor: Actor,
+        reason: str,
+    ) -> Referral:
+        """End an open records request as ``waived`` or ``failed``; chasing stops.
+
+        :raises ValueError: another status, or the request is already closed.
+
+        .. versionadded:: 0.3
+        """
+        return self._records.close(referral_id, request_id, status, actor=actor, reason=reason)

@@ -57,7 +57,7 @@ from referralkit.ports import (
 )
 from referralkit.store import Store
 
-__all__ = ["OUTBOX_ACTOR", "Outbox", "SendRefusedError"]
+__all__ = ["OUTBOX_ACTOR", "ActionStep", "Outbox", "SendRefusedError"]
 
 _log = logging.getLogger("referralkit.desk")
 
@@ -78,12 +78,19 @@ class SendRefusedError(ReferralKitError):
         self.reason: Refusal = reason
 
 
+ActionStep = Callable[[Batch, OutboundRequest], None]
+"""Adds what follows from an action's outcome to the batch that records the outcome."""
+
+
 @attrs.define
 class Outbox:
     """Records outbound actions, sends them through adapters, and records what happened.
 
     :ivar policy: the contact rules (windows) every patient contact is checked against.
     :ivar task_due: how long staff have for a task opened by a failed action.
+    :ivar on_sent: steps that add to the batch recording a sent action (a records request
+        becomes ``sent``, a consult report ``delivered``), so the two commit together.
+    :ivar on_failed: steps that add to the batch recording a failed action and its task.
     """
 
     uow: UnitOfWork
@@ -92,6 +99,8 @@ class Outbox:
     invoker: Invoker
     policy: Callable[[], Policy]
     task_due: timedelta = timedelta(hours=4)
+    on_sent: list[ActionStep] = attrs.field(factory=list)
+    on_failed: list[ActionStep] = attrs.field(factory=list)
 
     # -- reads through the EHR ------------------------------------------------------------
 
@@ -246,6 +255,8 @@ class Outbox:
                     },
                 },
             )
+            for step in self.on_failed:
+                step(batch, request)
 
         self.uow.commit(request.referral_id, decide)
         return self._outcome(request, status, reason, task_id=task.id)
@@ -283,9 +294,9 @@ class Outbox:
             return self.action_task(
                 request, "unexpected" if unexpected else "permanent", exc, queue
             )
-        self.uow.commit(
-            request.referral_id,
-            lambda batch: batch.amend(
+
+        def sent(batch: Batch) -> None:
+            batch.amend(
                 ACTION_SENT,
                 actor=OUTBOX_ACTOR,
                 update={},
@@ -294,8 +305,11 @@ class Outbox:
                     "provider_ref": receipt.provider_ref,
                     "duplicate": receipt.duplicate,
                 },
-            ),
-        )
+            )
+            for step in self.on_sent:
+                step(batch, request)
+
+        self.uow.commit(request.referral_id, sent)
         return self._outcome(request, "sent", None, receipt=receipt)
 
     def _refused(self, request: OutboundRequest, reason: Refusal, queue: str) -> DispatchOutcome:

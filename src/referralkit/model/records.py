@@ -20,7 +20,9 @@ from referralkit.model.enums import (
     LostReason,
     NoShowReason,
     PhoneKind,
+    RecordsChannel,
     RecordsRequestStatus,
+    RecordsSource,
     Role,
     TaskPriority,
     TaskStatus,
@@ -52,6 +54,7 @@ __all__ = [
     "Practice",
     "Provider",
     "ReasonForReferral",
+    "ReceivedDocument",
     "RecordsRequest",
     "StatusReason",
 ]
@@ -218,15 +221,98 @@ class ReasonForReferral(_Record):
     text: str | None = None
 
 
-class RecordsRequest(_Record):
-    """A request to transfer medical records for this referral."""
+class ReceivedDocument(_Record):
+    """A document received for a records request, by reference (the bytes stay with the host).
 
+    .. versionadded:: 0.3
+    """
+
+    document_id: NonEmpty
+    kind: str | None = None
+    received_at: UtcDatetime
+    via: RecordsChannel = RecordsChannel.FAX
+
+
+_OPEN_RECORDS: frozenset[RecordsRequestStatus] = frozenset(
+    {
+        RecordsRequestStatus.REQUESTED,
+        RecordsRequestStatus.SENT,
+        RecordsRequestStatus.PARTIALLY_RECEIVED,
+    }
+)
+
+
+class RecordsRequest(_Record):
+    """A request to transfer medical records for this referral.
+
+    :ivar due_at: when chasing starts (the first request fax goes out then).
+    :ivar needed_by: when the records must be in (before the visit); missing required records
+        open a task a few business days before the visit either way.
+    :ivar kinds: the document kinds asked for (``"consult_note"``, ``"imaging"``...); empty:
+        any document answers the request.
+    :ivar documents: the ids of every document received (see *received* for kinds).
+
+    .. versionchanged:: 0.3 *source*, *channel*, *kinds*, *received*, *needed_by*,
+       *required*, *from_fax* and *reason*.
+    """
+
+    _phi: ClassVar[frozenset[str]] = frozenset({"reason"})
     id: UUID = Field(default_factory=uuid4)
     status: RecordsRequestStatus = RecordsRequestStatus.REQUESTED
     from_practice: str | None = None
     requested_at: UtcDatetime
     due_at: UtcDatetime | None = None
     documents: tuple[str, ...] = ()
+    source: RecordsSource = RecordsSource.REFERRING_PRACTICE
+    channel: RecordsChannel = RecordsChannel.FAX
+    kinds: tuple[str, ...] = ()
+    received: tuple[ReceivedDocument, ...] = ()
+    needed_by: UtcDatetime | None = None
+    required: bool = True
+    from_fax: PhoneE164 | None = None
+    reason: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the request still waits for records (requested, sent or partly received)."""
+        return self.status in _OPEN_RECORDS
+
+    @property
+    def missing_kinds(self) -> tuple[str, ...]:
+        """The kinds asked for that no received document has yet (empty once closed)."""
+        if not self.is_open:
+            return ()
+        have = {d.kind for d in self.received}
+        return tuple(kind for kind in self.kinds if kind not in have)
+
+    def with_documents(self, documents: tuple[ReceivedDocument, ...]) -> RecordsRequest:
+        """Return the request with *documents* attached (ones already attached are ignored).
+
+        The status becomes ``received`` when every kind asked for has a document (or, when no
+        kinds were named, on the first document), else ``partially_received``. A closed request
+        keeps its status and only gains the documents.
+        """
+        known = set(self.documents)
+        new = tuple(d for d in documents if d.document_id not in known)
+        if not new:
+            return self
+        received = (*self.received, *new)
+        status = self.status
+        if self.is_open:
+            have = {d.kind for d in received}
+            complete = all(kind in have for kind in self.kinds)
+            status = (
+                RecordsRequestStatus.RECEIVED
+                if complete
+                else RecordsRequestStatus.PARTIALLY_RECEIVED
+            )
+        return self.model_copy(
+            update={
+                "received": received,
+                "documents": (*self.documents, *(d.document_id for d in new)),
+                "status": status,
+            }
+        )
 
 
 class Appointment(_Record):

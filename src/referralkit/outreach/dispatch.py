@@ -460,7 +460,11 @@ class Dispatcher:
         key, attempt = action.key, action.attempt
         if action.action == "fax_records":
             return FaxRequest.for_referral(
-                referral, action=key, attempt=attempt, purpose="records_request"
+                referral,
+                action=key,
+                attempt=attempt,
+                purpose="records_request",
+                records_request_id=action.records_request_id,
             )
         if action.action == "notify_referrer":
             return PracticeUpdateRequest.for_referral(referral, action=key, attempt=attempt)

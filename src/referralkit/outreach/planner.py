@@ -27,7 +27,7 @@ from referralkit.model import (
     Patient,
     PhoneContact,
     PhoneKind,
-    RecordsRequestStatus,
+    RecordsChannel,
     Referral,
     ReferralStatus,
     TaskPriority,
@@ -57,6 +57,7 @@ from referralkit.outreach.windows import (
     BusinessCalendar,
     ContactWindow,
     WeekdayCalendar,
+    business_days_before,
     patient_zones,
 )
 
@@ -363,7 +364,11 @@ def _plan_step(
         return attrs.evolve(base, action="task", not_before=start, reason="step")
     if step.action == "fax_records":
         practice = referral.referring_practice
-        if practice is None or practice.fax is None:
+        asked = next(
+            (r for r in referral.records_requests if r.id == cycle.records_request_id), None
+        )
+        other_fax = asked.from_fax if asked is not None else None
+        if other_fax is None and (practice is None or practice.fax is None):
             return attrs.evolve(base, action="task", not_before=start, reason="no_fax_number")
         window = _practice_window(ctx, step.business_days)
         not_before = window.next_open(start, until=expiry) if window else start
@@ -544,6 +549,37 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
+def _records_checks(ctx: _Context) -> None:
+    # Required records still missing N business days before the visit: a person chases them
+    # (once per appointment; a rebooked visit is checked again).
+    referral, rules = ctx.referral, ctx.policy.records
+    appointment = referral.current_appointment
+    if referral.status is not ReferralStatus.SCHEDULED or appointment is None:
+        return
+    if not any(r.required and r.is_open for r in referral.records_requests):
+        return
+    key = f"records_missing@{appointment.id.hex[:12]}"
+    if ctx.log(key).done_at(1) is not None or appointment.start <= ctx.now:
+        return
+    calendar = ctx.calendar or WeekdayCalendar()
+    day = business_days_before(appointment.start.date(), rules.missing_before_visit, calendar)
+    ctx.actions.append(
+        PlannedAction(
+            referral_id=referral.id,
+            key=key,
+            purpose="records_follow_up",
+            step_id="records_missing",
+            attempt=1,
+            action="task",
+            not_before=max(_day_start(day), ctx.now),
+            template="records.missing_before_visit",
+            reason="records_missing_before_visit",
+            queue=rules.queue,
+            task_priority=TaskPriority.HIGH,
+        )
+    )
+
+
 def _auth_checks(ctx: _Context) -> None:
     referral, rules = ctx.referral, ctx.policy.auth
     auth = referral.authorization
@@ -684,10 +720,13 @@ def plan(
             _run_cycle(ctx, _Cycle(cadence, f"auth@{seq}", anchor))
     if status in _OPEN:
         _auth_checks(ctx)
+        _records_checks(ctx)
         records = policy.cadence("records_follow_up", priority)
         if records is not None:
             for request in referral.records_requests:
-                if request.status is not RecordsRequestStatus.REQUESTED:
+                # Chased by fax until every kind asked for is in (or staff waive or fail it);
+                # EHR fetches and notifications are not re-sent by the planner.
+                if not request.is_open or request.channel is not RecordsChannel.FAX:
                     continue
                 anchor = request.due_at or request.requested_at + timedelta(days=2)
                 cycle = _Cycle(

@@ -25,6 +25,7 @@ from referralkit.outreach.policy_types import (
     Hours,
     Policy,
     PolicyError,
+    RecordsRules,
     ReferrerUpdates,
     RetryRule,
     Step,
@@ -284,6 +285,13 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
             auth.get("queue", str, "authorizations"),
             auth.duration("warn_before", timedelta(days=7)) or timedelta(0),
         )
+    if "records" in data:
+        records = _Reader(data["records"], "records")
+        records.check_keys(["queue", "missing_before_visit"])
+        days = records.get("missing_before_visit", int, 3)
+        if days < 0:
+            raise PolicyError("records.missing_before_visit", "must not be negative")
+        changes["records"] = RecordsRules(records.get("queue", str, "records"), days)
     if "in_flight_timeout" in data:
         changes["in_flight_timeout"] = root.duration("in_flight_timeout")
     return attrs.evolve(base, **changes)

@@ -26,6 +26,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Purpose",
+    "RecordsRules",
     "ReferrerUpdates",
     "RetryRule",
     "Step",
@@ -260,6 +261,21 @@ class AuthRules:
 
 
 @attrs.frozen
+class RecordsRules:
+    """Records checks that open human tasks before the visit.
+
+    :ivar queue: where the tasks go.
+    :ivar missing_before_visit: business days before a booked visit at which a task opens if
+        a required records request is still open.
+
+    .. versionadded:: 0.3
+    """
+
+    queue: str = "records"
+    missing_before_visit: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+
+
+@attrs.frozen
 class Policy:
     """A complete outreach policy.
 
@@ -274,6 +290,7 @@ class Policy:
     retry: RetryRule = RetryRule()
     referrer_updates: ReferrerUpdates = ReferrerUpdates()
     auth: AuthRules = AuthRules()
+    records: RecordsRules = RecordsRules()
     windowed_channels: frozenset[Channel] = frozenset({Channel.VOICE, Channel.SMS})
     in_flight_timeout: timedelta = timedelta(minutes=10)
     horizon: timedelta = timedelta(days=400)
