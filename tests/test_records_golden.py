@@ -22,7 +22,6 @@ from referralkit import (
     Role,
 )
 from referralkit.adapters.memory import InMemoryPlugin
-from referralkit.desk.records import missing_records
 from referralkit.model import RecordsChannel, RecordsRequestStatus, RecordsSource, TaskStatus
 from referralkit.outbox import RetryPolicy
 from referralkit.outreach.dispatch import OutreachSettings
@@ -108,7 +107,7 @@ def test_records_requested_chased_and_received_before_the_visit(world: World) ->
     assert request.status is RecordsRequestStatus.REQUESTED
     assert request.needed_by is not None
     assert request.needed_by.date() == date(2026, 3, 12)  # two business days before the visit
-    assert missing_records(referral) == ("consult_note", "imaging")
+    assert referral.missing_records() == ("consult_note", "imaging")
 
     world.run(hours=2)
     fax = world.plugin.fax.sent[0]
@@ -135,7 +134,7 @@ def test_records_requested_chased_and_received_before_the_visit(world: World) ->
     )
     partial = world.desk.get(referral.id)
     assert partial.records_requests[0].status is RecordsRequestStatus.PARTIALLY_RECEIVED
-    assert missing_records(partial) == ("imaging",)
+    assert partial.missing_records() == ("imaging",)
 
     world.desk.receive_fax(
         InboundFax(
@@ -149,7 +148,7 @@ def test_records_requested_chased_and_received_before_the_visit(world: World) ->
     done = world.desk.get(referral.id)
     assert done.records_requests[0].status is RecordsRequestStatus.RECEIVED
     assert done.records_requests[0].documents == ("doc-note", "doc-ct")
-    assert missing_records(done) == ()
+    assert done.missing_records() == ()
     faxes_before = len(world.records_faxes())
 
     world.run(hours=24 * 10)  # up to the visit: no more chasing, no missing-records task
@@ -205,7 +204,7 @@ def test_waived_records_are_not_chased(world: World) -> None:
     assert world.records_faxes() == []
     final = world.desk.get(referral.id)
     assert _open_tasks(final, "records") == []
-    assert missing_records(final) == ()
+    assert final.missing_records() == ()
     with pytest.raises(ValueError, match="already waived"):
         world.desk.close_records_request(
             referral.id, request_id, RecordsRequestStatus.FAILED, actor=SCHEDULER, reason="x"
@@ -229,7 +228,7 @@ def test_records_fetched_from_the_ehr(world: World) -> None:
     request = referral.records_requests[0]
     assert request.status is RecordsRequestStatus.PARTIALLY_RECEIVED
     assert request.documents == ("ehr-echo",)
-    assert missing_records(referral) == ("labs",)
+    assert referral.missing_records() == ("labs",)
     world.run(hours=24 * 3)
     assert world.records_faxes() == []  # EHR requests are not faxed
 

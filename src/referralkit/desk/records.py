@@ -55,7 +55,6 @@ __all__ = [
     "RecordsService",
     "attach_documents",
     "match_fax",
-    "missing_records",
     "records_sent_step",
 ]
 
@@ -63,20 +62,6 @@ _log = logging.getLogger("referralkit.desk")
 
 RECORDS_ACTOR: Final = Actor(kind=ActorKind.SYSTEM, id="referralkit.records", role=Role.SYSTEM)
 """The actor automatic records changes (sent, fetched, matched) are recorded under."""
-
-
-def missing_records(referral: Referral) -> tuple[str, ...]:
-    """Return the document kinds still missing across the referral's open records requests.
-
-    A request that named no kinds and has nothing yet counts as ``"records"``.
-    """
-    missing: list[str] = []
-    for request in referral.records_requests:
-        if not request.is_open:
-            continue
-        kinds = request.missing_kinds or (() if request.received else ("records",))
-        missing.extend(k for k in kinds if k not in missing)
-    return tuple(missing)
 
 
 def _replace(referral: Referral, changed: RecordsRequest) -> tuple[RecordsRequest, ...]:

@@ -260,6 +260,60 @@ _AUTH: Final[Mapping[str, Mapping[AuthorizationStatus, str]]] = MappingProxyType
         },
     }
 )
+# While the referral waits on authorization, the next step and who owns it follow the true
+# sub-status: "not requested yet" and "waiting for the insurer's answer" never go together.
+_AUTH_NEXT: Final[Mapping[str, Mapping[AuthorizationStatus, tuple[str, str]]]] = MappingProxyType(
+    {
+        "en": {
+            A.REQUIRED: (
+                "The specialist's office is preparing the request to the insurance company.",
+                "specialist_office",
+            ),
+            A.SUBMITTED: (
+                "The specialist's office is waiting for the insurance company's answer.",
+                "insurance",
+            ),
+            A.PENDED: (
+                "The specialist's office is sending the insurance company what it asked for.",
+                "specialist_office",
+            ),
+            A.DENIED: (
+                "The specialist's office is reviewing the denial and whether to appeal.",
+                "specialist_office",
+            ),
+            A.EXPIRED: (
+                "The specialist's office is asking the insurance company to renew it.",
+                "specialist_office",
+            ),
+        },
+        "es": {
+            A.REQUIRED: (
+                "El consultorio del especialista está preparando la solicitud al seguro.",
+                "specialist_office",
+            ),
+            A.SUBMITTED: (
+                "El consultorio del especialista espera la respuesta del seguro.",
+                "insurance",
+            ),
+            A.PENDED: (
+                "El consultorio del especialista está enviando al seguro lo que pidió.",
+                "specialist_office",
+            ),
+            A.DENIED: (
+                "El consultorio del especialista revisa la negativa y si apelar.",
+                "specialist_office",
+            ),
+            A.EXPIRED: (
+                "El consultorio del especialista está pidiendo al seguro que la renueve.",
+                "specialist_office",
+            ),
+        },
+    }
+)
+_RECORDS_MISSING: Final[Mapping[str, str]] = {
+    "en": "The specialist's office is still waiting for medical records ({kinds}).",
+    "es": "El consultorio del especialista aún espera los expedientes médicos ({kinds}).",
+}
 _UNVERIFIED: Final[Mapping[str, str]] = {
     "en": (
         "I can't share referral details until I can verify who is calling. A staff member "
@@ -271,6 +325,9 @@ _UNVERIFIED: Final[Mapping[str, str]] = {
     ),
 }
 _AUTH_PROBLEMS: Final = frozenset({A.DENIED, A.EXPIRED, A.PENDED})
+_RECORDS_MATTER: Final = frozenset(
+    {S.RECEIVED, S.ACCEPTED, S.PENDING_AUTH, S.READY_TO_SCHEDULE, S.SCHEDULED, S.ON_HOLD}
+)
 
 
 @attrs.frozen
@@ -328,7 +385,14 @@ def answer_status(
         what, next_step = _STATE_ES[referral.status]
     auth = referral.authorization
     auth_text = _AUTH[lang][auth.status]
+    if referral.status is S.PENDING_AUTH and auth.status in _AUTH_NEXT[lang]:
+        next_step, owner = _AUTH_NEXT[lang][auth.status]
     parts = [auth_text, what] if about_authorization else [what, auth_text]
+    missing = referral.missing_records() if referral.status in _RECORDS_MATTER else ()
+    if missing:
+        parts.append(
+            _RECORDS_MISSING[lang].format(kinds=", ".join(k.replace("_", " ") for k in missing))
+        )
     if next_step:
         parts.append(next_step)
     details: dict[str, str] = {}
@@ -339,6 +403,8 @@ def answer_status(
             details["appointment_location"] = appointment.location
     if referral.specialty:
         details["specialty"] = referral.specialty
+    if missing:
+        details["records_missing"] = ", ".join(missing)
     if audience != "patient":
         if referral.referral_number:
             details["referral_number"] = referral.referral_number

@@ -99,6 +99,21 @@ class Referral(_Record):
             missing.append("reason")
         return tuple(missing)
 
+    def missing_records(self) -> tuple[str, ...]:
+        """Return the document kinds still missing across the open records requests.
+
+        An open request that named no kinds and has nothing yet counts as ``"records"``.
+
+        .. versionadded:: 0.3
+        """
+        missing: list[str] = []
+        for request in self.records_requests:
+            if not request.is_open:
+                continue
+            kinds = request.missing_kinds or (() if request.received else ("records",))
+            missing.extend(k for k in kinds if k not in missing)
+        return tuple(missing)
+
     @property
     def current_appointment(self) -> Appointment | None:
         """The latest appointment still booked, if any."""
