@@ -20,6 +20,7 @@ __all__ = [
     "RecordsRequestStatus",
     "RecordsSource",
     "ReferralStatus",
+    "ReportDeliveryStatus",
     "Role",
     "TaskPriority",
     "TaskStatus",
@@ -115,6 +116,18 @@ class RecordsChannel(enum.Enum):
     FAX = "fax"
     EHR = "ehr"
     NOTIFICATION = "notification"
+
+
+class ReportDeliveryStatus(enum.Enum):
+    """Where the consult report going back to the referring practice stands.
+
+    .. versionadded:: 0.3
+    """
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    ACKNOWLEDGED = "acknowledged"
 
 
 class ActorKind(enum.Enum):

@@ -23,6 +23,7 @@ from referralkit.model.enums import (
     RecordsChannel,
     RecordsRequestStatus,
     RecordsSource,
+    ReportDeliveryStatus,
     Role,
     TaskPriority,
     TaskStatus,
@@ -45,6 +46,7 @@ __all__ = [
     "Address",
     "Appointment",
     "Authorization",
+    "ConsultReport",
     "ContactConsent",
     "Coverage",
     "HumanTask",
@@ -155,13 +157,21 @@ class Patient(_Record):
 
 
 class Practice(_Record):
-    """A referring or receiving practice (organisation)."""
+    """A referring or receiving practice (organisation).
+
+    :ivar preferred_channel: how the practice wants updates and the consult report: fax (the
+        default), email (to *email*) or portal (the practice's *id* in the portal or EHR).
+
+    .. versionchanged:: 0.3 *email* and *preferred_channel*.
+    """
 
     name: NonEmpty
     id: str | None = None
     npi: Npi | None = None
     phone: PhoneE164 | None = None
     fax: PhoneE164 | None = None
+    email: Email | None = None
+    preferred_channel: Channel | None = None
     address: Address | None = None
 
 
@@ -313,6 +323,24 @@ class RecordsRequest(_Record):
                 "status": status,
             }
         )
+
+
+class ConsultReport(_Record):
+    """The specialist's consult report going back to the referring practice, by reference.
+
+    The loop is closed (``close_loop``, what 360X calls the closed-loop referral and FHIR a
+    completed ``ServiceRequest``) only once the report is delivered.
+
+    .. versionadded:: 0.3
+    """
+
+    document_id: NonEmpty
+    channel: Channel
+    status: ReportDeliveryStatus = ReportDeliveryStatus.PENDING
+    attempts: Annotated[int, Field(ge=1)] = 1
+    recorded_at: UtcDatetime
+    delivered_at: UtcDatetime | None = None
+    acknowledged_at: UtcDatetime | None = None
 
 
 class Appointment(_Record):

@@ -16,6 +16,7 @@ from referralkit.model.enums import (
 from referralkit.model.records import (
     Appointment,
     Authorization,
+    ConsultReport,
     Coverage,
     HumanTask,
     Interaction,
@@ -60,6 +61,7 @@ class Referral(_Record):
     authorization: Authorization = Authorization()
     records_requests: tuple[RecordsRequest, ...] = ()
     appointments: tuple[Appointment, ...] = ()
+    consult_report: ConsultReport | None = None
     interactions: tuple[Interaction, ...] = ()
     tasks: tuple[HumanTask, ...] = ()
     flags: tuple[str, ...] = ()

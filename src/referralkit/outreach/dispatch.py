@@ -46,7 +46,7 @@ from referralkit.model import (
     Role,
 )
 from referralkit.outreach.planner import OUTREACH_TASK, TASK_OPENED, Plan, PlannedAction, plan
-from referralkit.outreach.policy import Policy, default_policy
+from referralkit.outreach.policy import MILESTONES, Policy, default_policy
 from referralkit.outreach.sms import (
     DEFAULT_SMS_TEMPLATES,
     OPT_OUT_HINT,
@@ -454,6 +454,29 @@ class Dispatcher:
         local = appointment.start.astimezone(zone) if zone else appointment.start
         return local.strftime("%b %d %I:%M %p").replace(" 0", " ")
 
+    def _update(self, referral: Referral, action: PlannedAction) -> PracticeUpdateRequest:
+        # Built from the committed event, never from the referral as it is at sweep time: a
+        # visit completed and closed before one sweep sends "visit completed", then "closed".
+        event = next(
+            (e for e in self._store.events(referral.id) if e.seq == action.event_seq), None
+        )
+        if event is None:
+            return PracticeUpdateRequest.for_referral(
+                referral, action=action.key, attempt=action.attempt
+            )
+        reason = event.data.get("reason")
+        appointment = event.data.get("appointment")
+        start = appointment.get("start") if isinstance(appointment, dict) else None
+        return PracticeUpdateRequest.for_referral(
+            referral,
+            action=action.key,
+            attempt=action.attempt,
+            status=event.to_state or referral.status,
+            milestone=MILESTONES.get(event.kind, event.kind),
+            reason_code=reason if isinstance(reason, str) else None,
+            appointment_at=datetime.fromisoformat(start) if isinstance(start, str) else None,
+        )
+
     def _request(
         self, referral: Referral, action: PlannedAction, now: datetime
     ) -> OutboundRequest:
@@ -467,7 +490,7 @@ class Dispatcher:
                 records_request_id=action.records_request_id,
             )
         if action.action == "notify_referrer":
-            return PracticeUpdateRequest.for_referral(referral, action=key, attempt=attempt)
+            return self._update(referral, action)
         practice, phone = self._practice(referral)
         patient = referral.patient
         if patient is None:

@@ -631,10 +631,15 @@ def _referrer_updates(ctx: _Context, events: Sequence[Event]) -> None:
     templates = ctx.policy.referrer_updates.on
     if not templates:
         return
+    updates = ctx.policy.referrer_updates
+    practice = ctx.referral.referring_practice
+    practice_key = (practice.id or practice.npi) if practice is not None else None
     for event in events:
         template = templates.get(event.kind)
-        if template is None:
+        if template is None or not updates.wants(practice_key, event.kind):
             continue
+        # One key per committed event: each occurrence of a milestone is sent once, however
+        # many sweeps see it, and a crash between commit and send resumes the same key.
         key = f"update@{event.seq}"
         log = ctx.log(key)
         if log.done_at(ctx.policy.retry.max_attempts) is not None:

@@ -25,6 +25,7 @@ from referralkit.outreach.policy_types import (
     Hours,
     Policy,
     PolicyError,
+    PracticeUpdates,
     RecordsRules,
     ReferrerUpdates,
     RetryRule,
@@ -273,11 +274,12 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
             for index, raw in enumerate(root.get("cadences", list))
         )
     if "referrer_updates" in data:
-        updates = root.get("referrer_updates", Mapping)
+        updates = dict(root.get("referrer_updates", Mapping))
+        practices = _practice_updates(updates.pop("practices", {}))
         for kind, template in updates.items():
             if not isinstance(template, str) or not template:
                 raise PolicyError(f"referrer_updates.{kind}", "expected a template id")
-        changes["referrer_updates"] = ReferrerUpdates(dict(updates))
+        changes["referrer_updates"] = ReferrerUpdates(updates, practices)
     if "auth" in data:
         auth = _Reader(data["auth"], "auth")
         auth.check_keys(["queue", "warn_before"])
@@ -295,6 +297,23 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
     if "in_flight_timeout" in data:
         changes["in_flight_timeout"] = root.duration("in_flight_timeout")
     return attrs.evolve(base, **changes)
+
+
+def _practice_updates(raw: object) -> dict[str, PracticeUpdates]:
+    # [referrer_updates.practices.<practice id>] milestones = ["scheduled", "report_sent"]
+    if not isinstance(raw, Mapping):
+        raise PolicyError("referrer_updates.practices", "expected a table")
+    found: dict[str, PracticeUpdates] = {}
+    for key, table in raw.items():
+        prefs = _Reader(table, f"referrer_updates.practices.{key}")
+        prefs.check_keys(["milestones"])
+        milestones = prefs.get("milestones", list)
+        if milestones is not None and not all(isinstance(m, str) for m in milestones):
+            raise PolicyError(prefs.at("milestones"), "expected a list of status codes")
+        found[str(key)] = PracticeUpdates(
+            frozenset(milestones) if milestones is not None else None
+        )
+    return found
 
 
 def load_policy(path: str | Path) -> Policy:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import time, timedelta
+from types import MappingProxyType
 from typing import Final, Literal, get_args
 
 import attrs
@@ -15,6 +16,7 @@ __all__ = [
     "ACTIONS",
     "CONDITIONS",
     "DEFAULT_STATE_HOURS",
+    "MILESTONES",
     "PURPOSES",
     "Action",
     "AuthRules",
@@ -25,6 +27,7 @@ __all__ = [
     "Hours",
     "Policy",
     "PolicyError",
+    "PracticeUpdates",
     "Purpose",
     "RecordsRules",
     "ReferrerUpdates",
@@ -232,12 +235,66 @@ class Cadence:
             raise PolicyError(where, "grace must not be negative")
 
 
+MILESTONES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "complete_intake": "received",
+        "accept": "accepted",
+        "decline": "declined",
+        "request_info": "info_requested",
+        "require_auth": "auth_pending",
+        "authorization_denied": "auth_denied",
+        "schedule": "scheduled",
+        "reschedule": "rescheduled",
+        "no_show": "no_show",
+        "complete_visit": "visit_completed",
+        "close_loop": "report_sent",
+        "mark_lost": "lost",
+        "cancel": "cancelled",
+    }
+)
+"""Event kind -> the distinct status code a referring practice is sent for that milestone.
+
+.. versionadded:: 0.3"""
+
+
+@attrs.frozen
+class PracticeUpdates:
+    """What one referring practice wants to hear about.
+
+    :ivar milestones: the status codes it wants (:data:`MILESTONES` values); ``None``: every
+        milestone the policy sends.
+
+    .. versionadded:: 0.3
+    """
+
+    milestones: frozenset[str] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        unknown = set(self.milestones or ()) - set(MILESTONES.values())
+        if unknown:
+            where = "referrer_updates.practices"
+            raise PolicyError(where, f"unknown milestones {sorted(unknown)}")
+
+
 @attrs.frozen
 class ReferrerUpdates:
-    """Status updates to the referring practice: lifecycle event kind -> template id."""
+    """Status updates to the referring practice: lifecycle event kind -> template id.
+
+    Each milestone is sent once per occurrence (the event that committed it), with its
+    status, reason and appointment as that event left them, on the practice's preferred
+    channel (:attr:`~referralkit.model.Practice.preferred_channel`).
+
+    :ivar practices: per referring practice (by its ``id``, else its NPI), which milestones it
+        wants; practices not listed get every milestone in *on*.
+
+    .. versionchanged:: 0.3 *practices*; ``decline`` and ``request_info`` are sent by default
+       (``accept`` and ``complete_intake`` when a policy adds them).
+    """
 
     on: Mapping[str, str] = attrs.field(
         factory=lambda: {
+            "decline": "referrer.declined",
+            "request_info": "referrer.info_requested",
             "schedule": "referrer.scheduled",
             "reschedule": "referrer.rescheduled",
             "no_show": "referrer.no_show",
@@ -246,6 +303,16 @@ class ReferrerUpdates:
             "mark_lost": "referrer.lost",
         }
     )
+    practices: Mapping[str, PracticeUpdates] = attrs.field(factory=dict)
+
+    def wants(self, practice_key: str | None, kind: str) -> bool:
+        """Return whether the practice keyed *practice_key* wants the milestone of *kind*."""
+        if kind not in self.on:
+            return False
+        prefs = self.practices.get(practice_key) if practice_key is not None else None
+        if prefs is None or prefs.milestones is None:
+            return True
+        return MILESTONES.get(kind, kind) in prefs.milestones
 
 
 @attrs.frozen
