@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from tenacity import Retrying
 
 from referralkit.clock import Clock, SystemClock
+from referralkit.desk.closing import LoopService, report_delivered_step, report_failed_step
 from referralkit.desk.consent import ConsentService
 from referralkit.desk.inbound import Inbound
 from referralkit.desk.intake import IntakeService
@@ -172,6 +173,7 @@ class ReferralDesk:
     _routing: RoutingService = attrs.field(init=False)
     _outreach: OutreachService = attrs.field(init=False)
     _records: RecordsService = attrs.field(init=False)
+    _loop: LoopService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         # The composition root: each service gets only what it names.
@@ -205,7 +207,9 @@ class ReferralDesk:
             templates=self._outreach_templates,
         )
         self._records = RecordsService(uow, self.store, self.clock, outbox)
-        outbox.on_sent.append(records_sent_step)
+        self._loop = LoopService(uow, self.store, self.clock, outbox)
+        outbox.on_sent.extend((records_sent_step, report_delivered_step))
+        outbox.on_failed.append(report_failed_step)
         uow.after_commit.extend((self._notify, routing.after_commit))
         self._wire()
 
@@ -706,3 +710,33 @@ class ReferralDesk:
         .. versionadded:: 0.3
         """
         return self._records.close(referral_id, request_id, status, actor=actor, reason=reason)
+
+    def send_consult_report(
+        self, referral_id: UUID, report: DocumentRef, *, actor: Actor, queue: str = "referrals"
+    ) -> DispatchOutcome:
+        """Send the consult report to the referring practice and close the loop on delivery.
+
+        The report (a reference: the adapter fetches the document from the host) goes on the
+        practice's preferred channel: fax (``FaxRequest`` purpose ``consult_report``), or
+        email / portal (a ``PracticeUpdateRequest`` carrying the document). When it is
+        delivered, ``close_loop`` fires in the same transaction; when it cannot be (retries
+        spent, a permanent fault), the report is ``failed`` and a task opens in *queue*.
+        Sending again after a failure is a new attempt; after delivery it sends nothing.
+
+        :raises InvalidTransitionError: the visit is not completed, or *actor* may not close
+            the loop (nothing is written).
+        :raises ValueError: the referring practice has no destination (nothing is written).
+        :raises NoBackendError: no adapter for the channel (the report stays ``pending``).
+
+        .. versionadded:: 0.3
+        """
+        return self._loop.send_report(referral_id, report, actor=actor, queue=queue)
+
+    def acknowledge_consult_report(self, referral_id: UUID, *, actor: Actor) -> Referral:
+        """Record that the referring practice acknowledged the delivered consult report.
+
+        :raises ValueError: no delivered report.
+
+        .. versionadded:: 0.3
+        """
+        return self._loop.acknowledge(referral_id, actor=actor)

@@ -742,5 +742,12 @@ def plan(
                 )
                 _run_cycle(ctx, cycle)
     _referrer_updates(ctx, events)
-    actions = tuple(sorted(ctx.actions, key=lambda a: (a.not_before, a.key)))
+    # Referrer updates due together go in the order of their events ("update@12" sorts
+    # before "update@5" as text): a practice hears "scheduled" before "report sent".
+    actions = tuple(
+        sorted(
+            ctx.actions,
+            key=lambda a: (a.not_before, a.event_seq if a.event_seq is not None else -1, a.key),
+        )
+    )
     return Plan(actions, tuple(ctx.skipped))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, ClassVar, Literal, Protocol, Self, runtime_checkable
+from typing import Annotated, ClassVar, Protocol, Self, runtime_checkable
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from referralkit.model import (
     Address,
@@ -88,7 +88,9 @@ class PracticeUpdateRequest(OutboundRequest):
 
     operation: ClassVar[str] = "update_practice"
     practice_name: _Id
-    channel: Literal[Channel.FAX, Channel.EMAIL, Channel.PORTAL]
+    channel: Channel
+    """Fax, email or portal (a plain :class:`Channel` so a queued request rebuilt from its
+    JSON validates: a ``Literal`` of enum members refuses ``"fax"``)."""
     destination: _Id
     referral_number: str | None = None
     status: ReferralStatus
@@ -96,6 +98,13 @@ class PracticeUpdateRequest(OutboundRequest):
     appointment_at: UtcDatetime | None = None
     milestone: _Id | None = None
     documents: tuple[DocumentRef, ...] = ()
+
+    @field_validator("channel")
+    @classmethod
+    def _practice_channel(cls, value: Channel) -> Channel:
+        if value not in (Channel.FAX, Channel.EMAIL, Channel.PORTAL):
+            raise ValueError("a practice is written to by fax, email or portal")
+        return value
 
     @classmethod
     def for_referral(
@@ -129,7 +138,7 @@ class PracticeUpdateRequest(OutboundRequest):
             idempotency_key=idempotency_key(referral.id, action, attempt),
             referral_id=referral.id,
             practice_name=practice.name,
-            channel=channel,  # type: ignore[arg-type]
+            channel=channel,
             destination=destination,
             referral_number=referral.referral_number,
             status=status,
