@@ -336,3 +336,139 @@ def test_pending_authorization_is_described_consistently(
     assert answer.owner == owner
     assert says in answer.text
     assert never not in answer.text
+
+
+# -- Authorization workflow --------------------------------------------------------------------
+
+
+def _pending_auth(world: World) -> Referral:
+    referral = world.desk.create(
+        Referral(
+            status=ReferralStatus.RECEIVED,
+            patient=Patient(
+                given_name="Ada",
+                family_name="Lovelace",
+                birth_date=date(1980, 1, 2),
+                phones=(PhoneContact(number="+15555550123"),),
+                time_zone="America/Chicago",
+            ),
+            referring_practice=Practice(
+                name="Maple Street FM", fax="+15555550100", npi=REFERRER_NPI
+            ),
+            specialty="cardiology",
+            reason=ReasonForReferral(text="palpitations"),
+        ),
+        actor=SYSTEM,
+    )
+    world.desk.fire(referral.id, "accept", actor=CLINICIAN)
+    return world.desk.fire(referral.id, "require_auth", actor=CLINICIAN)
+
+
+def _open_auth_tasks(world: World, referral: Referral) -> list[str]:
+    current = world.desk.get(referral.id)
+    return [
+        t.reason.rsplit(": ", 1)[-1]
+        for t in current.tasks
+        if t.queue == "authorizations" and t.status is TaskStatus.OPEN
+    ]
+
+
+def test_authorization_denied_then_appealed_and_approved(world: World) -> None:
+    referral = _pending_auth(world)
+    desk = world.desk
+    world.sweep()
+    assert "authorization_needed" in _open_auth_tasks(world, referral)
+
+    desk.submit_authorization(referral.id, payer_reference="PAY-1", actor=SCHEDULER)
+    desk.pend_authorization(referral.id, actor=SCHEDULER)
+    answer = answer_status(desk.get(referral.id), _practice_caller())
+    assert answer.authorization is AuthorizationStatus.PENDED
+    desk.submit_authorization(referral.id, payer_reference="PAY-1", actor=SCHEDULER)
+    denied = desk.deny_authorization(
+        referral.id, reason="not_medically_necessary", actor=SCHEDULER
+    )
+    assert denied.authorization.status is AuthorizationStatus.DENIED
+    assert denied.status is ReferralStatus.PENDING_AUTH
+    answer = answer_status(denied, _practice_caller())
+    assert answer.owner == "specialist_office"
+    assert "did not approve" in answer.text
+
+    with pytest.raises(InvalidTransitionError):
+        desk.approve_authorization(
+            referral.id,
+            number="A-1",
+            valid_from=date(2026, 3, 1),
+            valid_to=date(2026, 4, 30),
+            actor=SCHEDULER,
+        )
+    appealed = desk.appeal_authorization(
+        referral.id, payer_reference="PAY-1-APPEAL", actor=SCHEDULER
+    )
+    assert (appealed.authorization.status, appealed.authorization.appeals) == (
+        AuthorizationStatus.SUBMITTED,
+        1,
+    )
+    approved = desk.approve_authorization(
+        referral.id,
+        number="A-1",
+        valid_from=date(2026, 3, 1),
+        valid_to=date(2026, 4, 30),
+        authorized_visits=1,
+        actor=SCHEDULER,
+    )
+    assert approved.status is ReferralStatus.READY_TO_SCHEDULE
+    assert approved.authorization.status is AuthorizationStatus.APPROVED
+    assert approved.authorization.payer_reference == "PAY-1-APPEAL"
+    kinds = [e.kind for e in desk.history(referral.id)]
+    assert kinds.count("authorization_submitted") == 2
+    assert "authorization_appealed" in kinds
+    # The referring practice heard about the denial once.
+    world.sweep(times=2)
+    assert [u.milestone for u in world.updates()].count("auth_denied") == 1
+
+
+def test_booking_outside_the_authorization_is_refused_and_visits_are_counted(
+    world: World,
+) -> None:
+    from referralkit.errors import TransitionBlockedError
+
+    referral = _pending_auth(world)
+    desk = world.desk
+    desk.submit_authorization(referral.id, payer_reference="PAY-2", actor=SCHEDULER)
+    desk.approve_authorization(
+        referral.id,
+        number="A-2",
+        valid_from=date(2026, 3, 1),
+        valid_to=date(2026, 3, 31),
+        authorized_visits=1,
+        actor=SCHEDULER,
+    )
+    with pytest.raises(TransitionBlockedError):
+        desk.record_booking(
+            referral.id,
+            Appointment(start=datetime(2026, 4, 6, 15, tzinfo=UTC)),
+            actor=SCHEDULER,
+        )
+    desk.record_booking(
+        referral.id, Appointment(start=datetime(2026, 3, 9, 15, tzinfo=UTC)), actor=SCHEDULER
+    )
+    seen = desk.fire(referral.id, "complete_visit", actor=CLINICIAN)
+    assert seen.authorization.visits_left == 0
+
+
+def test_authorization_pending_past_n_business_days_alerts_staff(world: World) -> None:
+    referral = _pending_auth(world)
+    world.desk.submit_authorization(referral.id, payer_reference="PAY-3", actor=SCHEDULER)
+    world.sweep(times=24 * 6)  # Monday + 5 business days is the next Monday
+    assert "authorization_pending_too_long" not in _open_auth_tasks(world, referral)
+    world.sweep(times=24 * 2)
+    assert _open_auth_tasks(world, referral).count("authorization_pending_too_long") == 1
+
+
+def test_authorization_steps_out_of_order_are_refused(world: World) -> None:
+    referral = _pending_auth(world)
+    with pytest.raises(InvalidTransitionError):
+        world.desk.pend_authorization(referral.id, actor=SCHEDULER)
+    with pytest.raises(InvalidTransitionError):
+        world.desk.appeal_authorization(referral.id, payer_reference="X", actor=SCHEDULER)
+    assert world.desk.get(referral.id).version == referral.version

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from tenacity import Retrying
 
 from referralkit.clock import Clock, SystemClock
+from referralkit.desk.authorization import AuthorizationService
 from referralkit.desk.closing import LoopService, report_delivered_step, report_failed_step
 from referralkit.desk.consent import ConsentService
 from referralkit.desk.inbound import Inbound
@@ -174,6 +175,7 @@ class ReferralDesk:
     _outreach: OutreachService = attrs.field(init=False)
     _records: RecordsService = attrs.field(init=False)
     _loop: LoopService = attrs.field(init=False)
+    _auth: AuthorizationService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         # The composition root: each service gets only what it names.
@@ -208,6 +210,7 @@ class ReferralDesk:
         )
         self._records = RecordsService(uow, self.store, self.clock, outbox)
         self._loop = LoopService(uow, self.store, self.clock, outbox)
+        self._auth = AuthorizationService(uow, self.clock)
         outbox.on_sent.extend((records_sent_step, report_delivered_step))
         outbox.on_failed.append(report_failed_step)
         uow.after_commit.extend((self._notify, routing.after_commit))
@@ -740,3 +743,83 @@ class ReferralDesk:
         .. versionadded:: 0.3
         """
         return self._loop.acknowledge(referral_id, actor=actor)
+
+    def submit_authorization(
+        self, referral_id: UUID, *, payer_reference: str, actor: Actor
+    ) -> Referral:
+        """Record that the authorization request went to the payer, under *payer_reference*.
+
+        Allowed from ``required``, ``pended`` (the answer to the payer's question) and
+        ``expired`` (a renewal). See docs/coordination.md for the whole workflow.
+
+        :raises InvalidTransitionError: the authorization is in another sub-status.
+
+        .. versionadded:: 0.3
+        """
+        return self._auth.submit(referral_id, payer_reference=payer_reference, actor=actor)
+
+    def pend_authorization(self, referral_id: UUID, *, actor: Actor) -> Referral:
+        """Record that the payer asked for more information before deciding.
+
+        :raises InvalidTransitionError: the authorization is not submitted.
+
+        .. versionadded:: 0.3
+        """
+        return self._auth.pend(referral_id, actor=actor)
+
+    def approve_authorization(
+        self,
+        referral_id: UUID,
+        *,
+        number: str,
+        valid_from: date,
+        valid_to: date,
+        actor: Actor,
+        authorized_visits: int | None = None,
+        modified: bool = False,
+    ) -> Referral:
+        """Record the payer's approval; a referral pending authorization becomes ready to schedule.
+
+        :raises InvalidTransitionError: the authorization is not with the payer.
+        :raises TriggerDataError: the dates or visit count are invalid.
+
+        .. versionadded:: 0.3
+        """
+        return self._auth.approve(
+            referral_id,
+            number=number,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            actor=actor,
+            authorized_visits=authorized_visits,
+            modified=modified,
+        )
+
+    def deny_authorization(self, referral_id: UUID, *, reason: str, actor: Actor) -> Referral:
+        """Record the payer's denial with a coded *reason*; staff may appeal.
+
+        :raises InvalidTransitionError: the authorization is not with the payer.
+
+        .. versionadded:: 0.3
+        """
+        return self._auth.deny(referral_id, reason=reason, actor=actor)
+
+    def appeal_authorization(
+        self, referral_id: UUID, *, payer_reference: str, actor: Actor
+    ) -> Referral:
+        """Appeal a denied authorization: it is submitted again under *payer_reference*.
+
+        :raises InvalidTransitionError: the authorization is not denied.
+
+        .. versionadded:: 0.3
+        """
+        return self._auth.appeal(referral_id, payer_reference=payer_reference, actor=actor)
+
+    def expire_authorization(self, referral_id: UUID, *, actor: Actor) -> Referral:
+        """Record that an approval lapsed; an unbooked referral goes back to pending auth.
+
+        :raises InvalidTransitionError: the authorization is not approved.
+
+        .. versionadded:: 0.3
+        """
+        return self._auth.expire(referral_id, actor=actor)

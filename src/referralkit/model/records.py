@@ -203,6 +203,29 @@ class Authorization(_Record):
     valid_to: date | None = None
     authorized_visits: Annotated[int, Field(ge=0)] | None = None
     used_visits: Annotated[int, Field(ge=0)] = 0
+    payer_reference: str | None = None
+    """The payer's reference for the request (its case or tracking number).
+
+    .. versionadded:: 0.3"""
+    submitted_at: UtcDatetime | None = None
+    """When the request (or the latest appeal) went to the payer.
+
+    .. versionadded:: 0.3"""
+    denial_reason: str | None = None
+    """The payer's coded reason for a denial.
+
+    .. versionadded:: 0.3"""
+    appeals: Annotated[int, Field(ge=0)] = 0
+    """How many times a denial was appealed.
+
+    .. versionadded:: 0.3"""
+
+    @property
+    def visits_left(self) -> int | None:
+        """Authorized visits not used yet (``None``: no visit limit)."""
+        if self.authorized_visits is None:
+            return None
+        return max(self.authorized_visits - self.used_visits, 0)
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Authorization:

@@ -57,6 +57,7 @@ from referralkit.outreach.windows import (
     BusinessCalendar,
     ContactWindow,
     WeekdayCalendar,
+    business_days_after,
     business_days_before,
     patient_zones,
 )
@@ -580,11 +581,62 @@ def _records_checks(ctx: _Context) -> None:
     )
 
 
+def _auth_task(ctx: _Context, key: str, template: str, reason: str, at: datetime) -> None:
+    if ctx.log(key).done_at(1) is not None:
+        return
+    ctx.actions.append(
+        PlannedAction(
+            referral_id=ctx.referral.id,
+            key=key,
+            purpose="auth_follow_up",
+            step_id=key.split("@", 1)[0],
+            attempt=1,
+            action="task",
+            not_before=max(at, ctx.now),
+            template=template,
+            reason=reason,
+            queue=ctx.policy.auth.queue,
+            task_priority=TaskPriority.HIGH,
+        )
+    )
+
+
+def _auth_alerts(ctx: _Context) -> None:
+    # Staff alerts: needed and not requested, with the payer too long, visits used up. Each
+    # opens once per occurrence (a new submission or a new approval number is a new one).
+    auth, rules = ctx.referral.authorization, ctx.policy.auth
+    if auth.status is AuthorizationStatus.REQUIRED:
+        _auth_task(ctx, "auth_needed@0", "auth.needed", "authorization_needed", ctx.now)
+    elif auth.status in (AuthorizationStatus.SUBMITTED, AuthorizationStatus.PENDED):
+        if auth.submitted_at is not None:
+            calendar = ctx.calendar or WeekdayCalendar()
+            day = business_days_after(auth.submitted_at.date(), rules.pending_after, calendar)
+            _auth_task(
+                ctx,
+                f"auth_pending@{auth.submitted_at.isoformat()}",
+                "auth.pending_too_long",
+                "authorization_pending_too_long",
+                datetime.combine(day, auth.submitted_at.timetz()),
+            )
+    elif auth.visits_left == 0 and ctx.referral.status in (
+        ReferralStatus.READY_TO_SCHEDULE,
+        ReferralStatus.SCHEDULED,
+    ):
+        _auth_task(
+            ctx,
+            f"auth_used_up@{auth.number or ''}",
+            "auth.used_up",
+            "authorization_visits_used_up",
+            ctx.now,
+        )
+
+
 def _auth_checks(ctx: _Context) -> None:
     referral, rules = ctx.referral, ctx.policy.auth
     auth = referral.authorization
     if auth.status is AuthorizationStatus.NOT_REQUIRED:
         return
+    _auth_alerts(ctx)
     appointment = referral.current_appointment
     if referral.status is ReferralStatus.SCHEDULED and appointment is not None:
         day = appointment.start.date()

@@ -287,7 +287,8 @@ class ReferrerUpdates:
     :ivar practices: per referring practice (by its ``id``, else its NPI), which milestones it
         wants; practices not listed get every milestone in *on*.
 
-    .. versionchanged:: 0.3 *practices*; ``decline`` and ``request_info`` are sent by default
+    .. versionchanged:: 0.3 *practices*; ``decline``, ``request_info`` and
+       ``authorization_denied`` are sent by default
        (``accept`` and ``complete_intake`` when a policy adds them).
     """
 
@@ -295,6 +296,7 @@ class ReferrerUpdates:
         factory=lambda: {
             "decline": "referrer.declined",
             "request_info": "referrer.info_requested",
+            "authorization_denied": "referrer.auth_denied",
             "schedule": "referrer.scheduled",
             "reschedule": "referrer.rescheduled",
             "no_show": "referrer.no_show",
@@ -321,10 +323,19 @@ class AuthRules:
 
     :ivar warn_before: open a task when an approved authorization ends within this time and the
         referral is still unscheduled.
+
+    Tasks also open when authorization is needed (``required``), when it is with the payer
+    longer than *pending_after* business days, and when its visits are used up.
+
+    .. versionchanged:: 0.3 *pending_after*; the needed, pending and used-up tasks.
     """
 
     queue: str = "authorizations"
     warn_before: timedelta = timedelta(days=7)
+    pending_after: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    """Business days after submission (or appeal) with no answer before a task opens.
+
+    .. versionadded:: 0.3"""
 
 
 @attrs.frozen
