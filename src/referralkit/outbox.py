@@ -29,7 +29,12 @@ from tenacity import (
     wait_random,
 )
 
-from referralkit.errors import AdapterError, PermanentAdapterError, TransientAdapterError
+from referralkit.errors import (
+    AdapterError,
+    NoBackendError,
+    PermanentAdapterError,
+    TransientAdapterError,
+)
 from referralkit.outreach.ledger import (
     ACTION_CANCELLED,
     ACTION_CLAIMED,
@@ -56,6 +61,7 @@ from referralkit.ports import (
     SmsRequest,
     StaffAlertRequest,
     StatusPushRequest,
+    supported_operations,
 )
 
 __all__ = [
@@ -77,6 +83,7 @@ __all__ = [
 _log = logging.getLogger("referralkit.outbox")
 
 _R = TypeVar("_R")
+_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -179,6 +186,19 @@ class Invoker:
     def _name(self, capability: Capability) -> str | None:
         return self.backends.get(capability)
 
+    @staticmethod
+    def _supporting(adapter: _T, capability: Capability, operation: str) -> _T:
+        # A backend named explicitly that does not do this operation is a configuration
+        # error, reported as a missing backend rather than an AttributeError mid-send.
+        if operation not in supported_operations(adapter, capability):
+            raise NoBackendError(
+                f"referralkit_register_{capability}_adapters",
+                capability,
+                getattr(adapter, "name", None),
+                [],
+            )
+        return adapter
+
     def bind(self, request: OutboundRequest) -> Callable[[], Receipt]:
         """Resolve the adapter for *request* and return the call to make.
 
@@ -188,10 +208,17 @@ class Invoker:
         # configuration error, not a fault worth retrying.
         match request:
             case CallRequest():
-                telephony = self.hooks.telephony(self._name("telephony"))
+                # "voice" and "sms" name separate backends; "telephony" names one for both.
+                voice = self.backends.get("voice") or self._name("telephony")
+                telephony = self._supporting(
+                    self.hooks.telephony(voice, "place_call"), "telephony", "place_call"
+                )
                 return lambda: telephony.place_call(request)
             case SmsRequest():
-                sms = self.hooks.telephony(self._name("telephony"))
+                texting = self.backends.get("sms") or self._name("telephony")
+                sms = self._supporting(
+                    self.hooks.telephony(texting, "send_sms"), "telephony", "send_sms"
+                )
                 return lambda: sms.send_sms(request)
             case FaxRequest():
                 fax = self.hooks.fax(self._name("fax"))
@@ -209,13 +236,23 @@ class Invoker:
                 letter = self.hooks.notification(self._name("notification"))
                 return lambda: letter.send_letter(request)
             case StatusPushRequest():
-                status_ehr = self.hooks.ehr(self._name("ehr"))
+                status_ehr = self._supporting(
+                    self.hooks.ehr(self._name("ehr"), "push_status"), "ehr", "push_status"
+                )
                 return lambda: status_ehr.push_status(request)
             case BookAppointmentRequest():
-                book_ehr = self.hooks.ehr(self._name("ehr"))
+                book_ehr = self._supporting(
+                    self.hooks.ehr(self._name("ehr"), "book_appointment"),
+                    "ehr",
+                    "book_appointment",
+                )
                 return lambda: book_ehr.book_appointment(request)
             case CancelAppointmentRequest():
-                cancel_ehr = self.hooks.ehr(self._name("ehr"))
+                cancel_ehr = self._supporting(
+                    self.hooks.ehr(self._name("ehr"), "cancel_appointment"),
+                    "ehr",
+                    "cancel_appointment",
+                )
                 return lambda: cancel_ehr.cancel_appointment(request)
         raise TypeError(f"not an outbound request type: {type(request).__name__}")
 

@@ -106,12 +106,12 @@ class Outbox:
 
     def fetch_patient(self, request: PatientLookupRequest) -> PatientRecord:
         """Fetch demographics and coverage from the EHR adapter, with retries."""
-        ehr = self.invoker.hooks.ehr(self.invoker.backends.get("ehr"))
+        ehr = self.invoker.hooks.ehr(self.invoker.backends.get("ehr"), "fetch_patient")
         return self.invoker.retry(lambda: ehr.fetch_patient(request), operation="fetch_patient")
 
     def fetch_documents(self, request: DocumentsRequest) -> DocumentList:
         """Fetch document references from the EHR adapter, with retries."""
-        ehr = self.invoker.hooks.ehr(self.invoker.backends.get("ehr"))
+        ehr = self.invoker.hooks.ehr(self.invoker.backends.get("ehr"), "fetch_documents")
         return self.invoker.retry(
             lambda: ehr.fetch_documents(request), operation="fetch_documents"
         )

@@ -31,12 +31,14 @@ Every public name is importable from :mod:`referralkit.ports` itself.
 from __future__ import annotations
 
 from referralkit.ports.common import (
+    PORT_OPERATIONS,
     Capability,
     DocumentRef,
     IdempotencyKey,
     OutboundRequest,
     Receipt,
     idempotency_key,
+    supported_operations,
 )
 from referralkit.ports.contributions import (
     EventNotice,
@@ -68,6 +70,7 @@ from referralkit.ports.notification import (
 from referralkit.ports.telephony import CallRequest, SmsRequest, TelephonyAdapter
 
 __all__ = [
+    "PORT_OPERATIONS",
     "AppointmentReceipt",
     "BookAppointmentRequest",
     "CallOutcome",
@@ -101,4 +104,5 @@ __all__ = [
     "StatusPushRequest",
     "TelephonyAdapter",
     "idempotency_key",
+    "supported_operations",
 ]
