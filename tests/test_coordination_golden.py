@@ -183,7 +183,8 @@ def test_visit_completed_and_closed_in_one_sweep_are_two_distinct_updates(
     world: World,
 ) -> None:
     referral = world.seen()
-    world.desk.send_consult_report(referral.id, REPORT, actor=CLINICIAN)
+    # The host closes the loop by hand (its own report delivery) before the next sweep.
+    world.desk.fire(referral.id, "close_loop", actor=CLINICIAN, data={"report_reference": "doc-1"})
     world.sweep(times=3)
     milestones = [u.milestone for u in world.updates() if not u.documents]
     assert milestones == ["scheduled", "visit_completed", "report_sent"]
@@ -194,6 +195,14 @@ def test_visit_completed_and_closed_in_one_sweep_are_two_distinct_updates(
         ReferralStatus.CLOSED,
     ]
     assert world.updates()[0].appointment_at == T0 + timedelta(days=3)
+
+
+def test_a_delivered_report_is_the_report_sent_milestone(world: World) -> None:
+    referral = world.seen()
+    world.desk.send_consult_report(referral.id, REPORT, actor=CLINICIAN)
+    world.sweep(times=3)
+    assert [u.milestone for u in world.updates()] == ["scheduled", "visit_completed"]
+    assert [f.purpose for f in world.plugin.fax.sent] == ["consult_report"]
 
 
 class Crash(BaseException):
@@ -234,9 +243,9 @@ def test_a_practice_gets_only_the_milestones_it_wants() -> None:
 
     world = World(OutreachSettings(policy=attrs.evolve(policy, referrer_updates=prefs)))
     referral = world.seen()
-    world.desk.send_consult_report(referral.id, REPORT, actor=CLINICIAN)
+    world.desk.fire(referral.id, "close_loop", actor=CLINICIAN, data={"report_reference": "doc-1"})
     world.sweep(times=3)
-    assert [u.milestone for u in world.updates() if not u.documents] == ["report_sent"]
+    assert [u.milestone for u in world.updates()] == ["report_sent"]
 
 
 EVENTS = st.lists(

@@ -684,11 +684,16 @@ def _referrer_updates(ctx: _Context, events: Sequence[Event]) -> None:
     if not templates:
         return
     updates = ctx.policy.referrer_updates
+    report = ctx.referral.consult_report
+    report_delivered = report is not None and report.delivered_at is not None
     practice = ctx.referral.referring_practice
     practice_key = (practice.id or practice.npi) if practice is not None else None
     for event in events:
         template = templates.get(event.kind)
         if template is None or not updates.wants(practice_key, event.kind):
+            continue
+        if event.kind == "close_loop" and report_delivered:
+            # The delivered consult report is the practice's "report sent": no second message.
             continue
         # One key per committed event: each occurrence of a milestone is sent once, however
         # many sweeps see it, and a crash between commit and send resumes the same key.
