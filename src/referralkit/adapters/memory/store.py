@@ -35,6 +35,16 @@ class MemoryStore:
     _events: dict[UUID, list[Event]] = attrs.field(factory=dict, init=False)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
     _leases: dict[UUID, tuple[str, datetime]] = attrs.field(factory=dict, init=False)
+    # referral number -> how many stored referrals carry it (an index, as the SQL stores have)
+    _numbers: Counter[str] = attrs.field(factory=Counter, init=False)
+
+    def _index(self, old: Referral | None, new: Referral) -> None:
+        if old is not None and old.referral_number is not None:
+            self._numbers[old.referral_number] -= 1
+            if self._numbers[old.referral_number] <= 0:
+                del self._numbers[old.referral_number]
+        if new.referral_number is not None:
+            self._numbers[new.referral_number] += 1
 
     def create(self, referral: Referral, events: Events) -> None:
         """Insert a new referral and its events (``created`` first)."""
@@ -43,6 +53,7 @@ class MemoryStore:
             if referral.id in self._referrals:
                 raise DuplicateReferralError(referral.id)
             self._referrals[referral.id] = referral
+            self._index(None, referral)
             self._events[referral.id] = list(chain)
 
     def create_many(
@@ -60,6 +71,7 @@ class MemoryStore:
                 seen.add(referral.id)
             for referral, event in batch:
                 self._referrals[referral.id] = referral
+                self._index(None, referral)
                 self._events[referral.id] = [event]
         return len(batch)
 
@@ -73,12 +85,13 @@ class MemoryStore:
             if current.version != expected_version:
                 raise ConflictError(referral.id, expected_version, current.version)
             self._referrals[referral.id] = referral
+            self._index(current, referral)
             self._events[referral.id].extend(chain)
 
     def referral_number_taken(self, number: str) -> bool:
         """Return whether a stored referral has *number*."""
         with self._lock:
-            return any(r.referral_number == number for r in self._referrals.values())
+            return number in self._numbers
 
     def get(self, referral_id: UUID) -> Referral:
         """Return the referral or raise :class:`~referralkit.errors.ReferralNotFoundError`."""
