@@ -30,7 +30,7 @@ from referralkit.errors import ConflictError
 from referralkit.events import Event
 from referralkit.lifecycle import Lifecycle, Trigger, amended, created
 from referralkit.model import Actor, Referral, ReferralNumberFormat
-from referralkit.store import NumberedStore, Store
+from referralkit.store import Store
 
 __all__ = ["AfterCommit", "Batch", "NextActionPlanner", "UnitOfWork", "Update"]
 
@@ -199,7 +199,8 @@ class UnitOfWork:
         # Derived from the random id, so reproducible; a number the store already holds is
         # passed over (a collision is about one in 10^10 per pair with the default format).
         assert self.numbering is not None  # noqa: S101 - checked by the caller
-        taken = self.store.referral_number_taken if isinstance(self.store, NumberedStore) else None
+        # Duck-typed (see NumberedStore): a runtime Protocol check costs more than the rest.
+        taken: Callable[[str], bool] | None = getattr(self.store, "referral_number_taken", None)
         attempt = 0
         while True:
             number = self.numbering.generate(referral.id.bytes + attempt.to_bytes(4, "big"))
