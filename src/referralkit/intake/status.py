@@ -265,6 +265,18 @@ _AUTH: Final[Mapping[str, Mapping[AuthorizationStatus, str]]] = MappingProxyType
 _AUTH_NEXT: Final[Mapping[str, Mapping[AuthorizationStatus, tuple[str, str]]]] = MappingProxyType(
     {
         "en": {
+            A.NOT_REQUIRED: (
+                "The specialist's office is confirming that no approval is needed.",
+                "specialist_office",
+            ),
+            A.APPROVED: (
+                "The specialist's office is recording the approval.",
+                "specialist_office",
+            ),
+            A.MODIFIED: (
+                "The specialist's office is reviewing the approved changes.",
+                "specialist_office",
+            ),
             A.REQUIRED: (
                 "The specialist's office is preparing the request to the insurance company.",
                 "specialist_office",
@@ -287,6 +299,18 @@ _AUTH_NEXT: Final[Mapping[str, Mapping[AuthorizationStatus, tuple[str, str]]]] =
             ),
         },
         "es": {
+            A.NOT_REQUIRED: (
+                "El consultorio del especialista confirma que no se necesita aprobación.",
+                "specialist_office",
+            ),
+            A.APPROVED: (
+                "El consultorio del especialista está registrando la aprobación.",
+                "specialist_office",
+            ),
+            A.MODIFIED: (
+                "El consultorio del especialista revisa los cambios aprobados.",
+                "specialist_office",
+            ),
             A.REQUIRED: (
                 "El consultorio del especialista está preparando la solicitud al seguro.",
                 "specialist_office",

@@ -245,7 +245,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
     """
     root = _Reader(data, "")
     root.check_keys(["window", "caps", "retry", "cadences", "referrer_updates", "auth",
-                     "in_flight_timeout"])  # fmt: skip
+                     "records", "in_flight_timeout"])  # fmt: skip
     base = default_policy()
     changes: dict[str, Any] = {}
     if "window" in data:
