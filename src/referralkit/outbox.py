@@ -187,9 +187,12 @@ class Invoker:
         return self.backends.get(capability)
 
     @staticmethod
-    def _supporting(adapter: _T, capability: Capability, operation: str) -> _T:
-        # A backend named explicitly that does not do this operation is a configuration
-        # error, reported as a missing backend rather than an AttributeError mid-send.
+    def supporting(adapter: _T, capability: Capability, operation: str) -> _T:
+        """Return *adapter* if it supports *operation*.
+
+        :raises NoBackendError: it does not (a backend named for an operation it does not do
+            is a configuration error, not an AttributeError mid-send).
+        """
         if operation not in supported_operations(adapter, capability):
             raise NoBackendError(
                 f"referralkit_register_{capability}_adapters",
@@ -210,13 +213,13 @@ class Invoker:
             case CallRequest():
                 # "voice" and "sms" name separate backends; "telephony" names one for both.
                 voice = self.backends.get("voice") or self._name("telephony")
-                telephony = self._supporting(
+                telephony = self.supporting(
                     self.hooks.telephony(voice, "place_call"), "telephony", "place_call"
                 )
                 return lambda: telephony.place_call(request)
             case SmsRequest():
                 texting = self.backends.get("sms") or self._name("telephony")
-                sms = self._supporting(
+                sms = self.supporting(
                     self.hooks.telephony(texting, "send_sms"), "telephony", "send_sms"
                 )
                 return lambda: sms.send_sms(request)
@@ -236,19 +239,19 @@ class Invoker:
                 letter = self.hooks.notification(self._name("notification"))
                 return lambda: letter.send_letter(request)
             case StatusPushRequest():
-                status_ehr = self._supporting(
+                status_ehr = self.supporting(
                     self.hooks.ehr(self._name("ehr"), "push_status"), "ehr", "push_status"
                 )
                 return lambda: status_ehr.push_status(request)
             case BookAppointmentRequest():
-                book_ehr = self._supporting(
+                book_ehr = self.supporting(
                     self.hooks.ehr(self._name("ehr"), "book_appointment"),
                     "ehr",
                     "book_appointment",
                 )
                 return lambda: book_ehr.book_appointment(request)
             case CancelAppointmentRequest():
-                cancel_ehr = self._supporting(
+                cancel_ehr = self.supporting(
                     self.hooks.ehr(self._name("ehr"), "cancel_appointment"),
                     "ehr",
                     "cancel_appointment",

@@ -30,7 +30,13 @@ from referralkit.model import (
     ReportDeliveryStatus,
 )
 from referralkit.outbox import DispatchOutcome
-from referralkit.ports import DocumentRef, FaxRequest, OutboundRequest, PracticeUpdateRequest
+from referralkit.ports import (
+    DocumentRef,
+    FaxRequest,
+    OutboundRequest,
+    PracticeUpdateRequest,
+    Receipt,
+)
 from referralkit.ports.notification import practice_destination
 from referralkit.store import Store
 
@@ -49,7 +55,9 @@ def _is_report(request: OutboundRequest) -> str | None:
     return None
 
 
-def report_delivered_step(batch: Batch, request: OutboundRequest) -> None:
+def report_delivered_step(
+    batch: Batch, request: OutboundRequest, receipt: Receipt | None = None
+) -> None:
     """Outbox step: the report was delivered, so it is recorded and the loop is closed."""
     document_id = _is_report(request)
     report = batch.referral.consult_report
@@ -69,7 +77,9 @@ def report_delivered_step(batch: Batch, request: OutboundRequest) -> None:
         batch.fire("close_loop", actor=OUTBOX_ACTOR, data={"report_reference": document_id})
 
 
-def report_failed_step(batch: Batch, request: OutboundRequest) -> None:
+def report_failed_step(
+    batch: Batch, request: OutboundRequest, receipt: Receipt | None = None
+) -> None:
     """Outbox step: the report could not be delivered (the outbox opened the task)."""
     document_id = _is_report(request)
     report = batch.referral.consult_report

@@ -22,6 +22,7 @@ from tenacity import Retrying
 
 from referralkit.clock import Clock, SystemClock
 from referralkit.desk.authorization import AuthorizationService
+from referralkit.desk.booking import BookingService, booking_step
 from referralkit.desk.closing import LoopService, report_delivered_step, report_failed_step
 from referralkit.desk.consent import ConsentService
 from referralkit.desk.inbound import Inbound
@@ -79,6 +80,7 @@ from referralkit.ports import (
     PatientLookupRequest,
     PatientRecord,
     Receipt,
+    Slot,
     SmsReply,
 )
 from referralkit.routing import (
@@ -176,6 +178,7 @@ class ReferralDesk:
     _records: RecordsService = attrs.field(init=False)
     _loop: LoopService = attrs.field(init=False)
     _auth: AuthorizationService = attrs.field(init=False)
+    _booking: BookingService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         # The composition root: each service gets only what it names.
@@ -211,7 +214,8 @@ class ReferralDesk:
         self._records = RecordsService(uow, self.store, self.clock, outbox)
         self._loop = LoopService(uow, self.store, self.clock, outbox)
         self._auth = AuthorizationService(uow, self.clock)
-        outbox.on_sent.extend((records_sent_step, report_delivered_step))
+        self._booking = BookingService(uow, self.store, self.clock, outbox)
+        outbox.on_sent.extend((records_sent_step, report_delivered_step, booking_step))
         outbox.on_failed.append(report_failed_step)
         uow.after_commit.extend((self._notify, routing.after_commit))
         self._wire()
@@ -823,3 +827,42 @@ class ReferralDesk:
         .. versionadded:: 0.3
         """
         return self._auth.expire(referral_id, actor=actor)
+
+    def find_slots(
+        self,
+        referral_id: UUID,
+        *,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        limit: int = 10,
+    ) -> tuple[Slot, ...]:
+        """Return open EHR slots for the referral, earliest first, to offer a caller.
+
+        The EHR searches the referral's specialty at its priority; slots outside the
+        authorization's validity (when one is required) or in the past are never offered.
+
+        :raises ValueError: the referral has no specialty.
+        :raises NoBackendError: no EHR adapter offers ``find_slots``.
+
+        .. versionadded:: 0.3
+        """
+        return self._booking.find_slots(referral_id, after=after, before=before, limit=limit)
+
+    def book_slot(
+        self, referral_id: UUID, slot: Slot, *, actor: Actor, queue: str = "scheduling"
+    ) -> DispatchOutcome:
+        """Book *slot* through the EHR; the referral is scheduled when the EHR confirms.
+
+        The lifecycle is checked first (nothing is booked if it would refuse the
+        appointment); the booking goes through the outbox (``book_appointment``), and
+        ``schedule`` (or ``reschedule``) fires in the same transaction that records the EHR's
+        receipt, with the EHR's appointment id in ``Appointment.external_id``. A refused
+        booking opens a task in *queue*.
+
+        :raises InvalidTransitionError: the referral cannot be scheduled now.
+        :raises ValueError: the patient has no MRN.
+        :raises NoBackendError: no EHR adapter books appointments.
+
+        .. versionadded:: 0.3
+        """
+        return self._booking.book(referral_id, slot, actor=actor, queue=queue)

@@ -54,6 +54,8 @@ from referralkit.ports import (
     PatientLookupRequest,
     PatientRecord,
     Receipt,
+    SlotList,
+    SlotsRequest,
 )
 from referralkit.store import Store
 
@@ -78,8 +80,9 @@ class SendRefusedError(ReferralKitError):
         self.reason: Refusal = reason
 
 
-ActionStep = Callable[[Batch, OutboundRequest], None]
-"""Adds what follows from an action's outcome to the batch that records the outcome."""
+ActionStep = Callable[[Batch, OutboundRequest, Receipt | None], None]
+"""Adds what follows from an action's outcome to the batch that records the outcome (with
+the receipt when the action was sent)."""
 
 
 @attrs.define
@@ -108,6 +111,19 @@ class Outbox:
         """Fetch demographics and coverage from the EHR adapter, with retries."""
         ehr = self.invoker.hooks.ehr(self.invoker.backends.get("ehr"), "fetch_patient")
         return self.invoker.retry(lambda: ehr.fetch_patient(request), operation="fetch_patient")
+
+    def find_slots(self, request: SlotsRequest) -> SlotList:
+        """Ask the EHR adapter for open slots, with retries.
+
+        :raises NoBackendError: no EHR adapter offers ``find_slots``.
+        """
+        ehr = self.invoker.supporting(
+            self.invoker.hooks.ehr(self.invoker.backends.get("ehr"), "find_slots"),
+            "ehr",
+            "find_slots",
+        )
+        finder = getattr(ehr, "find_slots")  # noqa: B009 - an optional operation
+        return self.invoker.retry(lambda: finder(request), operation="find_slots")  # type: ignore[no-any-return]
 
     def fetch_documents(self, request: DocumentsRequest) -> DocumentList:
         """Fetch document references from the EHR adapter, with retries."""
@@ -256,7 +272,7 @@ class Outbox:
                 },
             )
             for step in self.on_failed:
-                step(batch, request)
+                step(batch, request, None)
 
         self.uow.commit(request.referral_id, decide)
         return self._outcome(request, status, reason, task_id=task.id)
@@ -307,7 +323,7 @@ class Outbox:
                 },
             )
             for step in self.on_sent:
-                step(batch, request)
+                step(batch, request, receipt)
 
         self.uow.commit(request.referral_id, sent)
         return self._outcome(request, "sent", None, receipt=receipt)

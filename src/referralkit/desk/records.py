@@ -46,7 +46,13 @@ from referralkit.model import (
     TaskPriority,
 )
 from referralkit.outreach.windows import BusinessCalendar, WeekdayCalendar, business_days_before
-from referralkit.ports import DocumentRef, DocumentsRequest, FaxRequest, OutboundRequest
+from referralkit.ports import (
+    DocumentRef,
+    DocumentsRequest,
+    FaxRequest,
+    OutboundRequest,
+    Receipt,
+)
 from referralkit.ports.common import idempotency_key
 from referralkit.store import Store
 
@@ -75,7 +81,9 @@ def _find(referral: Referral, request_id: UUID) -> RecordsRequest:
     raise KeyError(f"referral {referral.id} has no records request {request_id}")
 
 
-def records_sent_step(batch: Batch, request: OutboundRequest) -> None:
+def records_sent_step(
+    batch: Batch, request: OutboundRequest, receipt: Receipt | None = None
+) -> None:
     """Outbox step: a records request fax went out, so the request is ``sent``."""
     if not isinstance(request, FaxRequest) or request.records_request_id is None:
         return

@@ -56,6 +56,9 @@ from referralkit.ports.ehr import (
     EhrAdapter,
     PatientLookupRequest,
     PatientRecord,
+    Slot,
+    SlotList,
+    SlotsRequest,
     StatusPushRequest,
 )
 from referralkit.ports.fax import FaxAdapter, FaxRequest
@@ -98,6 +101,9 @@ __all__ = [
     "Receipt",
     "RoutingRule",
     "RoutingSuggestion",
+    "Slot",
+    "SlotList",
+    "SlotsRequest",
     "SmsReply",
     "SmsRequest",
     "StaffAlertRequest",

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from referralkit.model import MASK, Patient, Referral, UtcDatetime
 
 __all__ = [
+    "OPTIONAL_OPERATIONS",
     "PORT_OPERATIONS",
     "Capability",
     "DocumentRef",
@@ -49,19 +50,34 @@ PORT_OPERATIONS: Final[Mapping[Capability, frozenset[str]]] = MappingProxyType(
 .. versionadded:: 0.3"""
 
 
+OPTIONAL_OPERATIONS: Final[Mapping[Capability, frozenset[str]]] = MappingProxyType(
+    {
+        "telephony": frozenset(),
+        "ehr": frozenset({"find_slots"}),
+        "fax": frozenset(),
+        "notification": frozenset(),
+    }
+)
+"""Operations outside the port's protocol that an adapter may offer (``find_slots``).
+
+.. versionadded:: 0.3"""
+
+
 def supported_operations(adapter: object, capability: Capability) -> frozenset[str]:
     """Return the operations *adapter* supports.
 
     An adapter declares them with a ``supported_operations`` attribute (a set of port method
     names: an SMS-only vendor declares ``{"send_sms"}``, a read-only EHR ``{"fetch_patient",
     "fetch_documents"}``); an adapter without the attribute is taken to support its whole
-    port (:data:`PORT_OPERATIONS`), as before 0.3.
+    port (:data:`PORT_OPERATIONS`), as before 0.3, and the optional operations it has
+    (:data:`OPTIONAL_OPERATIONS`).
 
     .. versionadded:: 0.3
     """
     declared = getattr(adapter, "supported_operations", None)
     if declared is None:
-        return PORT_OPERATIONS[capability]
+        offered = {op for op in OPTIONAL_OPERATIONS[capability] if hasattr(adapter, op)}
+        return PORT_OPERATIONS[capability] | offered
     return frozenset(declared)
 
 
