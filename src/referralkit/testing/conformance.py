@@ -74,6 +74,8 @@ from referralkit.ports import (
     PracticeUpdateRequest,
     Receipt,
     RoutingRule,
+    SlotList,
+    SlotsRequest,
     SmsRequest,
     StaffAlertRequest,
     StatusPushRequest,
@@ -458,7 +460,10 @@ class PluginConformance:
         assert not _no_phi(caplog.text), "the adapter logged PHI"
 
     def test_ehr_reads_return_typed_results(self, conformance_hooks: Hooks) -> None:
-        """EHR reads return a PatientRecord and a DocumentList echoing the key."""
+        """EHR reads return a PatientRecord, a DocumentList and a SlotList echoing the key.
+
+        Only the reads the adapter supports are called (``find_slots`` is optional).
+        """
         if not conformance_hooks.implemented("referralkit_register_ehr_adapters"):
             pytest.skip("the plugin does not implement referralkit_register_ehr_adapters")
         for ehr in conformance_hooks.ehr_adapters().values():
@@ -474,6 +479,17 @@ class PluginConformance:
                     DocumentsRequest(idempotency_key=key, referral_id=_REFERRAL_ID, mrn="M-1")
                 )
                 assert documents.idempotency_key == key
+            if "find_slots" in operations:
+                slots = ehr.find_slots(  # type: ignore[attr-defined]
+                    SlotsRequest(
+                        idempotency_key=key,
+                        referral_id=_REFERRAL_ID,
+                        specialty="cardiology",
+                        start_after=_NOW,
+                    )
+                )
+                assert isinstance(slots, SlotList)
+                assert slots.idempotency_key == key
 
     # -- observer hooks ---------------------------------------------------------------------
 
