@@ -30,6 +30,11 @@ from referralkit.desk.intake import IntakeService
 from referralkit.desk.outbox import Outbox
 from referralkit.desk.outreach import OutreachService
 from referralkit.desk.records import RecordsService, records_sent_step
+from referralkit.desk.referral_documents import (
+    DocumentHints,
+    DocumentOutcome,
+    ReferralDocumentService,
+)
 from referralkit.desk.routing import RoutingService
 from referralkit.desk.stores import open_store
 from referralkit.desk.unit_of_work import UnitOfWork
@@ -179,6 +184,7 @@ class ReferralDesk:
     _loop: LoopService = attrs.field(init=False)
     _auth: AuthorizationService = attrs.field(init=False)
     _booking: BookingService = attrs.field(init=False)
+    _documents: ReferralDocumentService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         # The composition root: each service gets only what it names.
@@ -215,6 +221,7 @@ class ReferralDesk:
         self._loop = LoopService(uow, self.store, self.clock, outbox)
         self._auth = AuthorizationService(uow, self.clock)
         self._booking = BookingService(uow, self.store, self.clock, outbox)
+        self._documents = ReferralDocumentService(uow, self.store, self.clock)
         outbox.on_sent.extend((records_sent_step, report_delivered_step, booking_step))
         outbox.on_failed.append(report_failed_step)
         uow.after_commit.extend((self._notify, routing.after_commit))
@@ -866,3 +873,31 @@ class ReferralDesk:
         .. versionadded:: 0.3
         """
         return self._booking.book(referral_id, slot, actor=actor, queue=queue)
+
+    def receive_referral_document(
+        self, document: DocumentRef, hints: DocumentHints, *, received_at: datetime, actor: Actor
+    ) -> DocumentOutcome:
+        """Keep an inbound referral document (a fax, a scan) and match it to an open referral.
+
+        It is attached only to a certain match (one open referral of that patient and
+        specialty, or the referral holding the document it revises); otherwise it is held on
+        a new referral in intake with a task in the restricted ``referral-review`` queue (no
+        patient name in the task). See docs/coordination.md.
+
+        .. versionadded:: 0.3
+        """
+        return self._documents.receive(document, hints, received_at=received_at, actor=actor)
+
+    def resolve_referral_document(
+        self, holding_id: UUID, target_id: UUID | None, *, actor: Actor
+    ) -> Referral:
+        """Resolve a held document: attach it to *target_id*, or keep it as a new referral.
+
+        Attaching marks the holding referral entered in error; with ``None`` the referral stays
+        in intake to complete.
+
+        :raises ValueError: nothing waits for review on *holding_id*.
+
+        .. versionadded:: 0.3
+        """
+        return self._documents.confirm(holding_id, target_id, actor=actor)

@@ -55,6 +55,7 @@ from referralkit.model.records import (
     ReasonForReferral,
     ReceivedDocument,
     RecordsRequest,
+    ReferralDocument,
     StatusReason,
 )
 from referralkit.model.referral import Referral
@@ -114,6 +115,7 @@ __all__ = [
     "RecordsRequestStatus",
     "RecordsSource",
     "Referral",
+    "ReferralDocument",
     "ReferralNumberFormat",
     "ReferralStatus",
     "ReportDeliveryStatus",

@@ -58,6 +58,7 @@ __all__ = [
     "ReasonForReferral",
     "ReceivedDocument",
     "RecordsRequest",
+    "ReferralDocument",
     "StatusReason",
 ]
 
@@ -364,6 +365,21 @@ class ConsultReport(_Record):
     recorded_at: UtcDatetime
     delivered_at: UtcDatetime | None = None
     acknowledged_at: UtcDatetime | None = None
+
+
+class ReferralDocument(_Record):
+    """A document of the referral itself (the referral letter, a correction), by reference.
+
+    Revisions of one document share *revision_of* (the first version's id).
+
+    .. versionadded:: 0.3
+    """
+
+    document_id: NonEmpty
+    kind: str | None = None
+    received_at: UtcDatetime
+    revision: Annotated[int, Field(ge=1)] = 1
+    revision_of: str | None = None
 
 
 class Appointment(_Record):

@@ -25,6 +25,7 @@ from referralkit.model.records import (
     Provider,
     ReasonForReferral,
     RecordsRequest,
+    ReferralDocument,
     StatusReason,
 )
 from referralkit.model.types import (
@@ -62,6 +63,7 @@ class Referral(_Record):
     records_requests: tuple[RecordsRequest, ...] = ()
     appointments: tuple[Appointment, ...] = ()
     consult_report: ConsultReport | None = None
+    documents: tuple[ReferralDocument, ...] = ()
     interactions: tuple[Interaction, ...] = ()
     tasks: tuple[HumanTask, ...] = ()
     flags: tuple[str, ...] = ()
