@@ -481,3 +481,21 @@ def test_authorization_steps_out_of_order_are_refused(world: World) -> None:
     with pytest.raises(InvalidTransitionError):
         world.desk.appeal_authorization(referral.id, payer_reference="X", actor=SCHEDULER)
     assert world.desk.get(referral.id).version == referral.version
+
+
+def test_a_practice_that_prefers_a_weekly_digest_gets_one_message_a_week() -> None:
+    import attrs
+
+    prefs = ReferrerUpdates(practices={REFERRER_NPI: PracticeUpdates(digest=True)})
+    world = World(OutreachSettings(policy=attrs.evolve(default_policy(), referrer_updates=prefs)))
+    referral = world.seen()  # scheduled Monday, seen Thursday: both in the week of March 2
+    world.desk.fire(referral.id, "close_loop", actor=CLINICIAN, data={"report_reference": "doc-1"})
+    world.sweep(times=24 * 2)  # to Saturday: nothing yet
+    assert world.updates() == []
+    world.sweep(times=24 * 4)  # Monday March 9, 13:00 UTC: the digest
+    (digest,) = world.updates()
+    assert digest.milestone == "weekly_digest"
+    assert digest.milestones == ("scheduled", "visit_completed", "report_sent")
+    assert digest.status is ReferralStatus.CLOSED
+    world.sweep(times=24 * 8)
+    assert len(world.updates()) == 1  # each week's milestones exactly once

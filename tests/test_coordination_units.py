@@ -98,6 +98,9 @@ def test_records_rules_and_practice_milestones_load_from_toml() -> None:
 
         [referrer_updates.practices."1234567893"]
         milestones = ["scheduled"]
+
+        [referrer_updates.practices.maple]
+        digest = true
         """
     )
     policy = policy_from_mapping(data)
@@ -107,6 +110,8 @@ def test_records_rules_and_practice_milestones_load_from_toml() -> None:
     assert not updates.wants("1234567893", "complete_visit")
     assert updates.wants("another-practice", "complete_visit")
     assert not updates.wants("another-practice", "mark_lost")  # not in this policy's `on`
+    assert updates.digest_for(Practice(name="Maple", id="maple"))
+    assert not updates.digest_for(Practice(name="Other", npi="1234567893"))
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final, Protocol
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
@@ -45,7 +45,15 @@ from referralkit.model import (
     Referral,
     Role,
 )
-from referralkit.outreach.planner import OUTREACH_TASK, TASK_OPENED, Plan, PlannedAction, plan
+from referralkit.outreach.planner import (
+    OUTREACH_TASK,
+    TASK_OPENED,
+    Plan,
+    PlannedAction,
+    digest_week,
+    milestone_events,
+    plan,
+)
 from referralkit.outreach.policy import MILESTONES, Policy, default_policy
 from referralkit.outreach.sms import (
     DEFAULT_SMS_TEMPLATES,
@@ -457,9 +465,16 @@ class Dispatcher:
     def _update(self, referral: Referral, action: PlannedAction) -> PracticeUpdateRequest:
         # Built from the committed event, never from the referral as it is at sweep time: a
         # visit completed and closed before one sweep sends "visit completed", then "closed".
-        event = next(
-            (e for e in self._store.events(referral.id) if e.seq == action.event_seq), None
-        )
+        history = self._store.events(referral.id)
+        event = next((e for e in history if e.seq == action.event_seq), None)
+        digest: tuple[str, ...] = ()
+        if action.key.startswith("digest@"):
+            monday = date.fromisoformat(action.key.removeprefix("digest@"))
+            digest = tuple(
+                MILESTONES.get(e.kind, e.kind)
+                for e in milestone_events(referral, history, self.settings.policy.referrer_updates)
+                if digest_week(e.at) == monday and e.seq <= (action.event_seq or 0)
+            )
         if event is None:
             return PracticeUpdateRequest.for_referral(
                 referral, action=action.key, attempt=action.attempt
@@ -472,7 +487,8 @@ class Dispatcher:
             action=action.key,
             attempt=action.attempt,
             status=event.to_state or referral.status,
-            milestone=MILESTONES.get(event.kind, event.kind),
+            milestone="weekly_digest" if digest else MILESTONES.get(event.kind, event.kind),
+            milestones=digest,
             reason_code=reason if isinstance(reason, str) else None,
             appointment_at=datetime.fromisoformat(start) if isinstance(start, str) else None,
         )

@@ -51,7 +51,7 @@ from referralkit.outreach.plan import (
     Skipped,
     idempotency_key,
 )
-from referralkit.outreach.policy import Cadence, Hours, Policy, Step, WeeklyHours
+from referralkit.outreach.policy import Cadence, Hours, Policy, ReferrerUpdates, Step, WeeklyHours
 from referralkit.outreach.windows import (
     STATE_ZONES,
     BusinessCalendar,
@@ -74,7 +74,9 @@ __all__ = [
     "Plan",
     "PlannedAction",
     "Skipped",
+    "digest_week",
     "idempotency_key",
+    "milestone_events",
     "plan",
 ]
 
@@ -679,55 +681,89 @@ def _auth_checks(ctx: _Context) -> None:
             )
 
 
-def _referrer_updates(ctx: _Context, events: Sequence[Event]) -> None:
-    templates = ctx.policy.referrer_updates.on
-    if not templates:
-        return
-    updates = ctx.policy.referrer_updates
-    report = ctx.referral.consult_report
+def milestone_events(
+    referral: Referral, events: Sequence[Event], updates: ReferrerUpdates
+) -> list[Event]:
+    """Return the events the referring practice is told about, oldest first.
+
+    .. versionadded:: 0.3
+    """
+    report = referral.consult_report
     report_delivered = report is not None and report.delivered_at is not None
-    practice = ctx.referral.referring_practice
+    practice = referral.referring_practice
     practice_key = (practice.id or practice.npi) if practice is not None else None
+    found = []
     for event in events:
-        template = templates.get(event.kind)
-        if template is None or not updates.wants(practice_key, event.kind):
+        if event.kind not in updates.on or not updates.wants(practice_key, event.kind):
             continue
         if event.kind == "close_loop" and report_delivered:
             # The delivered consult report is the practice's "report sent": no second message.
             continue
+        found.append(event)
+    return found
+
+
+def digest_week(instant: datetime) -> date:
+    """Return the Monday (UTC) of the week *instant* falls in: a weekly digest's key.
+
+    .. versionadded:: 0.3
+    """
+    day = instant.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _referrer_updates(ctx: _Context, events: Sequence[Event]) -> None:
+    updates = ctx.policy.referrer_updates
+    if not updates.on:
+        return
+    wanted = milestone_events(ctx.referral, events, updates)
+    if updates.digest_for(ctx.referral.referring_practice):
+        # One message per week with that week's milestones, sent the next Monday: each event
+        # belongs to exactly one week, so each occurrence is in exactly one digest.
+        weeks: dict[date, list[Event]] = {}
+        for event in wanted:
+            weeks.setdefault(digest_week(event.at), []).append(event)
+        for monday, week in weeks.items():
+            due = datetime.combine(monday + timedelta(days=7), time(13), tzinfo=UTC)
+            _plan_update(ctx, f"digest@{monday.isoformat()}", "digest", week[-1], due)
+        return
+    for event in wanted:
         # One key per committed event: each occurrence of a milestone is sent once, however
         # many sweeps see it, and a crash between commit and send resumes the same key.
-        key = f"update@{event.seq}"
-        log = ctx.log(key)
-        if log.done_at(ctx.policy.retry.max_attempts) is not None:
-            continue
-        if ctx.referral.referring_practice is None:
-            ctx.skipped.append(Skipped(key, "no_referrer"))
-            continue
-        open_attempt = log.open_attempt()
-        if open_attempt is not None:
-            attempt, started = open_attempt
-            not_before = max(started + ctx.policy.in_flight_timeout, ctx.now)
-        else:
-            attempt = log.failures() + 1
-            last_failure = log.last_failure()
-            not_before = max(event.at, ctx.now)
-            if last_failure is not None:
-                not_before = max(not_before, last_failure + ctx.policy.retry.delay)
-        ctx.actions.append(
-            PlannedAction(
-                referral_id=ctx.referral.id,
-                key=key,
-                purpose="referrer_update",
-                step_id=event.kind,
-                attempt=attempt,
-                action="notify_referrer",
-                not_before=not_before,
-                template=template,
-                in_flight=open_attempt is not None,
-                event_seq=event.seq,
-            )
+        _plan_update(ctx, f"update@{event.seq}", event.kind, event, event.at)
+
+
+def _plan_update(ctx: _Context, key: str, step: str, event: Event, due: datetime) -> None:
+    log = ctx.log(key)
+    if log.done_at(ctx.policy.retry.max_attempts) is not None:
+        return
+    if ctx.referral.referring_practice is None:
+        ctx.skipped.append(Skipped(key, "no_referrer"))
+        return
+    open_attempt = log.open_attempt()
+    if open_attempt is not None:
+        attempt, started = open_attempt
+        not_before = max(started + ctx.policy.in_flight_timeout, ctx.now)
+    else:
+        attempt = log.failures() + 1
+        last_failure = log.last_failure()
+        not_before = max(due, ctx.now)
+        if last_failure is not None:
+            not_before = max(not_before, last_failure + ctx.policy.retry.delay)
+    ctx.actions.append(
+        PlannedAction(
+            referral_id=ctx.referral.id,
+            key=key,
+            purpose="referrer_update",
+            step_id=step,
+            attempt=attempt,
+            action="notify_referrer",
+            not_before=not_before,
+            template=ctx.policy.referrer_updates.on.get(event.kind, "referrer.digest"),
+            in_flight=open_attempt is not None,
+            event_seq=event.seq,
         )
+    )
 
 
 def plan(

@@ -306,12 +306,13 @@ def _practice_updates(raw: object) -> dict[str, PracticeUpdates]:
     found: dict[str, PracticeUpdates] = {}
     for key, table in raw.items():
         prefs = _Reader(table, f"referrer_updates.practices.{key}")
-        prefs.check_keys(["milestones"])
+        prefs.check_keys(["milestones", "digest"])
         milestones = prefs.get("milestones", list)
         if milestones is not None and not all(isinstance(m, str) for m in milestones):
             raise PolicyError(prefs.at("milestones"), "expected a list of status codes")
         found[str(key)] = PracticeUpdates(
-            frozenset(milestones) if milestones is not None else None
+            frozenset(milestones) if milestones is not None else None,
+            bool(prefs.get("digest", bool, False)),
         )
     return found
 

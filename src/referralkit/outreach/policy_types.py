@@ -10,7 +10,7 @@ from typing import Final, Literal, get_args
 import attrs
 
 from referralkit.errors import ReferralKitError
-from referralkit.model import Channel, LostReason, Priority, TaskPriority
+from referralkit.model import Channel, LostReason, Practice, Priority, TaskPriority
 
 __all__ = [
     "ACTIONS",
@@ -268,6 +268,11 @@ class PracticeUpdates:
     """
 
     milestones: frozenset[str] | None = None
+    digest: bool = False
+    """One message a week (the week's milestones, sent the next Monday) instead of one per
+    milestone.
+
+    .. versionadded:: 0.3"""
 
     def __attrs_post_init__(self) -> None:
         unknown = set(self.milestones or ()) - set(MILESTONES.values())
@@ -306,6 +311,12 @@ class ReferrerUpdates:
         }
     )
     practices: Mapping[str, PracticeUpdates] = attrs.field(factory=dict)
+
+    def digest_for(self, practice: Practice | None) -> bool:
+        """Return whether *practice* (by its id, else its NPI) asked for a weekly digest."""
+        key = (practice.id or practice.npi) if practice is not None else None
+        prefs = self.practices.get(key) if key is not None else None
+        return prefs is not None and prefs.digest
 
     def wants(self, practice_key: str | None, kind: str) -> bool:
         """Return whether the practice keyed *practice_key* wants the milestone of *kind*."""

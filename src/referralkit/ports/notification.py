@@ -98,6 +98,11 @@ class PracticeUpdateRequest(OutboundRequest):
     appointment_at: UtcDatetime | None = None
     milestone: _Id | None = None
     documents: tuple[DocumentRef, ...] = ()
+    milestones: tuple[_Id, ...] = ()
+    """A weekly digest's milestone codes, oldest first (*milestone* is then
+    ``"weekly_digest"`` and the state, reason and appointment are the latest ones).
+
+    .. versionadded:: 0.3"""
 
     @field_validator("channel")
     @classmethod
@@ -118,6 +123,7 @@ class PracticeUpdateRequest(OutboundRequest):
         reason_code: str | None = None,
         appointment_at: datetime | None = None,
         documents: Sequence[DocumentRef] = (),
+        milestones: Sequence[str] = (),
     ) -> Self:
         """Build an update to the referring practice on its preferred channel.
 
@@ -146,6 +152,7 @@ class PracticeUpdateRequest(OutboundRequest):
             appointment_at=appointment_at,
             milestone=milestone,
             documents=tuple(documents),
+            milestones=tuple(milestones),
         )
 
 
