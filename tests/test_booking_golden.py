@@ -157,3 +157,52 @@ def test_a_read_only_ehr_cannot_book(world: World) -> None:
     world.plugin.ehr.supported_operations = frozenset({"fetch_patient"})
     with pytest.raises(NoBackendError):
         world.desk.find_slots(referral.id)
+
+
+def test_cancelling_through_the_ehr(world: World) -> None:
+    from referralkit.model import CancelReason
+
+    referral = world.ready()
+    slot = world.desk.find_slots(referral.id)[0]
+    world.desk.book_slot(referral.id, slot, actor=SCHEDULER)
+    outcome = world.desk.cancel_booked_slot(
+        referral.id, reason=CancelReason.PATIENT_REQUEST, actor=SCHEDULER
+    )
+    assert outcome.status == "sent"
+    cancelled = world.desk.get(referral.id)
+    assert cancelled.status is ReferralStatus.READY_TO_SCHEDULE
+    assert cancelled.current_appointment is None
+    assert [e.kind for e in world.desk.history(referral.id)][-2:] == [
+        "action_sent",
+        "cancel_appointment",
+    ]
+    with pytest.raises(ValueError, match="no appointment"):
+        world.desk.cancel_booked_slot(
+            referral.id, reason=CancelReason.PATIENT_REQUEST, actor=SCHEDULER
+        )
+
+
+def test_a_booking_made_in_the_ehr_is_matched_to_the_referral(world: World) -> None:
+    from referralkit.model import Appointment
+
+    referral = world.ready()
+    other = world.ready()  # the same patient: two open cardiology referrals
+    booked = Appointment(start=datetime(2026, 3, 6, 15, tzinfo=UTC), external_id="ehr-77")
+    assert (
+        world.desk.record_ehr_booking(
+            mrn="MRN-1", specialty="cardiology", appointment=booked, actor=SCHEDULER
+        )
+        is None
+    )  # two candidates: a person decides
+    world.desk.fire(other.id, "cancel", actor=SCHEDULER, data={"reason": "duplicate"})
+    matched = world.desk.record_ehr_booking(
+        mrn="MRN-1", specialty="cardiology", appointment=booked, actor=SCHEDULER
+    )
+    assert matched is not None
+    assert matched.id == referral.id
+    assert matched.status is ReferralStatus.SCHEDULED
+    again = world.desk.record_ehr_booking(
+        mrn="MRN-1", specialty="cardiology", appointment=booked, actor=SCHEDULER
+    )
+    assert again is not None
+    assert again.version == matched.version  # reported twice: recorded once

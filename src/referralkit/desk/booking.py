@@ -27,12 +27,15 @@ from referralkit.model import (
     Actor,
     Appointment,
     AuthorizationStatus,
+    CancelReason,
+    Referral,
     ReferralStatus,
 )
 from referralkit.outbox import DispatchOutcome
 from referralkit.ports import (
     AppointmentReceipt,
     BookAppointmentRequest,
+    CancelAppointmentRequest,
     OutboundRequest,
     Receipt,
     Slot,
@@ -47,7 +50,12 @@ _SLOT_NS: Final = UUID("0b7b5a52-3f7e-4a8e-9a51-8a3c1f0f5e21")
 
 
 def booking_step(batch: Batch, request: OutboundRequest, receipt: Receipt | None = None) -> None:
-    """Outbox step: the EHR booked, so the appointment is scheduled with its external id."""
+    """Outbox step: the EHR booked (or cancelled), so the referral follows in the same batch."""
+    if isinstance(request, CancelAppointmentRequest):
+        current = batch.referral.current_appointment
+        if current is not None and current.id == request.appointment_id:
+            batch.fire("cancel_appointment", actor=OUTBOX_ACTOR, data={"reason": request.reason})
+        return
     if not isinstance(request, BookAppointmentRequest):
         return
     if not isinstance(receipt, AppointmentReceipt):
@@ -159,3 +167,85 @@ class BookingService:
             location=slot.location,
         )
         return self.outbox.dispatch(request, queue=queue)
+
+    def cancel(
+        self,
+        referral_id: UUID,
+        *,
+        reason: CancelReason,
+        actor: Actor,
+        queue: str = "scheduling",
+    ) -> DispatchOutcome:
+        """Cancel the current appointment in the EHR.
+
+        The referral is ready to schedule again when the EHR confirms (``cancel_appointment``
+        fires in the same transaction).
+
+        :raises ValueError: no current appointment booked through the EHR.
+        :raises InvalidTransitionError: *actor* may not cancel it (nothing is sent).
+        """
+        current = self.store.get(referral_id)
+        appointment = current.current_appointment
+        if appointment is None or appointment.external_id is None:
+            raise ValueError("no appointment booked in the EHR to cancel")
+        self.uow.lifecycle.fire(
+            current,
+            "cancel_appointment",
+            actor=actor,
+            now=self.clock.now(),
+            data={"reason": reason},
+        )
+        request = CancelAppointmentRequest(
+            idempotency_key=idempotency_key(referral_id, f"cancel@{appointment.id.hex}", 1),
+            referral_id=referral_id,
+            appointment_id=appointment.id,
+            external_id=appointment.external_id,
+            reason=reason,
+        )
+        return self.outbox.dispatch(request, queue=queue)
+
+    def record_ehr_booking(
+        self,
+        *,
+        mrn: str,
+        specialty: str,
+        appointment: Appointment,
+        actor: Actor,
+    ) -> Referral | None:
+        """Match a booking the EHR reports (made at its front desk) to the referral.
+
+        The referral is the one open referral of that patient (by MRN) and specialty that is
+        ready to schedule or scheduled; it is scheduled (or rescheduled) with the EHR's
+        appointment. A booking already recorded (same external id) changes nothing.
+
+        :returns: the referral, or ``None`` when no single referral matches (a person decides).
+        :raises ValueError: *appointment* has no ``external_id``.
+        """
+        if appointment.external_id is None:
+            raise ValueError("an EHR booking needs its external id")
+        open_states = (ReferralStatus.READY_TO_SCHEDULE, ReferralStatus.SCHEDULED)
+        found: list[Referral] = []
+        after: UUID | None = None
+        while True:
+            page = self.store.list_by_status(open_states, limit=500, after=after)
+            found.extend(
+                r
+                for r in page
+                if r.patient is not None and r.patient.mrn == mrn and r.specialty == specialty
+            )
+            if len(page) < 500:
+                break
+            after = page[-1].id
+        if len(found) != 1:
+            return None
+        referral = found[0]
+        if any(a.external_id == appointment.external_id for a in referral.appointments):
+            return referral
+
+        def decide(batch: Batch) -> None:
+            trigger: Trigger = (
+                "reschedule" if batch.referral.status is ReferralStatus.SCHEDULED else "schedule"
+            )
+            batch.fire(trigger, actor=actor, data={"appointment": appointment})
+
+        return self.uow.commit(referral.id, decide)

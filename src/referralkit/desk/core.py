@@ -55,6 +55,7 @@ from referralkit.lifecycle import (
 from referralkit.model import (
     Actor,
     Appointment,
+    CancelReason,
     Channel,
     PhoneE164,
     RecordsChannel,
@@ -901,3 +902,29 @@ class ReferralDesk:
         .. versionadded:: 0.3
         """
         return self._documents.confirm(holding_id, target_id, actor=actor)
+
+    def cancel_booked_slot(
+        self, referral_id: UUID, *, reason: CancelReason, actor: Actor, queue: str = "scheduling"
+    ) -> DispatchOutcome:
+        """Cancel the current appointment in the EHR (``cancel_appointment`` on confirmation).
+
+        :raises ValueError: the current appointment was not booked through the EHR.
+        :raises InvalidTransitionError: *actor* may not cancel it (nothing is sent).
+
+        .. versionadded:: 0.3
+        """
+        return self._booking.cancel(referral_id, reason=reason, actor=actor, queue=queue)
+
+    def record_ehr_booking(
+        self, *, mrn: str, specialty: str, appointment: Appointment, actor: Actor
+    ) -> Referral | None:
+        """Match a booking the EHR reports inbound to the one open referral it belongs to.
+
+        :returns: the scheduled referral, or ``None`` when no single referral matches.
+        :raises ValueError: *appointment* has no ``external_id``.
+
+        .. versionadded:: 0.3
+        """
+        return self._booking.record_ehr_booking(
+            mrn=mrn, specialty=specialty, appointment=appointment, actor=actor
+        )
