@@ -206,3 +206,14 @@ def test_a_booking_made_in_the_ehr_is_matched_to_the_referral(world: World) -> N
     )
     assert again is not None
     assert again.version == matched.version  # reported twice: recorded once
+
+
+def test_slots_honour_the_patient_preferences(world: World) -> None:
+    from datetime import time
+
+    referral = world.ready()
+    tuesdays = world.desk.find_slots(referral.id, weekdays={1})
+    assert [s.slot_id for s in tuesdays] == ["slot-3"]
+    assert world.desk.find_slots(referral.id, hours=(time(16), time(18))) == ()
+    afternoon = world.desk.find_slots(referral.id, hours=(time(14), time(16)), limit=2)
+    assert [s.slot_id for s in afternoon] == ["slot-2", "slot-3"]

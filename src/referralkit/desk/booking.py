@@ -13,9 +13,11 @@ the EHR's appointment id stored on the appointment. A booking the EHR refuses be
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, time, timedelta
 from typing import Final
 from uuid import UUID, uuid5
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -91,8 +93,13 @@ class BookingService:
         after: datetime | None = None,
         before: datetime | None = None,
         limit: int = 10,
+        weekdays: Collection[int] | None = None,
+        hours: tuple[time, time] | None = None,
     ) -> tuple[Slot, ...]:
         """Return open slots for the referral, earliest first (see the module doc).
+
+        :param weekdays: the patient's preferred days (Monday is 0), in the patient's time zone.
+        :param hours: the patient's preferred start times, ``(earliest, latest)``, local.
 
         :raises ValueError: the referral has no specialty.
         :raises NoBackendError: no EHR adapter offers ``find_slots``.
@@ -112,6 +119,18 @@ class BookingService:
                 end = last if end is None else min(end, last)
         if end is not None and end <= start:
             return ()
+        zone = (
+            ZoneInfo(referral.patient.time_zone)
+            if referral.patient and referral.patient.time_zone
+            else UTC
+        )
+
+        def preferred(slot: Slot) -> bool:
+            local = slot.start.astimezone(zone)
+            if weekdays is not None and local.weekday() not in weekdays:
+                return False
+            return hours is None or hours[0] <= local.time() <= hours[1]
+
         found = self.outbox.find_slots(
             SlotsRequest(
                 idempotency_key=idempotency_key(referral_id, f"slots@{start.isoformat()}", 1),
@@ -120,12 +139,17 @@ class BookingService:
                 priority=referral.priority.value,
                 start_after=start,
                 end_before=end,
-                limit=limit,
+                # Preferences are applied here, so ask for more than will be offered.
+                limit=limit if weekdays is None and hours is None else 100,
             )
         )
         # The EHR's answer is re-checked: a slot the referral could not be booked into is
         # never offered to the patient.
-        return tuple(s for s in found.slots if s.start >= start and (end is None or s.start < end))
+        return tuple(
+            s
+            for s in found.slots
+            if s.start >= start and (end is None or s.start < end) and preferred(s)
+        )[:limit]
 
     def book(
         self, referral_id: UUID, slot: Slot, *, actor: Actor, queue: str = "scheduling"

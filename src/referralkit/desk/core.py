@@ -10,8 +10,8 @@ commit path), :class:`Outbox` (the only caller of outbound adapters), :class:`In
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -843,18 +843,24 @@ class ReferralDesk:
         after: datetime | None = None,
         before: datetime | None = None,
         limit: int = 10,
+        weekdays: Collection[int] | None = None,
+        hours: tuple[time, time] | None = None,
     ) -> tuple[Slot, ...]:
         """Return open EHR slots for the referral, earliest first, to offer a caller.
 
         The EHR searches the referral's specialty at its priority; slots outside the
         authorization's validity (when one is required) or in the past are never offered.
+        *weekdays* (Monday is 0) and *hours* (earliest and latest start) are the patient's
+        preferences, in the patient's time zone.
 
         :raises ValueError: the referral has no specialty.
         :raises NoBackendError: no EHR adapter offers ``find_slots``.
 
         .. versionadded:: 0.3
         """
-        return self._booking.find_slots(referral_id, after=after, before=before, limit=limit)
+        return self._booking.find_slots(
+            referral_id, after=after, before=before, limit=limit, weekdays=weekdays, hours=hours
+        )
 
     def book_slot(
         self, referral_id: UUID, slot: Slot, *, actor: Actor, queue: str = "scheduling"
