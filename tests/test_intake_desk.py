@@ -183,9 +183,13 @@ def test_patient_hears_state_next_step_and_owner(desk: ReferralDesk, referral_id
     answer = outcome.answer
     assert answer.audience == "patient"
     assert answer.status is ReferralStatus.PENDING_AUTH
-    # Authorization is required but not yet requested: the specialist's office owns that step.
+    # Authorization is required but not yet requested: the office owns the next step, and
+    # the answer never also says it is waiting for the insurer's answer.
+    assert answer.authorization is AuthorizationStatus.REQUIRED
     assert answer.owner == "specialist_office"
     assert "waiting for insurance approval" in answer.text
+    assert "has not been requested yet" in answer.text
+    assert "insurance company's answer" not in answer.text
     assert "referral_number" not in answer.details
     assert outcome.call.outcome == "status_answered"
     assert outcome.call.resolution_seconds == 0

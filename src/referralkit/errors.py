@@ -12,6 +12,8 @@
     │   ├── TransitionBlockedError (allowed, but a guard said no; .guard, .reason)
     │   └── PermissionDeniedError  (the actor's role may not fire this trigger; .role)
     ├── TriggerDataError         (the data given with a trigger is invalid; .trigger, .errors())
+    ├── InvalidReferralNumberError (a referral number read back fails its format or check
+    │                             character; .reason)
     ├── AmendmentError           (an amendment would make an invalid referral; .errors());
     │                             also a ValueError
     ├── HistoryTamperedError     (the event log of a referral fails verification; .referral_id,
@@ -79,6 +81,7 @@ __all__ = [
     "Hl7MessageError",
     "IntakeError",
     "InteropError",
+    "InvalidReferralNumberError",
     "InvalidTransitionError",
     "InvalidTriggerError",
     "NoBackendError",
@@ -712,3 +715,17 @@ class ConfigError(ReferralKitError):
         self.line = line
         where = f"{source}: {key}: " if key else f"{source}: "
         super().__init__(where + reason)
+
+
+class InvalidReferralNumberError(ReferralKitError, ValueError):
+    """A referral number fails its format or its check character (a mistyped or misheard one).
+
+    The message names the problem (``.reason``: ``"format"``, ``"prefix"``, ``"length"``,
+    ``"character"`` or ``"check"``), never the number.
+
+    .. versionadded:: 0.3
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"invalid referral number ({reason})")

@@ -53,6 +53,7 @@ from referralkit.ports import (
     StaffAlertRequest,
     StatusPushRequest,
     TaskMirrorRequest,
+    supported_operations,
 )
 
 __all__ = ["DispatchOutcome", "DispatchStatus", "Invoker", "PluginFault", "RetryPolicy"]
@@ -60,6 +61,7 @@ __all__ = ["DispatchOutcome", "DispatchStatus", "Invoker", "PluginFault", "Retry
 _log = logging.getLogger("referralkit.outbox")
 
 _R = TypeVar("_R")
+_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -170,6 +172,22 @@ class Invoker:
             raise NoBackendError("referralkit_register_ehr_adapters", "ehr", name, [])
         return ehr
 
+    @staticmethod
+    def supporting(adapter: _T, capability: Capability, operation: str) -> _T:
+        """Return *adapter* if it supports *operation*.
+
+        :raises NoBackendError: it does not (a backend named for an operation it does not do
+            is a configuration error, not an AttributeError mid-send).
+        """
+        if operation not in supported_operations(adapter, capability):
+            raise NoBackendError(
+                f"referralkit_register_{capability}_adapters",
+                capability,
+                getattr(adapter, "name", None),
+                [],
+            )
+        return adapter
+
     def bind(self, request: OutboundRequest) -> Callable[[], Receipt]:
         """Resolve the adapter for *request* and return the call to make.
 
@@ -179,10 +197,17 @@ class Invoker:
         # configuration error, not a fault worth retrying.
         match request:
             case CallRequest():
-                telephony = self.hooks.telephony(self._name("telephony"))
+                # "voice" and "sms" name separate backends; "telephony" names one for both.
+                voice = self.backends.get("voice") or self._name("telephony")
+                telephony = self.supporting(
+                    self.hooks.telephony(voice, "place_call"), "telephony", "place_call"
+                )
                 return lambda: telephony.place_call(request)
             case SmsRequest():
-                sms = self.hooks.telephony(self._name("telephony"))
+                texting = self.backends.get("sms") or self._name("telephony")
+                sms = self.supporting(
+                    self.hooks.telephony(texting, "send_sms"), "telephony", "send_sms"
+                )
                 return lambda: sms.send_sms(request)
             case FaxRequest():
                 fax = self.hooks.fax(self._name("fax"))
@@ -200,13 +225,23 @@ class Invoker:
                 letter = self.hooks.notification(self._name("notification"))
                 return lambda: letter.send_letter(request)
             case StatusPushRequest():
-                status_ehr = self.hooks.ehr(self._name("ehr"))
+                status_ehr = self.supporting(
+                    self.hooks.ehr(self._name("ehr"), "push_status"), "ehr", "push_status"
+                )
                 return lambda: status_ehr.push_status(request)
             case BookAppointmentRequest():
-                book_ehr = self.hooks.ehr(self._name("ehr"))
+                book_ehr = self.supporting(
+                    self.hooks.ehr(self._name("ehr"), "book_appointment"),
+                    "ehr",
+                    "book_appointment",
+                )
                 return lambda: book_ehr.book_appointment(request)
             case CancelAppointmentRequest():
-                cancel_ehr = self.hooks.ehr(self._name("ehr"))
+                cancel_ehr = self.supporting(
+                    self.hooks.ehr(self._name("ehr"), "cancel_appointment"),
+                    "ehr",
+                    "cancel_appointment",
+                )
                 return lambda: cancel_ehr.cancel_appointment(request)
             case InteractionMirrorRequest():
                 log_ehr = self._mirror()

@@ -26,6 +26,7 @@ from referralkit import hookspecs
 from referralkit.errors import NoBackendError
 from referralkit.hookspecs import hookspec
 from referralkit.ports import (
+    Capability,
     EhrAdapter,
     EventNotice,
     FaxAdapter,
@@ -34,6 +35,7 @@ from referralkit.ports import (
     OutreachTemplate,
     RoutingRule,
     TelephonyAdapter,
+    supported_operations,
 )
 
 __all__ = [
@@ -211,24 +213,31 @@ class Hooks:
         )
         return {a.name: a for adapters in per_plugin for a in adapters}
 
-    def telephony(self, name: str | None = None) -> TelephonyAdapter:
-        """Return the telephony adapter called *name* (or the only one).
+    def telephony(self, name: str | None = None, operation: str | None = None) -> TelephonyAdapter:
+        """Return the telephony adapter called *name* (or the only one supporting *operation*).
 
-        :raises NoBackendError: none is registered under that name.
-        :raises ValueError: *name* is ``None`` and several are registered.
+        :param operation: ``"send_sms"`` or ``"place_call"``: with no *name*, only adapters
+            that declare it are candidates, so SMS and voice may come from different vendors.
+        :raises NoBackendError: none is registered under that name, or several candidates.
+
+        .. versionchanged:: 0.3 *operation*.
         """
         per_plugin: list[Sequence[TelephonyAdapter]] = (
             self.pm.hook.referralkit_register_telephony_adapters()
         )
-        return _pick(per_plugin, name, "referralkit_register_telephony_adapters", "telephony")
+        return _pick(
+            per_plugin, name, "referralkit_register_telephony_adapters", "telephony", operation
+        )
 
-    def ehr(self, name: str | None = None) -> EhrAdapter:
-        """Return the EHR adapter called *name* (or the only one).
+    def ehr(self, name: str | None = None, operation: str | None = None) -> EhrAdapter:
+        """Return the EHR adapter called *name* (or the only one supporting *operation*).
 
-        :raises NoBackendError: none is registered under that name.
+        :raises NoBackendError: none is registered under that name, or several candidates.
+
+        .. versionchanged:: 0.3 *operation*.
         """
         per_plugin: list[Sequence[EhrAdapter]] = self.pm.hook.referralkit_register_ehr_adapters()
-        return _pick(per_plugin, name, "referralkit_register_ehr_adapters", "ehr")
+        return _pick(per_plugin, name, "referralkit_register_ehr_adapters", "ehr", operation)
 
     def fax(self, name: str | None = None) -> FaxAdapter:
         """Return the fax adapter called *name* (or the only one).
@@ -309,14 +318,27 @@ class Hooks:
         return [template for templates in per_plugin for template in templates]
 
 
-def _pick(per_plugin: list[Sequence[_A]], name: str | None, hook: str, capability: str) -> _A:
+def _pick(
+    per_plugin: list[Sequence[_A]],
+    name: str | None,
+    hook: str,
+    capability: Capability,
+    operation: str | None = None,
+) -> _A:
     if name is not None:
         for adapters in per_plugin:
             for adapter in adapters:
                 if adapter.name == name:
                     return adapter
     else:
-        every = [adapter for adapters in per_plugin for adapter in adapters]
+        # Unnamed: the only adapter that supports the operation (an SMS vendor and a voice
+        # vendor may both register telephony adapters).
+        every = [
+            adapter
+            for adapters in per_plugin
+            for adapter in adapters
+            if operation is None or operation in supported_operations(adapter, capability)
+        ]
         if len(every) == 1:
             return every[0]
         if every:

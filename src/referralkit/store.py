@@ -21,6 +21,7 @@ __all__ = [
     "ConflictError",
     "Events",
     "LeasingStore",
+    "NumberedStore",
     "RoutingStore",
     "Store",
     "as_events",
@@ -206,6 +207,20 @@ class RoutingStore(Store, Protocol):
         :returns: ``False`` (and writes nothing) when the stored version differs from
             ``referral.version`` or the referral is gone.
         """
+
+
+@runtime_checkable
+class NumberedStore(Store, Protocol):
+    """A :class:`Store` that can tell whether a referral number is taken (an indexed lookup).
+
+    The unit of work asks it before assigning a generated number; a store without it relies on
+    the number's randomness alone. Implementations: memory, SQLite and PostgreSQL.
+
+    .. versionadded:: 0.3
+    """
+
+    def referral_number_taken(self, number: str) -> bool:
+        """Return whether a stored referral has *number* (exactly, as printed)."""
         ...
 
 

@@ -416,6 +416,15 @@ class PostgresStore:
         )
         return [UUID(str(key)) for (key,) in rows]
 
+    def referral_number_taken(self, number: str) -> bool:
+        """Return whether a stored referral has *number* (uses the number index)."""
+        row = self._read(
+            lambda c: c.execute(
+                "SELECT 1 FROM referralkit_referrals WHERE referral_number = %s LIMIT 1", (number,)
+            ).fetchone()
+        )
+        return row is not None
+
     def get(self, referral_id: UUID) -> Referral:
         """Return the referral, decoded from its stored JSON."""
         row = self._read(

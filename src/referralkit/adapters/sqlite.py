@@ -372,6 +372,15 @@ class SQLiteStore:
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"read failed: {exc}") from exc
 
+    def referral_number_taken(self, number: str) -> bool:
+        """Return whether a stored referral has *number* (uses the number index)."""
+        row = self._read(
+            lambda c: c.execute(
+                "SELECT 1 FROM referrals WHERE referral_number = ? LIMIT 1", (number,)
+            ).fetchone()
+        )
+        return row is not None
+
     def get(self, referral_id: UUID) -> Referral:
         """Return the referral, decoded from its stored JSON."""
         row = self._read(

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -23,11 +23,20 @@ from tenacity import Retrying
 
 from referralkit import integrity as _integrity
 from referralkit.clock import Clock, SystemClock
+from referralkit.desk.authorization import AuthorizationService
+from referralkit.desk.booking import BookingService, booking_step
+from referralkit.desk.closing import LoopService, report_delivered_step, report_failed_step
 from referralkit.desk.consent import ConsentService
 from referralkit.desk.inbound import Inbound
 from referralkit.desk.intake import IntakeService
 from referralkit.desk.outbox import Outbox
 from referralkit.desk.outreach import OutreachService
+from referralkit.desk.records import RecordsService, records_sent_step
+from referralkit.desk.referral_documents import (
+    DocumentHints,
+    DocumentOutcome,
+    ReferralDocumentService,
+)
 from referralkit.desk.routing import RoutingService
 from referralkit.desk.stores import open_store
 from referralkit.desk.unit_of_work import UnitOfWork
@@ -50,10 +59,16 @@ from referralkit.lifecycle import (
 from referralkit.model import (
     Actor,
     Appointment,
+    CancelReason,
     Channel,
     HumanTask,
     Interaction,
+    PhoneE164,
+    RecordsChannel,
+    RecordsRequestStatus,
+    RecordsSource,
     Referral,
+    ReferralNumberFormat,
     ReferralStatus,
     TaskPriority,
     TaskStatus,
@@ -69,6 +84,7 @@ from referralkit.plugins import Hooks, make_plugin_manager
 from referralkit.ports import (
     CallOutcome,
     DocumentList,
+    DocumentRef,
     DocumentsRequest,
     EventNotice,
     InboundFax,
@@ -78,6 +94,7 @@ from referralkit.ports import (
     PatientLookupRequest,
     PatientRecord,
     Receipt,
+    Slot,
     SmsReply,
 )
 from referralkit.routing import (
@@ -161,6 +178,13 @@ class ReferralDesk:
     the next sweep, never raised to the caller whose change is already committed.
 
     .. versionadded:: 0.1"""
+    numbering: ReferralNumberFormat | None = attrs.field(
+        factory=ReferralNumberFormat, on_setattr=_rewired
+    )
+    """The format of referral numbers given to referrals created without one (``None``: the
+    host numbers its referrals; see :class:`~referralkit.model.ReferralNumberFormat`).
+
+    .. versionadded:: 0.3"""
     mirror: MirrorSettings | None = None
     """Mirror call summaries and task states to the EHR after every change (see docs/work.md);
     ``None`` leaves mirroring to :meth:`mirror_work`.
@@ -174,6 +198,11 @@ class ReferralDesk:
     _intake: IntakeService = attrs.field(init=False)
     _routing: RoutingService = attrs.field(init=False)
     _outreach: OutreachService = attrs.field(init=False)
+    _records: RecordsService = attrs.field(init=False)
+    _loop: LoopService = attrs.field(init=False)
+    _auth: AuthorizationService = attrs.field(init=False)
+    _booking: BookingService = attrs.field(init=False)
+    _documents: ReferralDocumentService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         # The composition root: each service gets only what it names.
@@ -206,6 +235,13 @@ class ReferralDesk:
             self.outreach,
             templates=self._outreach_templates,
         )
+        self._records = RecordsService(uow, self.store, self.clock, outbox)
+        self._loop = LoopService(uow, self.store, self.clock, outbox)
+        self._auth = AuthorizationService(uow, self.clock)
+        self._booking = BookingService(uow, self.store, self.clock, outbox)
+        self._documents = ReferralDocumentService(uow, self.store, self.clock)
+        outbox.on_sent.extend((records_sent_step, report_delivered_step, booking_step))
+        outbox.on_failed.append(report_failed_step)
         uow.after_commit.extend(
             (self._notify, self._close_moot, routing.after_commit, self._mirror_after_commit)
         )
@@ -219,6 +255,9 @@ class ReferralDesk:
         self._routing.auto_route = self.auto_route
         self._routing.rules = self.routing_rules
         self._outbox.task_due = self.task_due
+        self._uow.numbering = self.numbering
+        if self.outreach is not None and self.outreach.calendar is not None:
+            self._records.calendar = self.outreach.calendar
 
     def _intake_checks(self) -> list[IntakeCheck]:
         if not self.hooks.implemented("referralkit_add_intake_checks"):
@@ -857,3 +896,300 @@ class ReferralDesk:
     def verify_all(self, *, page: int = 500) -> Iterator[_integrity.TamperReport]:
         """Yield a report for each referral failing :func:`referralkit.integrity.verify_all`."""
         return _integrity.verify_all(self.store, page=page)
+
+    # -- Coordination between practices (docs/coordination.md) -----------------------------
+
+    def request_records(
+        self,
+        referral_id: UUID,
+        *,
+        actor: Actor,
+        kinds: Sequence[str] = (),
+        source: RecordsSource = RecordsSource.REFERRING_PRACTICE,
+        channel: RecordsChannel = RecordsChannel.FAX,
+        needed_days_before_visit: int | None = None,
+        needed_by: datetime | None = None,
+        from_practice: str | None = None,
+        from_fax: PhoneE164 | None = None,
+        required: bool = True,
+    ) -> Referral:
+        """Ask for medical records; the new request is the last of ``records_requests``.
+
+        A fax request is faxed on the next sweep and chased by the ``records_follow_up``
+        cadence until every kind in *kinds* is received; an EHR request is fetched at once
+        (a failing EHR opens a task). Required records still missing a few business days
+        before the visit open a task (``Policy.records``).
+
+        :param kinds: the document kinds needed; empty: any document answers.
+        :param needed_days_before_visit: when the records must be in, in business days before
+            the booked visit (ignored when *needed_by* is given or nothing is booked).
+        :param from_fax: another provider's fax number (*source* ``other_provider``).
+        :raises ValueError: a fax request with no fax number to send it to.
+
+        .. versionadded:: 0.3
+        """
+        return self._records.request(
+            referral_id,
+            actor=actor,
+            kinds=kinds,
+            source=source,
+            channel=channel,
+            needed_days_before_visit=needed_days_before_visit,
+            needed_by=needed_by,
+            from_practice=from_practice,
+            from_fax=from_fax,
+            required=required,
+        )
+
+    def receive_records(
+        self,
+        referral_id: UUID,
+        request_id: UUID,
+        documents: Sequence[DocumentRef],
+        *,
+        actor: Actor,
+        via: RecordsChannel = RecordsChannel.FAX,
+    ) -> Referral:
+        """Attach received documents (by reference) to a records request.
+
+        The request becomes ``received`` when every kind asked for is in, else
+        ``partially_received``; a document already attached changes nothing.
+
+        :raises KeyError: the referral has no such request.
+
+        .. versionadded:: 0.3
+        """
+        return self._records.receive(referral_id, request_id, documents, actor=actor, via=via)
+
+    def fetch_records(self, referral_id: UUID, request_id: UUID) -> Referral:
+        """Fetch a records request's documents from the EHR again (a task if it fails).
+
+        .. versionadded:: 0.3
+        """
+        return self._records.fetch(referral_id, request_id)
+
+    def close_records_request(
+        self,
+        referral_id: UUID,
+        request_id: UUID,
+        status: RecordsRequestStatus,
+        *,
+        actor: Actor,
+        reason: str,
+    ) -> Referral:
+        """End an open records request as ``waived`` or ``failed``; chasing stops.
+
+        :raises ValueError: another status, or the request is already closed.
+
+        .. versionadded:: 0.3
+        """
+        return self._records.close(referral_id, request_id, status, actor=actor, reason=reason)
+
+    def send_consult_report(
+        self, referral_id: UUID, report: DocumentRef, *, actor: Actor, queue: str = "referrals"
+    ) -> DispatchOutcome:
+        """Send the consult report to the referring practice and close the loop on delivery.
+
+        The report (a reference: the adapter fetches the document from the host) goes on the
+        practice's preferred channel: fax (``FaxRequest`` purpose ``consult_report``), or
+        email / portal (a ``PracticeUpdateRequest`` carrying the document). When it is
+        delivered, ``close_loop`` fires in the same transaction; when it cannot be (retries
+        spent, a permanent fault), the report is ``failed`` and a task opens in *queue*.
+        Sending again after a failure is a new attempt; after delivery it sends nothing.
+
+        :raises InvalidTransitionError: the visit is not completed, or *actor* may not close
+            the loop (nothing is written).
+        :raises ValueError: the referring practice has no destination (nothing is written).
+        :raises NoBackendError: no adapter for the channel (the report stays ``pending``).
+
+        .. versionadded:: 0.3
+        """
+        return self._loop.send_report(referral_id, report, actor=actor, queue=queue)
+
+    def acknowledge_consult_report(self, referral_id: UUID, *, actor: Actor) -> Referral:
+        """Record that the referring practice acknowledged the delivered consult report.
+
+        :raises ValueError: no delivered report.
+
+        .. versionadded:: 0.3
+        """
+        return self._loop.acknowledge(referral_id, actor=actor)
+
+    def submit_authorization(
+        self, referral_id: UUID, *, payer_reference: str, actor: Actor
+    ) -> Referral:
+        """Record that the authorization request went to the payer, under *payer_reference*.
+
+        Allowed from ``required``, ``pended`` (the answer to the payer's question) and
+        ``expired`` (a renewal). See docs/coordination.md for the whole workflow.
+
+        :raises InvalidTransitionError: the authorization is in another sub-status.
+
+        .. versionadded:: 0.3
+        """
+        return self._auth.submit(referral_id, payer_reference=payer_reference, actor=actor)
+
+    def pend_authorization(self, referral_id: UUID, *, actor: Actor) -> Referral:
+        """Record that the payer asked for more information before deciding.
+
+        :raises InvalidTransitionError: the authorization is not submitted.
+
+        .. versionadded:: 0.3
+        """
+        return self._auth.pend(referral_id, actor=actor)
+
+    def approve_authorization(
+        self,
+        referral_id: UUID,
+        *,
+        number: str,
+        valid_from: date,
+        valid_to: date,
+        actor: Actor,
+        authorized_visits: int | None = None,
+        modified: bool = False,
+    ) -> Referral:
+        """Record the payer's approval; a referral pending authorization becomes ready to schedule.
+
+        :raises InvalidTransitionError: the authorization is not with the payer.
+        :raises TriggerDataError: the dates or visit count are invalid.
+
+        .. versionadded:: 0.3
+        """
+        return self._auth.approve(
+            referral_id,
+            number=number,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            actor=actor,
+            authorized_visits=authorized_visits,
+            modified=modified,
+        )
+
+    def deny_authorization(self, referral_id: UUID, *, reason: str, actor: Actor) -> Referral:
+        """Record the payer's denial with a coded *reason*; staff may appeal.
+
+        :raises InvalidTransitionError: the authorization is not with the payer.
+
+        .. versionadded:: 0.3
+        """
+        return self._auth.deny(referral_id, reason=reason, actor=actor)
+
+    def appeal_authorization(
+        self, referral_id: UUID, *, payer_reference: str, actor: Actor
+    ) -> Referral:
+        """Appeal a denied authorization: it is submitted again under *payer_reference*.
+
+        :raises InvalidTransitionError: the authorization is not denied.
+
+        .. versionadded:: 0.3
+        """
+        return self._auth.appeal(referral_id, payer_reference=payer_reference, actor=actor)
+
+    def expire_authorization(self, referral_id: UUID, *, actor: Actor) -> Referral:
+        """Record that an approval lapsed; an unbooked referral goes back to pending auth.
+
+        :raises InvalidTransitionError: the authorization is not approved.
+
+        .. versionadded:: 0.3
+        """
+        return self._auth.expire(referral_id, actor=actor)
+
+    def find_slots(
+        self,
+        referral_id: UUID,
+        *,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        limit: int = 10,
+        weekdays: Collection[int] | None = None,
+        hours: tuple[time, time] | None = None,
+    ) -> tuple[Slot, ...]:
+        """Return open EHR slots for the referral, earliest first, to offer a caller.
+
+        The EHR searches the referral's specialty at its priority; slots outside the
+        authorization's validity (when one is required) or in the past are never offered.
+        *weekdays* (Monday is 0) and *hours* (earliest and latest start) are the patient's
+        preferences, in the patient's time zone.
+
+        :raises ValueError: the referral has no specialty.
+        :raises NoBackendError: no EHR adapter offers ``find_slots``.
+
+        .. versionadded:: 0.3
+        """
+        return self._booking.find_slots(
+            referral_id, after=after, before=before, limit=limit, weekdays=weekdays, hours=hours
+        )
+
+    def book_slot(
+        self, referral_id: UUID, slot: Slot, *, actor: Actor, queue: str = "scheduling"
+    ) -> DispatchOutcome:
+        """Book *slot* through the EHR; the referral is scheduled when the EHR confirms.
+
+        The lifecycle is checked first (nothing is booked if it would refuse the
+        appointment); the booking goes through the outbox (``book_appointment``), and
+        ``schedule`` (or ``reschedule``) fires in the same transaction that records the EHR's
+        receipt, with the EHR's appointment id in ``Appointment.external_id``. A refused
+        booking opens a task in *queue*.
+
+        :raises InvalidTransitionError: the referral cannot be scheduled now.
+        :raises ValueError: the patient has no MRN.
+        :raises NoBackendError: no EHR adapter books appointments.
+
+        .. versionadded:: 0.3
+        """
+        return self._booking.book(referral_id, slot, actor=actor, queue=queue)
+
+    def receive_referral_document(
+        self, document: DocumentRef, hints: DocumentHints, *, received_at: datetime, actor: Actor
+    ) -> DocumentOutcome:
+        """Keep an inbound referral document (a fax, a scan) and match it to an open referral.
+
+        It is attached only to a certain match (one open referral of that patient and
+        specialty, or the referral holding the document it revises); otherwise it is held on
+        a new referral in intake with a task in the restricted ``referral-review`` queue (no
+        patient name in the task). See docs/coordination.md.
+
+        .. versionadded:: 0.3
+        """
+        return self._documents.receive(document, hints, received_at=received_at, actor=actor)
+
+    def resolve_referral_document(
+        self, holding_id: UUID, target_id: UUID | None, *, actor: Actor
+    ) -> Referral:
+        """Resolve a held document: attach it to *target_id*, or keep it as a new referral.
+
+        Attaching marks the holding referral entered in error; with ``None`` the referral stays
+        in intake to complete.
+
+        :raises ValueError: nothing waits for review on *holding_id*.
+
+        .. versionadded:: 0.3
+        """
+        return self._documents.confirm(holding_id, target_id, actor=actor)
+
+    def cancel_booked_slot(
+        self, referral_id: UUID, *, reason: CancelReason, actor: Actor, queue: str = "scheduling"
+    ) -> DispatchOutcome:
+        """Cancel the current appointment in the EHR (``cancel_appointment`` on confirmation).
+
+        :raises ValueError: the current appointment was not booked through the EHR.
+        :raises InvalidTransitionError: *actor* may not cancel it (nothing is sent).
+
+        .. versionadded:: 0.3
+        """
+        return self._booking.cancel(referral_id, reason=reason, actor=actor, queue=queue)
+
+    def record_ehr_booking(
+        self, *, mrn: str, specialty: str, appointment: Appointment, actor: Actor
+    ) -> Referral | None:
+        """Match a booking the EHR reports inbound to the one open referral it belongs to.
+
+        :returns: the scheduled referral, or ``None`` when no single referral matches.
+        :raises ValueError: *appointment* has no ``external_id``.
+
+        .. versionadded:: 0.3
+        """
+        return self._booking.record_ehr_booking(
+            mrn=mrn, specialty=specialty, appointment=appointment, actor=actor
+        )

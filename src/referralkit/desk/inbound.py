@@ -15,6 +15,7 @@ from uuid import UUID, uuid5
 import attrs
 
 from referralkit.desk.consent import ConsentService
+from referralkit.desk.records import attach_documents, match_fax
 from referralkit.desk.unit_of_work import Batch, UnitOfWork
 from referralkit.model import (
     Actor,
@@ -22,7 +23,8 @@ from referralkit.model import (
     Channel,
     Direction,
     Interaction,
-    RecordsRequestStatus,
+    ReceivedDocument,
+    RecordsChannel,
     Referral,
     Role,
 )
@@ -152,37 +154,41 @@ class Inbound:
         )
 
     def receive_fax(self, fax: InboundFax) -> Referral:
-        """Log an inbound fax; if it answers a records request, mark that request received."""
+        """Log an inbound fax; if it answers an open records request, attach it there.
+
+        The request the host named wins; else the fax is matched to the referral's one open
+        request, or to the one whose sender's fax number it came from. The request becomes
+        ``received`` once every kind asked for is in, else ``partially_received``.
+        """
         interaction = _reported(
             "fax", fax.provider_ref, fax.received_at, Channel.FAX, Direction.INBOUND, "received"
         )
 
-        def update(referral: Referral) -> dict[str, Any]:
-            requests = tuple(
-                r.model_copy(
-                    update={
-                        "status": RecordsRequestStatus.RECEIVED,
-                        "documents": (*r.documents, fax.document.document_id),
-                    }
-                )
-                if r.id == fax.records_request_id
-                else r
-                for r in referral.records_requests
-            )
-            return {
-                "interactions": (*referral.interactions, interaction),
-                "records_requests": requests,
-            }
+        seen = self._seen(fax.referral_id, interaction.id)
+        if seen is not None:
+            return seen
 
-        return self._log(
-            fax.referral_id,
-            interaction,
-            "fax_received",
-            {
-                "document_id": fax.document.document_id,
-                "records_request_id": (
-                    str(fax.records_request_id) if fax.records_request_id else None
-                ),
-            },
-            update,
-        )
+        def decide(batch: Batch) -> None:
+            matched = match_fax(batch.referral, fax.records_request_id, fax.from_number)
+            batch.amend(
+                "fax_received",
+                actor=INBOUND_ACTOR,
+                update=_with_interaction(interaction),
+                data={
+                    "interaction_id": str(interaction.id),
+                    "document_id": fax.document.document_id,
+                    "records_request_id": str(matched) if matched else None,
+                },
+            )
+            if matched is not None and any(
+                r.id == matched for r in batch.referral.records_requests
+            ):
+                document = ReceivedDocument(
+                    document_id=fax.document.document_id,
+                    kind=fax.document.kind,
+                    received_at=fax.received_at,
+                    via=RecordsChannel.FAX,
+                )
+                attach_documents(batch, matched, (document,), INBOUND_ACTOR)
+
+        return self.uow.commit(fax.referral_id, decide)

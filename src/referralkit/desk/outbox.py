@@ -25,7 +25,7 @@ from uuid import UUID
 import attrs
 
 from referralkit.clock import Clock
-from referralkit.desk.unit_of_work import UnitOfWork
+from referralkit.desk.unit_of_work import Batch, UnitOfWork
 from referralkit.errors import (
     AdapterError,
     ConflictError,
@@ -55,15 +55,22 @@ from referralkit.ports import (
     PatientLookupRequest,
     PatientRecord,
     Receipt,
+    SlotList,
+    SlotsRequest,
 )
 from referralkit.store import Store
 
-__all__ = ["OUTBOX_ACTOR", "Outbox"]
+__all__ = ["OUTBOX_ACTOR", "ActionStep", "Outbox"]
 
 _log = logging.getLogger("referralkit.desk")
 
 OUTBOX_ACTOR: Final = Actor(kind=ActorKind.SYSTEM, id="referralkit.outbox", role=Role.SYSTEM)
 """The actor the outbox records its events under."""
+
+
+ActionStep = Callable[[Batch, OutboundRequest, Receipt | None], None]
+"""Adds what follows from an action's outcome to the batch that records the outcome (with
+the receipt when the action was sent)."""
 
 
 @attrs.define
@@ -72,6 +79,9 @@ class Outbox:
 
     :ivar policy: the contact rules (windows) every patient contact is checked against.
     :ivar task_due: how long staff have for a task opened by a failed action.
+    :ivar on_sent: steps that add to the batch recording a sent action (a records request
+        becomes ``sent``, a consult report ``delivered``), so the two commit together.
+    :ivar on_failed: steps that add to the batch recording a failed action and its task.
     """
 
     uow: UnitOfWork
@@ -80,17 +90,32 @@ class Outbox:
     invoker: Invoker
     policy: Callable[[], Policy]
     task_due: timedelta = timedelta(hours=4)
+    on_sent: list[ActionStep] = attrs.field(factory=list)
+    on_failed: list[ActionStep] = attrs.field(factory=list)
 
     # -- reads through the EHR ------------------------------------------------------------
 
     def fetch_patient(self, request: PatientLookupRequest) -> PatientRecord:
         """Fetch demographics and coverage from the EHR adapter, with retries."""
-        ehr = self.invoker.hooks.ehr(self.invoker.backends.get("ehr"))
+        ehr = self.invoker.hooks.ehr(self.invoker.backends.get("ehr"), "fetch_patient")
         return self.invoker.retry(lambda: ehr.fetch_patient(request), operation="fetch_patient")
+
+    def find_slots(self, request: SlotsRequest) -> SlotList:
+        """Ask the EHR adapter for open slots, with retries.
+
+        :raises NoBackendError: no EHR adapter offers ``find_slots``.
+        """
+        ehr = self.invoker.supporting(
+            self.invoker.hooks.ehr(self.invoker.backends.get("ehr"), "find_slots"),
+            "ehr",
+            "find_slots",
+        )
+        finder = getattr(ehr, "find_slots")  # noqa: B009 - an optional operation
+        return self.invoker.retry(lambda: finder(request), operation="find_slots")  # type: ignore[no-any-return]
 
     def fetch_documents(self, request: DocumentsRequest) -> DocumentList:
         """Fetch document references from the EHR adapter, with retries."""
-        ehr = self.invoker.hooks.ehr(self.invoker.backends.get("ehr"))
+        ehr = self.invoker.hooks.ehr(self.invoker.backends.get("ehr"), "fetch_documents")
         return self.invoker.retry(
             lambda: ehr.fetch_documents(request), operation="fetch_documents"
         )
@@ -214,22 +239,26 @@ class Outbox:
             task.id,
         )
 
-        self.uow.amend(
-            request.referral_id,
-            TASK_OPENED,
-            actor=OUTBOX_ACTOR,
-            update=lambda r: {"tasks": (*r.tasks, task)},
-            data={
-                "task_id": str(task.id),
-                "queue": queue,
-                "action": {
-                    "key": request.idempotency_key,
-                    "operation": request.operation,
-                    "status": status,
-                    "reason": reason,
+        def decide(batch: Batch) -> None:
+            batch.amend(
+                TASK_OPENED,
+                actor=OUTBOX_ACTOR,
+                update=lambda r: {"tasks": (*r.tasks, task)},
+                data={
+                    "task_id": str(task.id),
+                    "queue": queue,
+                    "action": {
+                        "key": request.idempotency_key,
+                        "operation": request.operation,
+                        "status": status,
+                        "reason": reason,
+                    },
                 },
-            },
-        )
+            )
+            for step in self.on_failed:
+                step(batch, request, None)
+
+        self.uow.commit(request.referral_id, decide)
         return self._outcome(request, status, reason, task_id=task.id)
 
     # -- internals ------------------------------------------------------------------------
@@ -270,9 +299,22 @@ class Outbox:
             return self.action_task(
                 request, "unexpected" if unexpected else "permanent", exc, queue
             )
-        self._record(
-            request, ACTION_SENT, provider_ref=receipt.provider_ref, duplicate=receipt.duplicate
-        )
+
+        def sent(batch: Batch) -> None:
+            batch.amend(
+                ACTION_SENT,
+                actor=OUTBOX_ACTOR,
+                update={},
+                data={
+                    "key": request.idempotency_key,
+                    "provider_ref": receipt.provider_ref,
+                    "duplicate": receipt.duplicate,
+                },
+            )
+            for step in self.on_sent:
+                step(batch, request, receipt)
+
+        self.uow.commit(request.referral_id, sent)
         return self._outcome(request, "sent", None, receipt=receipt)
 
     def _refused(self, request: OutboundRequest, reason: str, queue: str) -> DispatchOutcome:

@@ -29,7 +29,7 @@ from referralkit.clock import Clock
 from referralkit.errors import ConflictError
 from referralkit.events import Event
 from referralkit.lifecycle import Lifecycle, Trigger, amended, created
-from referralkit.model import Actor, Referral
+from referralkit.model import Actor, Referral, ReferralNumberFormat
 from referralkit.store import Store
 
 __all__ = ["AfterCommit", "Batch", "Planner", "UnitOfWork", "Update"]
@@ -100,6 +100,8 @@ class UnitOfWork:
         the next routing instant), written with the change itself.
     :ivar after_commit: steps run after every commit, in order (observers, auto-routing);
         a step must not raise: the change is already committed.
+    :ivar numbering: the format of referral numbers generated for referrals created without
+        one (``None``: the host numbers its referrals).
     """
 
     store: Store
@@ -107,6 +109,7 @@ class UnitOfWork:
     lifecycle: Lifecycle
     planners: list[Planner] = attrs.field(factory=list)
     after_commit: list[AfterCommit] = attrs.field(factory=list)
+    numbering: ReferralNumberFormat | None = None
 
     def create(
         self,
@@ -121,6 +124,8 @@ class UnitOfWork:
         :raises DuplicateReferralError: its id is taken; nothing is written.
         """
         now = self.clock.now()
+        if referral.referral_number is None and self.numbering is not None:
+            referral = referral.model_copy(update={"referral_number": self._number(referral)})
         first = created(referral, actor, now)
         batch = Batch(first.referral, now, self.lifecycle, 0, [first.event])
         if then is not None:
@@ -191,6 +196,19 @@ class UnitOfWork:
             lambda batch: batch.amend(kind, actor=actor, update=update, data=data),
             expected_version=expected_version,
         )
+
+    def _number(self, referral: Referral) -> str:
+        # Derived from the random id, so reproducible; a number the store already holds is
+        # passed over (a collision is about one in 10^10 per pair with the default format).
+        assert self.numbering is not None  # noqa: S101 - checked by the caller
+        # Duck-typed (see NumberedStore): a runtime Protocol check costs more than the rest.
+        taken: Callable[[str], bool] | None = getattr(self.store, "referral_number_taken", None)
+        attempt = 0
+        while True:
+            number = self.numbering.generate(referral.id.bytes + attempt.to_bytes(4, "big"))
+            if taken is None or not taken(number):
+                return number
+            attempt += 1
 
     def _planned(self, batch: Batch, stored: Sequence[Event] | None) -> Referral:
         # Derived fields (next_action_at, next_routing_at) are written with the change itself,

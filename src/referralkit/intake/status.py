@@ -73,16 +73,24 @@ class CallerIdentity:
         return f"CallerIdentity(role={self.role!r})"
 
 
+def _compact(number: str) -> str:
+    return number.upper().replace("-", "").replace(" ", "")
+
+
 def match_referrals(referrals: Iterable[Referral], query: LookupQuery) -> list[Referral]:
     """Return the referrals *query* identifies, open ones first, newest first.
 
-    By number when given (exact, case-insensitive); else by last name (accents, case and
-    punctuation ignored) and birth date, and first name too when given.
+    By number when given (exact, ignoring case, spaces and dashes); else by last name
+    (accents, case and punctuation ignored) and birth date, and first name too when given.
     """
     found: list[Referral] = []
     if query.referral_number is not None:
-        wanted = query.referral_number.upper()
-        found = [r for r in referrals if r.referral_number and r.referral_number.upper() == wanted]
+        # Separators are how a number is printed, not part of it: "R7KQ4M2X9" read back over
+        # the phone finds "R-7KQ4-M2X9".
+        wanted = _compact(query.referral_number)
+        found = [
+            r for r in referrals if r.referral_number and _compact(r.referral_number) == wanted
+        ]
     elif query.family_name is not None and query.birth_date is not None:
         for referral in referrals:
             patient = referral.patient
@@ -180,6 +188,9 @@ _UNVERIFIED: Final[Mapping[str, str]] = {
     ),
 }
 _AUTH_PROBLEMS: Final = frozenset({A.DENIED, A.EXPIRED, A.PENDED})
+_RECORDS_MATTER: Final = frozenset(
+    {S.RECEIVED, S.ACCEPTED, S.PENDING_AUTH, S.READY_TO_SCHEDULE, S.SCHEDULED, S.ON_HOLD}
+)
 
 
 @attrs.frozen
@@ -245,7 +256,10 @@ def answer_status(
     auth = referral.authorization
     auth_text = _AUTH[lang][auth.status]
     parts = [auth_text, what] if about_authorization else [what, auth_text]
-    parts.append(next_step)
+    # Missing records are in the next-step sentence (one voice); their kinds go in the details.
+    missing = referral.missing_records() if referral.status in _RECORDS_MATTER else ()
+    if next_step:
+        parts.append(next_step)
     details: dict[str, str] = {}
     appointment = referral.current_appointment
     if appointment is not None:
@@ -254,6 +268,8 @@ def answer_status(
             details["appointment_location"] = appointment.location
     if referral.specialty:
         details["specialty"] = referral.specialty
+    if missing:
+        details["records_missing"] = ", ".join(missing)
     if audience != "patient":
         if referral.referral_number:
             details["referral_number"] = referral.referral_number

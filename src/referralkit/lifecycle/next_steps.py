@@ -294,6 +294,13 @@ _AUTH_REQUIRED: Final[_Entry] = (
     "necesita hacer nada.",
     "specialist_office",
 )
+_AUTH_SETTLED: Final[_Entry] = (
+    "Your insurance answered; the specialist's office will contact you to book.",
+    "The insurance answered; the specialist's office is recording it before booking.",
+    "Su seguro respondió; el consultorio del especialista le llamará para la cita.",
+    "El seguro respondió; el consultorio del especialista lo está registrando antes de programar.",
+    "specialist_office",
+)
 _AUTH_PENDED: Final[_Entry] = (
     "Your insurance asked for more information; the offices are sending it, and you don't "
     "need to do anything yet.",
@@ -369,6 +376,9 @@ def _rule(state: ReferralStatus, sub: SubStatus) -> _Entry:
             return problem[sub.authorization]
     if state is S.PENDING_AUTH and sub.authorization is A.REQUIRED:
         return _AUTH_REQUIRED
+    if state is S.PENDING_AUTH and sub.authorization in (A.APPROVED, A.MODIFIED, A.NOT_REQUIRED):
+        # Waiting for the insurer no longer: saying so next to "approved" would contradict it.
+        return _AUTH_SETTLED
     if state in _PRE_VISIT and sub.records == "failed":
         return _RECORDS_FAILED
     if state in _PRE_VISIT - {S.INTAKE} and sub.records == "outstanding":

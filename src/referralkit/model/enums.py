@@ -16,8 +16,11 @@ __all__ = [
     "NoShowReason",
     "PhoneKind",
     "Priority",
+    "RecordsChannel",
     "RecordsRequestStatus",
+    "RecordsSource",
     "ReferralStatus",
+    "ReportDeliveryStatus",
     "Role",
     "TaskPriority",
     "TaskStatus",
@@ -76,12 +79,55 @@ class AppointmentStatus(enum.Enum):
 
 
 class RecordsRequestStatus(enum.Enum):
-    """State of a medical-records transfer request."""
+    """State of a medical-records transfer request.
+
+    ``requested`` -> ``sent`` (the request went out) -> ``partially_received`` (some of the
+    kinds asked for arrived) -> ``received``; or ``failed`` / ``waived`` (staff decided the
+    records are not coming or not needed).
+
+    .. versionchanged:: 0.3 ``partially_received`` and ``waived``.
+    """
 
     REQUESTED = "requested"
     SENT = "sent"
+    PARTIALLY_RECEIVED = "partially_received"
     RECEIVED = "received"
     FAILED = "failed"
+    WAIVED = "waived"
+
+
+class RecordsSource(enum.Enum):
+    """Who holds the records a request asks for.
+
+    .. versionadded:: 0.3
+    """
+
+    REFERRING_PRACTICE = "referring_practice"
+    OTHER_PROVIDER = "other_provider"
+    EHR = "ehr"
+
+
+class RecordsChannel(enum.Enum):
+    """How records are asked for and arrive: fax, a fetch from the EHR, or a notification.
+
+    .. versionadded:: 0.3
+    """
+
+    FAX = "fax"
+    EHR = "ehr"
+    NOTIFICATION = "notification"
+
+
+class ReportDeliveryStatus(enum.Enum):
+    """Where the consult report going back to the referring practice stands.
+
+    .. versionadded:: 0.3
+    """
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    ACKNOWLEDGED = "acknowledged"
 
 
 class ActorKind(enum.Enum):

@@ -20,7 +20,10 @@ from referralkit.model.enums import (
     LostReason,
     NoShowReason,
     PhoneKind,
+    RecordsChannel,
     RecordsRequestStatus,
+    RecordsSource,
+    ReportDeliveryStatus,
     Role,
     TaskPriority,
     TaskStatus,
@@ -44,6 +47,7 @@ __all__ = [
     "Address",
     "Appointment",
     "Authorization",
+    "ConsultReport",
     "ContactConsent",
     "Coverage",
     "Disclosure",
@@ -54,7 +58,9 @@ __all__ = [
     "Practice",
     "Provider",
     "ReasonForReferral",
+    "ReceivedDocument",
     "RecordsRequest",
+    "ReferralDocument",
     "StatusReason",
     "TaskChange",
 ]
@@ -161,7 +167,13 @@ class Patient(_Record):
 
 
 class Practice(_Record):
-    """A referring or receiving practice (organisation)."""
+    """A referring or receiving practice (organisation).
+
+    :ivar preferred_channel: how the practice wants updates and the consult report: fax (the
+        default), email (to *email*) or portal (the practice's *id* in the portal or EHR).
+
+    .. versionchanged:: 0.3 *email* and *preferred_channel*.
+    """
 
     name: NonEmpty
     id: str | None = None
@@ -173,6 +185,8 @@ class Practice(_Record):
     .. versionadded:: 0.2
     """
     fax: PhoneE164 | None = None
+    email: Email | None = None
+    preferred_channel: Channel | None = None
     address: Address | None = None
 
 
@@ -204,6 +218,29 @@ class Authorization(_Record):
     valid_to: date | None = None
     authorized_visits: Annotated[int, Field(ge=0)] | None = None
     used_visits: Annotated[int, Field(ge=0)] = 0
+    payer_reference: str | None = None
+    """The payer's reference for the request (its case or tracking number).
+
+    .. versionadded:: 0.3"""
+    submitted_at: UtcDatetime | None = None
+    """When the request (or the latest appeal) went to the payer.
+
+    .. versionadded:: 0.3"""
+    denial_reason: str | None = None
+    """The payer's coded reason for a denial.
+
+    .. versionadded:: 0.3"""
+    appeals: Annotated[int, Field(ge=0)] = 0
+    """How many times a denial was appealed.
+
+    .. versionadded:: 0.3"""
+
+    @property
+    def visits_left(self) -> int | None:
+        """Authorized visits not used yet (``None``: no visit limit)."""
+        if self.authorized_visits is None:
+            return None
+        return max(self.authorized_visits - self.used_visits, 0)
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Authorization:
@@ -232,15 +269,131 @@ class ReasonForReferral(_Record):
     text: str | None = None
 
 
-class RecordsRequest(_Record):
-    """A request to transfer medical records for this referral."""
+class ReceivedDocument(_Record):
+    """A document received for a records request, by reference (the bytes stay with the host).
 
+    .. versionadded:: 0.3
+    """
+
+    document_id: NonEmpty
+    kind: str | None = None
+    received_at: UtcDatetime
+    via: RecordsChannel = RecordsChannel.FAX
+
+
+_OPEN_RECORDS: frozenset[RecordsRequestStatus] = frozenset(
+    {
+        RecordsRequestStatus.REQUESTED,
+        RecordsRequestStatus.SENT,
+        RecordsRequestStatus.PARTIALLY_RECEIVED,
+    }
+)
+
+
+class RecordsRequest(_Record):
+    """A request to transfer medical records for this referral.
+
+    :ivar due_at: when chasing starts (the first request fax goes out then).
+    :ivar needed_by: when the records must be in (before the visit); missing required records
+        open a task a few business days before the visit either way.
+    :ivar kinds: the document kinds asked for (``"consult_note"``, ``"imaging"``...); empty:
+        any document answers the request.
+    :ivar documents: the ids of every document received (see *received* for kinds).
+
+    .. versionchanged:: 0.3 *source*, *channel*, *kinds*, *received*, *needed_by*,
+       *required*, *from_fax* and *reason*.
+    """
+
+    _phi: ClassVar[frozenset[str]] = frozenset({"reason"})
     id: UUID = Field(default_factory=uuid4)
     status: RecordsRequestStatus = RecordsRequestStatus.REQUESTED
     from_practice: str | None = None
     requested_at: UtcDatetime
     due_at: UtcDatetime | None = None
     documents: tuple[str, ...] = ()
+    source: RecordsSource = RecordsSource.REFERRING_PRACTICE
+    channel: RecordsChannel = RecordsChannel.FAX
+    kinds: tuple[str, ...] = ()
+    received: tuple[ReceivedDocument, ...] = ()
+    needed_by: UtcDatetime | None = None
+    required: bool = True
+    from_fax: PhoneE164 | None = None
+    reason: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the request still waits for records (requested, sent or partly received)."""
+        return self.status in _OPEN_RECORDS
+
+    @property
+    def missing_kinds(self) -> tuple[str, ...]:
+        """The kinds asked for that no received document has yet (empty once closed)."""
+        if not self.is_open:
+            return ()
+        have = {d.kind for d in self.received}
+        return tuple(kind for kind in self.kinds if kind not in have)
+
+    def with_documents(self, documents: tuple[ReceivedDocument, ...]) -> RecordsRequest:
+        """Return the request with *documents* attached (ones already attached are ignored).
+
+        The status becomes ``received`` when every kind asked for has a document (or, when no
+        kinds were named, on the first document), else ``partially_received``. A closed request
+        keeps its status and only gains the documents.
+        """
+        known = set(self.documents)
+        new = tuple(d for d in documents if d.document_id not in known)
+        if not new:
+            return self
+        received = (*self.received, *new)
+        status = self.status
+        if self.is_open:
+            have = {d.kind for d in received}
+            complete = all(kind in have for kind in self.kinds)
+            status = (
+                RecordsRequestStatus.RECEIVED
+                if complete
+                else RecordsRequestStatus.PARTIALLY_RECEIVED
+            )
+        return self.model_copy(
+            update={
+                "received": received,
+                "documents": (*self.documents, *(d.document_id for d in new)),
+                "status": status,
+            }
+        )
+
+
+class ConsultReport(_Record):
+    """The specialist's consult report going back to the referring practice, by reference.
+
+    The loop is closed (``close_loop``, what 360X calls the closed-loop referral and FHIR a
+    completed ``ServiceRequest``) only once the report is delivered.
+
+    .. versionadded:: 0.3
+    """
+
+    document_id: NonEmpty
+    channel: Channel
+    status: ReportDeliveryStatus = ReportDeliveryStatus.PENDING
+    attempts: Annotated[int, Field(ge=1)] = 1
+    recorded_at: UtcDatetime
+    delivered_at: UtcDatetime | None = None
+    acknowledged_at: UtcDatetime | None = None
+
+
+class ReferralDocument(_Record):
+    """A document of the referral itself (the referral letter, a correction), by reference.
+
+    Revisions of one document share *revision_of* (the first version's id).
+
+    .. versionadded:: 0.3
+    """
+
+    document_id: NonEmpty
+    kind: str | None = None
+    received_at: UtcDatetime
+    revision: Annotated[int, Field(ge=1)] = 1
+    revision_of: str | None = None
 
 
 class Appointment(_Record):

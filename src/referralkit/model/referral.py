@@ -16,6 +16,7 @@ from referralkit.model.enums import (
 from referralkit.model.records import (
     Appointment,
     Authorization,
+    ConsultReport,
     Coverage,
     HumanTask,
     Interaction,
@@ -24,6 +25,7 @@ from referralkit.model.records import (
     Provider,
     ReasonForReferral,
     RecordsRequest,
+    ReferralDocument,
     StatusReason,
 )
 from referralkit.model.types import (
@@ -60,6 +62,8 @@ class Referral(_Record):
     authorization: Authorization = Authorization()
     records_requests: tuple[RecordsRequest, ...] = ()
     appointments: tuple[Appointment, ...] = ()
+    consult_report: ConsultReport | None = None
+    documents: tuple[ReferralDocument, ...] = ()
     interactions: tuple[Interaction, ...] = ()
     tasks: tuple[HumanTask, ...] = ()
     flags: tuple[str, ...] = ()
@@ -99,6 +103,21 @@ class Referral(_Record):
             missing.append("specialty")
         if self.reason is None or not (self.reason.text or self.reason.icd10_codes):
             missing.append("reason")
+        return tuple(missing)
+
+    def missing_records(self) -> tuple[str, ...]:
+        """Return the document kinds still missing across the open records requests.
+
+        An open request that named no kinds and has nothing yet counts as ``"records"``.
+
+        .. versionadded:: 0.3
+        """
+        missing: list[str] = []
+        for request in self.records_requests:
+            if not request.is_open:
+                continue
+            kinds = request.missing_kinds or (() if request.received else ("records",))
+            missing.extend(k for k in kinds if k not in missing)
         return tuple(missing)
 
     @property

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final, Protocol
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
@@ -48,8 +48,8 @@ from referralkit.model import (
 )
 from referralkit.outreach.ledger import OUTREACH_TASK, TASK_OPENED
 from referralkit.outreach.plan import Plan, PlannedAction
-from referralkit.outreach.planner import plan
-from referralkit.outreach.policy import Policy, default_policy
+from referralkit.outreach.planner import digest_week, milestone_events, plan
+from referralkit.outreach.policy import MILESTONES, Policy, default_policy
 from referralkit.outreach.sms import (
     DEFAULT_SMS_TEMPLATES,
     OPT_OUT_HINT,
@@ -482,16 +482,51 @@ class Dispatcher:
         local = appointment.start.astimezone(zone) if zone else appointment.start
         return local.strftime("%b %d %I:%M %p").replace(" 0", " ")
 
+    def _update(self, referral: Referral, action: PlannedAction) -> PracticeUpdateRequest:
+        # Built from the committed event, never from the referral as it is at sweep time: a
+        # visit completed and closed before one sweep sends "visit completed", then "closed".
+        history = self._store.events(referral.id)
+        event = next((e for e in history if e.seq == action.event_seq), None)
+        digest: tuple[str, ...] = ()
+        if action.key.startswith("digest@"):
+            monday = date.fromisoformat(action.key.removeprefix("digest@"))
+            digest = tuple(
+                MILESTONES.get(e.kind, e.kind)
+                for e in milestone_events(referral, history, self.settings.policy.referrer_updates)
+                if digest_week(e.at) == monday and e.seq <= (action.event_seq or 0)
+            )
+        if event is None:
+            return PracticeUpdateRequest.for_referral(
+                referral, action=action.key, attempt=action.attempt
+            )
+        reason = event.data.get("reason")
+        appointment = event.data.get("appointment")
+        start = appointment.get("start") if isinstance(appointment, dict) else None
+        return PracticeUpdateRequest.for_referral(
+            referral,
+            action=action.key,
+            attempt=action.attempt,
+            status=event.to_state or referral.status,
+            milestone="weekly_digest" if digest else MILESTONES.get(event.kind, event.kind),
+            milestones=digest,
+            reason_code=reason if isinstance(reason, str) else None,
+            appointment_at=datetime.fromisoformat(start) if isinstance(start, str) else None,
+        )
+
     def _request(
         self, referral: Referral, action: PlannedAction, now: datetime
     ) -> OutboundRequest:
         key, attempt = action.key, action.attempt
         if action.action == "fax_records":
             return FaxRequest.for_referral(
-                referral, action=key, attempt=attempt, purpose="records_request"
+                referral,
+                action=key,
+                attempt=attempt,
+                purpose="records_request",
+                records_request_id=action.records_request_id,
             )
         if action.action == "notify_referrer":
-            return PracticeUpdateRequest.for_referral(referral, action=key, attempt=attempt)
+            return self._update(referral, action)
         practice, phone = self._practice(referral)
         patient = referral.patient
         if patient is None:

@@ -27,7 +27,7 @@ from referralkit.model import (
     Patient,
     PhoneContact,
     PhoneKind,
-    RecordsRequestStatus,
+    RecordsChannel,
     Referral,
     ReferralStatus,
     TaskPriority,
@@ -45,16 +45,18 @@ from referralkit.outreach.plan import (
     Skipped,
     idempotency_key,
 )
-from referralkit.outreach.policy import Cadence, Hours, Policy, Step, WeeklyHours
+from referralkit.outreach.policy import Cadence, Hours, Policy, ReferrerUpdates, Step, WeeklyHours
 from referralkit.outreach.windows import (
     STATE_ZONES,
     BusinessCalendar,
     ContactWindow,
     WeekdayCalendar,
+    business_days_after,
+    business_days_before,
     patient_zones,
 )
 
-__all__ = ["plan"]
+__all__ = ["digest_week", "milestone_events", "plan"]
 
 # -- What outreach already did, read from the ledger ------------------------------------------
 
@@ -343,7 +345,11 @@ def _plan_step(
         return attrs.evolve(base, action="task", not_before=start, reason="step")
     if step.action == "fax_records":
         practice = referral.referring_practice
-        if practice is None or practice.fax is None:
+        asked = next(
+            (r for r in referral.records_requests if r.id == cycle.records_request_id), None
+        )
+        other_fax = asked.from_fax if asked is not None else None
+        if other_fax is None and (practice is None or practice.fax is None):
             return attrs.evolve(base, action="task", not_before=start, reason="no_fax_number")
         window = _practice_window(ctx, step.business_days)
         not_before = window.next_open(start, until=expiry) if window else start
@@ -524,11 +530,93 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
+def _records_checks(ctx: _Context) -> None:
+    # Required records still missing N business days before the visit: a person chases them
+    # (once per appointment; a rebooked visit is checked again).
+    referral, rules = ctx.referral, ctx.policy.records
+    appointment = referral.current_appointment
+    if referral.status is not ReferralStatus.SCHEDULED or appointment is None:
+        return
+    if not any(r.required and r.is_open for r in referral.records_requests):
+        return
+    key = f"records_missing@{appointment.id.hex[:12]}"
+    if ctx.log(key).done_at(1) is not None or appointment.start <= ctx.now:
+        return
+    calendar = ctx.calendar or WeekdayCalendar()
+    day = business_days_before(appointment.start.date(), rules.missing_before_visit, calendar)
+    ctx.actions.append(
+        PlannedAction(
+            referral_id=referral.id,
+            key=key,
+            purpose="records_follow_up",
+            step_id="records_missing",
+            attempt=1,
+            action="task",
+            not_before=max(_day_start(day), ctx.now),
+            template="records.missing_before_visit",
+            reason="records_missing_before_visit",
+            queue=rules.queue,
+            task_priority=TaskPriority.HIGH,
+        )
+    )
+
+
+def _auth_task(ctx: _Context, key: str, template: str, reason: str, at: datetime) -> None:
+    if ctx.log(key).done_at(1) is not None:
+        return
+    ctx.actions.append(
+        PlannedAction(
+            referral_id=ctx.referral.id,
+            key=key,
+            purpose="auth_follow_up",
+            step_id=key.split("@", 1)[0],
+            attempt=1,
+            action="task",
+            not_before=max(at, ctx.now),
+            template=template,
+            reason=reason,
+            queue=ctx.policy.auth.queue,
+            task_priority=TaskPriority.HIGH,
+        )
+    )
+
+
+def _auth_alerts(ctx: _Context) -> None:
+    # Staff alerts: needed and not requested, with the payer too long, visits used up. Each
+    # opens once per occurrence (a new submission or a new approval number is a new one).
+    auth, rules = ctx.referral.authorization, ctx.policy.auth
+    if auth.status is AuthorizationStatus.REQUIRED:
+        _auth_task(ctx, "auth_needed@0", "auth.needed", "authorization_needed", ctx.now)
+    elif auth.status in (AuthorizationStatus.SUBMITTED, AuthorizationStatus.PENDED):
+        if auth.submitted_at is not None:
+            calendar = ctx.calendar or WeekdayCalendar()
+            day = business_days_after(auth.submitted_at.date(), rules.pending_after, calendar)
+            _auth_task(
+                ctx,
+                f"auth_pending@{auth.submitted_at.isoformat()}",
+                "auth.pending_too_long",
+                "authorization_pending_too_long",
+                datetime.combine(day, auth.submitted_at.timetz()),
+            )
+    elif auth.visits_left == 0 and ctx.referral.status in (
+        ReferralStatus.READY_TO_SCHEDULE,
+        ReferralStatus.SCHEDULED,
+    ):
+        _auth_task(
+            ctx,
+            f"auth_used_up@{auth.number or ''}",
+            "auth.used_up",
+            "authorization_visits_used_up",
+            ctx.now,
+        )
+
+
 def _auth_checks(ctx: _Context) -> None:
     referral, rules = ctx.referral, ctx.policy.auth
     auth = referral.authorization
     if auth.status is AuthorizationStatus.NOT_REQUIRED:
         return
+    _auth_alerts(ctx)
     appointment = referral.current_appointment
     if referral.status is ReferralStatus.SCHEDULED and appointment is not None:
         day = appointment.start.date()
@@ -571,45 +659,89 @@ def _auth_checks(ctx: _Context) -> None:
             )
 
 
-def _referrer_updates(ctx: _Context, events: Sequence[Event]) -> None:
-    templates = ctx.policy.referrer_updates.on
-    if not templates:
-        return
+def milestone_events(
+    referral: Referral, events: Sequence[Event], updates: ReferrerUpdates
+) -> list[Event]:
+    """Return the events the referring practice is told about, oldest first.
+
+    .. versionadded:: 0.3
+    """
+    report = referral.consult_report
+    report_delivered = report is not None and report.delivered_at is not None
+    practice = referral.referring_practice
+    practice_key = (practice.id or practice.npi) if practice is not None else None
+    found = []
     for event in events:
-        template = templates.get(event.kind)
-        if template is None:
+        if event.kind not in updates.on or not updates.wants(practice_key, event.kind):
             continue
-        key = f"update@{event.seq}"
-        log = ctx.log(key)
-        if log.done_at(ctx.policy.retry.max_attempts) is not None:
+        if event.kind == "close_loop" and report_delivered:
+            # The delivered consult report is the practice's "report sent": no second message.
             continue
-        if ctx.referral.referring_practice is None:
-            ctx.skipped.append(Skipped(key, "no_referrer"))
-            continue
-        open_attempt = log.open_attempt()
-        if open_attempt is not None:
-            attempt, started = open_attempt
-            not_before = max(started + ctx.policy.in_flight_timeout, ctx.now)
-        else:
-            attempt = log.failures() + 1
-            last_failure = log.last_failure()
-            not_before = max(event.at, ctx.now)
-            if last_failure is not None:
-                not_before = max(not_before, last_failure + ctx.policy.retry.delay)
-        ctx.actions.append(
-            PlannedAction(
-                referral_id=ctx.referral.id,
-                key=key,
-                purpose="referrer_update",
-                step_id=event.kind,
-                attempt=attempt,
-                action="notify_referrer",
-                not_before=not_before,
-                template=template,
-                in_flight=open_attempt is not None,
-                event_seq=event.seq,
-            )
+        found.append(event)
+    return found
+
+
+def digest_week(instant: datetime) -> date:
+    """Return the Monday (UTC) of the week *instant* falls in: a weekly digest's key.
+
+    .. versionadded:: 0.3
+    """
+    day = instant.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _referrer_updates(ctx: _Context, events: Sequence[Event]) -> None:
+    updates = ctx.policy.referrer_updates
+    if not updates.on:
+        return
+    wanted = milestone_events(ctx.referral, events, updates)
+    if updates.digest_for(ctx.referral.referring_practice):
+        # One message per week with that week's milestones, sent the next Monday: each event
+        # belongs to exactly one week, so each occurrence is in exactly one digest.
+        weeks: dict[date, list[Event]] = {}
+        for event in wanted:
+            weeks.setdefault(digest_week(event.at), []).append(event)
+        for monday, week in weeks.items():
+            due = datetime.combine(monday + timedelta(days=7), time(13), tzinfo=UTC)
+            _plan_update(ctx, f"digest@{monday.isoformat()}", "digest", week[-1], due)
+        return
+    for event in wanted:
+        # One key per committed event: each occurrence of a milestone is sent once, however
+        # many sweeps see it, and a crash between commit and send resumes the same key.
+        _plan_update(ctx, f"update@{event.seq}", event.kind, event, event.at)
+
+
+def _plan_update(ctx: _Context, key: str, step: str, event: Event, due: datetime) -> None:
+    log = ctx.log(key)
+    if log.done_at(ctx.policy.retry.max_attempts) is not None:
+        return
+    if ctx.referral.referring_practice is None:
+        ctx.skipped.append(Skipped(key, "no_referrer"))
+        return
+    open_attempt = log.open_attempt()
+    if open_attempt is not None:
+        attempt, started = open_attempt
+        not_before = max(started + ctx.policy.in_flight_timeout, ctx.now)
+    else:
+        attempt = log.failures() + 1
+        last_failure = log.last_failure()
+        not_before = max(due, ctx.now)
+        if last_failure is not None:
+            not_before = max(not_before, last_failure + ctx.policy.retry.delay)
+    ctx.actions.append(
+        PlannedAction(
+            referral_id=ctx.referral.id,
+            key=key,
+            purpose="referrer_update",
+            step_id=step,
+            attempt=attempt,
+            action="notify_referrer",
+            not_before=not_before,
+            template=ctx.policy.referrer_updates.on.get(event.kind, "referrer.digest"),
+            in_flight=open_attempt is not None,
+            event_seq=event.seq,
         )
+    )
 
 
 def plan(
@@ -664,10 +796,13 @@ def plan(
             _run_cycle(ctx, _Cycle(cadence, f"auth@{seq}", anchor))
     if status in _OPEN:
         _auth_checks(ctx)
+        _records_checks(ctx)
         records = policy.cadence("records_follow_up", priority)
         if records is not None:
             for request in referral.records_requests:
-                if request.status is not RecordsRequestStatus.REQUESTED:
+                # Chased by fax until every kind asked for is in (or staff waive or fail it);
+                # EHR fetches and notifications are not re-sent by the planner.
+                if not request.is_open or request.channel is not RecordsChannel.FAX:
                     continue
                 anchor = request.due_at or request.requested_at + timedelta(days=2)
                 cycle = _Cycle(
@@ -678,5 +813,12 @@ def plan(
                 )
                 _run_cycle(ctx, cycle)
     _referrer_updates(ctx, events)
-    actions = tuple(sorted(ctx.actions, key=lambda a: (a.not_before, a.key)))
+    # Referrer updates due together go in the order of their events ("update@12" sorts
+    # before "update@5" as text): a practice hears "scheduled" before "report sent".
+    actions = tuple(
+        sorted(
+            ctx.actions,
+            key=lambda a: (a.not_before, a.event_seq if a.event_seq is not None else -1, a.key),
+        )
+    )
     return Plan(actions, tuple(ctx.skipped))

@@ -26,6 +26,8 @@ from referralkit.outreach.policy_types import (
     Hours,
     Policy,
     PolicyError,
+    PracticeUpdates,
+    RecordsRules,
     ReferrerUpdates,
     RetryRule,
     Step,
@@ -243,7 +245,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
     """
     root = _Reader(data, "")
     root.check_keys(["window", "caps", "retry", "cadences", "referrer_updates", "auth",
-                     "in_flight_timeout"])  # fmt: skip
+                     "records", "in_flight_timeout"])  # fmt: skip
     base = default_policy()
     changes: dict[str, Any] = {}
     if "window" in data:
@@ -272,11 +274,12 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
             for index, raw in enumerate(root.get("cadences", list))
         )
     if "referrer_updates" in data:
-        updates = root.get("referrer_updates", Mapping)
+        updates = dict(root.get("referrer_updates", Mapping))
+        practices = _practice_updates(updates.pop("practices", {}))
         for kind, template in updates.items():
             if not isinstance(template, str) or not template:
                 raise PolicyError(f"referrer_updates.{kind}", "expected a template id")
-        changes["referrer_updates"] = ReferrerUpdates(dict(updates))
+        changes["referrer_updates"] = ReferrerUpdates(updates, practices)
     if "auth" in data:
         auth = _Reader(data["auth"], "auth")
         auth.check_keys(["queue", "warn_before"])
@@ -284,9 +287,34 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
             auth.get("queue", str, "authorizations"),
             auth.duration("warn_before", timedelta(days=7)) or timedelta(0),
         )
+    if "records" in data:
+        records = _Reader(data["records"], "records")
+        records.check_keys(["queue", "missing_before_visit"])
+        days = records.get("missing_before_visit", int, 3)
+        if days < 0:
+            raise PolicyError("records.missing_before_visit", "must not be negative")
+        changes["records"] = RecordsRules(records.get("queue", str, "records"), days)
     if "in_flight_timeout" in data:
         changes["in_flight_timeout"] = root.duration("in_flight_timeout")
     return attrs.evolve(base, **changes)
+
+
+def _practice_updates(raw: object) -> dict[str, PracticeUpdates]:
+    # [referrer_updates.practices.<practice id>] milestones = ["scheduled", "report_sent"]
+    if not isinstance(raw, Mapping):
+        raise PolicyError("referrer_updates.practices", "expected a table")
+    found: dict[str, PracticeUpdates] = {}
+    for key, table in raw.items():
+        prefs = _Reader(table, f"referrer_updates.practices.{key}")
+        prefs.check_keys(["milestones", "digest"])
+        milestones = prefs.get("milestones", list)
+        if milestones is not None and not all(isinstance(m, str) for m in milestones):
+            raise PolicyError(prefs.at("milestones"), "expected a list of status codes")
+        found[str(key)] = PracticeUpdates(
+            frozenset(milestones) if milestones is not None else None,
+            bool(prefs.get("digest", bool, False)),
+        )
+    return found
 
 
 def load_policy(path: str | Path) -> Policy:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import time, timedelta
+from types import MappingProxyType
 from typing import Final, Literal, get_args
 
 import attrs
 
 from referralkit.errors import PolicyError
-from referralkit.model import Channel, LostReason, Priority, TaskPriority
+from referralkit.model import Channel, LostReason, Practice, Priority, TaskPriority
 
 __all__ = [
     "ACTIONS",
     "CONDITIONS",
     "DEFAULT_STATE_HOURS",
+    "MILESTONES",
     "PURPOSES",
     "Action",
     "AuthRules",
@@ -25,7 +27,9 @@ __all__ = [
     "Hours",
     "Policy",
     "PolicyError",
+    "PracticeUpdates",
     "Purpose",
+    "RecordsRules",
     "ReferrerUpdates",
     "RetryRule",
     "Step",
@@ -219,12 +223,73 @@ class Cadence:
             raise PolicyError(where, "grace must not be negative")
 
 
+MILESTONES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "complete_intake": "received",
+        "accept": "accepted",
+        "decline": "declined",
+        "request_info": "info_requested",
+        "require_auth": "auth_pending",
+        "authorization_denied": "auth_denied",
+        "schedule": "scheduled",
+        "reschedule": "rescheduled",
+        "no_show": "no_show",
+        "complete_visit": "visit_completed",
+        "close_loop": "report_sent",
+        "mark_lost": "lost",
+        "cancel": "cancelled",
+    }
+)
+"""Event kind -> the distinct status code a referring practice is sent for that milestone.
+
+.. versionadded:: 0.3"""
+
+
+@attrs.frozen
+class PracticeUpdates:
+    """What one referring practice wants to hear about.
+
+    :ivar milestones: the status codes it wants (:data:`MILESTONES` values); ``None``: every
+        milestone the policy sends.
+
+    .. versionadded:: 0.3
+    """
+
+    milestones: frozenset[str] | None = None
+    digest: bool = False
+    """One message a week (the week's milestones, sent the next Monday) instead of one per
+    milestone.
+
+    .. versionadded:: 0.3"""
+
+    def __attrs_post_init__(self) -> None:
+        unknown = set(self.milestones or ()) - set(MILESTONES.values())
+        if unknown:
+            where = "referrer_updates.practices"
+            raise PolicyError(where, f"unknown milestones {sorted(unknown)}")
+
+
 @attrs.frozen
 class ReferrerUpdates:
-    """Status updates to the referring practice: lifecycle event kind -> template id."""
+    """Status updates to the referring practice: lifecycle event kind -> template id.
+
+    Each milestone is sent once per occurrence (the event that committed it), with its
+    status, reason and appointment as that event left them, on the practice's preferred
+    channel (:attr:`~referralkit.model.Practice.preferred_channel`).
+
+    :ivar practices: per referring practice (by its ``id``, else its NPI), which milestones it
+        wants; practices not listed get every milestone in *on*.
+
+    .. versionchanged:: 0.3 *practices*; ``decline``, ``request_info`` and
+       ``authorization_denied`` are sent by default
+       (``accept`` and ``complete_intake`` when a policy adds them).
+    """
 
     on: Mapping[str, str] = attrs.field(
         factory=lambda: {
+            "decline": "referrer.declined",
+            "request_info": "referrer.info_requested",
+            "authorization_denied": "referrer.auth_denied",
             "schedule": "referrer.scheduled",
             "reschedule": "referrer.rescheduled",
             "no_show": "referrer.no_show",
@@ -233,6 +298,22 @@ class ReferrerUpdates:
             "mark_lost": "referrer.lost",
         }
     )
+    practices: Mapping[str, PracticeUpdates] = attrs.field(factory=dict)
+
+    def digest_for(self, practice: Practice | None) -> bool:
+        """Return whether *practice* (by its id, else its NPI) asked for a weekly digest."""
+        key = (practice.id or practice.npi) if practice is not None else None
+        prefs = self.practices.get(key) if key is not None else None
+        return prefs is not None and prefs.digest
+
+    def wants(self, practice_key: str | None, kind: str) -> bool:
+        """Return whether the practice keyed *practice_key* wants the milestone of *kind*."""
+        if kind not in self.on:
+            return False
+        prefs = self.practices.get(practice_key) if practice_key is not None else None
+        if prefs is None or prefs.milestones is None:
+            return True
+        return MILESTONES.get(kind, kind) in prefs.milestones
 
 
 @attrs.frozen
@@ -241,10 +322,34 @@ class AuthRules:
 
     :ivar warn_before: open a task when an approved authorization ends within this time and the
         referral is still unscheduled.
+
+    Tasks also open when authorization is needed (``required``), when it is with the payer
+    longer than *pending_after* business days, and when its visits are used up.
+
+    .. versionchanged:: 0.3 *pending_after*; the needed, pending and used-up tasks.
     """
 
     queue: str = "authorizations"
     warn_before: timedelta = timedelta(days=7)
+    pending_after: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    """Business days after submission (or appeal) with no answer before a task opens.
+
+    .. versionadded:: 0.3"""
+
+
+@attrs.frozen
+class RecordsRules:
+    """Records checks that open human tasks before the visit.
+
+    :ivar queue: where the tasks go.
+    :ivar missing_before_visit: business days before a booked visit at which a task opens if
+        a required records request is still open.
+
+    .. versionadded:: 0.3
+    """
+
+    queue: str = "records"
+    missing_before_visit: int = attrs.field(default=3, validator=attrs.validators.ge(0))
 
 
 @attrs.frozen
@@ -262,6 +367,7 @@ class Policy:
     retry: RetryRule = RetryRule()
     referrer_updates: ReferrerUpdates = ReferrerUpdates()
     auth: AuthRules = AuthRules()
+    records: RecordsRules = RecordsRules()
     windowed_channels: frozenset[Channel] = frozenset({Channel.VOICE, Channel.SMS})
     in_flight_timeout: timedelta = timedelta(minutes=10)
     horizon: timedelta = timedelta(days=400)

@@ -31,6 +31,8 @@ __all__ = [
     "BusinessCalendar",
     "ContactWindow",
     "WeekdayCalendar",
+    "business_days_after",
+    "business_days_before",
     "patient_state",
     "patient_zones",
 ]
@@ -53,6 +55,30 @@ STATE_ZONES: Final[dict[str, tuple[str, ...]]] = {
     "MP": ("Pacific/Saipan",),
 }  # fmt: skip
 """The IANA zones each US state or territory spans (every zone, so windows stay safe)."""
+
+
+def business_days_after(day: date, days: int, calendar: BusinessCalendar) -> date:
+    """Return the business day *days* business days after *day* (*day* itself for 0).
+
+    .. versionadded:: 0.3
+    """
+    while days > 0:
+        day += timedelta(days=1)
+        if calendar.is_business_day(day):
+            days -= 1
+    return day
+
+
+def business_days_before(day: date, days: int, calendar: BusinessCalendar) -> date:
+    """Return the business day *days* business days before *day* (*day* itself for 0).
+
+    .. versionadded:: 0.3
+    """
+    while days > 0:
+        day -= timedelta(days=1)
+        if calendar.is_business_day(day):
+            days -= 1
+    return day
 
 
 def patient_state(patient: Patient | None) -> str | None:

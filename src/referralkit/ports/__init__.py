@@ -31,12 +31,14 @@ Every public name is importable from :mod:`referralkit.ports` itself.
 from __future__ import annotations
 
 from referralkit.ports.common import (
+    PORT_OPERATIONS,
     Capability,
     DocumentRef,
     IdempotencyKey,
     OutboundRequest,
     Receipt,
     idempotency_key,
+    supported_operations,
 )
 from referralkit.ports.contributions import (
     EventNotice,
@@ -56,6 +58,9 @@ from referralkit.ports.ehr import (
     InteractionMirrorRequest,
     PatientLookupRequest,
     PatientRecord,
+    Slot,
+    SlotList,
+    SlotsRequest,
     StatusPushRequest,
     TaskMirrorRequest,
 )
@@ -71,6 +76,7 @@ from referralkit.ports.notification import (
 from referralkit.ports.telephony import CallRequest, SmsRequest, TelephonyAdapter
 
 __all__ = [
+    "PORT_OPERATIONS",
     "AppointmentReceipt",
     "BookAppointmentRequest",
     "CallOutcome",
@@ -100,6 +106,9 @@ __all__ = [
     "Receipt",
     "RoutingRule",
     "RoutingSuggestion",
+    "Slot",
+    "SlotList",
+    "SlotsRequest",
     "SmsReply",
     "SmsRequest",
     "StaffAlertRequest",
@@ -107,4 +116,5 @@ __all__ = [
     "TaskMirrorRequest",
     "TelephonyAdapter",
     "idempotency_key",
+    "supported_operations",
 ]

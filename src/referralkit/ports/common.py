@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from typing import Annotated, Any, ClassVar, Literal
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, Final, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -13,16 +14,73 @@ from referralkit.model import MASK, Patient, Referral, UtcDatetime
 from referralkit.model.types import refuse_unstorable_text
 
 __all__ = [
+    "OPTIONAL_OPERATIONS",
+    "PORT_OPERATIONS",
     "Capability",
     "DocumentRef",
     "IdempotencyKey",
     "OutboundRequest",
     "Receipt",
     "idempotency_key",
+    "supported_operations",
 ]
 
 Capability = Literal["telephony", "ehr", "fax", "notification"]
 """The four backend kinds a host picks an adapter for."""
+
+PORT_OPERATIONS: Final[Mapping[Capability, frozenset[str]]] = MappingProxyType(
+    {
+        "telephony": frozenset({"place_call", "send_sms"}),
+        "ehr": frozenset(
+            {
+                "fetch_patient",
+                "fetch_documents",
+                "push_status",
+                "book_appointment",
+                "cancel_appointment",
+            }
+        ),
+        "fax": frozenset({"send_fax"}),
+        "notification": frozenset(
+            {"alert_staff", "update_practice", "email_patient", "send_letter"}
+        ),
+    }
+)
+"""Every operation of each port: what an adapter that declares nothing is taken to support.
+
+.. versionadded:: 0.3"""
+
+
+OPTIONAL_OPERATIONS: Final[Mapping[Capability, frozenset[str]]] = MappingProxyType(
+    {
+        "telephony": frozenset(),
+        "ehr": frozenset({"find_slots", "log_interaction", "push_task"}),
+        "fax": frozenset(),
+        "notification": frozenset(),
+    }
+)
+"""Operations outside the port's protocol that an adapter may offer (``find_slots``).
+
+.. versionadded:: 0.3"""
+
+
+def supported_operations(adapter: object, capability: Capability) -> frozenset[str]:
+    """Return the operations *adapter* supports.
+
+    An adapter declares them with a ``supported_operations`` attribute (a set of port method
+    names: an SMS-only vendor declares ``{"send_sms"}``, a read-only EHR ``{"fetch_patient",
+    "fetch_documents"}``); an adapter without the attribute is taken to support its whole
+    port (:data:`PORT_OPERATIONS`), as before 0.3, and the optional operations it has
+    (:data:`OPTIONAL_OPERATIONS`).
+
+    .. versionadded:: 0.3
+    """
+    declared = getattr(adapter, "supported_operations", None)
+    if declared is None:
+        offered = {op for op in OPTIONAL_OPERATIONS[capability] if hasattr(adapter, op)}
+        return PORT_OPERATIONS[capability] | offered
+    return frozenset(declared)
+
 
 IdempotencyKey = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 """A sha256 hex digest made by :func:`idempotency_key`."""

@@ -40,6 +40,9 @@ __all__ = [
     "InteractionMirrorRequest",
     "PatientLookupRequest",
     "PatientRecord",
+    "Slot",
+    "SlotList",
+    "SlotsRequest",
     "StatusPushRequest",
     "TaskMirrorRequest",
 ]
@@ -191,6 +194,54 @@ class AppointmentReceipt(Receipt):
     """
 
     external_id: _Id
+
+
+class SlotsRequest(_Message):
+    """Ask the EHR for open appointment slots (FHIR ``Slot``/``Schedule``, HL7 SIU).
+
+    An optional operation: an EHR adapter that offers it has a ``find_slots`` method (and,
+    if it declares ``supported_operations``, names it there).
+
+    :ivar specialty: the referral's specialty (the schedule to search).
+    :ivar priority: the referral's priority (``routine``, ``urgent``...): an EHR may hold
+        urgent slots back for urgent referrals.
+    :ivar start_after: the earliest start (now, or the authorization's first day).
+    :ivar end_before: the latest start (the authorization's last day, when it has one).
+
+    .. versionadded:: 0.3
+    """
+
+    idempotency_key: IdempotencyKey
+    referral_id: UUID
+    specialty: _Id
+    priority: str = "routine"
+    start_after: UtcDatetime
+    end_before: UtcDatetime | None = None
+    duration_minutes: Annotated[int, Field(gt=0, le=24 * 60)] = 30
+    limit: Annotated[int, Field(ge=1, le=100)] = 10
+
+
+class Slot(_Message):
+    """One open slot the EHR offers.
+
+    .. versionadded:: 0.3
+    """
+
+    slot_id: _Id
+    start: UtcDatetime
+    duration_minutes: Annotated[int, Field(gt=0, le=24 * 60)] = 30
+    location: str | None = None
+    provider_npi: str | None = None
+
+
+class SlotList(_Message):
+    """The slots an EHR found for a :class:`SlotsRequest`, earliest first.
+
+    .. versionadded:: 0.3
+    """
+
+    idempotency_key: IdempotencyKey
+    slots: tuple[Slot, ...] = ()
 
 
 # -- Port ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import ClassVar, Literal, Protocol, Self, runtime_checkable
+from uuid import UUID
 
 from referralkit.model import PhoneE164, Referral
 from referralkit.ports.common import (
@@ -15,7 +16,12 @@ from referralkit.ports.common import (
     idempotency_key,
 )
 
-__all__ = ["FaxAdapter", "FaxRequest"]
+__all__ = ["FaxAdapter", "FaxPurpose", "FaxRequest"]
+
+FaxPurpose = Literal["records_request", "status_letter", "referral_packet", "consult_report"]
+"""What a fax is for; the adapter prints it on the cover.
+
+.. versionchanged:: 0.3 ``consult_report``: the specialist's report back to the referrer."""
 
 
 class FaxRequest(OutboundRequest):
@@ -30,10 +36,15 @@ class FaxRequest(OutboundRequest):
     operation: ClassVar[str] = "send_fax"
     capability: ClassVar[Capability] = "fax"
     to: PhoneE164
-    purpose: Literal["records_request", "status_letter", "referral_packet"]
+    purpose: FaxPurpose
     recipient_name: _Id
     referral_number: str | None = None
     documents: tuple[DocumentRef, ...] = ()
+    records_request_id: UUID | None = None
+    """The records request a ``records_request`` fax asks for (printed on the cover so the
+    answer can be matched back to it).
+
+    .. versionadded:: 0.3"""
 
     @classmethod
     def for_referral(
@@ -42,25 +53,37 @@ class FaxRequest(OutboundRequest):
         *,
         action: str,
         attempt: int,
-        purpose: Literal["records_request", "status_letter", "referral_packet"],
+        purpose: FaxPurpose,
         documents: Sequence[DocumentRef] = (),
         to_receiving: bool = False,
+        records_request_id: UUID | None = None,
     ) -> Self:
         """Build a fax to the referring (or receiving) practice's fax number.
 
+        A ``records_request`` fax for a request that names another provider's fax number
+        (:attr:`~referralkit.model.RecordsRequest.from_fax`) goes to that number instead.
+
         :raises ValueError: that practice has no fax number.
+
+        .. versionchanged:: 0.3 *records_request_id*.
         """
         practice = referral.receiving_practice if to_receiving else referral.referring_practice
-        if practice is None or practice.fax is None:
+        asked = next((r for r in referral.records_requests if r.id == records_request_id), None)
+        if asked is not None and asked.from_fax is not None:
+            to, name = asked.from_fax, asked.from_practice or "Records department"
+        elif practice is None or practice.fax is None:
             raise ValueError("the practice has no fax number")
+        else:
+            to, name = practice.fax, practice.name
         return cls(
             idempotency_key=idempotency_key(referral.id, action, attempt),
             referral_id=referral.id,
-            to=practice.fax,
+            to=to,
             purpose=purpose,
-            recipient_name=practice.name,
+            recipient_name=name,
             referral_number=referral.referral_number,
             documents=tuple(documents),
+            records_request_id=records_request_id,
         )
 
 

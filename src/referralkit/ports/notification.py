@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal, Protocol, Self, runtime_checkable
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, ClassVar, Protocol, Self, runtime_checkable
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from referralkit.model import (
     Address,
     Channel,
     Email,
     LanguageTag,
+    Practice,
     Referral,
     ReferralStatus,
     TaskPriority,
     UtcDatetime,
 )
-from referralkit.ports.common import OutboundRequest, Receipt, _Id, _Text, idempotency_key
+from referralkit.ports.common import (
+    DocumentRef,
+    OutboundRequest,
+    Receipt,
+    _Id,
+    _Text,
+    idempotency_key,
+)
 
 __all__ = [
     "LetterRequest",
@@ -25,6 +35,7 @@ __all__ = [
     "PatientEmailRequest",
     "PracticeUpdateRequest",
     "StaffAlertRequest",
+    "practice_destination",
 ]
 
 
@@ -42,42 +53,106 @@ class StaffAlertRequest(OutboundRequest):
     due_at: UtcDatetime
 
 
+def practice_destination(practice: Practice | None) -> tuple[Channel, str]:
+    """Return the channel and address a practice is written to.
+
+    Its preferred channel when it has the address for it (email, portal id), else its fax.
+
+    :raises ValueError: the practice has no usable destination.
+
+    .. versionadded:: 0.3
+    """
+    if practice is None:
+        raise ValueError("no practice")
+    if practice.preferred_channel is Channel.EMAIL and practice.email is not None:
+        return Channel.EMAIL, practice.email
+    if practice.preferred_channel is Channel.PORTAL and practice.id is not None:
+        return Channel.PORTAL, practice.id
+    if practice.fax is None:
+        raise ValueError("the practice has no fax number")
+    return Channel.FAX, practice.fax
+
+
 class PracticeUpdateRequest(OutboundRequest):
     """Tell the referring practice where its referral stands (closing the loop).
 
+    :ivar status: the state the milestone left the referral in (from the committed event, not
+        the referral's state when the update is sent).
+    :ivar milestone: the distinct status code of the milestone (``"scheduled"``,
+        ``"visit_completed"``, ``"report_sent"``...; see docs/coordination.md).
+    :ivar documents: documents sent with the update (the consult report), by reference.
+
     .. versionadded:: 0.1
+    .. versionchanged:: 0.3 *milestone* and *documents*; the practice's preferred channel.
     """
 
     operation: ClassVar[str] = "update_practice"
     practice_name: _Id
-    channel: Literal[Channel.FAX, Channel.EMAIL, Channel.PORTAL]
+    channel: Channel
+    """Fax, email or portal (a plain :class:`Channel` so a queued request rebuilt from its
+    JSON validates: a ``Literal`` of enum members refuses ``"fax"``)."""
     destination: _Id
     referral_number: str | None = None
     status: ReferralStatus
     reason_code: str | None = None
     appointment_at: UtcDatetime | None = None
+    milestone: _Id | None = None
+    documents: tuple[DocumentRef, ...] = ()
+    milestones: tuple[_Id, ...] = ()
+    """A weekly digest's milestone codes, oldest first (*milestone* is then
+    ``"weekly_digest"`` and the state, reason and appointment are the latest ones).
+
+    .. versionadded:: 0.3"""
+
+    @field_validator("channel")
+    @classmethod
+    def _practice_channel(cls, value: Channel) -> Channel:
+        if value not in (Channel.FAX, Channel.EMAIL, Channel.PORTAL):
+            raise ValueError("a practice is written to by fax, email or portal")
+        return value
 
     @classmethod
-    def for_referral(cls, referral: Referral, *, action: str, attempt: int) -> Self:
-        """Build a status update to the referring practice by fax.
+    def for_referral(
+        cls,
+        referral: Referral,
+        *,
+        action: str,
+        attempt: int,
+        status: ReferralStatus | None = None,
+        milestone: str | None = None,
+        reason_code: str | None = None,
+        appointment_at: datetime | None = None,
+        documents: Sequence[DocumentRef] = (),
+        milestones: Sequence[str] = (),
+    ) -> Self:
+        """Build an update to the referring practice on its preferred channel.
 
-        :raises ValueError: the referring practice has no fax number.
+        Without *status*, the referral's current state, reason and appointment are sent.
+
+        :raises ValueError: the referring practice has no usable destination.
         """
         practice = referral.referring_practice
-        if practice is None or practice.fax is None:
-            raise ValueError("the referring practice has no fax number")
-        appointment = referral.current_appointment
-        reason = referral.status_reason
+        channel, destination = practice_destination(practice)
+        assert practice is not None  # noqa: S101 - practice_destination checked it
+        if status is None:
+            appointment = referral.current_appointment
+            reason = referral.status_reason
+            status = referral.status
+            reason_code = reason.code if reason is not None else None
+            appointment_at = appointment.start if appointment is not None else None
         return cls(
             idempotency_key=idempotency_key(referral.id, action, attempt),
             referral_id=referral.id,
             practice_name=practice.name,
-            channel=Channel.FAX,
-            destination=practice.fax,
+            channel=channel,
+            destination=destination,
             referral_number=referral.referral_number,
-            status=referral.status,
-            reason_code=reason.code if reason is not None else None,
-            appointment_at=appointment.start if appointment is not None else None,
+            status=status,
+            reason_code=reason_code,
+            appointment_at=appointment_at,
+            milestone=milestone,
+            documents=tuple(documents),
+            milestones=tuple(milestones),
         )
 
 

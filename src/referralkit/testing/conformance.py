@@ -11,10 +11,15 @@ fixture (and, to check error classification, ``conformance_faults``)::
             return acme_fax.AcmeFaxPlugin(transport=SandboxTransport())
 
 Every hookspec has at least one test (:data:`HOOK_COVERAGE`); tests for hooks or capabilities
-the plugin does not implement are skipped. The checks: adapters satisfy their port and have
-unique names, receipts are typed and echo the idempotency key, a repeated key is not a second
-contact, faults are classified as transient or permanent, and no PHI comes back beyond the
-request (receipts, error messages, contributed checks and rules).
+the plugin does not implement are skipped, and so are tests of operations no adapter declares in
+its ``supported_operations`` (an SMS-only vendor declares ``{"send_sms"}``; an adapter without
+the attribute is tested on its whole port; one that declares an empty set fails). The checks:
+adapters satisfy their port (or what they declare) and have unique names, receipts are typed
+and echo the idempotency key, a repeated key is not a second contact, faults are classified as
+transient or permanent, and no PHI comes back beyond the request (receipts, error messages,
+contributed checks and rules).
+
+.. versionchanged:: 0.3 ``supported_operations``: only declared operations are tested.
 
 .. versionadded:: 0.1
 """
@@ -74,12 +79,15 @@ from referralkit.ports import (
     PracticeUpdateRequest,
     Receipt,
     RoutingRule,
+    SlotList,
+    SlotsRequest,
     SmsRequest,
     StaffAlertRequest,
     StatusPushRequest,
     TaskMirrorRequest,
     TelephonyAdapter,
     idempotency_key,
+    supported_operations,
 )
 
 __all__ = [
@@ -236,6 +244,7 @@ OPERATIONS: Final = tuple(_FACTORIES)
 HOOK_COVERAGE: Final[Mapping[str, tuple[str, ...]]] = {
     "referralkit_register_telephony_adapters": (
         "test_provider_hook_returns_named_adapters",
+        "test_adapters_declare_what_they_support",
         "test_receipt_is_typed_and_echoes_the_key",
         "test_repeated_key_is_not_a_second_contact",
         "test_transient_fault_is_transient",
@@ -244,17 +253,20 @@ HOOK_COVERAGE: Final[Mapping[str, tuple[str, ...]]] = {
     ),
     "referralkit_register_ehr_adapters": (
         "test_provider_hook_returns_named_adapters",
+        "test_adapters_declare_what_they_support",
         "test_receipt_is_typed_and_echoes_the_key",
         "test_ehr_reads_return_typed_results",
         "test_ehr_work_mirror_is_idempotent",
     ),
     "referralkit_register_fax_adapters": (
         "test_provider_hook_returns_named_adapters",
+        "test_adapters_declare_what_they_support",
         "test_receipt_is_typed_and_echoes_the_key",
         "test_repeated_key_is_not_a_second_contact",
     ),
     "referralkit_register_notification_adapters": (
         "test_provider_hook_returns_named_adapters",
+        "test_adapters_declare_what_they_support",
         "test_receipt_is_typed_and_echoes_the_key",
     ),
     "referralkit_on_event": ("test_observers_accept_notices",),
@@ -264,6 +276,16 @@ HOOK_COVERAGE: Final[Mapping[str, tuple[str, ...]]] = {
     "referralkit_add_outreach_templates": ("test_outreach_templates_render_text",),
 }
 """Which conformance tests exercise each hookspec (every hookspec has at least one)."""
+
+
+def _adapters(hooks: Hooks, capability: Capability) -> Mapping[str, object]:
+    if capability == "telephony":
+        return hooks.telephony_adapters()
+    if capability == "ehr":
+        return hooks.ehr_adapters()
+    if capability == "fax":
+        return hooks.fax_adapters()
+    return hooks.notification_adapters()
 
 
 class FaultInjector(Protocol):
@@ -317,6 +339,13 @@ class PluginConformance:
         hook = _SENDER_CAPABILITY[request.capability]
         if not hooks.implemented(hook):
             pytest.skip(f"the plugin does not implement {hook}")
+        declared = [
+            name
+            for name, adapter in _adapters(hooks, request.capability).items()
+            if operation in supported_operations(adapter, request.capability)
+        ]
+        if not declared:
+            pytest.skip(f"no adapter of the plugin declares {operation}")
         # Bound directly, without retries or classification: the adapter's own behaviour.
         return request, Invoker(hooks, RetryPolicy.no_wait(1)).bind(request)
 
@@ -343,7 +372,30 @@ class PluginConformance:
         assert found, f"{hook} returned no adapters"
         for name, adapter in found.items():
             assert name, "an adapter has an empty name"
-            assert isinstance(adapter, port), f"adapter {name!r} does not satisfy {port.__name__}"
+            if getattr(adapter, "supported_operations", None) is None:
+                # Declaring nothing means the whole port (before 0.3): it must satisfy it.
+                assert isinstance(adapter, port), (
+                    f"adapter {name!r} does not satisfy {port.__name__}"
+                )
+
+    @pytest.mark.parametrize("capability", ["telephony", "ehr", "fax", "notification"])
+    def test_adapters_declare_what_they_support(
+        self, conformance_hooks: Hooks, capability: Capability
+    ) -> None:
+        """Each adapter supports at least one operation, and has a method for each one.
+
+        An adapter's ``supported_operations`` (a set of port method names) is what the other
+        tests exercise; an adapter that declares an empty set is refused.
+        """
+        hook = _SENDER_CAPABILITY[capability]
+        if not conformance_hooks.implemented(hook):
+            pytest.skip(f"the plugin does not implement {hook}")
+        for name, adapter in _adapters(conformance_hooks, capability).items():
+            operations = supported_operations(adapter, capability)
+            assert operations, f"adapter {name!r} declares no supported operation"
+            for operation in sorted(operations):
+                method = getattr(adapter, operation, None)
+                assert callable(method), f"adapter {name!r} declares {operation} but lacks it"
 
     @pytest.mark.parametrize("operation", OPERATIONS)
     def test_receipt_is_typed_and_echoes_the_key(
@@ -415,19 +467,36 @@ class PluginConformance:
         assert not _no_phi(caplog.text), "the adapter logged PHI"
 
     def test_ehr_reads_return_typed_results(self, conformance_hooks: Hooks) -> None:
-        """EHR reads return a PatientRecord and a DocumentList echoing the key."""
+        """EHR reads return a PatientRecord, a DocumentList and a SlotList echoing the key.
+
+        Only the reads the adapter supports are called (``find_slots`` is optional).
+        """
         if not conformance_hooks.implemented("referralkit_register_ehr_adapters"):
             pytest.skip("the plugin does not implement referralkit_register_ehr_adapters")
         for ehr in conformance_hooks.ehr_adapters().values():
             key = _key("fetch", 1)
-            record = ehr.fetch_patient(
-                PatientLookupRequest(idempotency_key=key, referral_id=_REFERRAL_ID, mrn="M-1")
-            )
-            assert record.idempotency_key == key
-            documents = ehr.fetch_documents(
-                DocumentsRequest(idempotency_key=key, referral_id=_REFERRAL_ID, mrn="M-1")
-            )
-            assert documents.idempotency_key == key
+            operations = supported_operations(ehr, "ehr")
+            if "fetch_patient" in operations:
+                record = ehr.fetch_patient(
+                    PatientLookupRequest(idempotency_key=key, referral_id=_REFERRAL_ID, mrn="M-1")
+                )
+                assert record.idempotency_key == key
+            if "fetch_documents" in operations:
+                documents = ehr.fetch_documents(
+                    DocumentsRequest(idempotency_key=key, referral_id=_REFERRAL_ID, mrn="M-1")
+                )
+                assert documents.idempotency_key == key
+            if "find_slots" in operations:
+                slots = ehr.find_slots(  # type: ignore[attr-defined]
+                    SlotsRequest(
+                        idempotency_key=key,
+                        referral_id=_REFERRAL_ID,
+                        specialty="cardiology",
+                        start_after=_NOW,
+                    )
+                )
+                assert isinstance(slots, SlotList)
+                assert slots.idempotency_key == key
 
     def test_ehr_work_mirror_is_idempotent(self, conformance_hooks: Hooks) -> None:
         """An EHR that mirrors work logs each interaction and task state once per key.

@@ -17,6 +17,9 @@ from referralkit.ports import (
     PatientLookupRequest,
     PatientRecord,
     Receipt,
+    Slot,
+    SlotList,
+    SlotsRequest,
     StatusPushRequest,
     TaskMirrorRequest,
 )
@@ -36,6 +39,10 @@ class InMemoryEhr(_Recorder):
 
     patients: dict[str, tuple[Patient, tuple[Coverage, ...]]] = attrs.field(factory=dict)
     documents: dict[str, tuple[DocumentRef, ...]] = attrs.field(factory=dict)
+    slots: dict[str, list[Slot]] = attrs.field(factory=dict)
+    """Open slots by specialty; a booking at a slot's start takes it.
+
+    .. versionadded:: 0.3"""
 
     def fetch_patient(self, request: PatientLookupRequest) -> PatientRecord:
         """Return the patient stored under the MRN (``patient=None`` if unknown)."""
@@ -63,10 +70,26 @@ class InMemoryEhr(_Recorder):
         key = request.idempotency_key
         return self._serve("push_status", key, request, _receipt(key))
 
+    def find_slots(self, request: SlotsRequest) -> SlotList:
+        """Return the open slots of the specialty in the requested range, earliest first."""
+        self._fault("find_slots", request)
+        found = sorted(
+            (
+                slot
+                for slot in self.slots.get(request.specialty, [])
+                if slot.start >= request.start_after
+                and (request.end_before is None or slot.start < request.end_before)
+            ),
+            key=lambda slot: slot.start,
+        )
+        return SlotList(
+            idempotency_key=request.idempotency_key, slots=tuple(found[: request.limit])
+        )
+
     def book_appointment(self, request: BookAppointmentRequest) -> AppointmentReceipt:
-        """Record the booking and return an external id."""
+        """Record the booking (taking the slot that starts then) and return an external id."""
         key = request.idempotency_key
-        return self._serve(
+        receipt = self._serve(
             "book_appointment",
             key,
             request,
@@ -74,6 +97,10 @@ class InMemoryEhr(_Recorder):
                 idempotency_key=key, provider_ref=ref, accepted_at=now, external_id=ref
             ),
         )
+        if not receipt.duplicate:
+            for open_slots in self.slots.values():
+                open_slots[:] = [slot for slot in open_slots if slot.start != request.start]
+        return receipt
 
     def cancel_appointment(self, request: CancelAppointmentRequest) -> Receipt:
         """Record the cancellation."""

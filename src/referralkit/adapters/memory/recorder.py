@@ -53,6 +53,11 @@ class _Recorder:
     """The requests that took effect, by idempotency key: at most one per key."""
     receipts: dict[str, Receipt] = attrs.field(factory=dict)
     faults: deque[Fault] = attrs.field(factory=deque)
+    supported_operations: frozenset[str] | None = attrs.field(default=None, kw_only=True)
+    """The operations this fake declares (``None``: its whole port), to stand in for an
+    SMS-only vendor or a read-only EHR.
+
+    .. versionadded:: 0.3"""
     _counter: Iterator[int] = attrs.field(factory=lambda: itertools.count(1), repr=False)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False)
 

@@ -60,6 +60,17 @@ class MemoryStore:
         if self.keyring is not None:
             self._seals[referral.id] = self.keyring.seal(referral.model_dump_json())
 
+    # referral number -> how many stored referrals carry it (an index, as the SQL stores have)
+    _numbers: Counter[str] = attrs.field(factory=Counter, init=False)
+
+    def _index(self, old: Referral | None, new: Referral) -> None:
+        if old is not None and old.referral_number is not None:
+            self._numbers[old.referral_number] -= 1
+            if self._numbers[old.referral_number] <= 0:
+                del self._numbers[old.referral_number]
+        if new.referral_number is not None:
+            self._numbers[new.referral_number] += 1
+
     def create(self, referral: Referral, events: Events) -> None:
         """Insert a new referral and its events (``created`` first)."""
         chain = check_change(referral, events, expected_version=0)
@@ -67,6 +78,7 @@ class MemoryStore:
             if referral.id in self._referrals:
                 raise DuplicateReferralError(referral.id)
             self._put(referral)
+            self._index(None, referral)
             self._events[referral.id] = list(chain)
             self._index_tasks(referral)
 
@@ -85,6 +97,7 @@ class MemoryStore:
                 seen.add(referral.id)
             for referral, event in batch:
                 self._put(referral)
+                self._index(None, referral)
                 self._events[referral.id] = [event]
                 self._index_tasks(referral)
         return len(batch)
@@ -99,8 +112,14 @@ class MemoryStore:
             if current.version != expected_version:
                 raise ConflictError(referral.id, expected_version, current.version)
             self._put(referral)
+            self._index(current, referral)
             self._events[referral.id].extend(chain)
             self._index_tasks(referral)
+
+    def referral_number_taken(self, number: str) -> bool:
+        """Return whether a stored referral has *number*."""
+        with self._lock:
+            return number in self._numbers
 
     def get(self, referral_id: UUID) -> Referral:
         """Return the referral or raise :class:`~referralkit.errors.ReferralNotFoundError`."""
