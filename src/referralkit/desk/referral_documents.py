@@ -190,7 +190,8 @@ class ReferralDocumentService:
         actor: Actor,
     ) -> DocumentOutcome:
         now = self.clock.now()
-        numbers = [c.referral_number or str(c.id) for c in candidates]
+        # Sorted: the same candidates read the same way, whatever order the store gave them.
+        numbers = sorted(c.referral_number or str(c.id) for c in candidates)
         task = HumanTask(
             queue=REVIEW_QUEUE,
             # No patient name, no birth date: only what a reviewer needs to start.
