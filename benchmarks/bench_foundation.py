@@ -56,7 +56,7 @@ from referralkit import (
 from referralkit.lifecycle import Change
 
 
-class _Token:
+class Token:
     __slots__ = ("state",)
 
     def __init__(self, state: str) -> None:
@@ -102,13 +102,13 @@ def memory_transition_costs(
     hold = {"reason": "patient travelling"}
 
     def baseline() -> None:
-        token = _Token("a")
+        token = Token("a")
         for _ in range(n // 2):
             go.trigger(token)
             back.trigger(token)
 
     def baseline_quarter() -> None:
-        token = _Token("a")
+        token = Token("a")
         for _ in range(n // 8):
             go.trigger(token)
             back.trigger(token)

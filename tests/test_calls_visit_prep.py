@@ -17,13 +17,13 @@ def referral():
     return world()[2]
 
 
-def _patient(referral, role="patient"):
+def patient_of(referral, role="patient"):
     return CallerIdentity(role, family_name="rivera", birth_date=referral.patient.birth_date)
 
 
 def test_arrival_time_gives_the_appointment_in_the_patients_local_time(referral):
     answer = answer_visit_preparation(
-        referral, _patient(referral), content(), topic="arrival_time"
+        referral, patient_of(referral), content(), topic="arrival_time"
     )
     assert answer.answered
     assert answer.audience == "patient"
@@ -37,7 +37,7 @@ def test_arrival_time_gives_the_appointment_in_the_patients_local_time(referral)
 def test_spanish_answer_merges_records_still_missing(referral):
     answer = answer_visit_preparation(
         referral,
-        _patient(referral, "caregiver"),
+        patient_of(referral, "caregiver"),
         content(),
         topic="what_to_bring",
         language="es-MX",
@@ -53,7 +53,7 @@ def test_spanish_answer_merges_records_still_missing(referral):
 
 
 def test_the_appointment_location_wins_over_the_content_location(referral):
-    answer = answer_visit_preparation(referral, _patient(referral), content(), topic="location")
+    answer = answer_visit_preparation(referral, patient_of(referral), content(), topic="location")
     assert answer.text.startswith(
         "The visit is at Lakeside Medical Tower. Parking is free in the garage on Lake Street."
     )
@@ -63,7 +63,7 @@ def test_an_unsettled_authorization_is_part_of_the_answer(referral):
     pended = referral.model_copy(
         update={"authorization": Authorization(status=AuthorizationStatus.PENDED)}
     )
-    answer = answer_visit_preparation(pended, _patient(pended), content(), topic="duration")
+    answer = answer_visit_preparation(pended, patient_of(pended), content(), topic="duration")
     assert "The insurance company asked for more information." in answer.text
     assert answer.details["authorization"] == "pended"
 
@@ -79,7 +79,7 @@ def test_a_referring_practice_verified_by_npi_is_answered(referral):
 def test_a_question_outside_the_content_goes_to_counselling_with_the_question(referral, topic):
     answer = answer_visit_preparation(
         referral,
-        _patient(referral),
+        patient_of(referral),
         content(),
         topic=topic,
         question="Can I keep taking my blood thinner?",
@@ -95,11 +95,11 @@ def test_a_question_outside_the_content_goes_to_counselling_with_the_question(re
 def test_a_topic_the_content_leaves_out_is_never_guessed(referral):
     # The general guide has no preparation text; the stress-test guide has.
     general = answer_visit_preparation(
-        referral, _patient(referral), content(), topic="preparation"
+        referral, patient_of(referral), content(), topic="preparation"
     )
     assert (general.answered, general.handoff.reason) == (False, "not_in_content")
     stress = answer_visit_preparation(
-        referral, _patient(referral), content(), topic="preparation", visit_type="stress_test"
+        referral, patient_of(referral), content(), topic="preparation", visit_type="stress_test"
     )
     assert stress.answered
     assert stress.text.startswith("Do not eat or drink anything except water")
@@ -113,7 +113,7 @@ def test_a_practice_without_content_hands_off(referral):
             )
         }
     )
-    answer = answer_visit_preparation(elsewhere, _patient(elsewhere), content(), topic="cost")
+    answer = answer_visit_preparation(elsewhere, patient_of(elsewhere), content(), topic="cost")
     assert answer.handoff.reason == "no_content"
     assert RECEIVING_NPI not in answer.text
 
@@ -122,7 +122,7 @@ def test_every_topic_is_answered_or_handed_off(referral):
     for topic in TOPICS:
         for language in ("en", "es"):
             answer = answer_visit_preparation(
-                referral, _patient(referral), content(), topic=topic, language=language
+                referral, patient_of(referral), content(), topic=topic, language=language
             )
             assert answer.answered != (answer.handoff is not None), topic
             assert answer.text

@@ -24,7 +24,7 @@ EXPECTED_FINAL = {
 
 # The demo's synthetic patients, read from its source so the check follows the demo.
 _PATIENT_CALL = re.compile(
-    r'_patient\(\s*"([^"]+)",\s*"([^"]+)",\s*date\((\d+),\s*(\d+),\s*(\d+)\),\s*"([^"]+)"'
+    r'patient_of\(\s*"([^"]+)",\s*"([^"]+)",\s*date\((\d+),\s*(\d+),\s*(\d+)\),\s*"([^"]+)"'
 )
 DEMO_PHI = [
     token

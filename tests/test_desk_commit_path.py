@@ -79,7 +79,7 @@ def _desk(
     return desk, plugin, clock
 
 
-def _patient(**changes: Any) -> Patient:
+def patient_of(**changes: Any) -> Patient:
     values: dict[str, Any] = {
         "given_name": "Ada",
         "family_name": "Lovelace",
@@ -94,7 +94,7 @@ def _patient(**changes: Any) -> Patient:
 def _referral(**changes: Any) -> Referral:
     values: dict[str, Any] = {
         "status": ReferralStatus.RECEIVED,
-        "patient": _patient(),
+        "patient": patient_of(),
         "referring_practice": Practice(name="PCP", fax="+15555550100"),
         "specialty": "cardiology",
         "reason": ReasonForReferral(text="palpitations"),
@@ -206,7 +206,7 @@ def test_a_spoken_withdrawal_does_not_reach_a_relative_on_the_same_landline() ->
     desk, _, _ = _desk()
     mother = desk.create(_referral(), actor=SYSTEM)
     son = desk.create(
-        _referral(patient=_patient(given_name="Byron", birth_date=date(2010, 5, 6))),
+        _referral(patient=patient_of(given_name="Byron", birth_date=date(2010, 5, 6))),
         actor=SYSTEM,
     )
     desk.withdraw_consent(mother.id, actor=CLINICIAN)
@@ -220,7 +220,7 @@ def test_a_stop_reaches_every_referral_listing_the_number() -> None:
     desk, _, clock = _desk()
     mother = desk.create(_referral(), actor=SYSTEM)
     son = desk.create(
-        _referral(patient=_patient(given_name="Byron", birth_date=date(2010, 5, 6))),
+        _referral(patient=patient_of(given_name="Byron", birth_date=date(2010, 5, 6))),
         actor=SYSTEM,
     )
     desk.record_sms_reply(
@@ -283,7 +283,9 @@ def test_a_plugin_outreach_template_renders_the_text() -> None:
     desk, plugin, clock = _desk(outreach=True, plugins=[_TemplatesPlugin()])
     referral = desk.create(
         _referral(
-            patient=_patient(phones=(PhoneContact(number="+15555550123", kind=PhoneKind.MOBILE),)),
+            patient=patient_of(
+                phones=(PhoneContact(number="+15555550123", kind=PhoneKind.MOBILE),)
+            ),
             receiving_practice=Practice(name="Heart Clinic", phone="+15555550111"),
         ),
         actor=SYSTEM,
@@ -308,7 +310,7 @@ def _sms(referral: Referral) -> SmsRequest:
 
 def _mobile_referral(**changes: Any) -> Referral:
     return _referral(
-        patient=_patient(phones=(PhoneContact(number="+15555550123", kind=PhoneKind.MOBILE),)),
+        patient=patient_of(phones=(PhoneContact(number="+15555550123", kind=PhoneKind.MOBILE),)),
         **changes,
     )
 

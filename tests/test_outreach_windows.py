@@ -39,7 +39,7 @@ STATES = sorted(STATE_ZONES)
 RULES = WindowRules()
 
 
-def _patient(state: str | None = "IL", zone: str | None = None, phone_zones=()) -> Patient:
+def patient_of(state: str | None = "IL", zone: str | None = None, phone_zones=()) -> Patient:
     return Patient(
         given_name="Ada",
         family_name="Lovelace",
@@ -67,31 +67,31 @@ def _open_everywhere(window: ContactWindow, instant: datetime) -> bool:
 
 
 def test_zones_come_from_the_address_state() -> None:
-    assert patient_zones(_patient("FL")) == ("America/Chicago", "America/New_York")
+    assert patient_zones(patient_of("FL")) == ("America/Chicago", "America/New_York")
 
 
 def test_an_explicit_zone_inside_the_state_narrows_it() -> None:
-    assert patient_zones(_patient("FL", zone="America/New_York")) == ("America/New_York",)
+    assert patient_zones(patient_of("FL", zone="America/New_York")) == ("America/New_York",)
 
 
 def test_an_explicit_zone_outside_the_state_keeps_both() -> None:
-    zones = patient_zones(_patient("IL", zone="America/Los_Angeles"))
+    zones = patient_zones(patient_of("IL", zone="America/Los_Angeles"))
     assert zones == ("America/Chicago", "America/Los_Angeles")
 
 
 def test_the_phones_zones_are_added() -> None:
     zones = patient_zones(
-        _patient("IL"), PhoneContact(number="+15555550123", time_zones=("America/Denver",))
+        patient_of("IL"), PhoneContact(number="+15555550123", time_zones=("America/Denver",))
     )
     assert zones == ("America/Chicago", "America/Denver")
 
 
 def test_no_address_no_zone_means_no_window() -> None:
-    assert ContactWindow.for_patient(RULES, _patient(None)) is None
+    assert ContactWindow.for_patient(RULES, patient_of(None)) is None
 
 
 def test_window_opens_at_8_local() -> None:
-    window = ContactWindow.for_patient(RULES, _patient("IL"))
+    window = ContactWindow.for_patient(RULES, patient_of("IL"))
     assert window is not None
     # 2026-03-02 06:00 UTC is 00:00 in Chicago (CST, UTC-6).
     opens = window.next_open(datetime(2026, 3, 2, 6, 0, tzinfo=UTC))
@@ -118,7 +118,7 @@ def test_zones_too_far_apart_never_open() -> None:
 
 
 def test_texas_sunday_starts_at_noon() -> None:
-    window = ContactWindow.for_patient(RULES, _patient("TX", zone="America/Chicago"))
+    window = ContactWindow.for_patient(RULES, patient_of("TX", zone="America/Chicago"))
     assert window is not None
     sunday_morning = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)  # 09:00 CST on a Sunday
     assert not window.is_open(sunday_morning)
@@ -127,14 +127,14 @@ def test_texas_sunday_starts_at_noon() -> None:
 
 def test_business_days_skip_weekends_and_holidays() -> None:
     calendar = WeekdayCalendar(holidays=frozenset({date(2026, 3, 2)}))
-    window = ContactWindow.for_patient(RULES, _patient("IL"), calendar=calendar)
+    window = ContactWindow.for_patient(RULES, patient_of("IL"), calendar=calendar)
     assert window is not None
     saturday = datetime(2026, 2, 28, 15, 0, tzinfo=UTC)
     assert window.next_open(saturday) == datetime(2026, 3, 3, 14, 0, tzinfo=UTC)
 
 
 def test_spring_forward_morning_opens_at_8_daylight_time() -> None:
-    window = ContactWindow.for_patient(RULES, _patient("NY"))
+    window = ContactWindow.for_patient(RULES, patient_of("NY"))
     assert window is not None
     # 2026-03-08: clocks go 02:00 EST -> 03:00 EDT; 08:00 EDT is 12:00 UTC.
     assert window.next_open(datetime(2026, 3, 8, 5, 0, tzinfo=UTC)) == datetime(
@@ -214,7 +214,7 @@ def test_the_planner_never_makes_a_call_or_sms_due_outside_the_window(
     from referralkit.model import Actor, ActorKind, Role
 
     actor = Actor(kind=ActorKind.SYSTEM, id="t", role=Role.SYSTEM)
-    patient = _patient(state, phone_zones=phone_zones)
+    patient = patient_of(state, phone_zones=phone_zones)
     patient = patient.model_copy(
         update={"phones": (patient.phones[0].model_copy(update={"kind": kind}),)}
     )

@@ -47,7 +47,7 @@ _REFERRING = Practice(name="Maple Street Family Medicine", npi="1234567893", fax
 _RECEIVING = Practice(name="Lakeside Cardiology", npi="1245319599")
 
 
-def _patient(given: str, family: str, born: date, phone: str) -> Patient:
+def patient_of(given: str, family: str, born: date, phone: str) -> Patient:
     return Patient(
         given_name=given,
         family_name=family,
@@ -104,7 +104,7 @@ def run_demo(db_path: Path, *, write: Callable[[str], None] = print) -> DemoResu
                 "Closed loop: authorization, visit, consult report back to the PCP",
                 _referral(
                     "REF-1001",
-                    _patient("Ada", "Lovelace", date(1961, 12, 10), "+12175550101"),
+                    patient_of("Ada", "Lovelace", date(1961, 12, 10), "+12175550101"),
                     "cardiology",
                     status=ReferralStatus.INTAKE,
                     coverage=Coverage(payer_name="Prairie Health Plan", member_id="PHP-884213"),
@@ -139,7 +139,7 @@ def run_demo(db_path: Path, *, write: Callable[[str], None] = print) -> DemoResu
                 "Declined: wrong specialty, sent back with a coded reason",
                 _referral(
                     "REF-1002",
-                    _patient("Grace", "Hopper", date(1946, 12, 9), "+12175550102"),
+                    patient_of("Grace", "Hopper", date(1946, 12, 9), "+12175550102"),
                     "cardiology",
                     status=ReferralStatus.RECEIVED,
                     priority=Priority.URGENT,
@@ -161,7 +161,7 @@ def run_demo(db_path: Path, *, write: Callable[[str], None] = print) -> DemoResu
                 "No-show, recovered: rebooked and seen",
                 _referral(
                     "REF-1003",
-                    _patient("Alan", "Turing", date(1952, 6, 23), "+12175550103"),
+                    patient_of("Alan", "Turing", date(1952, 6, 23), "+12175550103"),
                     "cardiology",
                     status=ReferralStatus.RECEIVED,
                 ),
@@ -185,7 +185,7 @@ def run_demo(db_path: Path, *, write: Callable[[str], None] = print) -> DemoResu
                 "Lost: the patient never answered outreach",
                 _referral(
                     "REF-1004",
-                    _patient("Katherine", "Johnson", date(1958, 8, 26), "+12175550104"),
+                    patient_of("Katherine", "Johnson", date(1958, 8, 26), "+12175550104"),
                     "cardiology",
                     status=ReferralStatus.RECEIVED,
                 ),

@@ -47,7 +47,7 @@ from referralkit.model.types import TimeZoneName
 
 __all__ = ["VisitContent", "VisitGuide", "VisitText"]
 
-_Text = Annotated[str, Field(min_length=1, max_length=1000)]
+Text = Annotated[str, Field(min_length=1, max_length=1000)]
 
 
 class VisitText(BaseModel):
@@ -59,11 +59,11 @@ class VisitText(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     bring: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = ()
-    location: _Text | None = None
-    parking: _Text | None = None
-    preparation: _Text | None = None
-    cost: _Text | None = None
-    reschedule: _Text | None = None
+    location: Text | None = None
+    parking: Text | None = None
+    preparation: Text | None = None
+    cost: Text | None = None
+    reschedule: Text | None = None
 
 
 class VisitGuide(BaseModel):

@@ -33,7 +33,7 @@ def _replace_current_appointment(referral: Referral, **changes: Any) -> tuple[Ap
     )
 
 
-def _effects(
+def trigger_effects(
     referral: Referral, trigger: Trigger, data: Any, source: ReferralStatus
 ) -> dict[str, Any]:
     match trigger:

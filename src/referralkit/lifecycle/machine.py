@@ -20,24 +20,24 @@ from referralkit.errors import (
     TriggerDataError,
 )
 from referralkit.events import GENESIS_HASH, Event, make_event
-from referralkit.lifecycle.effects import _effects
+from referralkit.lifecycle.effects import trigger_effects
 from referralkit.lifecycle.table import (
-    _FROM,
     ROLE_TRIGGERS,
     TRANSITIONS,
+    TRIGGER_SOURCES,
     GuardEvent,
     S,
-    _Token,
+    Token,
     allowed_triggers,
 )
 from referralkit.lifecycle.triggers import (
-    _EMPTY,
-    _NO_NOTE,
+    EMPTY_DATA,
+    NO_NOTE,
     TRIGGER_DATA,
     TRIGGERS,
     NoteData,
     Trigger,
-    _TriggerData,
+    TriggerData,
 )
 from referralkit.model import (
     Actor,
@@ -243,7 +243,7 @@ class _Probe:
     # attributes guards read (GuardEvent), without EventData's eight fields and the partial.
     __slots__ = ("kwargs", "model")
 
-    def __init__(self, model: _Token, kwargs: dict[str, Any]) -> None:
+    def __init__(self, model: Token, kwargs: dict[str, Any]) -> None:
         self.model = model
         self.kwargs = kwargs
 
@@ -367,7 +367,7 @@ class Lifecycle:
         :raises TransitionBlockedError: a guard refused; names the guard and why.
         """
         source, checked = self._admit(referral, trigger, actor, data)
-        token = _Token(source)
+        token = Token(source)
         probe = _Probe(token, {"referral": referral, "actor": actor, "data": checked})
         for route in self._table[(source, trigger)]:
             for guard, target in route.guards:
@@ -394,12 +394,14 @@ class Lifecycle:
         source, checked = self._admit(referral, trigger, actor, data)
         # Fire on a throwaway token, never add_model(): add_model costs ~350 us and ~28 KB
         # per call, an event trigger on an unregistered token ~8 us (PERFORMANCE.md).
-        token = _Token(source)
+        token = Token(source)
         try:
             moved = self._machine.events[trigger].trigger(
                 token, referral=referral, actor=actor, data=checked
             )
-        except MachineError as exc:  # pragma: no cover - _FROM mirrors the machine's table
+        except (
+            MachineError
+        ) as exc:  # pragma: no cover - TRIGGER_SOURCES mirrors the machine's table
             raise InvalidTransitionError(
                 trigger, source.value, allowed_triggers(referral, actor)
             ) from exc
@@ -414,13 +416,13 @@ class Lifecycle:
         trigger: Trigger,
         actor: Actor,
         data: Mapping[str, Any] | BaseModel | None,
-    ) -> tuple[ReferralStatus, _TriggerData]:
+    ) -> tuple[ReferralStatus, TriggerData]:
         # What both paths check before any guard: trigger, state, role, data (in that order).
         model_type = TRIGGER_DATA.get(trigger)
         if model_type is None:
             raise InvalidTriggerError(str(trigger), TRIGGERS)
         source = referral.status
-        if trigger not in _FROM[source]:
+        if trigger not in TRIGGER_SOURCES[source]:
             raise InvalidTransitionError(trigger, source.value, allowed_triggers(referral, actor))
         if trigger not in ROLE_TRIGGERS[actor.role]:
             raise PermissionDeniedError(
@@ -430,7 +432,7 @@ class Lifecycle:
 
     @staticmethod
     def _blocked(
-        referral: Referral, trigger: Trigger, actor: Actor, token: _Token
+        referral: Referral, trigger: Trigger, actor: Actor, token: Token
     ) -> TransitionBlockedError:
         guard, reason = token.blocked or ("unknown", "refused")
         return TransitionBlockedError(
@@ -443,7 +445,7 @@ class Lifecycle:
         trigger: Trigger,
         actor: Actor,
         now: datetime,
-        checked: _TriggerData,
+        checked: TriggerData,
         dest: ReferralStatus,
     ) -> Change:
         source = referral.status
@@ -455,12 +457,12 @@ class Lifecycle:
             kind=trigger,
             from_state=source,
             to_state=dest,
-            data=_EMPTY
-            if checked is _NO_NOTE
+            data=EMPTY_DATA
+            if checked is NO_NOTE
             else checked.model_dump(mode="json", exclude_none=True),
             prev_hash=referral.history_hash,
         )
-        update = _effects(referral, trigger, checked, source)
+        update = trigger_effects(referral, trigger, checked, source)
         update["status"] = dest
         update["version"] = referral.version + 1
         update["updated_at"] = now
@@ -471,13 +473,13 @@ class Lifecycle:
 
 def _validate_data(
     trigger: Trigger,
-    model_type: type[_TriggerData],
+    model_type: type[TriggerData],
     data: Mapping[str, Any] | BaseModel | None,
-) -> _TriggerData:
+) -> TriggerData:
     if isinstance(data, model_type):
         return data
     if not data and model_type is NoteData:
-        return _NO_NOTE  # most triggers carry no data: skip validating an empty mapping
+        return NO_NOTE  # most triggers carry no data: skip validating an empty mapping
     if isinstance(data, BaseModel):
         raise TriggerDataError(
             trigger,

@@ -58,7 +58,7 @@ class GuardEvent(Protocol):
 
     @property
     def model(self) -> object:
-        """The token being moved (a :class:`_Token`)."""
+        """The token being moved (a :class:`Token`)."""
         ...
 
     @property
@@ -67,7 +67,7 @@ class GuardEvent(Protocol):
         ...
 
 
-class _Token:  # what transitions mutates; private, so no generated attribute leaks out
+class Token:  # what transitions mutates; private, so no generated attribute leaks out
     __slots__ = ("blocked", "state")
 
     def __init__(self, state: ReferralStatus) -> None:
@@ -76,7 +76,7 @@ class _Token:  # what transitions mutates; private, so no generated attribute le
 
 
 def _refuse(event: GuardEvent, guard: str, reason: str) -> bool:
-    cast("_Token", event.model).blocked = (guard, reason)
+    cast("Token", event.model).blocked = (guard, reason)
     return False
 
 
@@ -217,7 +217,7 @@ def _sources(entry: TransitionConfigDict) -> list[ReferralStatus]:
     return list(source) if isinstance(source, list) else [cast("ReferralStatus", source)]
 
 
-_FROM: Final[dict[ReferralStatus, tuple[Trigger, ...]]] = {
+TRIGGER_SOURCES: Final[dict[ReferralStatus, tuple[Trigger, ...]]] = {
     state: tuple(
         t for t in TRIGGERS if any(e["trigger"] == t and state in _sources(e) for e in TRANSITIONS)
     )
@@ -254,7 +254,7 @@ def allowed_triggers(referral: Referral, actor: Actor | None = None) -> tuple[Tr
     Guards that depend on trigger data (an appointment date, an auto-accept policy) are checked
     only when firing; everything else (state, role) is decided here.
     """
-    triggers = _FROM[referral.status]
+    triggers = TRIGGER_SOURCES[referral.status]
     if actor is None:
         return triggers
     permitted = ROLE_TRIGGERS[actor.role]

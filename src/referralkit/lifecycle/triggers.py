@@ -70,7 +70,7 @@ TRIGGERS: Final[tuple[Trigger, ...]] = get_args(Trigger)
 # -- Trigger data ---------------------------------------------------------------------------
 
 
-class _TriggerData(BaseModel):
+class TriggerData(BaseModel):
     # Not strict: data comes from host code, CLIs and JSON alike ("unreachable" for an enum).
     model_config = ConfigDict(
         frozen=True, extra="forbid", strict=False, hide_input_in_errors=True, defer_build=True
@@ -79,26 +79,26 @@ class _TriggerData(BaseModel):
     _text_is_storable = field_validator("*", mode="after")(refuse_unstorable_text)
 
 
-class NoteData(_TriggerData):
+class NoteData(TriggerData):
     """Data of a trigger that needs none: an optional note."""
 
     note: str | None = None
 
 
-class ReasonData(_TriggerData):
+class ReasonData(TriggerData):
     """Data of ``hold``, ``reopen`` and ``mark_error``: a free-text reason is required."""
 
     reason: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
-class RequestInfoData(_TriggerData):
+class RequestInfoData(TriggerData):
     """Data of ``request_info``: which fields are missing (paths, not values)."""
 
     missing: Annotated[tuple[str, ...], Field(min_length=1)]
     note: str | None = None
 
 
-class RedirectData(_TriggerData):
+class RedirectData(TriggerData):
     """Data of ``redirect``: the new receiving specialty and/or practice, and why."""
 
     specialty: str | None = None
@@ -112,21 +112,21 @@ class RedirectData(_TriggerData):
         return self
 
 
-class AcceptData(_TriggerData):
+class AcceptData(TriggerData):
     """Data of ``accept``: ``policy`` names the auto-accept policy when no human decided."""
 
     policy: str | None = None
     note: str | None = None
 
 
-class DeclineData(_TriggerData):
+class DeclineData(TriggerData):
     """Data of ``decline``: a coded reason is required."""
 
     reason: DeclineReason
     note: str | None = None
 
 
-class AuthorizeData(_TriggerData):
+class AuthorizeData(TriggerData):
     """Data of ``authorize``: the payer's authorization number and validity."""
 
     number: Annotated[str, Field(min_length=1, max_length=100)]
@@ -142,50 +142,50 @@ class AuthorizeData(_TriggerData):
         return self
 
 
-class ScheduleData(_TriggerData):
+class ScheduleData(TriggerData):
     """Data of ``schedule`` and ``reschedule``: the booked appointment."""
 
     appointment: Appointment
 
 
-class NoShowData(_TriggerData):
+class NoShowData(TriggerData):
     """Data of ``no_show``."""
 
     reason: NoShowReason = NoShowReason.UNKNOWN
     note: str | None = None
 
 
-class CancelAppointmentData(_TriggerData):
+class CancelAppointmentData(TriggerData):
     """Data of ``cancel_appointment``."""
 
     reason: CancelReason
     note: str | None = None
 
 
-class CloseLoopData(_TriggerData):
+class CloseLoopData(TriggerData):
     """Data of ``close_loop``: a reference to the consult report sent to the referrer."""
 
     report_reference: Annotated[str, Field(min_length=1, max_length=500)]
 
 
-class MarkLostData(_TriggerData):
+class MarkLostData(TriggerData):
     """Data of ``mark_lost``: the coded leakage reason."""
 
     reason: LostReason
     note: str | None = None
 
 
-class CancelData(_TriggerData):
+class CancelData(TriggerData):
     """Data of ``cancel``: a coded reason."""
 
     reason: CancelReason
     note: str | None = None
 
 
-_NO_NOTE: Final = NoteData()
-_EMPTY: Final[Mapping[str, Any]] = {}
+NO_NOTE: Final = NoteData()
+EMPTY_DATA: Final[Mapping[str, Any]] = {}
 
-TRIGGER_DATA: Final[Mapping[Trigger, type[_TriggerData]]] = {
+TRIGGER_DATA: Final[Mapping[Trigger, type[TriggerData]]] = {
     "complete_intake": NoteData,
     "request_info": RequestInfoData,
     "redirect": RedirectData,

@@ -36,10 +36,10 @@ from referralkit.model.types import (
     Npi,
     PhoneE164,
     PhoneExtension,
+    Record,
     TimeZoneName,
     UsState,
     UtcDatetime,
-    _Record,
 )
 
 __all__ = [
@@ -68,7 +68,7 @@ __all__ = [
 # -- Sub-records ----------------------------------------------------------------------------
 
 
-class Actor(_Record):
+class Actor(Record):
     """Who did something: a person, the AI receptionist, the system or an integration."""
 
     kind: ActorKind
@@ -84,7 +84,7 @@ class Actor(_Record):
         return self
 
 
-class Address(_Record):
+class Address(Record):
     """A postal address (all of it is PHI for a patient)."""
 
     _phi: ClassVar[frozenset[str]] = frozenset({"line1", "line2", "city", "postal_code"})
@@ -96,7 +96,7 @@ class Address(_Record):
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
 
 
-class PhoneContact(_Record):
+class PhoneContact(Record):
     """One phone number of a patient, with what outreach needs to know about it."""
 
     _phi: ClassVar[frozenset[str]] = frozenset({"number", "extension"})
@@ -112,7 +112,7 @@ class PhoneContact(_Record):
     """
 
 
-class ContactConsent(_Record):
+class ContactConsent(Record):
     """What the patient agreed to be contacted by; opt-outs win over everything."""
 
     _phi: ClassVar[frozenset[str]] = frozenset({"opted_out_numbers"})
@@ -137,7 +137,7 @@ class ContactConsent(_Record):
         )
 
 
-class Patient(_Record):
+class Patient(Record):
     """The referred patient. Every identifying field is masked in repr."""
 
     _phi: ClassVar[frozenset[str]] = frozenset(
@@ -166,7 +166,7 @@ class Patient(_Record):
     consent: ContactConsent = ContactConsent()
 
 
-class Practice(_Record):
+class Practice(Record):
     """A referring or receiving practice (organisation).
 
     :ivar preferred_channel: how the practice wants updates and the consult report: fax (the
@@ -190,7 +190,7 @@ class Practice(_Record):
     address: Address | None = None
 
 
-class Provider(_Record):
+class Provider(Record):
     """An individual clinician."""
 
     name: NonEmpty
@@ -198,7 +198,7 @@ class Provider(_Record):
     specialty: str | None = None
 
 
-class Coverage(_Record):
+class Coverage(Record):
     """The patient's insurance coverage."""
 
     _phi: ClassVar[frozenset[str]] = frozenset({"member_id", "group_number"})
@@ -209,7 +209,7 @@ class Coverage(_Record):
     plan_name: str | None = None
 
 
-class Authorization(_Record):
+class Authorization(Record):
     """Insurance authorization for the referred care: a sub-status, not a lifecycle state."""
 
     status: AuthorizationStatus = AuthorizationStatus.NOT_REQUIRED
@@ -261,7 +261,7 @@ class Authorization(_Record):
         return self.authorized_visits is None or self.used_visits < self.authorized_visits
 
 
-class ReasonForReferral(_Record):
+class ReasonForReferral(Record):
     """Why the patient is referred: ICD-10-CM codes and text."""
 
     _phi: ClassVar[frozenset[str]] = frozenset({"text", "icd10_codes"})
@@ -269,7 +269,7 @@ class ReasonForReferral(_Record):
     text: str | None = None
 
 
-class ReceivedDocument(_Record):
+class ReceivedDocument(Record):
     """A document received for a records request, by reference (the bytes stay with the host).
 
     .. versionadded:: 0.3
@@ -290,7 +290,7 @@ _OPEN_RECORDS: frozenset[RecordsRequestStatus] = frozenset(
 )
 
 
-class RecordsRequest(_Record):
+class RecordsRequest(Record):
     """A request to transfer medical records for this referral.
 
     :ivar due_at: when chasing starts (the first request fax goes out then).
@@ -363,7 +363,7 @@ class RecordsRequest(_Record):
         )
 
 
-class ConsultReport(_Record):
+class ConsultReport(Record):
     """The specialist's consult report going back to the referring practice, by reference.
 
     The loop is closed (``close_loop``, what 360X calls the closed-loop referral and FHIR a
@@ -381,7 +381,7 @@ class ConsultReport(_Record):
     acknowledged_at: UtcDatetime | None = None
 
 
-class ReferralDocument(_Record):
+class ReferralDocument(Record):
     """A document of the referral itself (the referral letter, a correction), by reference.
 
     Revisions of one document share *revision_of* (the first version's id).
@@ -396,7 +396,7 @@ class ReferralDocument(_Record):
     revision_of: str | None = None
 
 
-class Appointment(_Record):
+class Appointment(Record):
     """One appointment booked for the referral; a referral may have several."""
 
     id: UUID = Field(default_factory=uuid4)
@@ -410,7 +410,7 @@ class Appointment(_Record):
     external_id: str | None = None
 
 
-class Disclosure(_Record):
+class Disclosure(Record):
     """What a status or authorization answer told whom: field names and the caller's role.
 
     Only the names of the disclosed fields are kept, never their values.
@@ -425,7 +425,7 @@ class Disclosure(_Record):
     """Whether the caller's identity was verified before the answer."""
 
 
-class Interaction(_Record):
+class Interaction(Record):
     """A call, SMS, fax, letter, email or portal message about the referral, with its summary.
 
     ``summary`` is free text and may hold PHI: it is masked in ``repr()``.
@@ -481,7 +481,7 @@ TaskAction = Literal[
 ]
 
 
-class TaskChange(_Record):
+class TaskChange(Record):
     """One change of a human task: what happened, who did it and when.
 
     .. versionadded:: 0.1
@@ -496,7 +496,7 @@ class TaskChange(_Record):
     assignee: str | None = None
 
 
-class HumanTask(_Record):
+class HumanTask(Record):
     """Work routed to a named human queue, with a due time and the reason it exists.
 
     ``detail`` and ``note`` are free text and may hold PHI: both are masked in ``repr()``.
@@ -542,7 +542,7 @@ _REASON_ENUMS: dict[str, type[enum.Enum]] = {
 }
 
 
-class StatusReason(_Record):
+class StatusReason(Record):
     """The coded reason behind a declined, cancelled, lost, held or erroneous referral."""
 
     _phi: ClassVar[frozenset[str]] = frozenset({"text"})

@@ -29,8 +29,8 @@ from referralkit.model.records import (
     StatusReason,
 )
 from referralkit.model.types import (
+    Record,
     UtcDatetime,
-    _Record,
 )
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
 # -- The referral -------------------------------------------------------------------------------
 
 
-class Referral(_Record):
+class Referral(Record):
     """A specialist referral as the host stores it. Immutable: changes return ``model_copy``.
 
     ``version`` counts committed changes (creation is version 1) and ``history_hash`` is the

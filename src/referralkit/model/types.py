@@ -158,7 +158,7 @@ def refuse_unstorable_text(value: Any) -> Any:
     return value
 
 
-class _Record(BaseModel):
+class Record(BaseModel):
     """Base of every model: frozen, strict, no unknown fields, PHI masked in repr.
 
     No field holds text a store could not keep (:func:`unstorable_text`).

@@ -85,8 +85,8 @@ def supported_operations(adapter: object, capability: Capability) -> frozenset[s
 IdempotencyKey = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 """A sha256 hex digest made by :func:`idempotency_key`."""
 
-_Id = Annotated[str, Field(min_length=1, max_length=200)]
-_Text = Annotated[str, Field(min_length=1, max_length=1600)]
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(min_length=1, max_length=1600)]
 
 
 def idempotency_key(referral_id: UUID, action: str, attempt: int = 1) -> str:
@@ -104,7 +104,7 @@ def idempotency_key(referral_id: UUID, action: str, attempt: int = 1) -> str:
     return hashlib.sha256(f"{referral_id}|{action}|{attempt}".encode()).hexdigest()
 
 
-class _Message(BaseModel):
+class Message(BaseModel):
     """Base of port data: frozen, strict, no unknown fields, PHI masked in repr."""
 
     model_config = ConfigDict(
@@ -122,19 +122,19 @@ class _Message(BaseModel):
                 yield name, value
 
 
-class DocumentRef(_Message):
+class DocumentRef(Message):
     """A reference to a stored document; the content stays in the host's document store.
 
     .. versionadded:: 0.1
     """
 
-    document_id: _Id
-    kind: _Id
+    document_id: Id
+    kind: Id
     content_type: str = "application/pdf"
     pages: Annotated[int, Field(ge=1)] | None = None
 
 
-class OutboundRequest(_Message):
+class OutboundRequest(Message):
     """Base of every request that has a side effect outside referralkit.
 
     :ivar operation: the port method that carries it (class constant).
@@ -149,7 +149,7 @@ class OutboundRequest(_Message):
     referral_id: UUID
 
 
-class Receipt(_Message):
+class Receipt(Message):
     """An adapter's acknowledgement that it accepted an outbound request.
 
     :ivar provider_ref: the vendor's id for the message, call, fax or booking.
@@ -159,12 +159,12 @@ class Receipt(_Message):
     """
 
     idempotency_key: IdempotencyKey
-    provider_ref: _Id
+    provider_ref: Id
     accepted_at: UtcDatetime
     duplicate: bool = False
 
 
-def _patient(referral: Referral) -> Patient:
+def patient_of(referral: Referral) -> Patient:
     if referral.patient is None:
         raise ValueError("the referral has no patient")
     return referral.patient

@@ -17,12 +17,12 @@ from referralkit.model import (
     TaskPriority,
     UtcDatetime,
 )
-from referralkit.ports.common import _Id, _Message
+from referralkit.ports.common import Id, Message
 
 __all__ = ["EventNotice", "IntakeCheck", "OutreachTemplate", "RoutingRule", "RoutingSuggestion"]
 
 
-class EventNotice(_Message):
+class EventNotice(Message):
     """What observer hooks see of a committed event: who, when, what kind; never its data.
 
     Observers that need more read it from the desk, under the host's access control.
@@ -59,16 +59,16 @@ class EventNotice(_Message):
         )
 
 
-class RoutingSuggestion(_Message):
+class RoutingSuggestion(Message):
     """A contributed routing rule's proposal: send the referral to a human queue.
 
     .. versionadded:: 0.1
     """
 
-    rule_id: _Id
-    queue: _Id
-    title: _Id
-    reason: _Id
+    rule_id: Id
+    queue: Id
+    title: Id
+    reason: Id
     priority: TaskPriority = TaskPriority.NORMAL
     due_in: timedelta = timedelta(hours=24)
 

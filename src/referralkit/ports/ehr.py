@@ -22,11 +22,11 @@ from referralkit.model import (
 from referralkit.ports.common import (
     Capability,
     DocumentRef,
+    Id,
     IdempotencyKey,
+    Message,
     OutboundRequest,
     Receipt,
-    _Id,
-    _Message,
 )
 
 __all__ = [
@@ -71,7 +71,7 @@ class BookAppointmentRequest(OutboundRequest):
     capability: ClassVar[Capability] = "ehr"
     phi_fields: ClassVar[frozenset[str]] = frozenset({"mrn"})
     appointment_id: UUID
-    mrn: _Id
+    mrn: Id
     start: UtcDatetime
     duration_minutes: Annotated[int, Field(gt=0, le=24 * 60)] = 30
     provider_npi: str | None = None
@@ -87,7 +87,7 @@ class CancelAppointmentRequest(OutboundRequest):
     operation: ClassVar[str] = "cancel_appointment"
     capability: ClassVar[Capability] = "ehr"
     appointment_id: UUID
-    external_id: _Id
+    external_id: Id
     reason: CancelReason
 
 
@@ -126,7 +126,7 @@ class TaskMirrorRequest(OutboundRequest):
     operation: ClassVar[str] = "push_task"
     capability: ClassVar[Capability] = "ehr"
     task_id: UUID
-    queue: _Id
+    queue: Id
     title: Annotated[str, Field(min_length=1, max_length=500)]
     status: TaskStatus
     priority: TaskPriority
@@ -138,7 +138,7 @@ class TaskMirrorRequest(OutboundRequest):
 # -- EHR reads (no side effect; still keyed, so vendors can trace them) ----------------------
 
 
-class PatientLookupRequest(_Message):
+class PatientLookupRequest(Message):
     """Fetch a patient's demographics and coverage from the EHR.
 
     .. versionadded:: 0.1
@@ -147,11 +147,11 @@ class PatientLookupRequest(_Message):
     phi_fields: ClassVar[frozenset[str]] = frozenset({"mrn"})
     idempotency_key: IdempotencyKey
     referral_id: UUID
-    mrn: _Id
+    mrn: Id
     include_coverage: bool = True
 
 
-class PatientRecord(_Message):
+class PatientRecord(Message):
     """What the EHR returned for a :class:`PatientLookupRequest`.
 
     .. versionadded:: 0.1
@@ -163,7 +163,7 @@ class PatientRecord(_Message):
     coverage: tuple[Coverage, ...] = ()
 
 
-class DocumentsRequest(_Message):
+class DocumentsRequest(Message):
     """Fetch references to clinical documents for a records request.
 
     .. versionadded:: 0.1
@@ -172,12 +172,12 @@ class DocumentsRequest(_Message):
     phi_fields: ClassVar[frozenset[str]] = frozenset({"mrn"})
     idempotency_key: IdempotencyKey
     referral_id: UUID
-    mrn: _Id
-    kinds: tuple[_Id, ...] = ()
+    mrn: Id
+    kinds: tuple[Id, ...] = ()
     since: date | None = None
 
 
-class DocumentList(_Message):
+class DocumentList(Message):
     """The documents an EHR found for a :class:`DocumentsRequest`.
 
     .. versionadded:: 0.1
@@ -193,10 +193,10 @@ class AppointmentReceipt(Receipt):
     .. versionadded:: 0.1
     """
 
-    external_id: _Id
+    external_id: Id
 
 
-class SlotsRequest(_Message):
+class SlotsRequest(Message):
     """Ask the EHR for open appointment slots (FHIR ``Slot``/``Schedule``, HL7 SIU).
 
     An optional operation: an EHR adapter that offers it has a ``find_slots`` method (and,
@@ -213,7 +213,7 @@ class SlotsRequest(_Message):
 
     idempotency_key: IdempotencyKey
     referral_id: UUID
-    specialty: _Id
+    specialty: Id
     priority: str = "routine"
     start_after: UtcDatetime
     end_before: UtcDatetime | None = None
@@ -221,20 +221,20 @@ class SlotsRequest(_Message):
     limit: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class Slot(_Message):
+class Slot(Message):
     """One open slot the EHR offers.
 
     .. versionadded:: 0.3
     """
 
-    slot_id: _Id
+    slot_id: Id
     start: UtcDatetime
     duration_minutes: Annotated[int, Field(gt=0, le=24 * 60)] = 30
     location: str | None = None
     provider_npi: str | None = None
 
 
-class SlotList(_Message):
+class SlotList(Message):
     """The slots an EHR found for a :class:`SlotsRequest`, earliest first.
 
     .. versionadded:: 0.3

@@ -10,9 +10,9 @@ from referralkit.model import PhoneE164, Referral
 from referralkit.ports.common import (
     Capability,
     DocumentRef,
+    Id,
     OutboundRequest,
     Receipt,
-    _Id,
     idempotency_key,
 )
 
@@ -37,7 +37,7 @@ class FaxRequest(OutboundRequest):
     capability: ClassVar[Capability] = "fax"
     to: PhoneE164
     purpose: FaxPurpose
-    recipient_name: _Id
+    recipient_name: Id
     referral_number: str | None = None
     documents: tuple[DocumentRef, ...] = ()
     records_request_id: UUID | None = None

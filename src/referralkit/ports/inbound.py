@@ -8,12 +8,12 @@ from uuid import UUID
 from pydantic import Field
 
 from referralkit.model import PhoneE164, UtcDatetime
-from referralkit.ports.common import DocumentRef, IdempotencyKey, _Id, _Message
+from referralkit.ports.common import DocumentRef, Id, IdempotencyKey, Message
 
 __all__ = ["CallOutcome", "InboundFax", "SmsReply"]
 
 
-class CallOutcome(_Message):
+class CallOutcome(Message):
     """The outcome of an outbound call, reported by the telephony vendor.
 
     .. versionadded:: 0.1
@@ -21,7 +21,7 @@ class CallOutcome(_Message):
 
     phi_fields: ClassVar[frozenset[str]] = frozenset({"summary"})
     referral_id: UUID
-    provider_ref: _Id
+    provider_ref: Id
     outcome: Literal[
         "answered", "voicemail", "no_answer", "busy", "failed", "wrong_number", "declined"
     ]
@@ -31,7 +31,7 @@ class CallOutcome(_Message):
     summary: str | None = None
 
 
-class SmsReply(_Message):
+class SmsReply(Message):
     """An SMS the patient sent back; ``STOP`` and its synonyms opt the patient out of SMS.
 
     .. versionadded:: 0.1
@@ -39,13 +39,13 @@ class SmsReply(_Message):
 
     phi_fields: ClassVar[frozenset[str]] = frozenset({"from_number", "body"})
     referral_id: UUID
-    provider_ref: _Id
+    provider_ref: Id
     from_number: PhoneE164
     body: Annotated[str, Field(max_length=1600)]
     at: UtcDatetime
 
 
-class InboundFax(_Message):
+class InboundFax(Message):
     """A fax received for a referral (the host matched it), e.g. records sent back.
 
     .. versionadded:: 0.1
@@ -53,7 +53,7 @@ class InboundFax(_Message):
 
     phi_fields: ClassVar[frozenset[str]] = frozenset({"from_number"})
     referral_id: UUID
-    provider_ref: _Id
+    provider_ref: Id
     from_number: PhoneE164 | None = None
     received_at: UtcDatetime
     document: DocumentRef

@@ -22,10 +22,10 @@ from referralkit.model import (
 )
 from referralkit.ports.common import (
     DocumentRef,
+    Id,
     OutboundRequest,
     Receipt,
-    _Id,
-    _Text,
+    Text,
     idempotency_key,
 )
 
@@ -47,8 +47,8 @@ class StaffAlertRequest(OutboundRequest):
 
     operation: ClassVar[str] = "alert_staff"
     task_id: UUID
-    queue: _Id
-    title: _Id
+    queue: Id
+    title: Id
     priority: TaskPriority = TaskPriority.NORMAL
     due_at: UtcDatetime
 
@@ -87,18 +87,18 @@ class PracticeUpdateRequest(OutboundRequest):
     """
 
     operation: ClassVar[str] = "update_practice"
-    practice_name: _Id
+    practice_name: Id
     channel: Channel
     """Fax, email or portal (a plain :class:`Channel` so a queued request rebuilt from its
     JSON validates: a ``Literal`` of enum members refuses ``"fax"``)."""
-    destination: _Id
+    destination: Id
     referral_number: str | None = None
     status: ReferralStatus
     reason_code: str | None = None
     appointment_at: UtcDatetime | None = None
-    milestone: _Id | None = None
+    milestone: Id | None = None
     documents: tuple[DocumentRef, ...] = ()
-    milestones: tuple[_Id, ...] = ()
+    milestones: tuple[Id, ...] = ()
     """A weekly digest's milestone codes, oldest first (*milestone* is then
     ``"weekly_digest"`` and the state, reason and appointment are the latest ones).
 
@@ -165,9 +165,9 @@ class PatientEmailRequest(OutboundRequest):
     operation: ClassVar[str] = "email_patient"
     phi_fields: ClassVar[frozenset[str]] = frozenset({"to", "subject", "body"})
     to: Email
-    template_id: _Id
+    template_id: Id
     subject: Annotated[str, Field(min_length=1, max_length=200)]
-    body: _Text
+    body: Text
     language: LanguageTag = "en"
 
 
@@ -179,9 +179,9 @@ class LetterRequest(OutboundRequest):
 
     operation: ClassVar[str] = "send_letter"
     phi_fields: ClassVar[frozenset[str]] = frozenset({"recipient_name", "address", "body"})
-    recipient_name: _Id
+    recipient_name: Id
     address: Address
-    template_id: _Id
+    template_id: Id
     body: Annotated[str, Field(min_length=1, max_length=20_000)]
     language: LanguageTag = "en"
 

@@ -10,11 +10,11 @@ from pydantic import Field, model_validator
 from referralkit.model import LanguageTag, PhoneE164, PhoneExtension, Referral, UtcDatetime
 from referralkit.ports.common import (
     Capability,
+    Id,
     OutboundRequest,
     Receipt,
-    _Id,
-    _patient,
     idempotency_key,
+    patient_of,
 )
 
 __all__ = ["CallRequest", "SmsRequest", "TelephonyAdapter"]
@@ -37,7 +37,7 @@ class CallRequest(OutboundRequest):
     phi_fields: ClassVar[frozenset[str]] = frozenset({"to", "extension"})
     to: PhoneE164
     extension: PhoneExtension | None = None
-    script_id: _Id
+    script_id: Id
     language: LanguageTag = "en"
     window_start: UtcDatetime
     window_end: UtcDatetime
@@ -64,7 +64,7 @@ class CallRequest(OutboundRequest):
 
         :raises ValueError: the referral has no patient phone at *phone_index*.
         """
-        patient = _patient(referral)
+        patient = patient_of(referral)
         if len(patient.phones) <= phone_index:
             raise ValueError("the patient has no phone at that index")
         phone = patient.phones[phone_index]
@@ -90,7 +90,7 @@ class SmsRequest(OutboundRequest):
     capability: ClassVar[Capability] = "telephony"
     phi_fields: ClassVar[frozenset[str]] = frozenset({"to", "body"})
     to: PhoneE164
-    template_id: _Id
+    template_id: Id
     body: Annotated[str, Field(min_length=1, max_length=640)]
     language: LanguageTag = "en"
 
@@ -102,7 +102,7 @@ class SmsRequest(OutboundRequest):
 
         :raises ValueError: the patient has no such mobile phone.
         """
-        patient = _patient(referral)
+        patient = patient_of(referral)
         stopped = patient.consent.opted_out_numbers
         mobiles = [
             p.number

@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 
 from referralkit.model import HumanTask, Priority, TaskPriority, TaskStatus
-from referralkit.routing.decisions import RoutingDecision, RuleExplanation, _clip, task_id_for
+from referralkit.routing.decisions import RoutingDecision, RuleExplanation, clip, task_id_for
 from referralkit.routing.facts import Facts
 from referralkit.routing.rules import Action, Rule, SlaDue
 from referralkit.routing.ruleset import RuleSet
@@ -32,7 +32,7 @@ def _subject_key(rule: Rule, facts: Facts) -> str:
     return "referral"
 
 
-class _Decider:
+class Decider:
     """Turns a matched rule's actions into decisions for one referral (one evaluation)."""
 
     def __init__(self, rules: RuleSet, facts: Facts) -> None:
@@ -91,8 +91,8 @@ class _Decider:
         return HumanTask(
             id=task_id_for(self.referral.id, key),
             queue=queue,
-            title=_clip(title or rule.description or rule.id),
-            reason=_clip(f"rule {rule.id}: {rule.description}"),
+            title=clip(title or rule.description or rule.id),
+            reason=clip(f"rule {rule.id}: {rule.description}"),
             priority=priority,
             created_at=self.now,
             due_at=due_at,
@@ -102,6 +102,7 @@ class _Decider:
     # -- actions --------------------------------------------------------------------------
 
     def decide(self, rule: Rule, explanation: RuleExplanation) -> list[RoutingDecision]:
+        """Return what *rule* (which matched) decides now, skipping what is already recorded."""
         decisions: list[RoutingDecision] = []
         subject = _subject_key(rule, self.facts)
         for index, action in enumerate(rule.then):

@@ -181,5 +181,5 @@ def task_id_for(referral_id: UUID, key: str) -> UUID:
     return uuid5(_TASK_NAMESPACE, f"{referral_id}/{key}")
 
 
-def _clip(text: str) -> str:
+def clip(text: str) -> str:
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"

@@ -21,7 +21,7 @@ import attrs
 
 from referralkit.events import Event
 from referralkit.model import HumanTask, Referral, ReferralStatus, TaskPriority
-from referralkit.routing.decider import _Decider
+from referralkit.routing.decider import Decider
 from referralkit.routing.decisions import (
     CheckResult,
     DecisionKind,
@@ -30,7 +30,7 @@ from referralkit.routing.decisions import (
     RoutingResult,
     RoutingSweepReport,
     RuleExplanation,
-    _clip,
+    clip,
     task_id_for,
 )
 from referralkit.routing.facts import ROUTING_EVENT_PREFIX, Facts
@@ -77,11 +77,11 @@ def _reason(rule: Rule, checks: Sequence[CheckResult], matched: bool) -> str:
         return "rule is disabled"
     if matched:
         seen = "; ".join(f"{c.name}={c.seen}" for c in checks) or "no conditions"
-        return _clip(f"matched ({seen})")
+        return clip(f"matched ({seen})")
     failed = next((c for c in checks if not c.passed), None)
     if failed is None:  # pragma: no cover - a rule that did not match has a failing check
         return "not matched"
-    return _clip(f"not matched: {failed.name} saw {failed.seen}, needs {failed.expected}")
+    return clip(f"not matched: {failed.name} saw {failed.seen}, needs {failed.expected}")
 
 
 def evaluate(
@@ -101,7 +101,7 @@ def evaluate(
     if referral.status is ReferralStatus.ENTERED_IN_ERROR:
         return RoutingResult(referral.id, at, (), ())  # void: nothing to route
     facts = rules.facts(referral, events, at)
-    decider = _Decider(rules, facts)
+    decider = Decider(rules, facts)
     decisions: list[RoutingDecision] = []
     matched: list[RuleExplanation] = []
     index_of = {id(rule): i for i, rule in enumerate(rules.rules)}
@@ -128,7 +128,7 @@ def decisions_due(rules: RuleSet, facts: Facts) -> bool:
     """
     if facts.status is ReferralStatus.ENTERED_IN_ERROR:
         return False
-    decider = _Decider(rules, facts)
+    decider = Decider(rules, facts)
     return any(decider.has_due(rule, _PROBE) for rule in rules.match(facts))
 
 
@@ -151,7 +151,7 @@ def explain(
         reason = _VOID if void else _reason(rule, checks, matched)
         explanation = RuleExplanation(rule.id, rule.description, matched, reason, checks)
         if matched:
-            decider = _Decider(rules, facts)
+            decider = Decider(rules, facts)
             outcomes = [
                 f"{d.kind}"
                 + (f" -> {d.queue}" if d.queue else "")
@@ -202,8 +202,8 @@ def suggested_decision(
     task = HumanTask(
         id=task_id,
         queue=queue,
-        title=_clip(title),
-        reason=_clip(f"rule {rule_id}: {reason}"),
+        title=clip(title),
+        reason=clip(f"rule {rule_id}: {reason}"),
         priority=priority,
         created_at=at,
         due_at=due_at,

@@ -294,7 +294,7 @@ def _extra_keys(resource: JsonDict, mapped: frozenset[str], issues: list[Mapping
 # -- ServiceRequest to intake -----------------------------------------------------------------
 
 
-def _patient(patient: JsonDict, systems: FhirSystems, payload: JsonDict) -> list[MappingIssue]:
+def patient_of(patient: JsonDict, systems: FhirSystems, payload: JsonDict) -> list[MappingIssue]:
     issues: list[MappingIssue] = []
     _extra_keys(patient, _PATIENT_MAPPED, issues)
     names = [_dict(n) for n in _list(patient.get("name"))]
@@ -596,7 +596,7 @@ def read_service_request(
     payload: JsonDict = {}
     patient = resolver.resolve(request.get("subject"), "ServiceRequest.subject", "Patient")
     if patient is not None:
-        issues.extend(_patient(patient, systems, payload))
+        issues.extend(patient_of(patient, systems, payload))
     _party(resolver, request.get("requester"), "ServiceRequest.requester", "referring", payload)
     performers = _list(request.get("performer"))
     if performers:
@@ -890,7 +890,7 @@ def patient_from_fhir(
     """
     _model, resource = validate_resource(data, "Patient")
     payload: JsonDict = {}
-    _patient(resource, systems or FhirSystems(), payload)
+    patient_of(resource, systems or FhirSystems(), payload)
     session = IntakeSession(CallType.NEW_REFERRAL, IntakeConfig(), clock or SystemClock())
     session.update(payload)
     fields: JsonDict = {

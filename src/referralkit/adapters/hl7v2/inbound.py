@@ -204,7 +204,7 @@ def _referral(
     opts: ReadOptions,
 ) -> ReferralRequest:
     payload = _Payload()
-    _patient(message, payload)
+    patient_of(message, payload)
     number = _ref_number(message)
     payload.put("referral_number", number, "RF1-6")
     priority = message.value("RF1", 2)
@@ -232,7 +232,7 @@ def _omg(
     number = message.value("ORC", 2) or message.value("OBR", 2) or None
     if control in ("NW", "XO"):
         payload = _Payload()
-        _patient(message, payload)
+        patient_of(message, payload)
         payload.put("referral_number", number, "ORC-2")
         payload.put("priority", _priority(message.value("TQ1", 9)), "TQ1-9")
         code, text = message.value("OBR", 4, 1), message.value("OBR", 4, 2)
@@ -297,7 +297,7 @@ def _validated(
     )
 
 
-def _patient(message: Hl7Message, payload: _Payload) -> None:
+def patient_of(message: Hl7Message, payload: _Payload) -> None:
     if not message.has("PID"):
         raise _error("the message has no PID segment", "PID", 0, code=100)
     payload.put("patient.family_name", message.value("PID", 5, 1), "PID-5")

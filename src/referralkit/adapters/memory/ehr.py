@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from referralkit.adapters.memory.recorder import _receipt, _Recorder
+from referralkit.adapters.memory.recorder import Recorder, receipt_for
 from referralkit.model import Coverage, Patient
 from referralkit.ports import (
     AppointmentReceipt,
@@ -28,7 +28,7 @@ __all__ = ["InMemoryEhr"]
 
 
 @attrs.define
-class InMemoryEhr(_Recorder):
+class InMemoryEhr(Recorder):
     """A fake :class:`~referralkit.ports.EhrAdapter` serving patients and documents by MRN.
 
     It is also an :class:`~referralkit.ports.EhrWorkMirror`: mirrored interactions and tasks
@@ -68,7 +68,7 @@ class InMemoryEhr(_Recorder):
     def push_status(self, request: StatusPushRequest) -> Receipt:
         """Record the status push."""
         key = request.idempotency_key
-        return self._serve("push_status", key, request, _receipt(key))
+        return self._serve("push_status", key, request, receipt_for(key))
 
     def find_slots(self, request: SlotsRequest) -> SlotList:
         """Return the open slots of the specialty in the requested range, earliest first."""
@@ -105,14 +105,14 @@ class InMemoryEhr(_Recorder):
     def cancel_appointment(self, request: CancelAppointmentRequest) -> Receipt:
         """Record the cancellation."""
         key = request.idempotency_key
-        return self._serve("cancel_appointment", key, request, _receipt(key))
+        return self._serve("cancel_appointment", key, request, receipt_for(key))
 
     def log_interaction(self, request: InteractionMirrorRequest) -> Receipt:
         """Record the mirrored interaction (once per key)."""
         key = request.idempotency_key
-        return self._serve("log_interaction", key, request, _receipt(key))
+        return self._serve("log_interaction", key, request, receipt_for(key))
 
     def push_task(self, request: TaskMirrorRequest) -> Receipt:
         """Record the mirrored task state (once per key)."""
         key = request.idempotency_key
-        return self._serve("push_task", key, request, _receipt(key))
+        return self._serve("push_task", key, request, receipt_for(key))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import attrs
 
-from referralkit.adapters.memory.recorder import _receipt, _Recorder
+from referralkit.adapters.memory.recorder import Recorder, receipt_for
 from referralkit.ports import FaxRequest, Receipt
 
 __all__ = ["InMemoryFax"]
 
 
 @attrs.define
-class InMemoryFax(_Recorder):
+class InMemoryFax(Recorder):
     """A fake :class:`~referralkit.ports.FaxAdapter`.
 
     .. versionadded:: 0.1
@@ -25,4 +25,4 @@ class InMemoryFax(_Recorder):
     def send_fax(self, request: FaxRequest) -> Receipt:
         """Record the fax."""
         key = request.idempotency_key
-        return self._serve("send_fax", key, request, _receipt(key))
+        return self._serve("send_fax", key, request, receipt_for(key))

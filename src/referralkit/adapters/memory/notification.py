@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 from pydantic import BaseModel
 
-from referralkit.adapters.memory.recorder import _receipt, _Recorder
+from referralkit.adapters.memory.recorder import Recorder, receipt_for
 from referralkit.ports import (
     LetterRequest,
     PatientEmailRequest,
@@ -18,7 +18,7 @@ __all__ = ["InMemoryNotification"]
 
 
 @attrs.define
-class InMemoryNotification(_Recorder):
+class InMemoryNotification(Recorder):
     """A fake :class:`~referralkit.ports.NotificationAdapter`.
 
     .. versionadded:: 0.1
@@ -32,19 +32,19 @@ class InMemoryNotification(_Recorder):
     def alert_staff(self, request: StaffAlertRequest) -> Receipt:
         """Record the staff alert."""
         key = request.idempotency_key
-        return self._serve("alert_staff", key, request, _receipt(key))
+        return self._serve("alert_staff", key, request, receipt_for(key))
 
     def update_practice(self, request: PracticeUpdateRequest) -> Receipt:
         """Record the practice update."""
         key = request.idempotency_key
-        return self._serve("update_practice", key, request, _receipt(key))
+        return self._serve("update_practice", key, request, receipt_for(key))
 
     def email_patient(self, request: PatientEmailRequest) -> Receipt:
         """Record the email."""
         key = request.idempotency_key
-        return self._serve("email_patient", key, request, _receipt(key))
+        return self._serve("email_patient", key, request, receipt_for(key))
 
     def send_letter(self, request: LetterRequest) -> Receipt:
         """Record the letter."""
         key = request.idempotency_key
-        return self._serve("send_letter", key, request, _receipt(key))
+        return self._serve("send_letter", key, request, receipt_for(key))

@@ -10,9 +10,9 @@ import attrs
 from referralkit.adapters.memory.ehr import InMemoryEhr
 from referralkit.adapters.memory.fax import InMemoryFax
 from referralkit.adapters.memory.notification import InMemoryNotification
-from referralkit.adapters.memory.recorder import _Recorder
+from referralkit.adapters.memory.recorder import Recorder
 from referralkit.adapters.memory.telephony import InMemoryTelephony
-from referralkit.adapters.memory.templates import _default_templates
+from referralkit.adapters.memory.templates import default_templates
 from referralkit.clock import Clock
 from referralkit.plugins import hookimpl
 from referralkit.ports import (
@@ -49,7 +49,7 @@ class InMemoryPlugin:
     """Every transition notice observed (``referralkit_on_transition``)."""
     intake_checks: list[IntakeCheck] = attrs.field(factory=list)
     routing_rules: list[RoutingRule] = attrs.field(factory=list)
-    templates: list[OutreachTemplate] = attrs.field(factory=_default_templates)
+    templates: list[OutreachTemplate] = attrs.field(factory=default_templates)
 
     @classmethod
     def with_clock(
@@ -64,7 +64,7 @@ class InMemoryPlugin:
         )
 
     @property
-    def backends(self) -> tuple[_Recorder, ...]:
+    def backends(self) -> tuple[Recorder, ...]:
         """The four fakes."""
         return (self.telephony, self.ehr, self.fax, self.notification)
 

@@ -41,7 +41,7 @@ class Fault:
 
 
 @attrs.define
-class _Recorder:
+class Recorder:
     """What every fake shares: recording, idempotency, scripted faults."""
 
     name: str = "memory"
@@ -109,5 +109,5 @@ class _Recorder:
             return receipt
 
 
-def _receipt(key: str) -> Callable[[str, datetime], Receipt]:
+def receipt_for(key: str) -> Callable[[str, datetime], Receipt]:
     return lambda ref, now: Receipt(idempotency_key=key, provider_ref=ref, accepted_at=now)

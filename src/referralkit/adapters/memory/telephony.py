@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import attrs
 
-from referralkit.adapters.memory.recorder import _receipt, _Recorder
+from referralkit.adapters.memory.recorder import Recorder, receipt_for
 from referralkit.ports import CallRequest, Receipt, SmsRequest
 
 __all__ = ["InMemoryTelephony"]
 
 
 @attrs.define
-class InMemoryTelephony(_Recorder):
+class InMemoryTelephony(Recorder):
     """A fake :class:`~referralkit.ports.TelephonyAdapter`: calls and SMS are recorded.
 
     .. versionadded:: 0.1
@@ -30,9 +30,9 @@ class InMemoryTelephony(_Recorder):
     def place_call(self, request: CallRequest) -> Receipt:
         """Record the call."""
         key = request.idempotency_key
-        return self._serve("place_call", key, request, _receipt(key))
+        return self._serve("place_call", key, request, receipt_for(key))
 
     def send_sms(self, request: SmsRequest) -> Receipt:
         """Record the SMS."""
         key = request.idempotency_key
-        return self._serve("send_sms", key, request, _receipt(key))
+        return self._serve("send_sms", key, request, receipt_for(key))

@@ -36,7 +36,7 @@ class _Blank(dict[str, str]):
         return ""
 
 
-def _default_templates() -> list[OutreachTemplate]:
+def default_templates() -> list[OutreachTemplate]:
     return [
         MemoryTemplate(
             "memory-reminder",
