@@ -150,13 +150,13 @@ class _State:
         desk = ReferralDesk(
             store=self.open_store(),
             hooks=Hooks(make_plugin_manager(load_entrypoints=plugins)),
-            outreach=self._outreach_settings(),
+            outreach=self.outreach_settings(),
         )
         if settings.rules is not None:
             desk.routing_rules.load_path(settings.rules)
         return desk
 
-    def _outreach_settings(self) -> Any:
+    def outreach_settings(self) -> Any:
         settings = self.settings
         if not settings.outreach_enabled:
             return None
@@ -544,7 +544,7 @@ def sweep(
 def _dry_run(state: _State, at: datetime) -> int:
     from referralkit.outreach.planner import plan
 
-    settings = state._outreach_settings()
+    settings = state.outreach_settings()
     if settings is None:
         click.echo("outreach is off (enable [outreach] in the config): nothing would be sent")
         return EXIT_OK

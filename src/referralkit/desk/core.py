@@ -120,7 +120,7 @@ def _rewired(desk: ReferralDesk, attribute: attrs.Attribute[Any], value: Any) ->
         if attribute.name in ("store", "clock"):
             desk.__attrs_post_init__()  # every service holds them: compose again
         else:
-            desk._wire()
+            desk._wire()  # noqa: SLF001 - the desk wiring itself
     return value
 
 

@@ -152,7 +152,7 @@ class IntakeConfig:
 
         :raises IntakeError: ``invalid_config``.
         """
-        return cls()._with(data)
+        return cls()._with(data)  # noqa: SLF001 - its own class
 
     def _with(self, data: object) -> IntakeConfig:
         problems: list[dict[str, Any]] = []
