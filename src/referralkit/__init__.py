@@ -137,6 +137,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         InteropError as InteropError,
     )
     from referralkit.errors import (
+        InvalidReferralNumberError as InvalidReferralNumberError,
+    )
+    from referralkit.errors import (
         InvalidTransitionError as InvalidTransitionError,
     )
     from referralkit.errors import (
@@ -219,6 +222,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.events import (
         Event as Event,
+    )
+    from referralkit.events import (
+        encode_event as encode_event,
     )
     from referralkit.events import (
         verify_history as verify_history,
@@ -359,6 +365,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         compute_metrics as compute_metrics,
     )
     from referralkit.model import (
+        SAFE_ALPHABET as SAFE_ALPHABET,
+    )
+    from referralkit.model import (
         Actor as Actor,
     )
     from referralkit.model import (
@@ -384,6 +393,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.model import (
         Channel as Channel,
+    )
+    from referralkit.model import (
+        ConsultReport as ConsultReport,
     )
     from referralkit.model import (
         ContactConsent as ContactConsent,
@@ -437,16 +449,34 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         ReasonForReferral as ReasonForReferral,
     )
     from referralkit.model import (
+        ReceivedDocument as ReceivedDocument,
+    )
+    from referralkit.model import (
+        RecordsChannel as RecordsChannel,
+    )
+    from referralkit.model import (
         RecordsRequest as RecordsRequest,
     )
     from referralkit.model import (
         RecordsRequestStatus as RecordsRequestStatus,
     )
     from referralkit.model import (
+        RecordsSource as RecordsSource,
+    )
+    from referralkit.model import (
         Referral as Referral,
     )
     from referralkit.model import (
+        ReferralDocument as ReferralDocument,
+    )
+    from referralkit.model import (
+        ReferralNumberFormat as ReferralNumberFormat,
+    )
+    from referralkit.model import (
         ReferralStatus as ReferralStatus,
+    )
+    from referralkit.model import (
+        ReportDeliveryStatus as ReportDeliveryStatus,
     )
     from referralkit.model import (
         Role as Role,
@@ -488,7 +518,16 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         OutboxEntry as OutboxEntry,
     )
     from referralkit.outreach.policy import (
+        MILESTONES as MILESTONES,
+    )
+    from referralkit.outreach.policy import (
         Policy as OutreachPolicy,  # noqa: F401 - re-exported under this name (__all__)
+    )
+    from referralkit.outreach.policy import (
+        PracticeUpdates as PracticeUpdates,
+    )
+    from referralkit.outreach.policy import (
+        RecordsRules as RecordsRules,
     )
     from referralkit.plugins import (
         PROJECT_NAME as PROJECT_NAME,
@@ -509,6 +548,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         make_plugin_manager as make_plugin_manager,
     )
     from referralkit.ports import (
+        PORT_OPERATIONS as PORT_OPERATIONS,
+    )
+    from referralkit.ports import (
         EhrAdapter as EhrAdapter,
     )
     from referralkit.ports import (
@@ -524,6 +566,15 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         NotificationAdapter as NotificationAdapter,
     )
     from referralkit.ports import (
+        Slot as Slot,
+    )
+    from referralkit.ports import (
+        SlotList as SlotList,
+    )
+    from referralkit.ports import (
+        SlotsRequest as SlotsRequest,
+    )
+    from referralkit.ports import (
         TaskMirrorRequest as TaskMirrorRequest,
     )
     from referralkit.ports import (
@@ -531,6 +582,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.ports import (
         idempotency_key as idempotency_key,
+    )
+    from referralkit.ports import (
+        supported_operations as supported_operations,
     )
     from referralkit.routing import (
         RoutingReport as RoutingReport,
@@ -550,8 +604,17 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     from referralkit.routing import (
         default_rules as default_rules,
     )
+    from referralkit.routing import (
+        next_routing_at as next_routing_at,
+    )
     from referralkit.store import (
         LeasingStore as LeasingStore,
+    )
+    from referralkit.store import (
+        NumberedStore as NumberedStore,
+    )
+    from referralkit.store import (
+        RoutingStore as RoutingStore,
     )
     from referralkit.store import (
         Store as Store,
@@ -629,6 +692,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "Cms50Result": "referralkit.metrics",
     "ConfigError": "referralkit.errors",
     "ConflictError": "referralkit.errors",
+    "ConsultReport": "referralkit.model",
     "ContactConsent": "referralkit.model",
     "ContentError": "referralkit.errors",
     "Continuity": "referralkit.tasks",
@@ -664,12 +728,14 @@ _EXPORTS: Final[dict[str, str]] = {
     "Interaction": "referralkit.model",
     "InteractionMirrorRequest": "referralkit.ports",
     "InteropError": "referralkit.errors",
+    "InvalidReferralNumberError": "referralkit.errors",
     "InvalidTransitionError": "referralkit.errors",
     "InvalidTriggerError": "referralkit.errors",
     "Keyring": "referralkit.integrity",
     "LeasingStore": "referralkit.store",
     "Lifecycle": "referralkit.lifecycle",
     "LostReason": "referralkit.model",
+    "MILESTONES": "referralkit.outreach.policy",
     "ManualClock": "referralkit.clock",
     "MemoryStore": "referralkit.adapters.memory",
     "MetricsConfig": "referralkit.metrics",
@@ -682,9 +748,11 @@ _EXPORTS: Final[dict[str, str]] = {
     "NoShowReason": "referralkit.model",
     "NotAReferralkitDatabaseError": "referralkit.errors",
     "NotificationAdapter": "referralkit.ports",
+    "NumberedStore": "referralkit.store",
     "OutboxEntry": "referralkit.outreach.ledger",
     "OutreachPolicy": "referralkit.outreach.policy:Policy",
     "OutreachSettings": "referralkit.outreach.dispatch",
+    "PORT_OPERATIONS": "referralkit.ports",
     "PROJECT_NAME": "referralkit.plugins",
     "Patient": "referralkit.model",
     "PermanentAdapterError": "referralkit.errors",
@@ -696,31 +764,44 @@ _EXPORTS: Final[dict[str, str]] = {
     "PolicyError": "referralkit.errors",
     "PostgresStore": "referralkit.adapters.postgres",
     "Practice": "referralkit.model",
+    "PracticeUpdates": "referralkit.outreach.policy",
     "Priority": "referralkit.model",
     "Provider": "referralkit.model",
     "QueueCounts": "referralkit.tasks",
     "REPORT_JSON_SCHEMA": "referralkit.metrics",
     "ReasonForReferral": "referralkit.model",
+    "ReceivedDocument": "referralkit.model",
+    "RecordsChannel": "referralkit.model",
     "RecordsRequest": "referralkit.model",
     "RecordsRequestStatus": "referralkit.model",
+    "RecordsRules": "referralkit.outreach.policy",
+    "RecordsSource": "referralkit.model",
     "Referral": "referralkit.model",
     "ReferralDesk": "referralkit.desk",
+    "ReferralDocument": "referralkit.model",
     "ReferralKitError": "referralkit.errors",
     "ReferralNotFoundError": "referralkit.errors",
+    "ReferralNumberFormat": "referralkit.model",
     "ReferralStatus": "referralkit.model",
+    "ReportDeliveryStatus": "referralkit.model",
     "RetryPolicy": "referralkit.outbox",
     "Role": "referralkit.model",
     "RoutingError": "referralkit.errors",
     "RoutingReport": "referralkit.routing",
+    "RoutingStore": "referralkit.store",
     "RoutingSweepReport": "referralkit.routing",
     "RuleExplanation": "referralkit.routing",
     "RuleLoadError": "referralkit.errors",
     "RuleRegistry": "referralkit.routing",
     "RuleSet": "referralkit.routing",
+    "SAFE_ALPHABET": "referralkit.model",
     "SQLiteStore": "referralkit.adapters.sqlite",
     "ScriptedCaller": "referralkit.calls",
     "Seal": "referralkit.integrity",
     "SendRefusedError": "referralkit.errors",
+    "Slot": "referralkit.ports",
+    "SlotList": "referralkit.ports",
+    "SlotsRequest": "referralkit.ports",
     "SmsTooLongError": "referralkit.errors",
     "StatusAnswer": "referralkit.intake",
     "StatusCodes": "referralkit.lifecycle",
@@ -779,11 +860,13 @@ _EXPORTS: Final[dict[str, str]] = {
     "crosswalk": "referralkit.lifecycle",
     "crosswalk_referral": "referralkit.lifecycle",
     "default_rules": "referralkit.routing",
+    "encode_event": "referralkit.events",
     "hookimpl": "referralkit.plugins",
     "hookspec": "referralkit.plugins",
     "idempotency_key": "referralkit.ports",
     "make_plugin_manager": "referralkit.plugins",
     "moot_closures": "referralkit.tasks",
+    "next_routing_at": "referralkit.routing",
     "next_step": "referralkit.lifecycle",
     "next_step_for": "referralkit.lifecycle",
     "open_store": "referralkit.desk",
@@ -794,6 +877,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "same_person": "referralkit.model",
     "scrub_errors": "referralkit.errors",
     "shared_lifecycle": "referralkit.lifecycle",
+    "supported_operations": "referralkit.ports",
     "timeline": "referralkit.timeline",
     "tool_definitions": "referralkit.calls",
     "validate_intake": "referralkit.intake",
