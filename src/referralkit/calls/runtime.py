@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import attrs
 from pydantic import BaseModel, ValidationError
@@ -27,7 +29,9 @@ from referralkit.calls.handoff import HandOff
 from referralkit.calls.tools import (
     OPERATIONS,
     TOOLS_VERSION,
+    BookSlotArgs,
     CallIdArgs,
+    FindSlotsArgs,
     HandOffArgs,
     StartCallArgs,
     ToolSet,
@@ -58,7 +62,9 @@ from referralkit.intake import (
 )
 from referralkit.intake.phrasing import READ_BACK_PATHS, phrase, read_back
 from referralkit.intake.progress import question as ask_for
+from referralkit.intake.readback import spell_date, spell_time
 from referralkit.model import Actor, HumanTask, Referral
+from referralkit.ports import Slot
 
 __all__ = ["CallLogged", "CallTools"]
 
@@ -97,6 +103,7 @@ class _Call:
     caller_role: str | None
     kind: str  # the call type's value, for the role guard
     handoffs: list[HandOff] = attrs.field(factory=list)
+    offered: dict[str, Slot] = attrs.field(factory=dict)  # slots find_slots offered, by id
 
 
 # Calls that disclose referral details, and what verifies each kind of caller for them
@@ -237,6 +244,14 @@ class CallTools:
             prep = self._parse(VisitPreparationArgs, name, raw)
             assert isinstance(prep, VisitPreparationArgs)  # noqa: S101 - narrows for mypy
             return self._visit_preparation(call_id, call, prep)
+        if name == "find_slots":
+            find = self._parse(FindSlotsArgs, name, raw)
+            assert isinstance(find, FindSlotsArgs)  # noqa: S101 - narrows for mypy
+            return self._find_slots(call, find)
+        if name == "book_slot":
+            book = self._parse(BookSlotArgs, name, raw)
+            assert isinstance(book, BookSlotArgs)  # noqa: S101 - narrows for mypy
+            return self._book_slot(call, book)
         if name == "hand_off":
             handoff = self._parse(HandOffArgs, name, raw)
             assert isinstance(handoff, HandOffArgs)  # noqa: S101 - narrows for mypy
@@ -467,6 +482,59 @@ class CallTools:
             "handoff": answer.handoff.as_dict() if answer.handoff else None,
         }
 
+    def _scheduling_referral(self, name: str, call: _Call) -> Referral | None:
+        # Slots are offered only for a referral the caller is verified for: a time is a detail.
+        self._ready(name, call)
+        referral = self._referral(call.session)
+        if referral is None or verify_caller(referral, call.session.caller()) is None:
+            return None
+        return referral
+
+    def _find_slots(self, call: _Call, args: FindSlotsArgs) -> dict[str, Any]:
+        referral = self._scheduling_referral("find_slots", call)
+        if referral is None:
+            handoff = HandOff("scheduling", "caller_not_verified", call.kind)
+            call.handoffs.append(handoff)
+            return {"verified": False, "slots": [], "handoff": handoff.as_dict()}
+        now = self.desk.clock.now()
+        slots = self.desk.find_slots(
+            referral.id, after=now, before=now + timedelta(days=args.days_ahead), limit=5
+        )
+        call.offered = {slot.slot_id: slot for slot in slots}
+        language = _language(call.session)
+        zone = _patient_zone(referral)
+        return {
+            "verified": True,
+            "slots": [
+                {
+                    "slot_id": slot.slot_id,
+                    "start": slot.start.astimezone(zone).isoformat(),
+                    "read_back": spell_instant(slot.start.astimezone(zone), language),
+                    "location": slot.location,
+                }
+                for slot in slots
+            ],
+            "handoff": None,
+        }
+
+    def _book_slot(self, call: _Call, args: BookSlotArgs) -> dict[str, Any]:
+        slot = call.offered.get(args.slot_id)
+        if slot is None:
+            raise ToolError(
+                "book_slot", "not_offered", "book_slot: that slot was not offered on this call"
+            )
+        referral = self._scheduling_referral("book_slot", call)
+        if referral is None:  # pragma: no cover - find_slots offered it to a verified caller
+            raise ToolError("book_slot", "not_verified", "book_slot: the caller is not verified")
+        outcome = self.desk.book_slot(referral.id, slot, actor=self.actor)
+        booked = self.desk.get(referral.id)
+        return {
+            "status": outcome.status,
+            "booked": booked.current_appointment is not None
+            and booked.current_appointment.start == slot.start,
+            "referral_status": booked.status.value,
+        }
+
     def _hand_off(self, call_id: UUID, call: _Call, args: HandOffArgs) -> dict[str, Any]:
         session = call.session
         queues = handoff_queues(session.call_type, self.config)
@@ -552,6 +620,16 @@ class CallTools:
             "referral_found": referral is not None,
             "handoff_queues": list(record.handoff_queues),
         }
+
+
+def _patient_zone(referral: Referral) -> tzinfo:
+    zone = referral.patient.time_zone if referral.patient is not None else None
+    return ZoneInfo(zone) if zone else UTC
+
+
+def spell_instant(at: datetime, language: str) -> str:
+    """Read an appointment time back in words: the date spelled out, then the time."""
+    return f"{spell_date(at.date(), language)}, {spell_time(at.time(), language)}"
 
 
 def _language(session: IntakeSession) -> str:

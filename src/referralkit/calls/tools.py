@@ -14,9 +14,9 @@ agent may use an operation on a call type. :func:`tool_definitions` gives an age
 tools it may call, and :class:`~referralkit.calls.CallTools` refuses any other with
 :class:`~referralkit.errors.ToolNotPermittedError`.
 
-Slot search and booking are not among the tools: the desk has no slot search (the EHR port
-books a chosen slot but cannot list free ones), so an agent could only invent times. They
-will be added when the desk can find slots.
+Slot search and booking (``find_slots``, ``book_slot``) are tools on a
+``schedule_appointment`` call when the desk's EHR offers slots: an agent offers only the
+slots the EHR returned, and books one of those.
 
 .. versionadded:: 0.1
 """
@@ -138,6 +138,34 @@ class VisitPreparationArgs(BaseModel):
     question: str | None = _Question
     visit_type: str | None = Field(
         default=None, max_length=100, description="The kind of visit booked, if known."
+    )
+
+
+class FindSlotsArgs(BaseModel):
+    """Arguments of ``find_slots``.
+
+    .. versionadded:: 0.3
+    """
+
+    model_config = _Args
+
+    call_id: _CallId = Field(description="The call_id start_call returned.")
+    days_ahead: int = Field(
+        default=14, ge=1, le=90, description="How many days ahead to look for open slots."
+    )
+
+
+class BookSlotArgs(BaseModel):
+    """Arguments of ``book_slot``.
+
+    .. versionadded:: 0.3
+    """
+
+    model_config = _Args
+
+    call_id: _CallId = Field(description="The call_id start_call returned.")
+    slot_id: str = Field(
+        min_length=1, max_length=64, description="A slot_id find_slots offered on this call."
     )
 
 
@@ -393,6 +421,20 @@ OPERATIONS: Final[Mapping[str, Operation]] = {
             _roles(calls=(CallType.VISIT_PREPARATION,)),
         ),
         Operation(
+            "find_slots",
+            "Find open appointment slots for the referral the verified caller is scheduling "
+            "(the specialty, its priority, the authorization's dates and the patient's "
+            "preferred days and times). Offer only these: never invent a time.",
+            _roles(calls=(CallType.SCHEDULE_APPOINTMENT,)),
+        ),
+        Operation(
+            "book_slot",
+            "Book one slot find_slots offered on this call, once the caller chose it and you "
+            "read it back. The referral is scheduled when the practice's system confirms.",
+            _roles(calls=(CallType.SCHEDULE_APPOINTMENT,)),
+            {CallType.SCHEDULE_APPOINTMENT: ("schedule",)},
+        ),
+        Operation(
             "hand_off",
             "Hand the call to a human queue (the caller asked for a person, a clinical or "
             "urgent question, anything you cannot answer from a tool).",
@@ -581,6 +623,12 @@ def tool_definitions(
             parameters = _schema(model, {"queue": {"enum": handoff_queues(kind, config)}})
         elif name == "visit_preparation":
             model = VisitPreparationArgs
+            parameters = _schema(model)
+        elif name == "find_slots":
+            model = FindSlotsArgs
+            parameters = _schema(model)
+        elif name == "book_slot":
+            model = BookSlotArgs
             parameters = _schema(model)
         else:
             model = CallIdArgs
