@@ -1,4 +1,4 @@
-"""Slot search and booking through the AI tool layer: offered from the EHR, booked only if offered."""
+"""Slots through the AI tool layer: offered from the EHR, booked only if offered."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def _call(tools: CallTools, values: dict[str, object]) -> str:
 
 
 def test_a_verified_caller_is_offered_ehr_slots_and_books_one() -> None:
-    desk, plugin, tools = _world()
+    desk, _, tools = _world()
     call_id = _call(tools, PATIENT_CALLER)
     found = tools.invoke("find_slots", {"call_id": call_id, "days_ahead": 14})
     assert found["verified"] is True

@@ -254,7 +254,7 @@ def test_bad_arguments_raise_typed_errors_without_the_values():
     with pytest.raises(UnknownCallError):
         tools.invoke("record_turn", {"call_id": UUID_TEXT, "values": {}})
     with pytest.raises(ToolError, match="unknown tool"):
-        tools.invoke("book_slot", {})
+        tools.invoke("cancel_everything", {})
     with pytest.raises(ToolError, match="still needs"):
         tools.invoke("visit_preparation", {"call_id": call["call_id"]})
     with pytest.raises(ToolArgumentsError, match="Not an approved hand-off"):
