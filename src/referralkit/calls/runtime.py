@@ -381,8 +381,10 @@ class CallTools:
             question = ask_for(self.config, call.session.language, unverified[0])
         if question is None:
             return None
-        worded = phrase(question, role, self.config)
-        return {"field": worded.field, "text": worded.text, "language": worded.language}
+        # A session that captured the caller's role already worded its question for them.
+        if result.next_question is None or call.session.value("caller.role") is None:
+            question = phrase(question, role, self.config)
+        return {"field": question.field, "text": question.text, "language": question.language}
 
     def _record_turn(self, call: _Call, values: Mapping[str, Any]) -> dict[str, Any]:
         session = call.session
