@@ -6,8 +6,8 @@ Two stores per backend (SQLite, and PostgreSQL when a server answers at
 ``REFERRALKIT_PG_DSN``), both with exactly 200 open tasks in the ``scheduling`` queue:
 
 * small: 1,000 open referrals;
-* large: 1,000,000 open referrals (30,000 with ``--quick``, which CI runs); one in ten of the others has an
-  open task in another queue, so the task index itself is large too.
+* large: 1,000,000 open referrals (30,000 with ``--quick``, which CI runs); one in ten of the
+  others has an open task in another queue, so the task index itself is large too.
 
 Timed: the first page of the queue's work list (50 tasks by urgency, then due time), through
 ``ReferralDesk.tasks``, interleaved large/small. Goal: large/small <= 1.5. The per-queue
