@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
@@ -131,24 +131,31 @@ def _sweep(
     progress: Callable[[int, int | None], None] | None = None,
 ) -> RoutingSweepReport:
     at = now or desk.clock.now()
-    if isinstance(desk.store, RoutingStore) and not desk.hooks.implemented(
-        "referralkit_add_routing_rules"
-    ):
-        return _sweep_due(desk, desk.store, at, page_size, progress)
-    # Contributed rules may depend on the time in ways next_routing_at cannot know, and a store
-    # without the index cannot say what is due: evaluate every open referral.
-    statuses = (*ACTIVE_STATES, ReferralStatus.ON_HOLD)
     began = time.perf_counter()
+    store = desk.store
     total: int | None = None
-    if progress is not None:
-        counts = desk.store.count_by_status()
-        total = sum(counts.get(s, 0) for s in statuses)
+    indexed = (
+        store
+        if isinstance(store, RoutingStore)
+        and not desk.hooks.implemented("referralkit_add_routing_rules")
+        else None
+    )
+    pages: Iterator[list[Referral]]
+    if indexed is not None:
+        # Only referrals whose next_routing_at has come (index order, keyset paging): the cost
+        # follows what is due, not what is open.
+        pages = _due_pages(indexed, at, page_size)
+    else:
+        # Contributed rules may depend on the time in ways next_routing_at cannot know, and a
+        # store without the index cannot say what is due: evaluate every open referral.
+        statuses = (*ACTIVE_STATES, ReferralStatus.ON_HOLD)
+        if progress is not None:
+            counts = store.count_by_status()
+            total = sum(counts.get(s, 0) for s in statuses)
+        pages = _open_pages(store, statuses, page_size)
+    rules = desk.rules.active
     examined = routed = decisions = failures = conflicts = 0
-    after: UUID | None = None
-    while True:
-        page = desk.store.list_by_status(statuses, limit=page_size, after=after)
-        if not page:
-            break
+    for page in pages:
         for referral in page:
             examined += 1
             try:
@@ -161,7 +168,11 @@ def _sweep(
             routed += 1 if report.applied else 0
             if progress is not None:
                 progress(examined, total)
-        after = page[-1].id
+            if indexed is not None and not report.applied and not report.failed:
+                # Nothing to do after all (early, or already recorded): on to its next time.
+                current = indexed.get(referral.id)
+                due = next_routing_at(current, indexed.events(referral.id), rules, at)
+                indexed.reschedule_routing(current, due)
     _log.info(
         "routing sweep: %d examined, %d decisions applied",
         examined,
@@ -169,6 +180,7 @@ def _sweep(
         extra={
             "referralkit": {
                 "operation": "routing_sweep",
+                "due_only": indexed is not None,
                 "seconds": round(time.perf_counter() - began, 3),
                 "examined": examined,
                 "decisions": decisions,
@@ -180,58 +192,23 @@ def _sweep(
     return RoutingSweepReport(at, examined, routed, decisions, failures, conflicts)
 
 
-def _sweep_due(
-    desk: RoutingService,
-    store: RoutingStore,
-    at: datetime,
-    page_size: int,
-    progress: Callable[[int, int | None], None] | None = None,
-) -> RoutingSweepReport:
-    # Only referrals whose next_routing_at has come (index order, keyset paging): the cost
-    # follows what is due, not what is open. A referral with nothing to do after all (its
-    # time was early, or the decision was already recorded) moves on to its next time.
-    rules = desk.rules.active
-    examined = routed = decisions = failures = conflicts = 0
+def _open_pages(
+    store: Store, statuses: Sequence[ReferralStatus], page_size: int
+) -> Iterator[list[Referral]]:
+    after: UUID | None = None
+    while page := store.list_by_status(statuses, limit=page_size, after=after):
+        yield page
+        after = page[-1].id
+
+
+def _due_pages(store: RoutingStore, at: datetime, page_size: int) -> Iterator[list[Referral]]:
     after: tuple[datetime, UUID] | None = None
-    while True:
-        page = store.due_for_routing(at, limit=page_size, after=after)
-        if not page:
-            break
-        for referral in page:
-            examined += 1
-            try:
-                report = desk.route(referral.id, now=at)
-            except ConflictError:
-                conflicts += 1
-                continue
-            decisions += len(report.applied)
-            failures += len(report.failed)
-            routed += 1 if report.applied else 0
-            if progress is not None:
-                progress(examined, None)
-            if not report.applied and not report.failed:  # nothing committed: move it on
-                current = store.get(referral.id)
-                due = next_routing_at(current, store.events(referral.id), rules, at)
-                store.reschedule_routing(current, due)
+    while page := store.due_for_routing(at, limit=page_size, after=after):
+        yield page
         last = page[-1]
         if last.next_routing_at is None:  # pragma: no cover - due rows always have a time
-            break
+            return
         after = (last.next_routing_at, last.id)
-    _log.info(
-        "routing sweep: %d due examined, %d decisions applied",
-        examined,
-        decisions,
-        extra={
-            "referralkit": {
-                "operation": "routing_sweep",
-                "examined": examined,
-                "decisions": decisions,
-                "failures": failures,
-                "conflicts": conflicts,
-            }
-        },
-    )
-    return RoutingSweepReport(at, examined, routed, decisions, failures, conflicts)
 
 
 def _explain(
