@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 from uuid import UUID
 
 from referralkit.adapters._codec import (
@@ -512,50 +512,30 @@ class PostgresStore:
         self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
     ) -> list[Referral]:
         """Return referrals whose next action is due, by ``(next_action_at, id)``."""
-        if after is None:
-            rows = self._read(
-                lambda c: c.execute(
-                    "SELECT id, body::text FROM referralkit_referrals"
-                    " WHERE next_action_at IS NOT NULL AND next_action_at <= %s"
-                    " ORDER BY next_action_at, id LIMIT %s",
-                    (now, limit),
-                ).fetchall()
-            )
-        else:
-            rows = self._read(
-                lambda c: c.execute(
-                    "SELECT id, body::text FROM referralkit_referrals"
-                    " WHERE next_action_at IS NOT NULL AND next_action_at <= %s"
-                    " AND (next_action_at, id) > (%s, %s)"
-                    " ORDER BY next_action_at, id LIMIT %s",
-                    (now, after[0], after[1], limit),
-                ).fetchall()
-            )
-        return [decode_referral(key, body) for key, body in rows]
+        return self._due_by("next_action_at", now, limit, after)
 
     def due_for_routing(
         self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
     ) -> list[Referral]:
         """Return referrals due for routing, by ``(next_routing_at, id)``, from its index."""
-        if after is None:
-            rows = self._read(
-                lambda c: c.execute(
-                    "SELECT id, body::text FROM referralkit_referrals"
-                    " WHERE next_routing_at IS NOT NULL AND next_routing_at <= %s"
-                    " ORDER BY next_routing_at, id LIMIT %s",
-                    (now, limit),
-                ).fetchall()
-            )
-        else:
-            rows = self._read(
-                lambda c: c.execute(
-                    "SELECT id, body::text FROM referralkit_referrals"
-                    " WHERE next_routing_at IS NOT NULL AND next_routing_at <= %s"
-                    " AND (next_routing_at, id) > (%s, %s)"
-                    " ORDER BY next_routing_at, id LIMIT %s",
-                    (now, after[0], after[1], limit),
-                ).fetchall()
-            )
+        return self._due_by("next_routing_at", now, limit, after)
+
+    def _due_by(
+        self,
+        column: Literal["next_action_at", "next_routing_at"],
+        now: datetime,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+    ) -> list[Referral]:
+        # One keyset page over either due index; *column* is one of two fixed names.
+        keyset = "" if after is None else f" AND ({column}, id) > (%s, %s)"
+        query = (
+            f"SELECT id, body::text FROM referralkit_referrals"  # noqa: S608 - fixed names
+            f" WHERE {column} IS NOT NULL AND {column} <= %s{keyset}"
+            f" ORDER BY {column}, id LIMIT %s"
+        )
+        params: tuple[object, ...] = (now, limit) if after is None else (now, *after, limit)
+        rows = self._read(lambda c: c.execute(query, params).fetchall())
         return [decode_referral(key, body) for key, body in rows]
 
     def reschedule_routing(self, referral: Referral, next_routing_at: datetime | None) -> bool:

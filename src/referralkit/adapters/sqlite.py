@@ -464,39 +464,33 @@ class SQLiteStore:
         self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
     ) -> list[Referral]:
         """Return referrals whose next action is due, by ``(next_action_at, id)``."""
-        if after is None:
-            sql = (
-                "SELECT id, body FROM referrals WHERE next_action_at IS NOT NULL"
-                " AND next_action_at <= ? ORDER BY next_action_at, id LIMIT ?"
-            )
-            params: tuple[object, ...] = (_micros(now), limit)
-        else:
-            sql = (
-                "SELECT id, body FROM referrals WHERE next_action_at IS NOT NULL"
-                " AND next_action_at <= ? AND (next_action_at, id) > (?, ?)"
-                " ORDER BY next_action_at, id LIMIT ?"
-            )
-            params = (_micros(now), _micros(after[0]), str(after[1]), limit)
-        rows = self._read(lambda c: c.execute(sql, params).fetchall())
-        return [decode_referral(key, body) for key, body in rows]
+        return self._due_by("next_action_at", now, limit, after)
 
     def due_for_routing(
         self, now: datetime, *, limit: int = 100, after: tuple[datetime, UUID] | None = None
     ) -> list[Referral]:
         """Return referrals due for routing, by ``(next_routing_at, id)``, from its index."""
-        if after is None:
-            sql = (
-                "SELECT id, body FROM referrals WHERE next_routing_at IS NOT NULL"
-                " AND next_routing_at <= ? ORDER BY next_routing_at, id LIMIT ?"
-            )
-            params: tuple[object, ...] = (_micros(now), limit)
-        else:
-            sql = (
-                "SELECT id, body FROM referrals WHERE next_routing_at IS NOT NULL"
-                " AND next_routing_at <= ? AND (next_routing_at, id) > (?, ?)"
-                " ORDER BY next_routing_at, id LIMIT ?"
-            )
-            params = (_micros(now), _micros(after[0]), str(after[1]), limit)
+        return self._due_by("next_routing_at", now, limit, after)
+
+    def _due_by(
+        self,
+        column: Literal["next_action_at", "next_routing_at"],
+        now: datetime,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+    ) -> list[Referral]:
+        # One keyset page over either due index; *column* is one of two fixed names.
+        keyset = "" if after is None else f" AND ({column}, id) > (?, ?)"
+        sql = (
+            f"SELECT id, body FROM referrals"  # noqa: S608 - fixed names
+            f" WHERE {column} IS NOT NULL AND {column} <= ?{keyset}"
+            f" ORDER BY {column}, id LIMIT ?"
+        )
+        params: tuple[object, ...] = (
+            (_micros(now), limit)
+            if after is None
+            else (_micros(now), _micros(after[0]), str(after[1]), limit)
+        )
         rows = self._read(lambda c: c.execute(sql, params).fetchall())
         return [decode_referral(key, body) for key, body in rows]
 
