@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from referralkit._version import __version__
 from referralkit.intake import FIELDS, CallType, IntakeConfig
+from referralkit.intake.fields import CallerRole, VisitTopic
 from referralkit.lifecycle import ROLE_TRIGGERS, Trigger
 from referralkit.model import Role
 from referralkit.routing.queues import DEFAULT_HANDOFFS
@@ -70,19 +71,6 @@ _CallTypeName = Literal[
     "visit_preparation",
     "practice_coordination",
 ]
-_CallerRole = Literal[
-    "patient", "caregiver", "referring_practice", "receiving_practice", "payer", "other"
-]
-_Topic = Literal[
-    "what_to_bring",
-    "location",
-    "arrival_time",
-    "preparation",
-    "duration",
-    "cost",
-    "reschedule",
-    "other",
-]
 _Reason = Literal[
     "caller_asked_for_person",
     "question_not_answered",
@@ -109,7 +97,7 @@ class StartCallArgs(BaseModel):
     language: Literal["en", "es"] = Field(
         default="en", description="The caller's language: questions and answers use it."
     )
-    caller_role: _CallerRole | None = Field(
+    caller_role: CallerRole | None = Field(
         default=None,
         description="Who is calling, when known: questions are worded for them and answers "
         "are given only to a verified patient, caregiver or practice.",
@@ -130,7 +118,7 @@ class VisitPreparationArgs(BaseModel):
     model_config = _Args
 
     call_id: _CallId = Field(description="The call_id start_call returned.")
-    topic: _Topic | None = Field(
+    topic: VisitTopic | None = Field(
         default=None,
         description="What the caller asks about; leave out to use the topic already recorded. "
         "'other' always goes to a person.",

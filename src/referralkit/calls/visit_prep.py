@@ -27,6 +27,7 @@ import attrs
 from referralkit.calls.content import VisitContent, VisitGuide, VisitText
 from referralkit.calls.handoff import HandOff
 from referralkit.intake import CallerIdentity, verify_caller
+from referralkit.intake.fields import VISIT_TOPICS
 from referralkit.intake.readback import spell_date, spell_time
 from referralkit.lifecycle.next_steps import AUTHORIZATION_SENTENCES, next_step
 from referralkit.model import AuthorizationStatus, RecordsRequestStatus, Referral
@@ -36,16 +37,7 @@ __all__ = ["COUNSELLING_QUEUE", "TOPICS", "VisitPrepAnswer", "answer_visit_prepa
 COUNSELLING_QUEUE: Final = "patient_counselling"
 """Where questions the content does not answer go (a queue of the routing defaults)."""
 VERIFICATION_QUEUE: Final = "scheduling"
-TOPICS: Final = (
-    "what_to_bring",
-    "location",
-    "arrival_time",
-    "preparation",
-    "duration",
-    "cost",
-    "reschedule",
-    "other",
-)
+TOPICS: Final = VISIT_TOPICS
 """The topics a visit-preparation question can have (``question.topic``)."""
 
 _SETTLED: Final = frozenset(

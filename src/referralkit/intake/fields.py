@@ -8,13 +8,21 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Literal, get_args
 
 import attrs
 
 from referralkit.errors import IntakeError
 
-__all__ = ["CALLER_ROLES", "FIELDS", "CallType", "FieldDef"]
+__all__ = [
+    "CALLER_ROLES",
+    "FIELDS",
+    "VISIT_TOPICS",
+    "CallType",
+    "CallerRole",
+    "FieldDef",
+    "VisitTopic",
+]
 
 
 class CallType(enum.Enum):
@@ -63,14 +71,26 @@ class FieldDef:
     choices: tuple[str, ...] = ()
 
 
-CALLER_ROLES: Final = (
-    "patient",
-    "caregiver",
-    "referring_practice",
-    "receiving_practice",
-    "payer",
+CallerRole = Literal[
+    "patient", "caregiver", "referring_practice", "receiving_practice", "payer", "other"
+]
+"""Who is calling: the choices of the ``caller.role`` field."""
+CALLER_ROLES: Final[tuple[str, ...]] = get_args(CallerRole)
+"""The :data:`CallerRole` values, in order."""
+
+VisitTopic = Literal[
+    "what_to_bring",
+    "location",
+    "arrival_time",
+    "preparation",
+    "duration",
+    "cost",
+    "reschedule",
     "other",
-)
+]
+"""What a visit-preparation question is about: the choices of its ``question.topic``."""
+VISIT_TOPICS: Final[tuple[str, ...]] = get_args(VisitTopic)
+"""The :data:`VisitTopic` values, in order."""
 
 
 def _defs(
@@ -162,16 +182,7 @@ FIELDS: Final[Mapping[CallType, Mapping[str, FieldDef]]] = MappingProxyType(
         },
         CallType.VISIT_PREPARATION: {
             **_COMMON,
-            **_topic(
-                "what_to_bring",
-                "location",
-                "arrival_time",
-                "preparation",
-                "duration",
-                "cost",
-                "reschedule",
-                "other",
-            ),
+            **_topic(*VISIT_TOPICS),
         },
         CallType.PRACTICE_COORDINATION: {
             **_COMMON,
