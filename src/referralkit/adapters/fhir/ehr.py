@@ -40,12 +40,11 @@ from referralkit.adapters.fhir.export import ConsultReport, export_referral
 from referralkit.adapters.fhir.inbound import coverage_from_fhir, patient_from_fhir
 from referralkit.adapters.fhir.systems import (
     APPOINTMENT_CANCEL_REASON,
-    BSER_BUSINESS_STATUS_SYSTEM,
-    BUSINESS_STATUS_SYSTEM,
     NPI,
     STATUS_REASON,
     TASK_CODE,
     FhirSystems,
+    business_status_concept,
 )
 from referralkit.clock import Clock, SystemClock
 from referralkit.errors import FhirResourceError, PermanentAdapterError, TransientAdapterError
@@ -386,17 +385,7 @@ class FhirEhr:
         if business is None:
             task.pop("businessStatus", None)
         else:
-            coding: list[JsonDict] = [{"system": BUSINESS_STATUS_SYSTEM, "code": business.step}]
-            if business.bser is not None:
-                coding.insert(
-                    0,
-                    {
-                        "system": BSER_BUSINESS_STATUS_SYSTEM,
-                        "code": business.bser,
-                        "display": business.bser_display,
-                    },
-                )
-            task["businessStatus"] = {"coding": coding, "text": business.step}
+            task["businessStatus"] = business_status_concept(business)
         if request.reason_code:
             task["statusReason"] = {
                 "coding": [{"system": STATUS_REASON, "code": request.reason_code}]

@@ -27,8 +27,6 @@ from pydantic import BaseModel, ValidationError
 from referralkit.adapters.fhir._validate import model_class
 from referralkit.adapters.fhir.systems import (
     APPOINTMENT_CANCEL_REASON,
-    BSER_BUSINESS_STATUS_SYSTEM,
-    BUSINESS_STATUS_SYSTEM,
     CONSULT_NOTE_LOINC,
     COVERAGE_CLASS,
     ICD10CM,
@@ -40,6 +38,7 @@ from referralkit.adapters.fhir.systems import (
     TASK_CODE,
     V2_0203,
     FhirSystems,
+    business_status_concept,
 )
 from referralkit.errors import FhirResourceError
 from referralkit.lifecycle.crosswalk import StatusCodes, crosswalk_referral
@@ -448,17 +447,7 @@ class _Builder:
         }
         business = codes.business_status
         if business is not None:
-            coding: list[JsonDict] = [{"system": BUSINESS_STATUS_SYSTEM, "code": business.step}]
-            if business.bser is not None:
-                coding.insert(
-                    0,
-                    {
-                        "system": BSER_BUSINESS_STATUS_SYSTEM,
-                        "code": business.bser,
-                        "display": business.bser_display,
-                    },
-                )
-            resource["businessStatus"] = {"coding": coding, "text": business.step}
+            resource["businessStatus"] = business_status_concept(business)
         reason = referral.status_reason
         if reason is not None:
             status_reason: JsonDict = {

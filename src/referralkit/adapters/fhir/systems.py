@@ -5,12 +5,16 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 from uuid import UUID, uuid5
 
 import attrs
 
-from referralkit.lifecycle.crosswalk import BSER_BUSINESS_STATUS_SYSTEM, BUSINESS_STATUS_SYSTEM
+from referralkit.lifecycle.crosswalk import (
+    BSER_BUSINESS_STATUS_SYSTEM,
+    BUSINESS_STATUS_SYSTEM,
+    BusinessStatus,
+)
 
 __all__ = [
     "BSER_BUSINESS_STATUS_SYSTEM",
@@ -22,6 +26,7 @@ __all__ = [
     "SNOMED",
     "SNOMED_PATIENT_REFERRAL",
     "FhirSystems",
+    "business_status_concept",
 ]
 
 NPI: Final = "http://hl7.org/fhir/sid/us-npi"
@@ -83,3 +88,18 @@ class FhirSystems:
     def full_url(referral_id: UUID, role: str) -> str:
         """Return the stable ``urn:uuid`` of the resource playing *role* in a referral."""
         return f"urn:uuid:{uuid5(_NAMESPACE, f'{referral_id}|{role}')}"
+
+
+def business_status_concept(business: BusinessStatus) -> dict[str, Any]:
+    """Return a ``Task.businessStatus`` for *business*: its BSeR code first, then our step."""
+    coding: list[dict[str, Any]] = [{"system": BUSINESS_STATUS_SYSTEM, "code": business.step}]
+    if business.bser is not None:
+        coding.insert(
+            0,
+            {
+                "system": BSER_BUSINESS_STATUS_SYSTEM,
+                "code": business.bser,
+                "display": business.bser_display,
+            },
+        )
+    return {"coding": coding, "text": business.step}
