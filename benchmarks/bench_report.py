@@ -11,15 +11,19 @@ clear, two outreach sends, schedule, complete_visit, close_loop; some declined o
   with CMS50 (it also reads each referral's record, for the groups and the patient).
 
 Goal: report <= 3x the floor, timed at 1,000,000 events (``--quick``: 40,000). Memory: the
-peak traced allocation (tracemalloc, on separate runs: it slows allocation several times over)
-of both sides at two sizes. Events are streamed, so neither peak follows the number of events;
-the report also keeps one float per referral for each exact median and one record per patient
-for CMS50, which the last line reports per referral.
+peak traced Python allocation (tracemalloc, on separate runs: it slows allocation several
+times over) and the peak resident set size (a fresh process per side and size, so SQLite's own
+page caches count too) at two sizes, 100,000 and 1,000,000 events (``--quick``: 20,000 and
+40,000). Durations vary by the minute from referral to referral, so the report's duration
+counts fill as real ones do; CMS50's per-patient rows go to a temporary file. Neither side's
+peak should follow the number of events. The RSS figure is what the run adds to the
+process's resident set at its peak (Linux: ``VmHWM`` reset through ``/proc/self/clear_refs``).
 """
 
 from __future__ import annotations
 
 import gc
+import subprocess
 import sys
 import tempfile
 import time
@@ -82,8 +86,12 @@ def _history(i: int) -> tuple[object, list[Event]]:
         prev_hash=GENESIS_HASH,
     )
     events = [first]
+    # Spread the waits over two days, by the minute, so durations are not all alike.
+    jitter = timedelta(minutes=(i * 37) % 2880)
     for kind, source, dest, data, hours in steps:
         at += timedelta(hours=hours)
+        if kind in ("schedule", "complete_visit", "close_loop"):
+            at += jitter
         events.append(
             make_event(
                 referral_id=referral.id,
@@ -201,6 +209,7 @@ def measure_memory(tmp: Path, sizes: tuple[int, int], since: datetime, until: da
     # tracemalloc slows allocation-heavy code several times over, so memory is measured on its
     # own runs (at two sizes), never on the timed ones.
     peaks = []
+    rsses: list[tuple[int, int]] = []
     for size in sizes:
         path = tmp / f"memory-{size}.db"
         stored = fill(path, size)
@@ -211,23 +220,58 @@ def measure_memory(tmp: Path, sizes: tuple[int, int], since: datetime, until: da
             )
         finally:
             store.close()
+        rss = (_peak_rss("floor", path, since, until), _peak_rss("report", path, since, until))
+        rsses.append(rss)
         n, f, r = peaks[-1]
         print(
-            f"  {n:>9} events: peak traced memory: floor {f / 1e6:.2f} MB, report {r / 1e6:.2f} MB"
+            f"  {n:>9} events: peak traced memory: floor {f / 1e6:.2f} MB, report {r / 1e6:.2f} "
+            f"MB; peak RSS added by the run: floor {rss[0] / 1e6:.1f} MB, "
+            f"report {rss[1] / 1e6:.1f} MB"
         )
     (n1, f1, r1), (n2, f2, r2) = peaks
+    (rf1, rr1), (rf2, rr2) = rsses
     print(
-        f"  events x{n2 / n1:.1f}: floor peak x{f2 / f1:.2f}, report peak x{r2 / r1:.2f}; "
-        f"report minus floor {(r1 - f1) / 1e6:.2f} MB -> {(r2 - f2) / 1e6:.2f} MB "
-        f"({(r2 - f2 - r1 + f1) / ((n2 - n1) / EVENTS_PER_REFERRAL):.0f} bytes per extra "
-        "referral: the exact medians and the CMS50 patient records)"
+        f"  events x{n2 / n1:.1f}: traced peak floor x{f2 / f1:.2f}, report x{r2 / r1:.2f} "
+        f"(report minus floor {(r1 - f1) / 1e6:.2f} MB -> {(r2 - f2) / 1e6:.2f} MB); "
+        f"peak RSS added: floor {rf1 / 1e6:.1f} -> {rf2 / 1e6:.1f} MB, "
+        f"report {rr1 / 1e6:.1f} -> {rr2 / 1e6:.1f} MB"
     )
+
+
+def _peak_rss(side: str, path: Path, since: datetime, until: datetime) -> int:
+    """Return the peak RSS in bytes of a fresh process running one side once."""
+    done = subprocess.run(  # noqa: S603 - this script, with arguments it built
+        [sys.executable, __file__, "--rss", side, str(path), since.isoformat(), until.isoformat()],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout.strip())
+
+
+def _hwm_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _rss_child(side: str, path: str, since: str, until: str) -> None:
+    store = SQLiteStore(Path(path))
+    fn = floor if side == "floor" else run_report
+    # Linux: writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS, so the
+    # figure is the run's own high-water mark, not the imports'.
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _hwm_kib()
+    fn(store, datetime.fromisoformat(since), datetime.fromisoformat(until))
+    store.close()
+    print((_hwm_kib() - before) * 1024)
 
 
 def main(quick: bool = False) -> None:
     since, until = YEAR, YEAR + timedelta(days=365)
     timing = 40_000 if quick else 1_000_000
-    memory = (20_000, 40_000) if quick else (100_000, 200_000)
+    memory = (20_000, 40_000) if quick else (100_000, 1_000_000)
     print(f"report vs a single read pass over the same events (SQLite; {timing} events)")
     with tempfile.TemporaryDirectory() as tmp:
         measure_time(Path(tmp), timing, since, until, rounds=3 if quick else 1)
@@ -235,4 +279,7 @@ def main(quick: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    if sys.argv[1:2] == ["--rss"]:
+        _rss_child(*sys.argv[2:6])
+    else:
+        main(quick="--quick" in sys.argv)

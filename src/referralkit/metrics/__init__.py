@@ -12,6 +12,7 @@ definitions), streamed from the store with :meth:`~referralkit.store.Store.iter_
 from __future__ import annotations
 
 from referralkit.metrics.cms50 import (
+    Cms50Audit,
     Cms50Builder,
     Cms50Case,
     Cms50Period,
@@ -39,7 +40,14 @@ from referralkit.metrics.report import (
     group_value,
 )
 from referralkit.metrics.schema import REPORT_JSON_SCHEMA
-from referralkit.metrics.stats import DurationStats, nearest_rank, summarise_durations
+from referralkit.metrics.stats import (
+    RESOLUTION_SECONDS,
+    DurationCounts,
+    DurationStats,
+    nearest_rank,
+    quantise,
+    summarise_durations,
+)
 
 __all__ = [
     "BOOKING_BUCKETS",
@@ -48,11 +56,14 @@ __all__ = [
     "JSON_SCHEMA_VERSION",
     "OPERATION_CHANNELS",
     "REPORT_JSON_SCHEMA",
+    "RESOLUTION_SECONDS",
+    "Cms50Audit",
     "Cms50Builder",
     "Cms50Case",
     "Cms50Period",
     "Cms50Result",
     "Dimension",
+    "DurationCounts",
     "DurationStats",
     "GroupMetrics",
     "MetricsBuilder",
@@ -68,5 +79,6 @@ __all__ = [
     "group_value",
     "nearest_rank",
     "patient_key",
+    "quantise",
     "summarise_durations",
 ]

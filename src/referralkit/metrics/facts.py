@@ -19,6 +19,7 @@ import attrs
 
 from referralkit.events import Event
 from referralkit.model import ReferralStatus
+from referralkit.tasks.moot import MOOT_KIND
 
 __all__ = [
     "CONTACT_CHANNELS",
@@ -49,17 +50,27 @@ CONTACT_CHANNELS: Final = frozenset({"voice", "sms", "email", "letter"})
 
 _LEAKED: Final = {S.LOST: "lost", S.DECLINED: "declined", S.CANCELLED: "cancelled"}
 _TASK_KINDS: Final = frozenset({"task_opened", "routing_task_opened", "routing_notified"})
+_TASK_CLOSING: Final = frozenset({"task_completed", "task_cancelled"})
+_AUTH_DENIED: Final = "authorization_denied"
 
 
 @attrs.frozen
 class TaskFact:
-    """A human task opened by an event: its queue, when, and its due time if recorded."""
+    """A human task opened by an event: its queue, when, and its due time if recorded.
+
+    :ivar queue: the queue the task is on after the last event read (a reassignment moves it).
+    :ivar closed_at: the ``task_completed``, ``task_cancelled`` or ``task_mooted`` (unheld)
+        event that closed it, if any was read.
+
+    .. versionchanged:: 0.4 ``closed_at``; ``queue`` follows reassignments.
+    """
 
     queue: str
     task_id: str
     opened_at: datetime
     due_at: datetime | None
     sla_clock: str | None = None
+    closed_at: datetime | None = None
 
 
 @attrs.frozen
@@ -73,6 +84,10 @@ class ReferralFacts:
         ``closed_at`` the first ``close_loop`` (the consult report sent back).
     :ivar leak_reason: ``lost:<code>``, ``declined:<code>``, ``cancelled:<code>`` or
         ``unbooked_past_sla`` (see :func:`fold_facts`), else ``None``.
+    :ivar auth_denied: the payer denied the authorization at least once (an
+        ``authorization_denied`` event, or an authorization amendment recording ``denied``).
+
+    .. versionchanged:: 0.4 ``auth_denied``.
     """
 
     referral_id: UUID
@@ -90,6 +105,7 @@ class ReferralFacts:
     no_shows: int = 0
     auth_required_at: datetime | None = None
     auth_decided_at: datetime | None = None
+    auth_denied: bool = False
     reopened: int = 0
     redirects: int = 0
     held_for: timedelta = timedelta(0)
@@ -136,7 +152,9 @@ def fold_facts(
     channels: dict[str, int] = {}
     operations: dict[str, str] = {}
     codes: dict[str, str] = {}
+    auth_denied = False
     tasks: list[TaskFact] = []
+    task_index: dict[str, int] = {}
     task_queues: dict[str, str] = {}
     escalations: list[str] = []
     calls: list[str] = []
@@ -161,6 +179,10 @@ def fold_facts(
             no_shows += 1
         elif kind == "require_auth":
             auth_required = auth_required or at
+        elif kind == _AUTH_DENIED or (
+            kind.startswith("authorization_") and data.get("status") == "denied"
+        ):
+            auth_denied = True
         elif kind == "authorize":
             if auth_required is not None and auth_decided is None:
                 auth_decided = at
@@ -192,6 +214,7 @@ def fold_facts(
             due = data.get("due_at")
             task_id = str(data.get("task_id", ""))
             task_queues[task_id] = str(data["queue"])
+            task_index[task_id] = len(tasks)
             clock = data.get("clock")
             tasks.append(
                 TaskFact(
@@ -202,6 +225,24 @@ def fold_facts(
                     sla_clock=str(clock) if clock is not None else None,
                 )
             )
+        elif kind in _TASK_CLOSING or kind == "task_reassigned":
+            index = task_index.get(str(data.get("task_id", "")))
+            if index is not None:
+                task = tasks[index]
+                if kind == "task_reassigned" and "queue" in data:
+                    tasks[index] = attrs.evolve(task, queue=str(data["queue"]))
+                elif kind != "task_reassigned" and task.closed_at is None:
+                    tasks[index] = attrs.evolve(task, closed_at=at)
+        elif kind == MOOT_KIND:
+            for closed in data.get("closed", ()):
+                index = task_index.get(str(closed.get("task_id", "")))
+                # a mooted task someone holds stays theirs (claimed) until they close it
+                if (
+                    index is not None
+                    and closed.get("held") is None
+                    and tasks[index].closed_at is None
+                ):
+                    tasks[index] = attrs.evolve(tasks[index], closed_at=at)
         elif kind == "routing_task_escalated":
             escalated = str(data.get("escalated_task_id", ""))
             escalations.append(task_queues.get(escalated, "unknown"))
@@ -228,6 +269,7 @@ def fold_facts(
         no_shows=no_shows,
         auth_required_at=auth_required,
         auth_decided_at=auth_decided,
+        auth_denied=auth_denied,
         reopened=reopened,
         redirects=redirects,
         held_for=held,

@@ -237,10 +237,12 @@ def render_html(report: MetricsReport, *, title: str = "Referral report") -> str
         [
             escape(name),
             _metric(f"queues.{name}.opened", str(q.opened)),
+            _metric(f"queues.{name}.open", str(q.open)),
             _metric(f"queues.{name}.overdue", str(q.overdue)),
             str(q.sla_breaches),
             str(q.escalations),
             format_duration(q.age.median_seconds),
+            format_duration(q.time_to_close.median_seconds),
         ]
         for name, q in report.queues.items()
     ]
@@ -248,10 +250,19 @@ def render_html(report: MetricsReport, *, title: str = "Referral report") -> str
         '<section aria-labelledby="h-queues"><h2 id="h-queues">Queue health</h2>'
         + _table(
             "Tasks opened in the window, by queue",
-            ["Queue", "Opened", "Overdue", "SLA breaches", "Escalations", "Median age"],
+            [
+                "Queue",
+                "Opened",
+                "Still open",
+                "Overdue",
+                "SLA breaches",
+                "Escalations",
+                "Median age (open)",
+                "Median time to close",
+            ],
             queue_rows,
         )
-        + '<p class="note">Task ages run to the end of the window.</p></section>'
+        + '<p class="note">Ages are of tasks still open at the end of the window.</p></section>'
     )
     sections.append("</main>")
     body = "".join(sections)

@@ -4,8 +4,10 @@
 :meth:`~referralkit.store.Store.iter_events` (one referral's events at a time), folds each
 referral into its :class:`~referralkit.metrics.facts.ReferralFacts`, and adds them to the
 overall figures and to each requested group. Memory holds one referral's events, the running
-counts, and one duration per referral for the exact medians: it does not grow with the number
-of events. ``docs/metrics.md`` defines every figure.
+counts and durations as counts per whole minute
+(:class:`~referralkit.metrics.stats.DurationCounts`); CMS50's one record per patient is
+spilled to a private temporary SQLite file. None of it grows with the number of events.
+``docs/metrics.md`` defines every figure.
 
 .. versionadded:: 0.2
 """
@@ -15,7 +17,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -28,8 +29,8 @@ from referralkit.intake.results import CallRecord
 from referralkit.metrics.cms50 import Cms50Builder, Cms50Period, Cms50Result, patient_key
 from referralkit.metrics.config import Dimension, MetricsConfig
 from referralkit.metrics.facts import ReferralFacts, fold_facts
-from referralkit.metrics.stats import DurationStats, summarise_durations
-from referralkit.model import AuthorizationStatus, Referral
+from referralkit.metrics.stats import DurationCounts, DurationStats
+from referralkit.model import Referral
 from referralkit.store import Store
 
 __all__ = [
@@ -111,12 +112,12 @@ class _Accumulator:
     redirected: int = 0
     leak_reasons: Counter[str] = attrs.field(factory=Counter)
     outcomes: Counter[str] = attrs.field(factory=Counter)
-    to_booked: array[float] = attrs.field(factory=lambda: array("d"))
+    to_booked: DurationCounts = attrs.field(factory=DurationCounts)
     booked_within: Counter[str] = attrs.field(factory=Counter)
-    to_seen: array[float] = attrs.field(factory=lambda: array("d"))
-    to_first_outreach: array[float] = attrs.field(factory=lambda: array("d"))
-    loop_closure: array[float] = attrs.field(factory=lambda: array("d"))
-    auth_turnaround: array[float] = attrs.field(factory=lambda: array("d"))
+    to_seen: DurationCounts = attrs.field(factory=DurationCounts)
+    to_first_outreach: DurationCounts = attrs.field(factory=DurationCounts)
+    loop_closure: DurationCounts = attrs.field(factory=DurationCounts)
+    auth_turnaround: DurationCounts = attrs.field(factory=DurationCounts)
     attempts_before_booking: int = 0
     sends_by_channel: Counter[str] = attrs.field(factory=Counter)
     auth_required: int = 0
@@ -126,7 +127,7 @@ class _Accumulator:
     no_shows: int = 0
     calls: Counter[str] = attrs.field(factory=Counter)
 
-    def add(self, facts: ReferralFacts, referral: Referral | None) -> None:
+    def add(self, facts: ReferralFacts) -> None:
         received = facts.received_at
         assert received is not None  # noqa: S101 - only cohort referrals are added
         self.received += 1
@@ -134,32 +135,28 @@ class _Accumulator:
         if facts.booked_at is not None:
             self.booked += 1
             waited = (facts.booked_at - received).total_seconds()
-            self.to_booked.append(waited)
+            self.to_booked.add(waited)
             self.booked_within[_bucket(waited)] += 1
             self.attempts_before_booking += facts.attempts_before_booking
         if facts.seen_at is not None:
             self.seen += 1
-            self.to_seen.append((facts.seen_at - received).total_seconds())
+            self.to_seen.add((facts.seen_at - received).total_seconds())
             if facts.closed_at is not None:
-                self.loop_closure.append((facts.closed_at - facts.seen_at).total_seconds())
+                self.loop_closure.add((facts.closed_at - facts.seen_at).total_seconds())
         if facts.closed_at is not None:
             self.closed += 1
         if facts.leak_reason is not None:
             self.leaked += 1
             self.leak_reasons[facts.leak_reason] += 1
         if facts.first_outreach_at is not None:
-            self.to_first_outreach.append((facts.first_outreach_at - received).total_seconds())
+            self.to_first_outreach.add((facts.first_outreach_at - received).total_seconds())
         if facts.auth_required_at is not None:
             self.auth_required += 1
             if facts.auth_decided_at is not None:
-                self.auth_turnaround.append(
+                self.auth_turnaround.add(
                     (facts.auth_decided_at - facts.auth_required_at).total_seconds()
                 )
-            if (
-                referral is not None
-                and referral.authorization.status is AuthorizationStatus.DENIED
-            ):
-                self.auth_denied += 1
+            self.auth_denied += facts.auth_denied
         self.reopened += facts.reopened > 0
         self.redirected += facts.redirects > 0
         self.sends_by_channel.update(dict(facts.sends_by_channel))
@@ -179,12 +176,12 @@ class _Accumulator:
             redirected=self.redirected,
             leak_reasons=dict(sorted(self.leak_reasons.items())),
             outcomes=dict(sorted(self.outcomes.items())),
-            time_to_booked=summarise_durations(self.to_booked),
+            time_to_booked=self.to_booked.summary(),
             booked_within={label: self.booked_within[label] for label, _ in BOOKING_BUCKETS},
-            time_to_seen=summarise_durations(self.to_seen),
-            time_to_first_outreach=summarise_durations(self.to_first_outreach),
-            loop_closure_time=summarise_durations(self.loop_closure),
-            auth_turnaround=summarise_durations(self.auth_turnaround),
+            time_to_seen=self.to_seen.summary(),
+            time_to_first_outreach=self.to_first_outreach.summary(),
+            loop_closure_time=self.loop_closure.summary(),
+            auth_turnaround=self.auth_turnaround.summary(),
             attempts_before_booking=self.attempts_before_booking,
             sends_by_channel=dict(sorted(self.sends_by_channel.items())),
             auth_required=self.auth_required,
@@ -263,7 +260,7 @@ class GroupMetrics:
 
     @property
     def auth_denial_rate(self) -> float | None:
-        """Referrals with a denied authorization / referrals that required one."""
+        """Referrals whose authorization was denied / referrals that required one."""
         return _ratio(self.auth_denied, self.auth_required)
 
     def as_json(self) -> dict[str, Any]:
@@ -305,10 +302,15 @@ class GroupMetrics:
 
 @attrs.frozen
 class QueueHealth:
-    """Tasks opened in the window on one queue, as of its end.
+    """Tasks opened in the window on one queue, as of its end (from the task events).
 
-    referralkit records no task completion yet, so every task counts as still open: its age is
-    the time from opening to the end of the window.
+    :ivar open: tasks still open at the end of the window; ``age`` is theirs (opening to
+        the end of the window) and ``overdue`` counts those past their due time.
+    :ivar closed: tasks completed, cancelled or mooted before the end of the window;
+        ``time_to_close`` is theirs (opening to closing).
+
+    .. versionchanged:: 0.4 ``open``, ``closed`` and ``time_to_close``; ``age`` and
+        ``overdue`` count only tasks still open.
     """
 
     opened: int
@@ -316,25 +318,33 @@ class QueueHealth:
     sla_breaches: int
     escalations: int
     age: DurationStats
+    open: int = 0
+    closed: int = 0
+    time_to_close: DurationStats = attrs.field(factory=lambda: DurationStats(0, None, None))
 
     def as_json(self) -> dict[str, Any]:
         """Return the JSON form (the ``--json`` schema's ``queues`` values)."""
         return {
             "opened": self.opened,
+            "open": self.open,
+            "closed": self.closed,
             "overdue": self.overdue,
             "sla_breaches": self.sla_breaches,
             "escalations": self.escalations,
             "age": self.age.as_json(),
+            "time_to_close": self.time_to_close.as_json(),
         }
 
 
 @attrs.define
 class _QueueAccumulator:
     opened: int = 0
+    closed: int = 0
     overdue: int = 0
     sla_breaches: int = 0
     escalations: int = 0
-    ages: array[float] = attrs.field(factory=lambda: array("d"))
+    ages: DurationCounts = attrs.field(factory=DurationCounts)
+    to_close: DurationCounts = attrs.field(factory=DurationCounts)
 
 
 @attrs.frozen
@@ -385,7 +395,7 @@ class MetricsBuilder:
     _overall: _Accumulator = attrs.field(factory=_Accumulator, init=False)
     _groups: dict[Dimension, dict[str, _Accumulator]] = attrs.field(factory=dict, init=False)
     _queues: dict[str, _QueueAccumulator] = attrs.field(factory=dict, init=False)
-    _calls: dict[str, array[float]] = attrs.field(factory=dict, init=False)
+    _calls: dict[str, DurationCounts] = attrs.field(factory=dict, init=False)
     _cms50: Cms50Builder | None = attrs.field(default=None, init=False)
     _excluded: int = attrs.field(default=0, init=False)
     events_read: int = attrs.field(default=0, init=False)
@@ -403,13 +413,13 @@ class MetricsBuilder:
             return
         if facts.received_at is None:
             return  # received before the window: only its tasks count (queue health)
-        self._overall.add(facts, referral)
+        self._overall.add(facts)
         for dim, values in self._groups.items():
             value = group_value(referral, dim) if referral is not None else "unknown"
             accumulator = values.get(value)
             if accumulator is None:
                 accumulator = values[value] = _Accumulator()
-            accumulator.add(facts, referral)
+            accumulator.add(facts)
         if self._cms50 is not None and referral is not None:
             self._cms50.add(facts, patient_key(referral), group_value(referral, "practice"))
 
@@ -418,9 +428,13 @@ class MetricsBuilder:
         for task in facts.tasks:
             queue = self._queues.setdefault(task.queue, _QueueAccumulator())
             queue.opened += 1
-            queue.overdue += task.due_at is not None and task.due_at < until
             queue.sla_breaches += task.sla_clock is not None
-            queue.ages.append((until - task.opened_at).total_seconds())
+            if task.closed_at is not None:
+                queue.closed += 1
+                queue.to_close.add((task.closed_at - task.opened_at).total_seconds())
+                continue
+            queue.overdue += task.due_at is not None and task.due_at < until
+            queue.ages.add((until - task.opened_at).total_seconds())
         for name in facts.escalations:
             self._queues.setdefault(name, _QueueAccumulator()).escalations += 1
 
@@ -430,7 +444,7 @@ class MetricsBuilder:
         if call.resolved_at is None or not (config.since <= call.started_at < config.until):
             return
         seconds = (call.resolved_at - call.started_at).total_seconds()
-        self._calls.setdefault(call.call_type, array("d")).append(seconds)
+        self._calls.setdefault(call.call_type, DurationCounts()).add(seconds)
 
     def build(self) -> MetricsReport:
         """Return the report over everything added."""
@@ -444,11 +458,18 @@ class MetricsBuilder:
             },
             queues={
                 name: QueueHealth(
-                    q.opened, q.overdue, q.sla_breaches, q.escalations, summarise_durations(q.ages)
+                    q.opened,
+                    q.overdue,
+                    q.sla_breaches,
+                    q.escalations,
+                    q.ages.summary(),
+                    open=q.opened - q.closed,
+                    closed=q.closed,
+                    time_to_close=q.to_close.summary(),
                 )
                 for name, q in sorted(self._queues.items())
             },
-            call_resolution={k: summarise_durations(v) for k, v in sorted(self._calls.items())},
+            call_resolution={k: v.summary() for k, v in sorted(self._calls.items())},
             cms50=self._cms50.result() if self._cms50 is not None else None,
             excluded_entered_in_error=self._excluded,
             events_read=self.events_read,
@@ -477,8 +498,10 @@ def compute_metrics(
     :param by: dimensions to group by, besides the overall figures.
     :param cms50: also compute CMS50 for this measurement period; it must lie within the
         window (the window's events are the only ones read).
-    :param calls: resolved intake calls (:class:`~referralkit.intake.CallRecord`), for the
-        resolution time per call type; the event log does not hold call durations.
+    :param calls: the intake calls the host kept (:class:`~referralkit.intake.CallRecord`,
+        from ``IntakeOutcome.call``), for the resolution time per call type. referralkit does
+        not store call records (the event log has no call start times), so the host passes
+        them; any iterable, read once.
     :param progress: called with ``(events_read, None)`` every few thousand events and once
         at the end.
     :raises ValueError: the CMS50 period is not within the window.

@@ -97,9 +97,21 @@ REPORT_JSON_SCHEMA: Final[dict[str, Any]] = {
             "additionalProperties": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["opened", "overdue", "sla_breaches", "escalations", "age"],
+                "required": [
+                    "opened",
+                    "open",
+                    "closed",
+                    "overdue",
+                    "sla_breaches",
+                    "escalations",
+                    "age",
+                    "time_to_close",
+                ],
                 "properties": {
                     "opened": _COUNT,
+                    "open": _COUNT,
+                    "closed": _COUNT,
+                    "time_to_close": _DURATION,
                     "overdue": _COUNT,
                     "sla_breaches": _COUNT,
                     "escalations": _COUNT,
