@@ -97,6 +97,24 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     from referralkit.desk.unit_of_work import (
         UnitOfWork as UnitOfWork,
     )
+    from referralkit.directory import (
+        Directory as Directory,
+    )
+    from referralkit.directory import (
+        Receiver as Receiver,
+    )
+    from referralkit.directory import (
+        SentReferralFacts as SentReferralFacts,
+    )
+    from referralkit.directory import (
+        TrackRecord as TrackRecord,
+    )
+    from referralkit.directory import (
+        rank_receivers as rank_receivers,
+    )
+    from referralkit.directory import (
+        track_records as track_records,
+    )
     from referralkit.errors import (
         AdapterError as AdapterError,
     )
@@ -114,6 +132,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.errors import (
         CorruptRecordError as CorruptRecordError,
+    )
+    from referralkit.errors import (
+        DirectoryError as DirectoryError,
     )
     from referralkit.errors import (
         DuplicateReferralError as DuplicateReferralError,
@@ -701,6 +722,8 @@ _EXPORTS: Final[dict[str, str]] = {
     "Coverage": "referralkit.model",
     "DeclineReason": "referralkit.model",
     "Direction": "referralkit.model",
+    "Directory": "referralkit.directory",
+    "DirectoryError": "referralkit.errors",
     "Disclosure": "referralkit.model",
     "DispatchOutcome": "referralkit.outbox",
     "DispatchStatus": "referralkit.outbox",
@@ -771,6 +794,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "REPORT_JSON_SCHEMA": "referralkit.metrics",
     "ReasonForReferral": "referralkit.model",
     "ReceivedDocument": "referralkit.model",
+    "Receiver": "referralkit.directory",
     "RecordsChannel": "referralkit.model",
     "RecordsRequest": "referralkit.model",
     "RecordsRequestStatus": "referralkit.model",
@@ -799,6 +823,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "ScriptedCaller": "referralkit.calls",
     "Seal": "referralkit.integrity",
     "SendRefusedError": "referralkit.errors",
+    "SentReferralFacts": "referralkit.directory",
     "Slot": "referralkit.ports",
     "SlotList": "referralkit.ports",
     "SlotsRequest": "referralkit.ports",
@@ -837,6 +862,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "ToolError": "referralkit.errors",
     "ToolNotPermittedError": "referralkit.errors",
     "ToolSet": "referralkit.calls",
+    "TrackRecord": "referralkit.directory",
     "TransientAdapterError": "referralkit.errors",
     "TransitionBlockedError": "referralkit.errors",
     "Trigger": "referralkit.lifecycle",
@@ -871,6 +897,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "next_step_for": "referralkit.lifecycle",
     "open_store": "referralkit.desk",
     "phrase": "referralkit.calls",
+    "rank_receivers": "referralkit.directory",
     "read_back": "referralkit.calls",
     "referral_timeline": "referralkit.timeline",
     "replay": "referralkit.lifecycle.replay",
@@ -880,6 +907,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "supported_operations": "referralkit.ports",
     "timeline": "referralkit.timeline",
     "tool_definitions": "referralkit.calls",
+    "track_records": "referralkit.directory",
     "validate_intake": "referralkit.intake",
     "verify_all": "referralkit.integrity",
     "verify_history": "referralkit.events",

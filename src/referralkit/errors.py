@@ -29,6 +29,8 @@
     │   └── NotAReferralkitDatabaseError (the file or schema is not one referralkit can use)
     ├── ConfigError              (a configuration file is missing, unreadable or invalid;
     │                             .source, .key)
+    ├── DirectoryError           (a receiver directory is invalid; .source, .problems naming
+    │                             each entry and field; also a ValueError)
     ├── PolicyError              (an outreach policy is invalid; .path, .problem)
     ├── SmsTooLongError          (rendered text does not fit one SMS segment; .length, .limit)
     ├── SendRefusedError         (a send was refused just before its adapter call; .reason)
@@ -74,6 +76,7 @@ __all__ = [
     "ConflictError",
     "ContentError",
     "CorruptRecordError",
+    "DirectoryError",
     "DuplicateReferralError",
     "FhirResourceError",
     "HandoffNotAllowedError",
@@ -715,6 +718,31 @@ class ConfigError(ReferralKitError):
         self.line = line
         where = f"{source}: {key}: " if key else f"{source}: "
         super().__init__(where + reason)
+
+
+class DirectoryError(ReferralKitError, ValueError):
+    """A directory of receivers failed validation when it was loaded.
+
+    :ivar source: the file (or ``"<python>"``) the directory came from.
+    :ivar problems: every problem, as ``(entry, field, reason)``: the entry is the receiver's
+        ``id`` (or ``#<index>`` when it has none), the field a dotted path inside it
+        (``network.as_of``), ``None`` for the directory as a whole. Reasons never repeat the
+        values given.
+
+    .. versionadded:: 0.4
+    """
+
+    def __init__(
+        self, source: str, problems: Sequence[tuple[str | None, str | None, str]]
+    ) -> None:
+        self.source = source
+        self.problems = tuple(problems) or ((None, None, "invalid directory"),)
+        lines = []
+        for entry, field, reason in self.problems:
+            where = f"receiver {entry!r}" if entry is not None else "directory"
+            lines.append(f"{source}: {where}" + (f", {field}" if field else "") + f": {reason}")
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(lines[0] + more + ("\n" + "\n".join(lines[1:]) if more else ""))
 
 
 class InvalidReferralNumberError(ReferralKitError, ValueError):
