@@ -55,7 +55,13 @@ HEAVY = (
 )
 
 # Packages whose __init__ imports each public name on first use (referralkit._lazy.exports).
-LAZY_PACKAGES = ("referralkit.adapters.memory", "referralkit.integrity", "referralkit.tasks")
+LAZY_PACKAGES = (
+    "referralkit.adapters.memory",
+    "referralkit.integrity",
+    "referralkit.ports",
+    "referralkit.routing",
+    "referralkit.tasks",
+)
 
 
 def _imported_after(code: str) -> list[str]:
@@ -114,3 +120,14 @@ def test_a_lazy_package_resolves_every_name_it_declares(package: str):
         assert getattr(module, name) is getattr(importlib.import_module(source), original)
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         _ = module.Nope
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_no_lazy_name_is_also_a_submodule(package: str):
+    # Importing a submodule binds its name in the package, which would shadow a lazy export
+    # of the same name for good (an eager package import binds the export last instead).
+    folder = SRC / package.replace(".", "/")
+    submodules = {p.stem for p in folder.glob("*.py")} | {
+        p.parent.name for p in folder.glob("*/__init__.py")
+    }
+    assert set(_type_checking_names(package)) & submodules == set()
