@@ -11,7 +11,7 @@ import pytest
 from referralkit import ReferralDesk
 from referralkit.adapters.memory import MemoryStore
 from referralkit.clock import ManualClock
-from referralkit.model import Actor, ActorKind, Role
+from referralkit.model import Actor, ActorKind, Referral, ReferralStatus, Role
 from tests.support.builders import T0, complete_referral
 
 SRC = Path(__file__).parent.parent / "src"
@@ -75,6 +75,29 @@ def _imported_after(code: str) -> list[str]:
 def test_opening_a_memory_desk_imports_no_heavy_module():
     code = "import referralkit; referralkit.ReferralDesk.open('memory://')"
     assert _imported_after(code) == []
+
+
+def test_opening_a_memory_desk_builds_no_referral_validator():
+    # pydantic builds a model's validator on first validation (defer_build); the referral's is
+    # the largest, and a desk that has not read or written a referral does not need it.
+    code = (
+        "import referralkit; referralkit.ReferralDesk.open('memory://')\n"
+        "print(referralkit.Referral.__pydantic_complete__)"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("status", list(ReferralStatus))
+def test_the_empty_referral_routing_checks_rules_against_is_a_valid_one(status: ReferralStatus):
+    # The default rules are checked against constructed (not validated) empty referrals.
+    constructed = Referral.model_construct(status=status)
+    assert Referral.model_validate(constructed.model_dump()) == constructed
+    assert constructed.model_dump(exclude={"id"}) == Referral(status=status).model_dump(
+        exclude={"id"}
+    )
 
 
 def test_the_first_change_composes_the_services_it_needs():
