@@ -8,10 +8,15 @@ spawn to exit, the sides interleaved (order alternating per round), at least fiv
   tenacity``. Goal <= 2x, for time and for peak memory (``VmHWM`` of each child, Linux).
 * **CLI help**: ``referralkit --help`` (as ``python -m referralkit --help``) vs the same bare
   import.
+* **the model alone** (reference, no goal): ``import referralkit.model`` vs the same bare import.
+  A desk holds pydantic referrals, so this is what any open desk pays at least: ``import
+  pydantic`` alone does not build ``BaseModel``, and defining the model's classes does.
 
 Both sides pay the interpreter's own start-up, so the ratio is of what a user waits for.
 Heavy dependencies (``phonenumbers`` metadata, ``holidays``, ``psycopg``, ``rich``) are imported
-where first needed, and pydantic builds a model's validator on first use.
+where first needed, and pydantic builds a model's validator on first use. The desk composes its
+services on first use and imports none of their modules when it opens
+(``tests/test_startup.py`` pins the list).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from common import MIN_SAMPLES, report
 _RSS = "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')))"
 BARE = f"import pydantic, transitions, pluggy, tenacity; {_RSS}"
 DESK = f"import referralkit; referralkit.ReferralDesk.open('memory://'); {_RSS}"
+MODEL = f"import referralkit.model; {_RSS}"
 HELP = (
     "import sys, runpy, contextlib, io; sys.argv = ['referralkit', '--help']\n"
     "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
@@ -72,6 +78,9 @@ def main(quick: bool = False) -> None:
     report("  peak memory of the same", peaks, base_peaks, goal=2.0, unit="MB")
     times, base, _, _ = _pair(HELP, rounds)
     report("referralkit --help vs bare import of the 4 core deps", times, base, unit="ms")
+    times, base, peaks, base_peaks = _pair(MODEL, rounds)
+    report("  (reference: import referralkit.model vs the same)", times, base, unit="ms")
+    report("  (reference: its peak memory)", peaks, base_peaks, unit="MB")
 
 
 if __name__ == "__main__":

@@ -20,19 +20,21 @@ fewer arguments than the spec (pluggy passes only those it names).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pluggy
 
-from referralkit.ports import (
-    EhrAdapter,
-    EventNotice,
-    FaxAdapter,
-    IntakeCheck,
-    NotificationAdapter,
-    OutreachTemplate,
-    RoutingRule,
-    TelephonyAdapter,
-)
+if TYPE_CHECKING:  # annotations only: a host that loads no plugin never imports the ports
+    from referralkit.ports import (
+        EhrAdapter,
+        EventNotice,
+        FaxAdapter,
+        IntakeCheck,
+        NotificationAdapter,
+        OutreachTemplate,
+        RoutingRule,
+        TelephonyAdapter,
+    )
 
 __all__ = [
     "hookspec",

@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from importlib.metadata import EntryPoint, entry_points
-from typing import Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
 import attrs
 import pluggy
@@ -25,18 +24,21 @@ import pluggy
 from referralkit import hookspecs
 from referralkit.errors import NoBackendError
 from referralkit.hookspecs import hookspec
-from referralkit.ports import (
-    Capability,
-    EhrAdapter,
-    EventNotice,
-    FaxAdapter,
-    IntakeCheck,
-    NotificationAdapter,
-    OutreachTemplate,
-    RoutingRule,
-    TelephonyAdapter,
-    supported_operations,
-)
+
+if TYPE_CHECKING:  # the ports are imported where an adapter is first looked up
+    from importlib.metadata import EntryPoint
+
+    from referralkit.ports import (
+        Capability,
+        EhrAdapter,
+        EventNotice,
+        FaxAdapter,
+        IntakeCheck,
+        NotificationAdapter,
+        OutreachTemplate,
+        RoutingRule,
+        TelephonyAdapter,
+    )
 
 __all__ = [
     "DISABLED_PLUGINS_ENV",
@@ -59,7 +61,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 _log = logging.getLogger("referralkit.plugins")
 
-_A = TypeVar("_A", TelephonyAdapter, EhrAdapter, FaxAdapter, NotificationAdapter)
+_A = TypeVar("_A", "TelephonyAdapter", "EhrAdapter", "FaxAdapter", "NotificationAdapter")
 
 
 @attrs.frozen
@@ -132,6 +134,10 @@ def make_plugin_manager(
 
 
 def _installed_entry_points() -> Sequence[EntryPoint]:
+    # Imported here: reading installed distributions' metadata is slow to import and to run,
+    # and a hermetic desk (the default) never does it.
+    from importlib.metadata import entry_points
+
     return tuple(entry_points(group=PROJECT_NAME))
 
 
@@ -325,6 +331,8 @@ def _pick(
     capability: Capability,
     operation: str | None = None,
 ) -> _A:
+    from referralkit.ports import supported_operations
+
     if name is not None:
         for adapters in per_plugin:
             for adapter in adapters:

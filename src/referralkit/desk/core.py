@@ -14,48 +14,14 @@ import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID
 
 import attrs
-from pydantic import BaseModel
-from tenacity import Retrying
 
-from referralkit import integrity as _integrity
+from referralkit._lazy import lazy
 from referralkit.clock import Clock, SystemClock
-from referralkit.desk.authorization import AuthorizationService
-from referralkit.desk.booking import BookingService, booking_step
-from referralkit.desk.closing import LoopService, report_delivered_step, report_failed_step
-from referralkit.desk.consent import ConsentService
-from referralkit.desk.inbound import Inbound
-from referralkit.desk.intake import IntakeService
-from referralkit.desk.outbox import Outbox
-from referralkit.desk.outreach import OutreachService
-from referralkit.desk.records import RecordsService, records_sent_step
-from referralkit.desk.referral_documents import (
-    DocumentHints,
-    DocumentOutcome,
-    ReferralDocumentService,
-)
-from referralkit.desk.routing import RoutingService
-from referralkit.desk.stores import open_store
-from referralkit.desk.unit_of_work import UnitOfWork
 from referralkit.errors import ReferralKitError
-from referralkit.events import Event
-from referralkit.intake import (
-    CallType,
-    IntakeConfig,
-    IntakeOutcome,
-    IntakeSession,
-    StatusAnswer,
-)
-from referralkit.lifecycle import (
-    Change,
-    Lifecycle,
-    Trigger,
-    allowed_triggers,
-    shared_lifecycle,
-)
 from referralkit.model import (
     Actor,
     Appointment,
@@ -73,40 +39,112 @@ from referralkit.model import (
     TaskPriority,
     TaskStatus,
 )
-from referralkit.outbox import (
-    DispatchOutcome,
-    Invoker,
-    RetryPolicy,
-)
-from referralkit.outreach.dispatch import OutreachSettings, SweepReport
-from referralkit.outreach.ledger import OutboxEntry
-from referralkit.plugins import Hooks, make_plugin_manager
-from referralkit.ports import (
-    CallOutcome,
-    DocumentList,
-    DocumentRef,
-    DocumentsRequest,
-    EventNotice,
-    InboundFax,
-    IntakeCheck,
-    OutboundRequest,
-    OutreachTemplate,
-    PatientLookupRequest,
-    PatientRecord,
-    Receipt,
-    Slot,
-    SmsReply,
-)
-from referralkit.routing import (
-    RoutingReport,
-    RoutingSweepReport,
-    RuleExplanation,
-    RuleRegistry,
-)
-from referralkit.store import Store
-from referralkit.tasks import Continuity, QueueCounts, TaskCursor, TaskRow, TaskSweepReport
-from referralkit.tasks.mirror import MirrorReport, MirrorSettings, mirror_work
-from referralkit.tasks.service import TaskService, close_moot_tasks
+
+if TYPE_CHECKING:  # the names as type checkers see them; at run time, see below
+    from pydantic import BaseModel
+    from tenacity import Retrying
+
+    from referralkit import integrity as _integrity
+    from referralkit.desk.authorization import AuthorizationService
+    from referralkit.desk.booking import BookingService, booking_step
+    from referralkit.desk.closing import LoopService, report_delivered_step, report_failed_step
+    from referralkit.desk.consent import ConsentService
+    from referralkit.desk.inbound import Inbound
+    from referralkit.desk.intake import IntakeService
+    from referralkit.desk.outbox import Outbox
+    from referralkit.desk.outreach import OutreachService
+    from referralkit.desk.records import RecordsService, records_sent_step
+    from referralkit.desk.referral_documents import (
+        DocumentHints,
+        DocumentOutcome,
+        ReferralDocumentService,
+    )
+    from referralkit.desk.routing import RoutingService
+    from referralkit.desk.stores import open_store
+    from referralkit.desk.unit_of_work import UnitOfWork
+    from referralkit.events import Event
+    from referralkit.intake import (
+        CallType,
+        IntakeConfig,
+        IntakeOutcome,
+        IntakeSession,
+        StatusAnswer,
+    )
+    from referralkit.lifecycle import (
+        Change,
+        Lifecycle,
+        Trigger,
+        allowed_triggers,
+        shared_lifecycle,
+    )
+    from referralkit.outbox import (
+        DispatchOutcome,
+        Invoker,
+        RetryPolicy,
+    )
+    from referralkit.outreach.dispatch import OutreachSettings, SweepReport
+    from referralkit.outreach.ledger import OutboxEntry
+    from referralkit.plugins import Hooks, make_plugin_manager
+    from referralkit.ports import (
+        CallOutcome,
+        DocumentList,
+        DocumentRef,
+        DocumentsRequest,
+        EventNotice,
+        InboundFax,
+        IntakeCheck,
+        OutboundRequest,
+        OutreachTemplate,
+        PatientLookupRequest,
+        PatientRecord,
+        Receipt,
+        Slot,
+        SmsReply,
+    )
+    from referralkit.routing import (
+        RoutingReport,
+        RoutingSweepReport,
+        RuleExplanation,
+        RuleRegistry,
+    )
+    from referralkit.store import Store
+    from referralkit.tasks import Continuity, QueueCounts, TaskCursor, TaskRow, TaskSweepReport
+    from referralkit.tasks.mirror import MirrorReport, MirrorSettings, mirror_work
+    from referralkit.tasks.service import TaskService, close_moot_tasks
+else:  # what the methods use, imported on first use: opening a desk imports no service
+    _integrity = lazy("referralkit.integrity")
+    AuthorizationService = lazy("referralkit.desk.authorization", "AuthorizationService")
+    BookingService = lazy("referralkit.desk.booking", "BookingService")
+    booking_step = lazy("referralkit.desk.booking", "booking_step")
+    LoopService = lazy("referralkit.desk.closing", "LoopService")
+    report_delivered_step = lazy("referralkit.desk.closing", "report_delivered_step")
+    report_failed_step = lazy("referralkit.desk.closing", "report_failed_step")
+    ConsentService = lazy("referralkit.desk.consent", "ConsentService")
+    Inbound = lazy("referralkit.desk.inbound", "Inbound")
+    IntakeService = lazy("referralkit.desk.intake", "IntakeService")
+    Outbox = lazy("referralkit.desk.outbox", "Outbox")
+    OutreachService = lazy("referralkit.desk.outreach", "OutreachService")
+    RecordsService = lazy("referralkit.desk.records", "RecordsService")
+    records_sent_step = lazy("referralkit.desk.records", "records_sent_step")
+    ReferralDocumentService = lazy(
+        "referralkit.desk.referral_documents", "ReferralDocumentService"
+    )
+    RoutingService = lazy("referralkit.desk.routing", "RoutingService")
+    open_store = lazy("referralkit.desk.stores", "open_store")
+    UnitOfWork = lazy("referralkit.desk.unit_of_work", "UnitOfWork")
+    Change = lazy("referralkit.lifecycle", "Change")
+    allowed_triggers = lazy("referralkit.lifecycle", "allowed_triggers")
+    shared_lifecycle = lazy("referralkit.lifecycle", "shared_lifecycle")
+    Invoker = lazy("referralkit.outbox", "Invoker")
+    RetryPolicy = lazy("referralkit.outbox", "RetryPolicy")
+    Hooks = lazy("referralkit.plugins", "Hooks")
+    make_plugin_manager = lazy("referralkit.plugins", "make_plugin_manager")
+    EventNotice = lazy("referralkit.ports", "EventNotice")
+    RuleRegistry = lazy("referralkit.routing", "RuleRegistry")
+    mirror_work = lazy("referralkit.tasks.mirror", "mirror_work")
+    TaskService = lazy("referralkit.tasks.service", "TaskService")
+    close_moot_tasks = lazy("referralkit.tasks.service", "close_moot_tasks")
+
 
 __all__ = ["ReferralDesk"]
 
@@ -114,11 +152,12 @@ _log = logging.getLogger("referralkit.desk")
 
 
 def _rewired(desk: ReferralDesk, attribute: attrs.Attribute[Any], value: Any) -> Any:
-    # A setting a host changes after construction reaches the services that use it.
-    if hasattr(desk, "_outreach"):
+    # A setting a host changes after construction reaches the services that use it (services
+    # not composed yet read it when they are).
+    if desk._composed:  # noqa: SLF001 - the desk wiring itself
         object.__setattr__(desk, attribute.name, value)
         if attribute.name in ("store", "clock"):
-            desk.__attrs_post_init__()  # every service holds them: compose again
+            desk._compose()  # noqa: SLF001 - every service holds them: compose again
         else:
             desk._wire()  # noqa: SLF001 - the desk wiring itself
     return value
@@ -203,8 +242,29 @@ class ReferralDesk:
     _auth: AuthorizationService = attrs.field(init=False)
     _booking: BookingService = attrs.field(init=False)
     _documents: ReferralDocumentService = attrs.field(init=False)
+    _composed: bool = attrs.field(init=False, default=False, repr=False, eq=False)
+    _composing: threading.RLock = attrs.field(
+        init=False, factory=threading.RLock, repr=False, eq=False
+    )
 
-    def __attrs_post_init__(self) -> None:
+    if not TYPE_CHECKING:  # hidden from type checkers, which would read every name as Any
+
+        def __getattr__(self, name: str) -> Any:
+            # The services are composed on first use, not when the desk opens: a process that
+            # opens a desk for one command imports and builds only what that command uses.
+            if name not in _SERVICES:
+                raise AttributeError(name)
+            with self._composing:
+                if not self._composed:
+                    self._composed = True  # a service read while composing fails, not loops
+                    try:
+                        self._compose()
+                    except BaseException:
+                        self._composed = False
+                        raise
+            return object.__getattribute__(self, name)
+
+    def _compose(self) -> None:
         # The composition root: each service gets only what it names.
         hooks = self.hooks
         uow = UnitOfWork(self.store, self.clock, self.lifecycle)
@@ -1193,3 +1253,11 @@ class ReferralDesk:
         return self._booking.record_ehr_booking(
             mrn=mrn, specialty=specialty, appointment=appointment, actor=actor
         )
+
+
+# The service slots (set by _compose, never by __init__): reading one composes the desk.
+_SERVICES = frozenset(
+    field.name
+    for field in attrs.fields(ReferralDesk)
+    if not field.init and field.default is attrs.NOTHING
+)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from referralkit.adapters.memory import MemoryStore
-from referralkit.adapters.sqlite import SQLiteStore
 from referralkit.errors import StoreURLError
-from referralkit.store import Store
+
+if TYPE_CHECKING:
+    from referralkit.store import Store
 
 __all__ = ["open_store"]
 
@@ -28,9 +29,14 @@ def open_store(url: str) -> Store:
        Raises :class:`~referralkit.errors.StoreURLError` instead of bare ``ValueError`` and
        ``OSError``.
     """
+    # Each store is imported when its scheme is opened: a process uses one.
     if url == "memory://":
+        from referralkit.adapters.memory.store import MemoryStore
+
         return MemoryStore()
     if url.startswith("sqlite://"):
+        from referralkit.adapters.sqlite import SQLiteStore
+
         rest = url.removeprefix("sqlite://")
         if rest == ":memory:":
             return SQLiteStore(":memory:")

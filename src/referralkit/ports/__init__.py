@@ -30,50 +30,104 @@ Every public name is importable from :mod:`referralkit.ports` itself.
 
 from __future__ import annotations
 
-from referralkit.ports.common import (
-    PORT_OPERATIONS,
-    Capability,
-    DocumentRef,
-    IdempotencyKey,
-    OutboundRequest,
-    Receipt,
-    idempotency_key,
-    supported_operations,
+from typing import TYPE_CHECKING
+
+from referralkit._lazy import exports
+
+if TYPE_CHECKING:  # the names as type checkers see them; at run time, __getattr__
+    from referralkit.ports.common import (
+        PORT_OPERATIONS,
+        Capability,
+        DocumentRef,
+        IdempotencyKey,
+        OutboundRequest,
+        Receipt,
+        idempotency_key,
+        supported_operations,
+    )
+    from referralkit.ports.contributions import (
+        EventNotice,
+        IntakeCheck,
+        OutreachTemplate,
+        RoutingRule,
+        RoutingSuggestion,
+    )
+    from referralkit.ports.ehr import (
+        AppointmentReceipt,
+        BookAppointmentRequest,
+        CancelAppointmentRequest,
+        DocumentList,
+        DocumentsRequest,
+        EhrAdapter,
+        EhrWorkMirror,
+        InteractionMirrorRequest,
+        PatientLookupRequest,
+        PatientRecord,
+        Slot,
+        SlotList,
+        SlotsRequest,
+        StatusPushRequest,
+        TaskMirrorRequest,
+    )
+    from referralkit.ports.fax import FaxAdapter, FaxRequest
+    from referralkit.ports.inbound import CallOutcome, InboundFax, SmsReply
+    from referralkit.ports.notification import (
+        LetterRequest,
+        NotificationAdapter,
+        PatientEmailRequest,
+        PracticeUpdateRequest,
+        StaffAlertRequest,
+    )
+    from referralkit.ports.telephony import CallRequest, SmsRequest, TelephonyAdapter
+
+# Each name is imported when first used, so importing one module of the package (as a
+# store or the desk does) does not import all of it.
+__getattr__ = exports(
+    __name__,
+    {
+        "AppointmentReceipt": "referralkit.ports.ehr",
+        "BookAppointmentRequest": "referralkit.ports.ehr",
+        "CallOutcome": "referralkit.ports.inbound",
+        "CallRequest": "referralkit.ports.telephony",
+        "CancelAppointmentRequest": "referralkit.ports.ehr",
+        "Capability": "referralkit.ports.common",
+        "DocumentList": "referralkit.ports.ehr",
+        "DocumentRef": "referralkit.ports.common",
+        "DocumentsRequest": "referralkit.ports.ehr",
+        "EhrAdapter": "referralkit.ports.ehr",
+        "EhrWorkMirror": "referralkit.ports.ehr",
+        "EventNotice": "referralkit.ports.contributions",
+        "FaxAdapter": "referralkit.ports.fax",
+        "FaxRequest": "referralkit.ports.fax",
+        "IdempotencyKey": "referralkit.ports.common",
+        "InboundFax": "referralkit.ports.inbound",
+        "IntakeCheck": "referralkit.ports.contributions",
+        "InteractionMirrorRequest": "referralkit.ports.ehr",
+        "LetterRequest": "referralkit.ports.notification",
+        "NotificationAdapter": "referralkit.ports.notification",
+        "OutboundRequest": "referralkit.ports.common",
+        "OutreachTemplate": "referralkit.ports.contributions",
+        "PORT_OPERATIONS": "referralkit.ports.common",
+        "PatientEmailRequest": "referralkit.ports.notification",
+        "PatientLookupRequest": "referralkit.ports.ehr",
+        "PatientRecord": "referralkit.ports.ehr",
+        "PracticeUpdateRequest": "referralkit.ports.notification",
+        "Receipt": "referralkit.ports.common",
+        "RoutingRule": "referralkit.ports.contributions",
+        "RoutingSuggestion": "referralkit.ports.contributions",
+        "Slot": "referralkit.ports.ehr",
+        "SlotList": "referralkit.ports.ehr",
+        "SlotsRequest": "referralkit.ports.ehr",
+        "SmsReply": "referralkit.ports.inbound",
+        "SmsRequest": "referralkit.ports.telephony",
+        "StaffAlertRequest": "referralkit.ports.notification",
+        "StatusPushRequest": "referralkit.ports.ehr",
+        "TaskMirrorRequest": "referralkit.ports.ehr",
+        "TelephonyAdapter": "referralkit.ports.telephony",
+        "idempotency_key": "referralkit.ports.common",
+        "supported_operations": "referralkit.ports.common",
+    },
 )
-from referralkit.ports.contributions import (
-    EventNotice,
-    IntakeCheck,
-    OutreachTemplate,
-    RoutingRule,
-    RoutingSuggestion,
-)
-from referralkit.ports.ehr import (
-    AppointmentReceipt,
-    BookAppointmentRequest,
-    CancelAppointmentRequest,
-    DocumentList,
-    DocumentsRequest,
-    EhrAdapter,
-    EhrWorkMirror,
-    InteractionMirrorRequest,
-    PatientLookupRequest,
-    PatientRecord,
-    Slot,
-    SlotList,
-    SlotsRequest,
-    StatusPushRequest,
-    TaskMirrorRequest,
-)
-from referralkit.ports.fax import FaxAdapter, FaxRequest
-from referralkit.ports.inbound import CallOutcome, InboundFax, SmsReply
-from referralkit.ports.notification import (
-    LetterRequest,
-    NotificationAdapter,
-    PatientEmailRequest,
-    PracticeUpdateRequest,
-    StaffAlertRequest,
-)
-from referralkit.ports.telephony import CallRequest, SmsRequest, TelephonyAdapter
 
 __all__ = [
     "PORT_OPERATIONS",

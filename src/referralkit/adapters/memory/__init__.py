@@ -12,15 +12,37 @@ Modules: :mod:`~referralkit.adapters.memory.store`, :mod:`~referralkit.adapters.
 
 from __future__ import annotations
 
-from referralkit.adapters.memory.ehr import InMemoryEhr
-from referralkit.adapters.memory.fax import InMemoryFax
-from referralkit.adapters.memory.notification import InMemoryNotification
-from referralkit.adapters.memory.plugin import InMemoryPlugin
-from referralkit.adapters.memory.recorder import Fault
-from referralkit.adapters.memory.recorder import FaultKind as FaultKind
-from referralkit.adapters.memory.store import MemoryStore
-from referralkit.adapters.memory.telephony import InMemoryTelephony
-from referralkit.adapters.memory.templates import MemoryTemplate
+from typing import TYPE_CHECKING
+
+from referralkit._lazy import exports
+
+if TYPE_CHECKING:  # the names as type checkers see them; at run time, __getattr__
+    from referralkit.adapters.memory.ehr import InMemoryEhr
+    from referralkit.adapters.memory.fax import InMemoryFax
+    from referralkit.adapters.memory.notification import InMemoryNotification
+    from referralkit.adapters.memory.plugin import InMemoryPlugin
+    from referralkit.adapters.memory.recorder import Fault
+    from referralkit.adapters.memory.recorder import FaultKind as FaultKind
+    from referralkit.adapters.memory.store import MemoryStore
+    from referralkit.adapters.memory.telephony import InMemoryTelephony
+    from referralkit.adapters.memory.templates import MemoryTemplate
+
+# Each name is imported when first used, so importing one module of the package (as a
+# store or the desk does) does not import all of it.
+__getattr__ = exports(
+    __name__,
+    {
+        "Fault": "referralkit.adapters.memory.recorder",
+        "FaultKind": "referralkit.adapters.memory.recorder",
+        "InMemoryEhr": "referralkit.adapters.memory.ehr",
+        "InMemoryFax": "referralkit.adapters.memory.fax",
+        "InMemoryNotification": "referralkit.adapters.memory.notification",
+        "InMemoryPlugin": "referralkit.adapters.memory.plugin",
+        "InMemoryTelephony": "referralkit.adapters.memory.telephony",
+        "MemoryStore": "referralkit.adapters.memory.store",
+        "MemoryTemplate": "referralkit.adapters.memory.templates",
+    },
+)
 
 __all__ = [
     "Fault",
