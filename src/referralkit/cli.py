@@ -405,10 +405,16 @@ def list_(
         return EXIT_OK
     headers = ["Referral", "Status", "Specialty", "Priority", "Practice", "Next action"]
     table: list[list[str]] = [
-        [str(r["referral_number"] or r["id"]), str(r["status"]), str(r["specialty"] or "-"),
-         str(r["priority"]), str(r["practice"]), str(r["next_action_at"] or "-")]
+        [
+            str(r["referral_number"] or r["id"]),
+            str(r["status"]),
+            str(r["specialty"] or "-"),
+            str(r["priority"]),
+            str(r["practice"]),
+            str(r["next_action_at"] or "-"),
+        ]
         for r in rows
-    ]  # fmt: skip
+    ]
     if state.show_phi:
         headers.append("Patient")
         for line, r in zip(table, rows, strict=True):
@@ -453,10 +459,16 @@ def tasks(
         click.echo(json.dumps(found, indent=2))
         return EXIT_OK
     table = [
-        [str(r["queue"]), str(r["priority"]), str(r["status"]), str(r["due_at"]),
-         str(r["title"]), str(r["assignee"] or "-")]
+        [
+            str(r["queue"]),
+            str(r["priority"]),
+            str(r["status"]),
+            str(r["due_at"]),
+            str(r["title"]),
+            str(r["assignee"] or "-"),
+        ]
         for r in found
-    ]  # fmt: skip
+    ]
     headers = ["Queue", "Priority", "Status", "Due", "Task", "Assignee"]
     _print_table(f"{len(found)} tasks", headers, table)
     return EXIT_OK
@@ -486,10 +498,15 @@ def queues(ctx: click.Context, as_json: bool) -> int:
         click.echo(json.dumps(found, indent=2))
         return EXIT_OK
     table = [
-        [str(c["queue"]), str(c["open"]), str(c["overdue"]), str(c["due_today"]),
-         str(c["oldest"] or "-")]
+        [
+            str(c["queue"]),
+            str(c["open"]),
+            str(c["overdue"]),
+            str(c["due_today"]),
+            str(c["oldest"] or "-"),
+        ]
         for c in found
-    ]  # fmt: skip
+    ]
     _print_table("Queues", ["Queue", "Open", "Overdue", "Due today", "Oldest"], table)
     return EXIT_OK
 
@@ -678,17 +695,26 @@ def _print_report(result: Any) -> None:
         _print_table(
             f"By {dimension}",
             [dimension, "received", "booked", "seen", "leakage"],
-            [[value, str(g.received), format_rate(g.booking_rate),
-              format_rate(g.completion_rate), format_rate(g.leakage_rate)]
-             for value, g in groups.items()],
-        )  # fmt: skip
+            [
+                [
+                    value,
+                    str(g.received),
+                    format_rate(g.booking_rate),
+                    format_rate(g.completion_rate),
+                    format_rate(g.leakage_rate),
+                ]
+                for value, g in groups.items()
+            ],
+        )
     if result.queues:
         _print_table(
             "Queues",
             ["queue", "opened", "overdue", "SLA breaches", "escalations"],
-            [[name, str(q.opened), str(q.overdue), str(q.sla_breaches), str(q.escalations)]
-             for name, q in result.queues.items()],
-        )  # fmt: skip
+            [
+                [name, str(q.opened), str(q.overdue), str(q.sla_breaches), str(q.escalations)]
+                for name, q in result.queues.items()
+            ],
+        )
     cms50 = result.cms50
     if cms50 is not None:
         click.echo(
@@ -760,6 +786,44 @@ def migrate(ctx: click.Context) -> int:
         click.echo(f"{type(store).__name__} keeps no schema: nothing to migrate")
     else:
         click.echo(f"{type(store).__name__}: schema version {schema} (up to date)")
+    return EXIT_OK
+
+
+@app.command()
+@click.argument("scenarios", nargs=-1, required=True)
+@click.option("--runs", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Seeded replications per scenario.")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, type=int, help="The first seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a self-contained HTML comparison to this file.")  # fmt: skip
+@click.option("--progress/--no-progress", default=True, help="Progress on stderr.")
+def simulate(
+    scenarios: tuple[str, ...],
+    runs: int,
+    seed: int,
+    as_json: bool,
+    html_path: Path | None,
+    progress: bool,
+) -> int:
+    """Run what-if SCENARIOS (files or built-in names) and compare them (docs/simulate.md)."""
+    import json
+
+    from referralkit.simulate import simulate as run_simulation
+
+    def report(done: int, total: int) -> None:
+        if progress:
+            click.echo(f"simulate: {done}/{total} replications", err=True)
+
+    comparison = run_simulation(list(scenarios), runs=runs, seed=seed, progress=report)
+    if html_path is not None:
+        html_path.write_text(comparison.html(), encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(comparison.as_json(), indent=2, sort_keys=True))
+        return EXIT_OK
+    click.echo(comparison.text())
+    if html_path is not None:
+        click.echo(f"HTML comparison written to {html_path}")
     return EXIT_OK
 
 

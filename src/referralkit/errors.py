@@ -28,7 +28,9 @@
     │   │                           ValueError)
     │   └── NotAReferralkitDatabaseError (the file or schema is not one referralkit can use)
     ├── ConfigError              (a configuration file is missing, unreadable or invalid;
-    │                             .source, .key)
+    │   │                         .source, .key)
+    │   └── ScenarioError          (a what-if scenario is invalid: unknown key, value out of
+    │                               its documented range; .source, .key)
     ├── PolicyError              (an outreach policy is invalid; .path, .problem)
     ├── SmsTooLongError          (rendered text does not fit one SMS segment; .length, .limit)
     ├── SendRefusedError         (a send was refused just before its adapter call; .reason)
@@ -93,6 +95,7 @@ __all__ = [
     "ReferralNotFoundError",
     "RoutingError",
     "RuleLoadError",
+    "ScenarioError",
     "SendRefusedError",
     "SmsTooLongError",
     "StoreError",
@@ -715,6 +718,16 @@ class ConfigError(ReferralKitError):
         self.line = line
         where = f"{source}: {key}: " if key else f"{source}: "
         super().__init__(where + reason)
+
+
+class ScenarioError(ConfigError):
+    """A what-if scenario (``referralkit.simulate``) is invalid.
+
+    The message names the scenario and the dotted key at fault (an unknown key, a value of the
+    wrong type or outside its documented range), never anything else from the file.
+
+    .. versionadded:: 0.4
+    """
 
 
 class InvalidReferralNumberError(ReferralKitError, ValueError):
