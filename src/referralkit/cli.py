@@ -405,16 +405,10 @@ def list_(
         return EXIT_OK
     headers = ["Referral", "Status", "Specialty", "Priority", "Practice", "Next action"]
     table: list[list[str]] = [
-        [
-            str(r["referral_number"] or r["id"]),
-            str(r["status"]),
-            str(r["specialty"] or "-"),
-            str(r["priority"]),
-            str(r["practice"]),
-            str(r["next_action_at"] or "-"),
-        ]
+        [str(r["referral_number"] or r["id"]), str(r["status"]), str(r["specialty"] or "-"),
+         str(r["priority"]), str(r["practice"]), str(r["next_action_at"] or "-")]
         for r in rows
-    ]
+    ]  # fmt: skip
     if state.show_phi:
         headers.append("Patient")
         for line, r in zip(table, rows, strict=True):
@@ -459,16 +453,10 @@ def tasks(
         click.echo(json.dumps(found, indent=2))
         return EXIT_OK
     table = [
-        [
-            str(r["queue"]),
-            str(r["priority"]),
-            str(r["status"]),
-            str(r["due_at"]),
-            str(r["title"]),
-            str(r["assignee"] or "-"),
-        ]
+        [str(r["queue"]), str(r["priority"]), str(r["status"]), str(r["due_at"]),
+         str(r["title"]), str(r["assignee"] or "-")]
         for r in found
-    ]
+    ]  # fmt: skip
     headers = ["Queue", "Priority", "Status", "Due", "Task", "Assignee"]
     _print_table(f"{len(found)} tasks", headers, table)
     return EXIT_OK
@@ -498,15 +486,10 @@ def queues(ctx: click.Context, as_json: bool) -> int:
         click.echo(json.dumps(found, indent=2))
         return EXIT_OK
     table = [
-        [
-            str(c["queue"]),
-            str(c["open"]),
-            str(c["overdue"]),
-            str(c["due_today"]),
-            str(c["oldest"] or "-"),
-        ]
+        [str(c["queue"]), str(c["open"]), str(c["overdue"]), str(c["due_today"]),
+         str(c["oldest"] or "-")]
         for c in found
-    ]
+    ]  # fmt: skip
     _print_table("Queues", ["Queue", "Open", "Overdue", "Due today", "Oldest"], table)
     return EXIT_OK
 
@@ -695,26 +678,17 @@ def _print_report(result: Any) -> None:
         _print_table(
             f"By {dimension}",
             [dimension, "received", "booked", "seen", "leakage"],
-            [
-                [
-                    value,
-                    str(g.received),
-                    format_rate(g.booking_rate),
-                    format_rate(g.completion_rate),
-                    format_rate(g.leakage_rate),
-                ]
-                for value, g in groups.items()
-            ],
-        )
+            [[value, str(g.received), format_rate(g.booking_rate),
+              format_rate(g.completion_rate), format_rate(g.leakage_rate)]
+             for value, g in groups.items()],
+        )  # fmt: skip
     if result.queues:
         _print_table(
             "Queues",
             ["queue", "opened", "overdue", "SLA breaches", "escalations"],
-            [
-                [name, str(q.opened), str(q.overdue), str(q.sla_breaches), str(q.escalations)]
-                for name, q in result.queues.items()
-            ],
-        )
+            [[name, str(q.opened), str(q.overdue), str(q.sla_breaches), str(q.escalations)]
+             for name, q in result.queues.items()],
+        )  # fmt: skip
     cms50 = result.cms50
     if cms50 is not None:
         click.echo(
