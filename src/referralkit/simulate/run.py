@@ -75,6 +75,7 @@ _RECEIVING: Final = Practice(name="Simulated Specialty Clinic", id="sim-specialt
 _SHIFTS: Final = (time(9, 0), time(13, 0))
 """Staff work their queues in two blocks a day, each with half the day's hours."""
 _OPEN_TASKS: Final = (TaskStatus.OPEN,)
+_PAGE: Final = 500
 _CALLING_QUEUES: Final = frozenset({"scheduling", "outreach", "urgent-referrals"})
 """Queues whose tasks are worked by calling the patient (a staff call can end in a booking)."""
 
@@ -317,13 +318,11 @@ class _World:
         rows: list[Any] = []
         after = None
         while True:
-            page = self.call("tasks", status=_OPEN_TASKS, limit=500, after=after)
+            page = self.call("tasks", status=_OPEN_TASKS, limit=_PAGE, after=after)
             rows.extend(r for r in page if r.task_id not in self._claimed_tasks)
-            if len(page) < 500:
+            if len(page) < _PAGE:
                 return rows
-            after = page[-1].cursor if hasattr(page[-1], "cursor") else None
-            if after is None:
-                return rows
+            after = page[-1].cursor
 
     def _task_action(self, row: Any, patient: SimulatedPatient | None) -> Callable[[], None]:
         def work() -> None:
@@ -541,7 +540,6 @@ class _World:
 def build_desk(scenario: Scenario, clock: ManualClock, telephony: Any) -> ReferralDesk:
     """Return the desk a replication drives: memory store, manual clock, the scenario's policy."""
     memory = InMemoryPlugin.with_clock(clock, sleep=lambda _s: None)
-    memory.templates = memory.templates  # the default outreach templates
     plugins: list[object] = [memory, SimulatedTelephonyPlugin(telephony)]
     outreach = (
         OutreachSettings(
