@@ -26,10 +26,10 @@ import time
 from common import no_gc, note, report
 
 from referralkit.metrics import Cms50Period, compute_metrics
-from referralkit.simulate import Trace, builtin_scenario, replay, run_replication
+from referralkit.simulate import Scenario, Trace, builtin_scenario, replay, run_replication
 
 
-def _scenario(quick: bool):  # type: ignore[no-untyped-def]
+def _scenario(quick: bool) -> Scenario:
     base = builtin_scenario("default-cadence")
     if quick:
         return (

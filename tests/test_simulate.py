@@ -74,10 +74,12 @@ def test_every_parameter_names_a_known_source_and_a_default_in_range():
         ({"capacity": {"specialty": {"cardiology": -1}}}, "capacity.specialty.cardiology"),
         ({"staff": {"scheduling": {"hours_per_day": -2}}}, "staff.scheduling.hours_per_day"),
         ({"run": {"days": 10, "arrival_days": 20}}, "run.arrival_days"),
-        ({"outreach": {"cadences": [{"purpose": "schedule", "steps": []}]}},
-         "outreach.cadences[0].steps"),
+        (
+            {"outreach": {"cadences": [{"purpose": "schedule", "steps": []}]}},
+            "outreach.cadences[0].steps",
+        ),
         ({"colour": "blue"}, "colour"),
-    ],  # fmt: skip
+    ],
 )
 def test_an_invalid_scenario_is_refused_naming_the_key(data, key):
     with pytest.raises(ScenarioError) as caught:
@@ -96,12 +98,35 @@ def test_a_scenario_file_loads_and_a_broken_one_is_refused(tmp_path):
         load_scenario(bad)
 
 
+@given(st.sampled_from([p for p in PARAMETERS if "*" not in p.path]), st.floats(-10, 1e4))
+def test_a_value_is_accepted_exactly_when_it_is_in_its_documented_range(spec, value):
+    table, key = spec.path.split(".")
+    data = {table: {key: value}}
+    if table == "run":  # arrivals may not outlast the run
+        data = {"run": {"days": 730, key: value}} if key != "days" else data
+        data["run"].setdefault("arrival_days", min(value, 730) if key == "days" else 1)
+    inside = spec.low <= value <= spec.high
+    if not inside:
+        with pytest.raises(ScenarioError):
+            scenario_from_mapping(data)
+        return
+    if table == "authorization" and key.startswith("turnaround"):
+        return  # min <= mode <= max is checked on its own below
+    assert scenario_from_mapping(data)[spec.path] == value
+
+
+def test_authorization_turnaround_needs_min_mode_max_in_order():
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_mapping({"authorization": {"turnaround_min": 4, "turnaround_mode": 2}})
+    assert caught.value.key == "authorization.turnaround"
+
+
 def test_with_value_refuses_an_out_of_range_value():
     with pytest.raises(ScenarioError, match="between 0 and 1"):
         builtin_scenario("baseline").with_value("patients.self_book", 2)
 
 
-# -- the run ---------------------------------------------------------------------------------------
+# -- the run ------------------------------------------------------------------------------
 
 
 def test_same_seed_same_output():
@@ -214,7 +239,9 @@ def test_a_sensitivity_sweep_varies_one_parameter():
 
 def test_progress_is_reported_after_each_replication():
     seen: list[tuple[int, int]] = []
-    simulate([small("all-book-at-once")], runs=2, seed=1, progress=lambda d, t: seen.append((d, t)))
+    simulate(
+        [small("all-book-at-once")], runs=2, seed=1, progress=lambda d, t: seen.append((d, t))
+    )
     assert seen == [(1, 2), (2, 2)]
 
 
@@ -228,8 +255,8 @@ def test_the_command_prints_json_and_writes_an_html_comparison(tmp_path, capsys)
         encoding="utf-8",
     )
     page = tmp_path / "compare.html"
-    status = main(["simulate", str(scenario), "all-book-at-once", "--runs", "2", "--seed", "3",
-                   "--json", "--html", str(page)])  # fmt: skip
+    argv = ["simulate", str(scenario), "all-book-at-once", "--runs", "2", "--seed", "3"]
+    status = main([*argv, "--json", "--html", str(page)])
     out, err = capsys.readouterr()
     assert status == 0
     data = json.loads(out)
