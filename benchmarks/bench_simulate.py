@@ -3,7 +3,7 @@
 Run: ``python benchmarks/bench_simulate.py [--quick]``.
 
 Each round runs one seeded replication of the ``default-cadence`` scenario, scaled to
-10,000 referrals over 180 simulated days (``--quick``: about 120 referrals over 45 days),
+10,000 referrals over 180 simulated days (``--quick``: about 45 referrals over 30 days),
 recording every engine call it makes (:class:`referralkit.simulate.Trace`):
 
 * **simulator**: :func:`referralkit.simulate.run_replication` (the world, the engine, the
@@ -33,9 +33,9 @@ def _scenario(quick: bool) -> Scenario:
     base = builtin_scenario("default-cadence")
     if quick:
         return (
-            base.with_value("run.days", 45)
-            .with_value("run.arrival_days", 30)
-            .with_value("arrivals.per_day", 5.5)
+            base.with_value("run.days", 30)
+            .with_value("run.arrival_days", 20)
+            .with_value("arrivals.per_day", 3)
         )
     # 180 days from a Monday hold 128 business days: 78.1 a business day is 10,000 referrals.
     return (
