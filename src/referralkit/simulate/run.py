@@ -178,7 +178,10 @@ class _World:
         return datetime.combine(day, at, self.zone).astimezone(UTC)
 
     def business_time(self, when: datetime, rng: random.Random) -> datetime:
-        """Return the first business-hours instant on a business day at or after *when*."""
+        """Return a random time from 08:00 to 17:00 on the first business day from *when*.
+
+        Never earlier than *when* (so a late reply on a business day waits until then).
+        """
         day = when.astimezone(self.zone).date()
         while not self.calendar.is_business_day(day):
             day += timedelta(days=1)
