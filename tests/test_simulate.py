@@ -121,6 +121,13 @@ def test_authorization_turnaround_needs_min_mode_max_in_order():
     assert caught.value.key == "authorization.turnaround"
 
 
+def test_with_value_changes_one_staff_queue_and_keeps_the_others():
+    scenario = builtin_scenario("default-cadence").with_value("staff.scheduling.hours_per_day", 12)
+    assert scenario.staff_queue("scheduling").hours_per_day == 12
+    assert scenario.staff_queue("scheduling").minutes_per_task == 10
+    assert scenario.staff_queue("clinical_review").hours_per_day == 8
+
+
 def test_with_value_refuses_an_out_of_range_value():
     with pytest.raises(ScenarioError, match="between 0 and 1"):
         builtin_scenario("baseline").with_value("patients.self_book", 2)

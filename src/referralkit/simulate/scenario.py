@@ -98,6 +98,12 @@ class Scenario:
         _check_range(spec.path, path, value, self.name)
         if path.startswith("capacity.specialty."):
             return attrs.evolve(self, waits={**self.waits, path.rsplit(".", 1)[1]: value})
+        if path.startswith("staff."):
+            # "Add half a scheduler": staff.scheduling.hours_per_day = 12
+            _, queue, key = path.split(".")
+            current = self.staff_queue(queue)
+            changed = attrs.evolve(current, **{key: float(value)})
+            return attrs.evolve(self, staff={**self.staff, queue: changed})
         if path not in self.values:
             raise ScenarioError(self.name, "not a parameter a sweep can vary", key=path)
         return attrs.evolve(self, values={**self.values, path: float(value)})
