@@ -14,7 +14,14 @@ PACKAGE = SRC / "referralkit"
 DOMAIN = ("model", "lifecycle", "events", "intake", "routing", "outreach", "ports", "store")
 UPPER = ("referralkit.desk", "referralkit.adapters", "referralkit.plugins", "referralkit.outbox")
 # The package root re-exports the stores lazily (its table names them; nothing is imported).
-ADAPTER_USERS = ("referralkit", "referralkit.desk.stores", "referralkit.cli", "referralkit.demo")
+# The simulator's run module is a composition root too: it builds a desk on a memory store.
+ADAPTER_USERS = (
+    "referralkit",
+    "referralkit.desk.stores",
+    "referralkit.cli",
+    "referralkit.demo",
+    "referralkit.simulate.run",
+)
 
 
 def _module_name(path: Path) -> str:

@@ -194,6 +194,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         RuleLoadError as RuleLoadError,
     )
     from referralkit.errors import (
+        ScenarioError as ScenarioError,
+    )
+    from referralkit.errors import (
         SendRefusedError as SendRefusedError,
     )
     from referralkit.errors import (
@@ -816,6 +819,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "RoutingSweepReport": "referralkit.routing",
     "RuleExplanation": "referralkit.routing",
     "RuleLoadError": "referralkit.errors",
+    "ScenarioError": "referralkit.errors",
     "RuleRegistry": "referralkit.routing",
     "RuleSet": "referralkit.routing",
     "SAFE_ALPHABET": "referralkit.model",

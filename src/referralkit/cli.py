@@ -763,6 +763,44 @@ def migrate(ctx: click.Context) -> int:
     return EXIT_OK
 
 
+@app.command()
+@click.argument("scenarios", nargs=-1, required=True)
+@click.option("--runs", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Seeded replications per scenario.")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, type=int, help="The first seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a self-contained HTML comparison to this file.")  # fmt: skip
+@click.option("--progress/--no-progress", default=True, help="Progress on stderr.")
+def simulate(
+    scenarios: tuple[str, ...],
+    runs: int,
+    seed: int,
+    as_json: bool,
+    html_path: Path | None,
+    progress: bool,
+) -> int:
+    """Run what-if SCENARIOS (files or built-in names) and compare them (docs/simulate.md)."""
+    import json
+
+    from referralkit.simulate import simulate as run_simulation
+
+    def report(done: int, total: int) -> None:
+        if progress:
+            click.echo(f"simulate: {done}/{total} replications", err=True)
+
+    comparison = run_simulation(list(scenarios), runs=runs, seed=seed, progress=report)
+    if html_path is not None:
+        html_path.write_text(comparison.html(), encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(comparison.as_json(), indent=2, sort_keys=True))
+        return EXIT_OK
+    click.echo(comparison.text())
+    if html_path is not None:
+        click.echo(f"HTML comparison written to {html_path}")
+    return EXIT_OK
+
+
 # -- entry point -------------------------------------------------------------------------------
 
 

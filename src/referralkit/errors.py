@@ -28,7 +28,9 @@
     │   │                           ValueError)
     │   └── NotAReferralkitDatabaseError (the file or schema is not one referralkit can use)
     ├── ConfigError              (a configuration file is missing, unreadable or invalid;
-    │                             .source, .key)
+    │   │                         .source, .key)
+    │   └── ScenarioError          (a what-if scenario is invalid: unknown key, value out of
+    │                               its documented range; .source, .key)
     ├── DirectoryError           (a receiver directory is invalid; .source, .problems naming
     │                             each entry and field; also a ValueError)
     ├── PolicyError              (an outreach policy is invalid; .path, .problem)
@@ -96,6 +98,7 @@ __all__ = [
     "ReferralNotFoundError",
     "RoutingError",
     "RuleLoadError",
+    "ScenarioError",
     "SendRefusedError",
     "SmsTooLongError",
     "StoreError",
@@ -743,6 +746,16 @@ class DirectoryError(ReferralKitError, ValueError):
             lines.append(f"{source}: {where}" + (f", {field}" if field else "") + f": {reason}")
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(lines[0] + more + ("\n" + "\n".join(lines[1:]) if more else ""))
+
+
+class ScenarioError(ConfigError):
+    """A what-if scenario (``referralkit.simulate``) is invalid.
+
+    The message names the scenario and the dotted key at fault (an unknown key, a value of the
+    wrong type or outside its documented range), never anything else from the file.
+
+    .. versionadded:: 0.4
+    """
 
 
 class InvalidReferralNumberError(ReferralKitError, ValueError):

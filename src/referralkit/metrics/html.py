@@ -17,7 +17,7 @@ from typing import Final
 from referralkit.metrics.report import GroupMetrics, MetricsReport
 from referralkit.metrics.stats import DurationStats
 
-__all__ = ["format_duration", "format_rate", "render_html"]
+__all__ = ["format_duration", "format_rate", "render_comparison_html", "render_html"]
 
 _STYLE: Final = """
 :root { --ink: #1b1f24; --muted: #4a5561; --bar: #2f6f9f; --leak: #a4442f; --line: #c9d1d9; }
@@ -298,4 +298,121 @@ def _cms50_section(report: MetricsReport) -> str:
             [[escape(p), str(n), str(d)] for p, (n, d) in cms50.by_practice().items()],
         )
         + "</section>"
+    )
+
+
+def _interval_bars(
+    title: str,
+    description: str,
+    stages: Sequence[str],
+    series: Sequence[tuple[str, Sequence[tuple[float | None, float | None, float | None]]]],
+) -> str:
+    # Grouped horizontal bars, one group per stage and one bar per series, each with a whisker
+    # for its interval; values are shares (0..1).
+    palette = ("#2f6f9f", "#c07a2c", "#4f8a3c", "#8a4f9f", "#a4442f", "#5a6b7b")
+    width, label_w, bar_h, gap = 640, 170, 16, 12
+    per_group = len(series) * bar_h + gap
+    height = max(1, len(stages)) * per_group + gap + 18 * len(series)
+    span = width - label_w - 90
+    ident = "".join(c if c.isalnum() else "-" for c in title.lower())
+    parts = [
+        f'<svg role="img" aria-labelledby="t-{ident} d-{ident}" width="100%" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="t-{ident}">{escape(title)}</title>',
+        f'<desc id="d-{ident}">{escape(description)}</desc>',
+    ]
+    for g, stage in enumerate(stages):
+        top = gap + g * per_group
+        parts.append(f'<text x="0" y="{top + 12}">{escape(stage)}</text>')
+        for s, (_name, values) in enumerate(series):
+            mean, low, high = values[g]
+            y = top + s * bar_h
+            colour = palette[s % len(palette)]
+            length = span * (mean or 0.0)
+            parts.append(
+                f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h - 3}" '
+                f'fill="{colour}"></rect>'
+                f'<text x="{label_w + length + 8:.1f}" y="{y + 11}">{format_rate(mean)}</text>'
+            )
+            if low is not None and high is not None:
+                x1, x2 = label_w + span * low, label_w + span * high
+                mid = y + (bar_h - 3) / 2
+                parts.append(
+                    f'<line x1="{x1:.1f}" y1="{mid:.1f}" x2="{x2:.1f}" y2="{mid:.1f}" '
+                    'stroke="#1b1f24" stroke-width="1.5"></line>'
+                )
+    legend_top = gap + len(stages) * per_group
+    for s, (name, _values) in enumerate(series):
+        y = legend_top + 18 * s
+        parts.append(
+            f'<rect x="{label_w}" y="{y}" width="12" height="12" '
+            f'fill="{palette[s % len(palette)]}"></rect>'
+            f'<text x="{label_w + 18}" y="{y + 11}">{escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_comparison_html(
+    *,
+    title: str,
+    subtitle: str,
+    scenarios: Sequence[str],
+    funnel: Sequence[tuple[str, Sequence[tuple[float | None, float | None, float | None]]]],
+    figures: Sequence[tuple[str, Sequence[str]]],
+    notes: Sequence[str] = (),
+) -> str:
+    """Return a self-contained HTML page comparing several simulated scenarios.
+
+    :param scenarios: the scenario names, one column each.
+    :param funnel: per stage (``Booked``...), each scenario's share as ``(mean, low, high)``;
+        drawn side by side with the interval as a whisker, and tabled.
+    :param figures: per figure, its label and each scenario's formatted value.
+    :param notes: sentences printed under the tables.
+
+    .. versionadded:: 0.4
+    """
+    stages = [stage for stage, _ in funnel]
+    series = [(name, [values[i] for _stage, values in funnel]) for i, name in enumerate(scenarios)]
+    funnel_rows = [
+        [escape(stage)]
+        + [
+            escape(
+                format_rate(mean)
+                + (f" [{format_rate(low)}, {format_rate(high)}]" if low is not None else "")
+            )
+            for mean, low, high in values
+        ]
+        for stage, values in funnel
+    ]
+    body = "".join(
+        [
+            f'<header><h1>{escape(title)}</h1><p class="window">{escape(subtitle)}</p></header>',
+            "<main>",
+            '<section aria-labelledby="h-funnel"><h2 id="h-funnel">Funnel</h2>',
+            _interval_bars(
+                "Referral funnel by scenario",
+                "Share of referrals reaching each stage, per scenario, with 95% intervals.",
+                stages,
+                series,
+            ),
+            _table(
+                "Funnel (share of referrals, 95% interval)", ["Stage", *scenarios], funnel_rows
+            ),
+            "</section>",
+            '<section aria-labelledby="h-figures"><h2 id="h-figures">Figures</h2>',
+            _table(
+                "Mean over replications [95% interval]",
+                ["Figure", *scenarios],
+                [[escape(label), *(escape(v) for v in values)] for label, values in figures],
+            ),
+            "".join(f'<p class="note">{escape(n)}</p>' for n in notes),
+            "</section></main>",
+        ]
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body>{body}</body></html>\n"
     )
