@@ -266,6 +266,30 @@ def test_rules_contributed_by_plugins_are_applied_once(
     assert task.due_at == referralkit_clock.now() + timedelta(hours=8)
 
 
+def test_a_plugin_contributing_no_rules_keeps_the_sweep_to_what_is_due(
+    referralkit_desk, referralkit_memory, make_referral, actors
+):
+    # The in-memory plugin implements the hook; with no rule in it the sweep stays indexed.
+    assert referralkit_memory.routing_rules == []
+    for _ in range(3):
+        referralkit_desk.create(make_referral(), actor=actors.referrer)
+    first = referralkit_desk.sweep_routing()
+    second = referralkit_desk.sweep_routing()
+    assert first.examined == 3
+    assert second.examined == 0
+
+
+def test_a_contributed_rule_makes_the_sweep_evaluate_every_open_referral(
+    referralkit_desk, referralkit_memory, make_referral, actors
+):
+    referralkit_memory.routing_rules.append(_RecordsRule())
+    for _ in range(3):
+        referralkit_desk.create(make_referral(), actor=actors.referrer)
+    referralkit_desk.sweep_routing()
+    # The plugin's rule may depend on the time in ways next_routing_at cannot know.
+    assert referralkit_desk.sweep_routing().examined == 3
+
+
 class _LeakyRule:
     """A plugin rule whose failure quotes the patient, as careless plugin code does."""
 

@@ -134,12 +134,7 @@ def _sweep(
     began = time.perf_counter()
     store = desk.store
     total: int | None = None
-    indexed = (
-        store
-        if isinstance(store, RoutingStore)
-        and not desk.hooks.implemented("referralkit_add_routing_rules")
-        else None
-    )
+    indexed = store if isinstance(store, RoutingStore) and not desk.hooks.routing_rules() else None
     pages: Iterator[list[Referral]]
     if indexed is not None:
         # Only referrals whose next_routing_at has come (index order, keyset paging): the cost
@@ -147,7 +142,8 @@ def _sweep(
         pages = _due_pages(indexed, at, page_size)
     else:
         # Contributed rules may depend on the time in ways next_routing_at cannot know, and a
-        # store without the index cannot say what is due: evaluate every open referral.
+        # store without the index cannot say what is due: evaluate every open referral. A
+        # plugin that implements the hook but contributes no rule does not count.
         statuses = (*ACTIVE_STATES, ReferralStatus.ON_HOLD)
         if progress is not None:
             counts = store.count_by_status()
@@ -222,11 +218,12 @@ def _explain(
 def _contributed_routing(
     desk: RoutingService, referral: Referral, events: Sequence[Event], at: datetime
 ) -> _Decisions:
-    if not desk.hooks.implemented("referralkit_add_routing_rules"):
+    contributed = desk.hooks.routing_rules()
+    if not contributed:
         return []
     queues = desk.rules.active.queues.queues
     decisions: _Decisions = []
-    for rule in desk.hooks.routing_rules():
+    for rule in contributed:
         try:
             suggestion = rule.evaluate(referral, at)
         except Exception as exc:  # noqa: BLE001 - a plugin's failure must not stop routing
