@@ -37,6 +37,7 @@ from referralkit.desk.referral_documents import (
     DocumentOutcome,
     ReferralDocumentService,
 )
+from referralkit.desk.referring import ReferringService, package_delivered_step
 from referralkit.desk.routing import RoutingService
 from referralkit.desk.stores import open_store
 from referralkit.desk.unit_of_work import UnitOfWork
@@ -203,6 +204,7 @@ class ReferralDesk:
     _auth: AuthorizationService = attrs.field(init=False)
     _booking: BookingService = attrs.field(init=False)
     _documents: ReferralDocumentService = attrs.field(init=False)
+    _referring: ReferringService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         # The composition root: each service gets only what it names.
@@ -240,7 +242,10 @@ class ReferralDesk:
         self._auth = AuthorizationService(uow, self.clock)
         self._booking = BookingService(uow, self.store, self.clock, outbox)
         self._documents = ReferralDocumentService(uow, self.store, self.clock)
-        outbox.on_sent.extend((records_sent_step, report_delivered_step, booking_step))
+        self._referring = ReferringService(uow, self.store, self.clock, outbox)
+        outbox.on_sent.extend(
+            (records_sent_step, report_delivered_step, booking_step, package_delivered_step)
+        )
         outbox.on_failed.append(report_failed_step)
         uow.after_commit.extend(
             (self._notify, self._close_moot, routing.after_commit, self._mirror_after_commit)
@@ -258,6 +263,14 @@ class ReferralDesk:
         self._uow.numbering = self.numbering
         if self.outreach is not None and self.outreach.calendar is not None:
             self._records.calendar = self.outreach.calendar
+
+    @property
+    def referring(self) -> ReferringService:
+        """The referring practice's side: referrals we send (``docs/referring.md``).
+
+        .. versionadded:: 0.4
+        """
+        return self._referring
 
     def _intake_checks(self) -> list[IntakeCheck]:
         if not self.hooks.implemented("referralkit_add_intake_checks"):
