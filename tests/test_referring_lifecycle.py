@@ -146,3 +146,12 @@ def test_a_referral_we_received_takes_no_sending_trigger() -> None:
         shared_outbound_lifecycle().fire(
             referral, "void", actor=actor, now=T0, data={"reason": "x"}
         )
+
+
+def test_every_sending_state_has_fhir_codes_and_only_review_completes_the_order() -> None:
+    from referralkit.lifecycle.crosswalk import outbound_crosswalk
+
+    completed = [
+        s for s in OutboundStatus if outbound_crosswalk(s).service_request_status == "completed"
+    ]
+    assert completed == [OutboundStatus.REPORT_REVIEWED]
