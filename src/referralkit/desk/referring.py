@@ -18,7 +18,7 @@ moving the referral back.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final, Literal
 from uuid import UUID, uuid5
@@ -58,7 +58,7 @@ from referralkit.model import (
     TaskStatus,
 )
 from referralkit.outbox import DispatchOutcome
-from referralkit.outreach.sms import render_sms
+from referralkit.outreach.sms import DEFAULT_SMS_TEMPLATES, render_sms
 from referralkit.ports import DocumentRef, FaxRequest, OutboundRequest, Receipt, SmsRequest
 from referralkit.referring import (
     OUTBOUND_QUEUE,
@@ -72,10 +72,12 @@ from referralkit.referring import (
     match_report,
     track_record_facts,
 )
-from referralkit.store import Store
+from referralkit.store import OutboundStore, Store
 
 __all__ = [
-    "DID_YOU_BOOK_TEMPLATE",
+    "CHASED_STATES",
+    "DID_YOU_BOOK",
+    "REPORTABLE_STATES",
     "ChaseReport",
     "ReceiverAnswer",
     "ReferringService",
@@ -84,11 +86,25 @@ __all__ = [
     "package_delivered_step",
 ]
 
-DID_YOU_BOOK_TEMPLATE: Final = (
-    "{practice}: did you book the specialist visit we referred you for? "
-    "If not, call {phone} and we will help. {stop}"
+DID_YOU_BOOK: Final = "referral.did_you_book"
+"""The SMS template id of the patient's "did you book?" text; sent only through the outbox,
+so the outreach policy's consent and contact-window checks apply."""
+CHASED_STATES: Final = (
+    OutboundStatus.SENT,
+    OutboundStatus.DELIVERED,
+    OutboundStatus.ACKNOWLEDGED,
+    OutboundStatus.ACCEPTED,
+    OutboundStatus.SCHEDULED,
+    OutboundStatus.SEEN,
 )
-"""The "did you book?" text; sent only through the outbox (consent and contact windows)."""
+"""The sending states a chasing sweep reads."""
+REPORTABLE_STATES: Final = (
+    *CHASED_STATES,
+    OutboundStatus.REPORT_RECEIVED,
+    OutboundStatus.REPORT_REVIEWED,
+    OutboundStatus.LOST,
+)
+"""The sending states a report that comes back may be matched to (revisions reopen)."""
 _REDIRECT_NAMESPACE: Final = UUID("6f1c1c1e-6d0a-4c1e-9a51-7f1d2c0b8e11")
 _RELEASERS: Final = frozenset({Role.CLINICIAN, Role.REFERRER})
 _ORDER: Final = {
@@ -286,6 +302,9 @@ class ReferringService:
     outbox: Outbox
     policy: ChasePolicy = attrs.field(factory=ChasePolicy)
     practice_phone: str = ""
+    """The number the "did you book?" text asks the patient to call."""
+    sms_templates: Mapping[str, str] = DEFAULT_SMS_TEMPLATES
+    """Where ``referral.did_you_book`` is looked up (a host may word it its own way)."""
 
     # -- drafting and sending ---------------------------------------------------------------
 
@@ -509,12 +528,29 @@ class ReferringService:
 
     # -- chasing ----------------------------------------------------------------------------
 
-    def sent_referrals(self) -> Iterator[Referral]:
-        """Yield every referral we sent (drafts and closed ones included)."""
+    def sent_referrals(
+        self, statuses: Sequence[OutboundStatus] = tuple(OutboundStatus)
+    ) -> Iterator[Referral]:
+        """Yield the referrals we sent whose sending state is in *statuses* (all by default).
+
+        Read page by page through the store's index (:class:`~referralkit.store.OutboundStore`)
+        where it has one, else by scanning the referrals in ``intake``.
+        """
         after: UUID | None = None
+        wanted = frozenset(statuses)
+        indexed = isinstance(self.store, OutboundStore)
         while True:
-            page = self.store.list_by_status([ReferralStatus.INTAKE], limit=500, after=after)
-            yield from (r for r in page if is_sent(r))
+            if isinstance(self.store, OutboundStore):
+                page = self.store.list_outbound(statuses, limit=500, after=after)
+            else:
+                page = self.store.list_by_status([ReferralStatus.INTAKE], limit=500, after=after)
+            for referral in page:
+                if indexed or (
+                    is_sent(referral)
+                    and referral.outbound is not None
+                    and referral.outbound.status in wanted
+                ):
+                    yield referral
             if len(page) < 500:
                 return
             after = page[-1].id
@@ -532,7 +568,7 @@ class ReferringService:
         at = now or self.clock.now()
         counts: dict[str, int] = {}
         refused = 0
-        for referral in list(self.sent_referrals()):
+        for referral in list(self.sent_referrals(CHASED_STATES)):
             for action in chase_actions(referral, self.policy, at):
                 if action.kind == "ask_patient" and not self._ask_patient(referral):
                     refused += 1
@@ -546,12 +582,17 @@ class ReferringService:
             referral.referring_practice.name if referral.referring_practice else "Your doctor"
         )
         try:
-            body = render_sms(DID_YOU_BOOK_TEMPLATE, practice=practice, phone=self.practice_phone)
+            body = render_sms(
+                DID_YOU_BOOK,
+                practice=practice,
+                phone=self.practice_phone,
+                templates=self.sms_templates,
+            )
             request = SmsRequest.for_referral(
                 referral,
                 action="did_you_book",
                 attempt=1,
-                template_id="referral.did_you_book",
+                template_id=DID_YOU_BOOK,
                 body=body,
             )
         except ValueError:
@@ -649,7 +690,7 @@ class ReferringService:
         restricted matching queue, naming no patient, listing only candidate referral numbers.
         """
         digest = hashlib.sha256(content).hexdigest() if content is not None else None
-        target, how, candidates = match_report(hints, self.sent_referrals())
+        target, how, candidates = match_report(hints, self.sent_referrals(REPORTABLE_STATES))
         if target is None or how is None:
             return self._hold(document, candidates, received_at, actor, digest)
         return self._attach(target.id, document, how, received_at, actor, digest, hints)
