@@ -8,7 +8,7 @@ functions decide. See ``docs/referring.md``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import Final, Literal
 from uuid import UUID
@@ -18,6 +18,7 @@ import attrs
 from referralkit.calendar import BusinessCalendar, WeekdayCalendar
 from referralkit.metrics.cms50 import Cms50Period, Cms50Result, cases_from, patient_key
 from referralkit.metrics.facts import ReferralFacts
+from referralkit.metrics.stats import DurationStats, summarise_durations
 from referralkit.model import (
     OutboundStatus,
     Referral,
@@ -32,10 +33,13 @@ __all__ = [
     "REPORT_REVIEW_QUEUE",
     "ChaseAction",
     "ChasePolicy",
+    "ReceiverRecord",
     "ReportHints",
     "TrackRecordFacts",
     "chase_actions",
     "match_report",
+    "out_of_network_rate",
+    "rank_receivers",
     "sent_cms50",
     "time_to_report",
     "track_record_facts",
@@ -91,7 +95,11 @@ def match_report(
     receiver (NPI or specialty) naming exactly one referral; anything else is left to a person,
     with the candidates found.
     """
-    sent = [r for r in candidates if is_sent(r) and not r.outbound.unmatched_report]  # type: ignore[union-attr]
+    sent = [
+        r
+        for r in candidates
+        if r.outbound is not None and is_sent(r) and not r.outbound.unmatched_report
+    ]
     if hints.revision_of is not None:
         for referral in sent:
             assert referral.outbound is not None  # noqa: S101 - is_sent
@@ -299,10 +307,103 @@ def sent_cms50(referrals: Iterable[Referral], period: Cms50Period) -> Cms50Resul
     return cases_from(triples, period)
 
 
-def time_to_report(facts: Sequence[TrackRecordFacts]) -> list[float]:
-    """Return, per referral whose report came back, the days from first send to the report."""
-    return sorted(
-        (f.report_received_at - f.sent_at).total_seconds() / 86400
-        for f in facts
-        if f.sent_at is not None and f.report_received_at is not None
+def time_to_report(facts: Iterable[TrackRecordFacts]) -> DurationStats:
+    """Return how long reports took to come back: first send to first report, in seconds.
+
+    Over the referrals whose report came back; the same statistics as the receiving side's
+    metrics (:func:`referralkit.metrics.stats.summarise_durations`).
+    """
+    return summarise_durations(
+        [
+            (f.report_received_at - f.sent_at).total_seconds()
+            for f in facts
+            if f.sent_at is not None and f.report_received_at is not None
+        ]
     )
+
+
+@attrs.frozen
+class ReceiverRecord:
+    """How one receiver has answered our referrals (computed from track-record facts).
+
+    :ivar acceptance_rate: accepted (or booked) over answered (accepted or declined).
+    :ivar report_return_rate: reports back over referrals that were sent.
+    """
+
+    receiver_id: str
+    sent: int
+    accepted: int
+    declined: int
+    reports: int
+    acceptance_rate: float | None
+    report_return_rate: float | None
+    to_appointment: DurationStats
+    to_report: DurationStats
+
+
+def rank_receivers(
+    facts: Iterable[TrackRecordFacts], *, specialty: str | None = None
+) -> list[ReceiverRecord]:
+    """Rank receivers by acceptance, then report return, then time to first appointment.
+
+    Referrals without a named receiver, or (when *specialty* is given) of another specialty,
+    are left out; a rate with nothing to divide by is ``None`` and ranks last.
+    """
+    grouped: dict[str, list[TrackRecordFacts]] = {}
+    for fact in facts:
+        if fact.receiver_id is None or fact.sent_at is None:
+            continue
+        if specialty is not None and fact.specialty != specialty:
+            continue
+        grouped.setdefault(fact.receiver_id, []).append(fact)
+    records = []
+    for receiver, items in grouped.items():
+        accepted = sum(1 for f in items if f.accepted_at is not None)
+        declined = sum(1 for f in items if f.declined_at is not None and f.accepted_at is None)
+        reports = sum(1 for f in items if f.report_received_at is not None)
+        answered = accepted + declined
+        records.append(
+            ReceiverRecord(
+                receiver_id=receiver,
+                sent=len(items),
+                accepted=accepted,
+                declined=declined,
+                reports=reports,
+                acceptance_rate=accepted / answered if answered else None,
+                report_return_rate=reports / len(items),
+                to_appointment=summarise_durations(
+                    [
+                        (f.first_appointment_at - f.sent_at).total_seconds()
+                        for f in items
+                        if f.sent_at is not None and f.first_appointment_at is not None
+                    ]
+                ),
+                to_report=time_to_report(items),
+            )
+        )
+
+    def key(record: ReceiverRecord) -> tuple[float, float, float, str]:
+        wait = record.to_appointment.median_seconds
+        return (
+            -(record.acceptance_rate if record.acceptance_rate is not None else -1.0),
+            -(record.report_return_rate if record.report_return_rate is not None else -1.0),
+            wait if wait is not None else float("inf"),
+            record.receiver_id,
+        )
+
+    return sorted(records, key=key)
+
+
+def out_of_network_rate(
+    facts: Iterable[TrackRecordFacts], in_network: Callable[[TrackRecordFacts], bool | None]
+) -> float | None:
+    """Return the share of sent referrals that went out of network (referral leakage).
+
+    :param in_network: whether the referral's receiver was in network when it was sent
+        (``None``: unknown, left out); a receiver directory answers this.
+    :returns: ``None`` when no referral's network status is known.
+    """
+    known = [
+        answer for f in facts if f.sent_at is not None and (answer := in_network(f)) is not None
+    ]
+    return sum(1 for answer in known if not answer) / len(known) if known else None

@@ -18,7 +18,7 @@ moving the referral back.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final, Literal
 from uuid import UUID, uuid5
@@ -218,9 +218,16 @@ def _close_tasks(batch: Batch, queue: str, actor: Actor, outcome: str) -> None:
         batch.amend(
             "task_closed",
             actor=actor,
-            update=lambda r, d=done: {"tasks": tuple(d if t.id == d.id else t for t in r.tasks)},  # type: ignore[misc]
+            update=_replacing(done),
             data={"task_id": str(task.id), "queue": queue, "outcome": outcome},
         )
+
+
+def _replacing(done: HumanTask) -> Callable[[Referral], dict[str, object]]:
+    def update(referral: Referral) -> dict[str, object]:
+        return {"tasks": tuple(done if t.id == done.id else t for t in referral.tasks)}
+
+    return update
 
 
 def _outbound(referral: Referral) -> OutboundRecord:
