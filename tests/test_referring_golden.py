@@ -274,3 +274,40 @@ def test_a_late_receipt_never_moves_the_referral_back(store: Store) -> None:
     assert done.outbound.status is OutboundStatus.ACCEPTED
     assert done.outbound.sends[-1].delivered_at is not None
     assert done.outbound.acknowledged_at is not None
+
+
+def test_a_new_appointment_while_scheduled_is_a_rebooking(store: Store) -> None:
+    world = Desk(store)
+    referral = world.sent()
+    first = Appointment(start=T0 + timedelta(days=9))
+    second = Appointment(start=T0 + timedelta(days=12))
+    for key, visit in (("b-1", first), ("b-2", second), ("b-2", second)):
+        answer = ReceiverAnswer("booked", key, appointment=visit)
+        world.referring.record_answer(referral.id, answer, actor=CHANNEL)
+    booked = world.desk.get(referral.id)
+    assert [a.start for a in booked.appointments] == [first.start, second.start]
+
+
+def test_a_chased_resend_is_faxed_once_and_a_lost_hand_off_is_resumed(store: Store) -> None:
+    world = Desk(store)
+    referral = world.sent()
+    world.clock.advance(days=3)
+    world.referring.chase()
+    faxes = [f for f in world.plugin.fax.sent if f.purpose == "referral_packet"]
+    assert len(faxes) == 2  # the first send and the chase's re-send
+    world.referring.transmit(referral.id)  # as after a crash: the outbox replays, sends nothing
+    assert len([f for f in world.plugin.fax.sent if f.purpose == "referral_packet"]) == 2
+
+
+def test_a_fax_send_without_a_fax_number_writes_nothing(store: Store) -> None:
+    world = Desk(store)
+    no_fax = CARDIO.model_copy(update={"fax": None})
+    draft = world.referring.draft(
+        Referral(receiving_practice=no_fax, specialty="cardiology"), actor=STAFF
+    )
+    world.referring.prepare_package(draft.id, ReferralPackage(reason="murmur"), actor=STAFF)
+    world.referring.release_package(draft.id, actor=DOCTOR)
+    before = world.desk.get(draft.id).version
+    with pytest.raises(ValueError, match="no fax number"):
+        world.referring.send(draft.id, SentCopy(b"x", "pkg"), actor=STAFF)
+    assert world.desk.get(draft.id).version == before

@@ -5,10 +5,11 @@ referral's one hash-chained event log; the sending lifecycle is
 :class:`~referralkit.lifecycle.OutboundLifecycle` (``docs/referring.md``).
 
 Crash model: each step is one transaction. A send records its copy (hash and reference) and
-fires ``send`` in one commit, then hands the fax to the outbox, whose idempotency key keeps a
-crash from faxing twice. A redirect first creates the new referral under an id derived from
-the old one, then marks the old one redirected; a retry after a crash between the two finds the
-new referral and finishes. Receipts and answers carry the sender's id and are applied once; an
+fires ``send`` in one commit, then hands the fax to the outbox under the send's idempotency
+key; after a crash between the two, :meth:`ReferringService.transmit` hands it over again (a
+fax the outbox already sent is not sent twice), and a chasing sweep's re-send transmits too.
+A redirect first creates the new referral under an id derived from the old one, then marks the
+old one redirected; a retry after a crash between the two finds the new referral and finishes. Receipts and answers carry the sender's id and are applied once; an
 answer that arrives after a later step (a receipt after the acceptance) is recorded without
 moving the referral back.
 
@@ -230,6 +231,13 @@ def _replacing(done: HumanTask) -> Callable[[Referral], dict[str, object]]:
     return update
 
 
+def _preferred(referral: Referral) -> Channel:
+    practice = referral.receiving_practice
+    if practice is not None and practice.preferred_channel is not None:
+        return practice.preferred_channel
+    return Channel.FAX
+
+
 def _outbound(referral: Referral) -> OutboundRecord:
     if not is_sent(referral) or referral.outbound is None:
         raise InvalidTransitionError(
@@ -249,7 +257,9 @@ def apply_answer(batch: Batch, answer: ReceiverAnswer, actor: Actor) -> bool:
         return False
     trigger = _ANSWER_TRIGGER[answer.kind]
     rank = _ORDER.get(record.status, 0)
-    late = answer.kind in _ANSWER_RANK and rank >= _ANSWER_RANK[answer.kind]
+    # A booking while scheduled is a re-booking (a new appointment), not a late answer.
+    passed = _ANSWER_RANK.get(answer.kind)
+    late = passed is not None and (rank > passed or (rank == passed and answer.kind != "booked"))
     if late or (
         trigger not in allowed_outbound_triggers(batch.referral) and answer.kind == "delivered"
     ):
@@ -397,19 +407,18 @@ class ReferringService:
         receipt with :meth:`record_answer`.
 
         :raises TransitionBlockedError: the package is not released, or no receiver is named.
+        :raises ValueError: the fax channel was chosen and the receiving practice has no fax
+            number; nothing is written.
         """
         digest = hashlib.sha256(copy.content).hexdigest()
-        sent_on: Channel = Channel.FAX
+        sent_on = channel or _preferred(self.store.get(referral_id))
+        if sent_on is Channel.FAX:
+            practice = self.store.get(referral_id).receiving_practice
+            if practice is None or practice.fax is None:
+                raise ValueError("the receiving practice has no fax number; choose a channel")
 
         def decide(batch: Batch) -> None:
-            nonlocal sent_on
             record = _outbound(batch.referral)
-            practice = batch.referral.receiving_practice
-            sent_on = channel or (
-                practice.preferred_channel
-                if practice is not None and practice.preferred_channel is not None
-                else Channel.FAX
-            )
             send = PackageSend(
                 attempt=len(record.sends) + 1,
                 sent_at=batch.now,
@@ -422,20 +431,33 @@ class ReferringService:
             )
             batch.fire_outbound(trigger, actor=actor, data={"send": send})
 
-        referral = self.uow.commit(referral_id, decide)
-        if sent_on is not Channel.FAX:
-            return referral, None
+        self.uow.commit(referral_id, decide)
+        outcome = self.transmit(referral_id, queue=queue)
+        return self.store.get(referral_id), outcome
+
+    def transmit(
+        self, referral_id: UUID, *, queue: str = OUTBOUND_QUEUE
+    ) -> DispatchOutcome | None:
+        """Hand the latest recorded fax send to the outbox (again, after a crash).
+
+        The idempotency key is the send's: a send the outbox already made is not made twice
+        (its outcome is replayed). A send on another channel returns ``None`` (the host
+        transmits it).
+        """
+        referral = self.store.get(referral_id)
         record = _outbound(referral)
+        if not record.sends or record.sends[-1].channel is not Channel.FAX:
+            return None
+        last = record.sends[-1]
         request = FaxRequest.for_referral(
             referral,
             action="referral_package",
-            attempt=len(record.sends),
+            attempt=last.attempt,
             purpose="referral_packet",
-            documents=(DocumentRef(document_id=copy.ref, kind="referral_package"),),
+            documents=(DocumentRef(document_id=last.copy_ref, kind="referral_package"),),
             to_receiving=True,
         )
-        outcome = self.outbox.dispatch(request, queue=queue)
-        return self.store.get(referral_id), outcome
+        return self.outbox.dispatch(request, queue=queue)
 
     # -- answers ----------------------------------------------------------------------------
 
@@ -581,6 +603,8 @@ class ReferringService:
                     refused += 1
                     continue
                 self._chase(referral.id, action.kind, action.key)
+                if action.kind == "resend":
+                    self.transmit(referral.id)
                 counts[action.kind] = counts.get(action.kind, 0) + 1
         return ChaseReport(tuple(sorted(counts.items())), refused)
 
