@@ -9,9 +9,9 @@ fires ``send`` in one commit, then hands the fax to the outbox under the send's 
 key; after a crash between the two, :meth:`ReferringService.transmit` hands it over again (a
 fax the outbox already sent is not sent twice), and a chasing sweep's re-send transmits too.
 A redirect first creates the new referral under an id derived from the old one, then marks the
-old one redirected; a retry after a crash between the two finds the new referral and finishes. Receipts and answers carry the sender's id and are applied once; an
-answer that arrives after a later step (a receipt after the acceptance) is recorded without
-moving the referral back.
+old one redirected; a retry after a crash between the two finds the new referral and finishes.
+Receipts and answers carry the sender's id and are applied once; an answer that arrives after
+a later step (a receipt after the acceptance) is recorded without moving the referral back.
 
 .. versionadded:: 0.4
 """
