@@ -155,3 +155,13 @@ def test_every_sending_state_has_fhir_codes_and_only_review_completes_the_order(
         s for s in OutboundStatus if outbound_crosswalk(s).service_request_status == "completed"
     ]
     assert completed == [OutboundStatus.REPORT_REVIEWED]
+
+
+def test_a_referral_we_sent_takes_no_receiving_trigger() -> None:
+    from referralkit.lifecycle import allowed_triggers, shared_lifecycle
+
+    referral = _draft()
+    actor = Actor(kind=ActorKind.HUMAN, id="c", role=Role.REFERRER)
+    assert allowed_triggers(referral, actor) == ()
+    with pytest.raises(ReferralKitError, match="sending-side triggers"):
+        shared_lifecycle().fire(referral, "complete_intake", actor=actor, now=T0)

@@ -132,7 +132,7 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     (
         # Referrals we sent, by their sending state (referralkit.store.OutboundStore). They
         # keep status 'intake', so only those rows are indexed.
-        """CREATE INDEX referralkit_referrals_outbound
+        """CREATE INDEX IF NOT EXISTS referralkit_referrals_outbound
            ON referralkit_referrals ((body->'outbound'->>'status'), id) WHERE status = 'intake'""",
     ),
 )

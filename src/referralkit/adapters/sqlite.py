@@ -143,7 +143,7 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     (
         # Referrals we sent, by their sending state (referralkit.store.OutboundStore). They
         # keep status 'intake', so only those rows are indexed: other rows pay nothing.
-        """CREATE INDEX referrals_outbound
+        """CREATE INDEX IF NOT EXISTS referrals_outbound
            ON referrals (json_extract(body, '$.outbound.status'), id) WHERE status = 'intake'""",
     ),
 )

@@ -480,6 +480,14 @@ class Lifecycle:
         if model_type is None:
             raise InvalidTriggerError(str(trigger), TRIGGERS)
         source = referral.status
+        if referral.outbound is not None:
+            raise InvalidTransitionError(
+                trigger,
+                source.value,
+                (),
+                detail="a referral we sent moves only by the sending-side triggers "
+                "(OutboundLifecycle)",
+            )
         if trigger not in TRIGGER_SOURCES[source]:
             raise InvalidTransitionError(trigger, source.value, allowed_triggers(referral, actor))
         if trigger not in ROLE_TRIGGERS[actor.role]:
