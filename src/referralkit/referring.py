@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 from uuid import UUID
 
 import attrs
 
 from referralkit.calendar import BusinessCalendar, WeekdayCalendar
-from referralkit.metrics.cms50 import Cms50Period, Cms50Result, cases_from, patient_key
-from referralkit.metrics.facts import ReferralFacts
-from referralkit.metrics.stats import DurationStats, summarise_durations
 from referralkit.model import (
     OutboundStatus,
     Referral,
@@ -26,6 +23,10 @@ from referralkit.model import (
     caller_matches,
 )
 from referralkit.routing.calendar import add_business_days
+
+if TYPE_CHECKING:  # the metrics package loads on first use, not when a desk opens
+    from referralkit.metrics.cms50 import Cms50Period, Cms50Result
+    from referralkit.metrics.stats import DurationStats
 
 __all__ = [
     "OUTBOUND_QUEUE",
@@ -285,6 +286,9 @@ def sent_cms50(referrals: Iterable[Referral], period: Cms50Period) -> Cms50Resul
     referral counts from its first send, the report from its first receipt; a referral
     entered in error is not a referral; each patient's first referral in the period counts.
     """
+    from referralkit.metrics.cms50 import cases_from, patient_key
+    from referralkit.metrics.facts import ReferralFacts
+
     triples: list[tuple[ReferralFacts, str, str]] = []
     for referral in referrals:
         outbound = referral.outbound
@@ -313,6 +317,8 @@ def time_to_report(facts: Iterable[TrackRecordFacts]) -> DurationStats:
     Over the referrals whose report came back; the same statistics as the receiving side's
     metrics (:func:`referralkit.metrics.stats.summarise_durations`).
     """
+    from referralkit.metrics.stats import summarise_durations
+
     return summarise_durations(
         [
             (f.report_received_at - f.sent_at).total_seconds()
@@ -349,6 +355,8 @@ def rank_receivers(
     Referrals without a named receiver, or (when *specialty* is given) of another specialty,
     are left out; a rate with nothing to divide by is ``None`` and ranks last.
     """
+    from referralkit.metrics.stats import summarise_durations
+
     grouped: dict[str, list[TrackRecordFacts]] = {}
     for fact in facts:
         if fact.receiver_id is None or fact.sent_at is None:
