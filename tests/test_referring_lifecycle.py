@@ -165,3 +165,36 @@ def test_a_referral_we_sent_takes_no_receiving_trigger() -> None:
     assert allowed_triggers(referral, actor) == ()
     with pytest.raises(ReferralKitError, match="sending-side triggers"):
         shared_lifecycle().fire(referral, "complete_intake", actor=actor, now=T0)
+
+
+def test_the_referring_page_states_the_crosswalk_the_code_uses() -> None:
+    import re
+    from pathlib import Path
+
+    from referralkit.lifecycle.crosswalk import outbound_crosswalk
+
+    page = (Path(__file__).parent.parent / "docs" / "referring.md").read_text(encoding="utf-8")
+    rows = {
+        m[1]: (m[2].strip(), m[3].strip())
+        for m in re.finditer(r"^\| `(\w+)` \| [^|]* \| ([^|]*) \| ([^|]*) \|", page, re.M)
+    }
+    assert rows == {
+        s.value: (outbound_crosswalk(s).task_status, outbound_crosswalk(s).service_request_status)
+        for s in OutboundStatus
+    }
+
+
+def test_a_referral_we_sent_is_crosswalked_by_its_sending_state() -> None:
+    from referralkit.lifecycle import crosswalk_referral
+
+    referral = _draft()
+    assert referral.outbound is not None
+    reviewed = referral.model_copy(
+        update={
+            "outbound": referral.outbound.model_copy(
+                update={"status": OutboundStatus.REPORT_REVIEWED}
+            )
+        }
+    )
+    assert crosswalk_referral(referral).task_status == "draft"
+    assert crosswalk_referral(reviewed).service_request_status == "completed"

@@ -164,8 +164,13 @@ def crosswalk_referral(referral: Referral) -> StatusCodes:
     its Task ``in-progress``, with a business status naming what happened (BSeR 5.1.2 or
     5.1.3), instead of returning to ``ready``.
 
+    A referral we sent is crosswalked by its sending state (:func:`outbound_crosswalk`).
+
     .. versionadded:: 0.2
+    .. versionchanged:: 0.4 a referral we sent reads its sending state.
     """
+    if referral.outbound is not None:
+        return _OUTBOUND_CROSSWALK[referral.outbound.status]
     if referral.status is S.READY_TO_SCHEDULE and referral.appointments:
         after = _AFTER_APPOINTMENT.get(referral.appointments[-1].status)
         if after is not None:
