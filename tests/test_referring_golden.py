@@ -193,7 +193,7 @@ def test_a_decline_opens_a_redirect_task_with_the_reason(store: Store) -> None:
     assert world.status(new.id) is OutboundStatus.DELIVERED
     facts = {f.receiver_id: f for f in world.referring.track_records()}
     assert facts["lakeside"].decline_reason == "no_capacity"
-    assert facts["lakeside"].redirected_to == new.id
+    assert facts["lakeside"].redirected_to == "hilltop"  # the new referral's receiver
     assert facts["hilltop"].sent_at is not None
 
 

@@ -18,9 +18,6 @@ from referralkit.model import (
     ReferralSide,
 )
 from referralkit.referring import (
-    TrackRecordFacts,
-    out_of_network_rate,
-    rank_receivers,
     sent_cms50,
     time_to_report,
     track_record_facts,
@@ -92,28 +89,16 @@ def test_time_to_report_is_from_first_send_to_first_report() -> None:
     assert (stats.count, stats.median_seconds) == (2, 7 * 86400)
 
 
-def test_receivers_rank_by_acceptance_then_report_return() -> None:
-    facts = list(track_record_facts([
-        _sent("slow", family="One"),
-        _sent("slow", family="Two", accepted=False, declined=True),
-        _sent("good", family="Three", report_after=5 * DAY),
-        _sent("good", family="Four"),
-        _sent("quiet", family="Five", accepted=False),
-    ]))  # fmt: skip
-    ranked = rank_receivers(facts)
-    assert [(r.receiver_id, r.acceptance_rate, r.report_return_rate) for r in ranked] == [
-        ("good", 1.0, 0.5),
-        ("slow", 0.5, 0.0),
-        ("quiet", None, 0.0),
-    ]
-    assert rank_receivers(facts, specialty="dermatology") == []
-
-
-def test_out_of_network_rate_counts_only_known_network_status() -> None:
-    facts = list(track_record_facts([_sent(r, family=r) for r in ("in", "out", "unknown")]))
-
-    def in_network(fact: TrackRecordFacts) -> bool | None:
-        return {"in": True, "out": False}.get(fact.receiver_id or "")
-
-    assert out_of_network_rate(facts, in_network) == 0.5
-    assert out_of_network_rate(facts, lambda _f: None) is None
+def test_facts_name_each_receiver_and_skip_what_a_directory_cannot_use() -> None:
+    unsent = Referral(
+        side=ReferralSide.SENT,
+        receiving_practice=Practice(name="Lakeside", id="lakeside"),
+        specialty="cardiology",
+        outbound=OutboundRecord(),
+    )
+    by_npi = _sent("x", family="Six").model_copy(
+        update={"receiving_practice": Practice(name="Hill", npi="1245319599")}
+    )
+    nameless = _sent("x", family="Seven").model_copy(update={"receiving_practice": None})
+    facts = list(track_record_facts([unsent, by_npi, nameless, Referral(specialty="x")]))
+    assert [(f.receiver_id, f.specialty) for f in facts] == [("1245319599", "cardiology")]

@@ -8,7 +8,7 @@ functions decide. See ``docs/referring.md``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Final, Literal
 from uuid import UUID
@@ -34,13 +34,11 @@ __all__ = [
     "REPORT_REVIEW_QUEUE",
     "ChaseAction",
     "ChasePolicy",
-    "ReceiverRecord",
     "ReportHints",
     "TrackRecordFacts",
     "chase_actions",
     "match_report",
-    "out_of_network_rate",
-    "rank_receivers",
+    "receiver_id",
     "sent_cms50",
     "time_to_report",
     "track_record_facts",
@@ -221,51 +219,67 @@ def chase_actions(referral: Referral, policy: ChasePolicy, now: datetime) -> lis
 class TrackRecordFacts:
     """The plain facts of one referral we sent, for a receiver's track record (no PHI).
 
-    One per sent referral: a redirect makes a new referral to the new receiver, so each
-    receiver's record counts only its own referrals.
+    Field for field what ``referralkit.directory.SentReferralFacts`` holds, so a receiver
+    directory reads them as they are. One per sent referral: a redirect makes a new referral
+    to the new receiver, so each receiver's record counts only its own referrals.
+
+    :ivar receiver_id: the receiving practice's ``id`` (its directory id), else the NPI of the
+        practice or of the specialist.
+    :ivar redirected_to: the receiver id of the referral it was redirected to, if any.
     """
 
     referral_id: UUID
-    receiver_id: str | None
-    receiver_npi: str | None
-    specialty: str | None
-    sent_at: datetime | None
-    delivered_at: datetime | None
-    accepted_at: datetime | None
-    declined_at: datetime | None
-    decline_reason: str | None
-    first_appointment_at: datetime | None
-    seen_at: datetime | None
-    report_received_at: datetime | None
-    report_reviewed_at: datetime | None
-    redirected_to: UUID | None
-    status: OutboundStatus
+    receiver_id: str
+    specialty: str
+    sent_at: datetime
+    delivered_at: datetime | None = None
+    accepted_at: datetime | None = None
+    declined_at: datetime | None = None
+    decline_reason: str | None = None
+    first_appointment_at: datetime | None = None
+    seen_at: datetime | None = None
+    report_received_at: datetime | None = None
+    report_reviewed_at: datetime | None = None
+    redirected_to: str | None = None
+
+
+def receiver_id(referral: Referral) -> str | None:
+    """Return the id a receiver directory knows the referral's receiver by, if any.
+
+    The receiving practice's ``id``, else the NPI of the practice or of the specialist.
+    """
+    practice, provider = referral.receiving_practice, referral.receiving_provider
+    if practice is not None and practice.id:
+        return practice.id
+    if practice is not None and practice.npi:
+        return practice.npi
+    return provider.npi if provider is not None else None
 
 
 def track_record_facts(referrals: Iterable[Referral]) -> Iterator[TrackRecordFacts]:
     """Yield the track-record facts of each referral we sent among *referrals*.
 
-    Referrals we received, holding records of unmatched reports and referrals entered in error
-    are skipped. The receiver is the receiving practice (its ``id``, else its NPI) and the NPI
-    that of the practice, else of the specialist.
+    Skipped: referrals we received, drafts never sent, holding records of unmatched reports,
+    referrals entered in error, and those with no receiver id or specialty. A redirect names
+    the new referral's receiver, found among *referrals* (which are read into memory once).
     """
-    for referral in referrals:
+    sent = [r for r in referrals if is_sent(r)]
+    receivers = {r.id: receiver_id(r) for r in sent}
+    for referral in sent:
         outbound = referral.outbound
-        if not is_sent(referral) or outbound is None or outbound.unmatched_report:
+        receiver = receivers[referral.id]
+        if outbound is None or outbound.unmatched_report or not outbound.sends:
             continue
         if outbound.status is OutboundStatus.ENTERED_IN_ERROR:
             continue
-        practice, provider = referral.receiving_practice, referral.receiving_provider
-        npi = (practice.npi if practice is not None else None) or (
-            provider.npi if provider is not None else None
-        )
-        receiver = (practice.id or practice.npi) if practice is not None else None
+        if receiver is None or not referral.specialty:
+            continue
+        redirected = outbound.redirected_to
         yield TrackRecordFacts(
             referral_id=referral.id,
-            receiver_id=receiver or npi,
-            receiver_npi=npi,
+            receiver_id=receiver,
             specialty=referral.specialty,
-            sent_at=outbound.sends[0].sent_at if outbound.sends else None,
+            sent_at=outbound.sends[0].sent_at,
             delivered_at=next((s.delivered_at for s in outbound.sends if s.delivered_at), None),
             accepted_at=outbound.accepted_at,
             declined_at=outbound.declined_at,
@@ -274,8 +288,7 @@ def track_record_facts(referrals: Iterable[Referral]) -> Iterator[TrackRecordFac
             seen_at=outbound.seen_at,
             report_received_at=outbound.reports[0].received_at if outbound.reports else None,
             report_reviewed_at=outbound.reviews[0].reviewed_at if outbound.reviews else None,
-            redirected_to=outbound.redirected_to,
-            status=outbound.status,
+            redirected_to=receivers.get(redirected) if redirected is not None else None,
         )
 
 
@@ -314,8 +327,9 @@ def sent_cms50(referrals: Iterable[Referral], period: Cms50Period) -> Cms50Resul
 def time_to_report(facts: Iterable[TrackRecordFacts]) -> DurationStats:
     """Return how long reports took to come back: first send to first report, in seconds.
 
-    Over the referrals whose report came back; the same statistics as the receiving side's
-    metrics (:func:`referralkit.metrics.stats.summarise_durations`).
+    Over the referrals whose report came back, every receiver together (a receiver directory
+    gives each receiver's own figures); the same statistics as the receiving side's metrics
+    (:func:`referralkit.metrics.stats.summarise_durations`).
     """
     from referralkit.metrics.stats import summarise_durations
 
@@ -323,95 +337,6 @@ def time_to_report(facts: Iterable[TrackRecordFacts]) -> DurationStats:
         [
             (f.report_received_at - f.sent_at).total_seconds()
             for f in facts
-            if f.sent_at is not None and f.report_received_at is not None
+            if f.report_received_at is not None
         ]
     )
-
-
-@attrs.frozen
-class ReceiverRecord:
-    """How one receiver has answered our referrals (computed from track-record facts).
-
-    :ivar acceptance_rate: accepted (or booked) over answered (accepted or declined).
-    :ivar report_return_rate: reports back over referrals that were sent.
-    """
-
-    receiver_id: str
-    sent: int
-    accepted: int
-    declined: int
-    reports: int
-    acceptance_rate: float | None
-    report_return_rate: float | None
-    to_appointment: DurationStats
-    to_report: DurationStats
-
-
-def rank_receivers(
-    facts: Iterable[TrackRecordFacts], *, specialty: str | None = None
-) -> list[ReceiverRecord]:
-    """Rank receivers by acceptance, then report return, then time to first appointment.
-
-    Referrals without a named receiver, or (when *specialty* is given) of another specialty,
-    are left out; a rate with nothing to divide by is ``None`` and ranks last.
-    """
-    from referralkit.metrics.stats import summarise_durations
-
-    grouped: dict[str, list[TrackRecordFacts]] = {}
-    for fact in facts:
-        if fact.receiver_id is None or fact.sent_at is None:
-            continue
-        if specialty is not None and fact.specialty != specialty:
-            continue
-        grouped.setdefault(fact.receiver_id, []).append(fact)
-    records = []
-    for receiver, items in grouped.items():
-        accepted = sum(1 for f in items if f.accepted_at is not None)
-        declined = sum(1 for f in items if f.declined_at is not None and f.accepted_at is None)
-        reports = sum(1 for f in items if f.report_received_at is not None)
-        answered = accepted + declined
-        records.append(
-            ReceiverRecord(
-                receiver_id=receiver,
-                sent=len(items),
-                accepted=accepted,
-                declined=declined,
-                reports=reports,
-                acceptance_rate=accepted / answered if answered else None,
-                report_return_rate=reports / len(items),
-                to_appointment=summarise_durations(
-                    [
-                        (f.first_appointment_at - f.sent_at).total_seconds()
-                        for f in items
-                        if f.sent_at is not None and f.first_appointment_at is not None
-                    ]
-                ),
-                to_report=time_to_report(items),
-            )
-        )
-
-    def key(record: ReceiverRecord) -> tuple[float, float, float, str]:
-        wait = record.to_appointment.median_seconds
-        return (
-            -(record.acceptance_rate if record.acceptance_rate is not None else -1.0),
-            -(record.report_return_rate if record.report_return_rate is not None else -1.0),
-            wait if wait is not None else float("inf"),
-            record.receiver_id,
-        )
-
-    return sorted(records, key=key)
-
-
-def out_of_network_rate(
-    facts: Iterable[TrackRecordFacts], in_network: Callable[[TrackRecordFacts], bool | None]
-) -> float | None:
-    """Return the share of sent referrals that went out of network (referral leakage).
-
-    :param in_network: whether the referral's receiver was in network when it was sent
-        (``None``: unknown, left out); a receiver directory answers this.
-    :returns: ``None`` when no referral's network status is known.
-    """
-    known = [
-        answer for f in facts if f.sent_at is not None and (answer := in_network(f)) is not None
-    ]
-    return sum(1 for answer in known if not answer) / len(known) if known else None
