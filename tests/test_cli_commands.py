@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from referralkit.adapters.sqlite import SQLiteStore
+from referralkit.adapters.sqlite import SCHEMA_VERSION, SQLiteStore
 from referralkit.cli import EXIT_CODES, main
 from referralkit.metrics import REPORT_JSON_SCHEMA
 from tests.support.metrics_world import MARCH, Log, funnel
@@ -132,7 +132,7 @@ def test_verify_passes_then_finds_tampering(tmp_path: Path, database: Path, caps
 def test_migrate_reports_the_schema_version(database: Path, capsys) -> None:
     status, out, _ = cli(capsys, *store_args(database), "migrate")
     assert status == 0
-    assert "schema version 5 (up to date)" in out
+    assert f"schema version {SCHEMA_VERSION} (up to date)" in out
 
 
 def test_sweep_dry_run_and_sweep_with_outreach_from_the_config(tmp_path: Path, capsys) -> None:

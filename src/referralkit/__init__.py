@@ -449,6 +449,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         NoShowReason as NoShowReason,
     )
     from referralkit.model import (
+        OutboundStatus as OutboundStatus,
+    )
+    from referralkit.model import (
         Patient as Patient,
     )
     from referralkit.model import (
@@ -497,10 +500,19 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         ReferralNumberFormat as ReferralNumberFormat,
     )
     from referralkit.model import (
+        ReferralPackage as ReferralPackage,
+    )
+    from referralkit.model import (
+        ReferralSide as ReferralSide,
+    )
+    from referralkit.model import (
         ReferralStatus as ReferralStatus,
     )
     from referralkit.model import (
         ReportDeliveryStatus as ReportDeliveryStatus,
+    )
+    from referralkit.model import (
+        ReportDisposition as ReportDisposition,
     )
     from referralkit.model import (
         Role as Role,
@@ -806,6 +818,10 @@ _EXPORTS: Final[dict[str, str]] = {
     "Referral": "referralkit.model",
     "ReferralDesk": "referralkit.desk",
     "ReferralDocument": "referralkit.model",
+    "OutboundStatus": "referralkit.model",
+    "ReferralSide": "referralkit.model",
+    "ReferralPackage": "referralkit.model",
+    "ReportDisposition": "referralkit.model",
     "ReferralKitError": "referralkit.errors",
     "ReferralNotFoundError": "referralkit.errors",
     "ReferralNumberFormat": "referralkit.model",

@@ -15,13 +15,14 @@ from uuid import UUID
 
 from referralkit.errors import ConflictError
 from referralkit.events import Event
-from referralkit.model import Referral, ReferralStatus
+from referralkit.model import OutboundStatus, Referral, ReferralStatus
 
 __all__ = [
     "ConflictError",
     "Events",
     "LeasingStore",
     "NumberedStore",
+    "OutboundStore",
     "RoutingStore",
     "Store",
     "as_events",
@@ -221,6 +222,26 @@ class NumberedStore(Store, Protocol):
 
     def referral_number_taken(self, number: str) -> bool:
         """Return whether a stored referral has *number* (exactly, as printed)."""
+        ...
+
+
+@runtime_checkable
+class OutboundStore(Store, Protocol):
+    """A :class:`Store` that lists the referrals we sent by their sending state (indexed).
+
+    Used by the referring side's chasing sweep and report matching; a store without it is
+    scanned instead. Implementations: memory, SQLite and PostgreSQL (schema migration 6).
+
+    .. versionadded:: 0.4
+    """
+
+    def list_outbound(
+        self, statuses: Sequence[OutboundStatus], *, limit: int = 100, after: UUID | None = None
+    ) -> list[Referral]:
+        """Return up to *limit* referrals we sent whose sending state is in *statuses*.
+
+        Ordered by id, after id *after* (keyset paging).
+        """
         ...
 
 

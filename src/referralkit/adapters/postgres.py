@@ -34,7 +34,7 @@ from referralkit.errors import (
 from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
-from referralkit.model import Referral, ReferralStatus, TaskPriority, TaskStatus
+from referralkit.model import OutboundStatus, Referral, ReferralStatus, TaskPriority, TaskStatus
 from referralkit.store import Events, check_change, checked_batches
 from referralkit.tasks.index import URGENCY, QueueCounts, TaskQuery, TaskRow, task_rows
 
@@ -128,6 +128,12 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
            body = jsonb_set(body, '{next_routing_at}', '"1970-01-01T00:00:00Z"')
            WHERE status IN ('intake', 'received', 'accepted', 'pending_auth',
            'ready_to_schedule', 'scheduled', 'visit_completed', 'on_hold')""",
+    ),
+    (
+        # Referrals we sent, by their sending state (referralkit.store.OutboundStore). They
+        # keep status 'intake', so only those rows are indexed.
+        """CREATE INDEX IF NOT EXISTS referralkit_referrals_outbound
+           ON referralkit_referrals ((body->'outbound'->>'status'), id) WHERE status = 'intake'""",
     ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -506,6 +512,26 @@ class PostgresStore:
                     (values, after, limit),
                 ).fetchall()
             )
+        return [decode_referral(key, body) for key, body in rows]
+
+    def list_outbound(
+        self, statuses: Sequence[OutboundStatus], *, limit: int = 100, after: UUID | None = None
+    ) -> list[Referral]:
+        """Return referrals we sent in sending *statuses*, ordered by id (keyset paging)."""
+        if not statuses:
+            return []
+        values = [s.value for s in statuses]
+        # The expressions match the partial index referralkit_referrals_outbound.
+        sql = (
+            "SELECT id, body::text FROM referralkit_referrals WHERE status = 'intake'"
+            " AND body->'outbound'->>'status' = ANY(%s)"
+        )
+        params: tuple[object, ...] = (values, limit)
+        if after is not None:
+            sql += " AND id > %s"
+            params = (values, after, limit)
+        sql += " ORDER BY id LIMIT %s"
+        rows = self._read(lambda c: c.execute(sql, params).fetchall())
         return [decode_referral(key, body) for key, body in rows]
 
     def due(

@@ -33,7 +33,7 @@ from referralkit.errors import (
 from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
-from referralkit.model import Referral, ReferralStatus, TaskPriority, TaskStatus
+from referralkit.model import OutboundStatus, Referral, ReferralStatus, TaskPriority, TaskStatus
 from referralkit.store import Events, check_change, checked_batches
 from referralkit.tasks.index import (
     URGENCY,
@@ -139,6 +139,12 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
            body = json_set(body, '$.next_routing_at', '1970-01-01T00:00:00Z')
            WHERE status IN ('intake', 'received', 'accepted', 'pending_auth',
            'ready_to_schedule', 'scheduled', 'visit_completed', 'on_hold')""",
+    ),
+    (
+        # Referrals we sent, by their sending state (referralkit.store.OutboundStore). They
+        # keep status 'intake', so only those rows are indexed: other rows pay nothing.
+        """CREATE INDEX IF NOT EXISTS referrals_outbound
+           ON referrals (json_extract(body, '$.outbound.status'), id) WHERE status = 'intake'""",
     ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -452,6 +458,27 @@ class SQLiteStore:
         marks = ", ".join("?" for _ in statuses)
         params: list[object] = [s.value for s in statuses]
         sql = f"SELECT id, body FROM referrals WHERE status IN ({marks})"  # noqa: S608 - only "?" marks
+        if after is not None:
+            sql += " AND id > ?"
+            params.append(str(after))
+        sql += " ORDER BY id LIMIT ?"
+        params.append(limit)
+        rows = self._read(lambda c: c.execute(sql, params).fetchall())
+        return [decode_referral(key, body) for key, body in rows]
+
+    def list_outbound(
+        self, statuses: Sequence[OutboundStatus], *, limit: int = 100, after: UUID | None = None
+    ) -> list[Referral]:
+        """Return referrals we sent in sending *statuses*, ordered by id (keyset paging)."""
+        if not statuses:
+            return []
+        marks = ", ".join("?" for _ in statuses)
+        params: list[object] = [s.value for s in statuses]
+        # The expressions match the partial index referrals_outbound exactly.
+        sql = (
+            "SELECT id, body FROM referrals WHERE status = 'intake'"  # noqa: S608 - only "?" marks
+            f" AND json_extract(body, '$.outbound.status') IN ({marks})"
+        )
         if after is not None:
             sql += " AND id > ?"
             params.append(str(after))

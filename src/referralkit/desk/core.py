@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # the names as type checkers see them; at run time, see below
         DocumentOutcome,
         ReferralDocumentService,
     )
+    from referralkit.desk.referring import ReferringService, package_delivered_step
     from referralkit.desk.routing import RoutingService
     from referralkit.desk.stores import open_store
     from referralkit.desk.unit_of_work import UnitOfWork
@@ -129,6 +130,8 @@ else:  # what the methods use, imported on first use: opening a desk imports no 
     ReferralDocumentService = lazy(
         "referralkit.desk.referral_documents", "ReferralDocumentService"
     )
+    ReferringService = lazy("referralkit.desk.referring", "ReferringService")
+    package_delivered_step = lazy("referralkit.desk.referring", "package_delivered_step")
     RoutingService = lazy("referralkit.desk.routing", "RoutingService")
     open_store = lazy("referralkit.desk.stores", "open_store")
     UnitOfWork = lazy("referralkit.desk.unit_of_work", "UnitOfWork")
@@ -242,6 +245,7 @@ class ReferralDesk:
     _auth: AuthorizationService = attrs.field(init=False)
     _booking: BookingService = attrs.field(init=False)
     _documents: ReferralDocumentService = attrs.field(init=False)
+    _referring: ReferringService = attrs.field(init=False)
     _composed: bool = attrs.field(init=False, default=False, repr=False, eq=False)
     _composing: threading.RLock = attrs.field(
         init=False, factory=threading.RLock, repr=False, eq=False
@@ -300,7 +304,10 @@ class ReferralDesk:
         self._auth = AuthorizationService(uow, self.clock)
         self._booking = BookingService(uow, self.store, self.clock, outbox)
         self._documents = ReferralDocumentService(uow, self.store, self.clock)
-        outbox.on_sent.extend((records_sent_step, report_delivered_step, booking_step))
+        self._referring = ReferringService(uow, self.store, self.clock, outbox)
+        outbox.on_sent.extend(
+            (records_sent_step, report_delivered_step, booking_step, package_delivered_step)
+        )
         outbox.on_failed.append(report_failed_step)
         uow.after_commit.extend(
             (self._notify, self._close_moot, routing.after_commit, self._mirror_after_commit)
@@ -318,6 +325,14 @@ class ReferralDesk:
         self._uow.numbering = self.numbering
         if self.outreach is not None and self.outreach.calendar is not None:
             self._records.calendar = self.outreach.calendar
+
+    @property
+    def referring(self) -> ReferringService:
+        """The referring practice's side: referrals we send (``docs/referring.md``).
+
+        .. versionadded:: 0.4
+        """
+        return self._referring
 
     def _intake_checks(self) -> list[IntakeCheck]:
         if not self.hooks.implemented("referralkit_add_intake_checks"):

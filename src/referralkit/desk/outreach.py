@@ -64,8 +64,8 @@ class OutreachService:
         self, referral: Referral, events: Sequence[Event], now: datetime
     ) -> Mapping[str, Any]:
         """Return ``next_action_at`` for *referral* after *events* (a unit-of-work planner)."""
-        if self.settings is None:
-            return {}
+        if self.settings is None or referral.outbound is not None:
+            return {}  # a referral we sent gets no receiving-side patient outreach
         return {"next_action_at": next_action_at(referral, events, self.settings, now)}
 
     # -- operations -----------------------------------------------------------------------

@@ -103,7 +103,7 @@ class ReferralDocumentService:
         after: UUID | None = None
         while True:
             page = self.store.list_by_status(ACTIVE_STATES, limit=500, after=after)
-            yield from page
+            yield from (r for r in page if r.outbound is None)  # never a referral we sent
             if len(page) < 500:
                 return
             after = page[-1].id

@@ -448,6 +448,8 @@ class RoutingService:
         A commit never fails for routing's sake: rules that cannot be loaded make an open
         referral due at once, so a sweep routes it as soon as they load again.
         """
+        if referral.outbound is not None:
+            return {}  # a referral we sent: chased by the referring side, not routed
         try:
             routing_at = next_routing_at(referral, events, self.rules.active, now)
         except RuleLoadError:
@@ -459,6 +461,8 @@ class RoutingService:
 
         :returns: whether routing changed the referral.
         """
+        if referral.outbound is not None:
+            return False
         if not self.auto_route or self._inside():
             return False
         try:

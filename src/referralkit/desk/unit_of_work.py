@@ -28,7 +28,15 @@ from pydantic import BaseModel
 from referralkit.clock import Clock
 from referralkit.errors import ConflictError
 from referralkit.events import Event
-from referralkit.lifecycle import Lifecycle, Trigger, amended, created
+from referralkit.lifecycle import (
+    Lifecycle,
+    OutboundLifecycle,
+    OutboundTrigger,
+    Trigger,
+    amended,
+    created,
+    shared_outbound_lifecycle,
+)
 from referralkit.model import Actor, Referral, ReferralNumberFormat
 from referralkit.store import Store
 
@@ -62,6 +70,7 @@ class Batch:
     lifecycle: Lifecycle
     base_version: int
     events: list[Event] = attrs.field(factory=list)
+    outbound: OutboundLifecycle = attrs.field(factory=shared_outbound_lifecycle)
 
     def fire(
         self,
@@ -72,6 +81,22 @@ class Batch:
     ) -> Referral:
         """Fire *trigger* on the batch's referral; see :meth:`Lifecycle.fire`."""
         change = self.lifecycle.fire(self.referral, trigger, actor=actor, now=self.now, data=data)
+        self.referral = change.referral
+        self.events.append(change.event)
+        return self.referral
+
+    def fire_outbound(
+        self,
+        trigger: OutboundTrigger,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | BaseModel | None = None,
+    ) -> Referral:
+        """Fire sending-side *trigger*; see :meth:`~referralkit.lifecycle.OutboundLifecycle.fire`.
+
+        .. versionadded:: 0.4
+        """
+        change = self.outbound.fire(self.referral, trigger, actor=actor, now=self.now, data=data)
         self.referral = change.referral
         self.events.append(change.event)
         return self.referral

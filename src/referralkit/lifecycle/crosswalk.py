@@ -27,7 +27,7 @@ from typing import Final
 
 import attrs
 
-from referralkit.model import AppointmentStatus, Referral, ReferralStatus
+from referralkit.model import AppointmentStatus, OutboundStatus, Referral, ReferralStatus
 
 S = ReferralStatus
 
@@ -37,6 +37,7 @@ __all__ = [
     "BUSINESS_STATUS_SYSTEM",
     "HL7V2_REFERRAL_STATUS",
     "NHS_ERS_STATES",
+    "OUTBOUND_X360",
     "TASK_STATUS_TRIGGERS",
     "X360_TRANSACTIONS",
     "BusinessStatus",
@@ -47,6 +48,7 @@ __all__ = [
     "after_appointment",
     "crosswalk",
     "crosswalk_referral",
+    "outbound_crosswalk",
 ]
 
 BSER_BUSINESS_STATUS_SYSTEM: Final = "http://hl7.org/fhir/us/bser/CodeSystem/TaskBusinessStatusCS"
@@ -162,8 +164,13 @@ def crosswalk_referral(referral: Referral) -> StatusCodes:
     its Task ``in-progress``, with a business status naming what happened (BSeR 5.1.2 or
     5.1.3), instead of returning to ``ready``.
 
+    A referral we sent is crosswalked by its sending state (:func:`outbound_crosswalk`).
+
     .. versionadded:: 0.2
+    .. versionchanged:: 0.4 a referral we sent reads its sending state.
     """
+    if referral.outbound is not None:
+        return _OUTBOUND_CROSSWALK[referral.outbound.status]
     if referral.status is S.READY_TO_SCHEDULE and referral.appointments:
         after = _AFTER_APPOINTMENT.get(referral.appointments[-1].status)
         if after is not None:
@@ -285,3 +292,47 @@ NHS_ERS_STATES: Final[tuple[NhsErsState, ...]] = (
     NhsErsState("Cancelled", (S.CANCELLED,)),
 )
 """NHS e-RS states that correspond; e-RS has no authorization, hold or lost states."""
+
+
+# -- The sending side -------------------------------------------------------------------------
+
+_O = OutboundStatus
+_OUTBOUND_CROSSWALK: Final[Mapping[OutboundStatus, StatusCodes]] = {
+    _O.DRAFT: _codes("draft", "draft", None, "draft"),
+    _O.SENT: _codes("requested", "sent", "2.0", "active"),
+    _O.DELIVERED: _codes("received", "delivered", "2.0", "active"),
+    _O.ACKNOWLEDGED: _codes("received", "acknowledged", "2.0", "active"),
+    _O.ACCEPTED: _codes("accepted", "accepted", "3.0", "active"),
+    _O.DECLINED: _codes("rejected", "declined", "4.0", "active"),
+    _O.REDIRECTED: _codes("cancelled", "redirected", "6.0", "active"),
+    _O.SCHEDULED: _codes("in-progress", "visit-scheduled", "5.1.1", "active"),
+    _O.SEEN: _codes("in-progress", "visit-complete", "5.1.4", "active"),
+    _O.REPORT_RECEIVED: _codes("completed", "report-received", "7.0", "active"),
+    # Our clinician read the report: only now is our order complete (the loop closed).
+    _O.REPORT_REVIEWED: _codes("completed", "report-reviewed", "7.0", "completed"),
+    _O.CANCELLED: _codes("cancelled", "cancelled", "6.0", "revoked"),
+    _O.LOST: _codes("failed", "patient-lost", None, "active"),
+    _O.ENTERED_IN_ERROR: _codes("entered-in-error", None, None, "entered-in-error"),
+}
+
+OUTBOUND_X360: Final[Mapping[str, X360Transaction]] = {
+    "send": X360_TRANSACTIONS[0],
+    "receiver_accept": X360_TRANSACTIONS[1],
+    "receiver_decline": X360_TRANSACTIONS[2],
+    "withdraw": X360_TRANSACTIONS[3],
+    "book": X360_TRANSACTIONS[6],
+    "receive_report": X360_TRANSACTIONS[10],
+}
+"""The 360X transaction each sending-side trigger sends or answers (seen from the referrer,
+``direction`` is reversed: ``in`` there is what we send)."""
+
+
+def outbound_crosswalk(status: OutboundStatus) -> StatusCodes:
+    """Return the FHIR Task and ServiceRequest codes of a sending-side state.
+
+    The Task is the receiver's fulfilment Task as we track it; our ServiceRequest completes
+    only when our clinician has reviewed the report.
+
+    .. versionadded:: 0.4
+    """
+    return _OUTBOUND_CROSSWALK[status]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Final, final
+from typing import Any, Final, Generic, TypeVar, final
 
 import attrs
 from pydantic import BaseModel, ValidationError
@@ -21,6 +22,19 @@ from referralkit.errors import (
 )
 from referralkit.events import GENESIS_HASH, Event, make_event
 from referralkit.lifecycle.effects import trigger_effects
+from referralkit.lifecycle.outbound_effects import outbound_effects
+from referralkit.lifecycle.outbound_table import (
+    OUTBOUND_ROLE_TRIGGERS,
+    OUTBOUND_TRANSITIONS,
+    OUTBOUND_TRIGGER_SOURCES,
+    OutboundToken,
+    allowed_outbound_triggers,
+)
+from referralkit.lifecycle.outbound_triggers import (
+    OUTBOUND_TRIGGER_DATA,
+    OUTBOUND_TRIGGERS,
+    OutboundTrigger,
+)
 from referralkit.lifecycle.table import (
     ROLE_TRIGGERS,
     TRANSITIONS,
@@ -41,7 +55,9 @@ from referralkit.lifecycle.triggers import (
 )
 from referralkit.model import (
     Actor,
+    OutboundStatus,
     Referral,
+    ReferralSide,
     ReferralStatus,
 )
 from referralkit.model.types import unstorable_text
@@ -51,12 +67,15 @@ __all__ = [
     "Change",
     "Guard",
     "Lifecycle",
+    "OutboundLifecycle",
     "Route",
     "amended",
     "compile_machine",
+    "compile_table",
     "created",
     "initial_fields",
     "shared_lifecycle",
+    "shared_outbound_lifecycle",
 ]
 
 # -- The machine --------------------------------------------------------------------------
@@ -76,6 +95,17 @@ def created(referral: Referral, actor: Actor, now: datetime) -> Change:
     :raises InvalidTransitionError: if the referral does not start in ``intake`` or
         ``received``, or starts in ``received`` with required fields missing.
     """
+    if referral.side is ReferralSide.SENT and (
+        referral.status is not S.INTAKE
+        or referral.outbound is None
+        or referral.outbound.status is not OutboundStatus.DRAFT
+    ):
+        raise InvalidTransitionError(
+            "create",
+            referral.status.value,
+            [],
+            detail="a referral we send starts as a draft (outbound status draft, status intake)",
+        )
     if referral.status not in (S.INTAKE, S.RECEIVED):
         raise InvalidTransitionError(
             "create",
@@ -172,13 +202,29 @@ def amended(
     .. versionchanged:: 0.2
        Raises :class:`~referralkit.errors.AmendmentError` instead of pydantic's error.
     """
-    if referral.status is S.ENTERED_IN_ERROR:
+    if kind in TRIGGER_DATA or kind in OUTBOUND_TRIGGER_DATA or kind == "created" or not kind:
+        # The kind is the caller's text: not echoed.
+        raise ValueError("an amendment kind must not be empty or a lifecycle trigger")
+    return _recorded(referral, kind, actor=actor, now=now, update=update, data=data)
+
+
+def _recorded(
+    referral: Referral,
+    kind: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    update: Mapping[str, Any],
+    data: Mapping[str, Any] | None,
+) -> Change:
+    # The shared core of an amendment and a sending-side transition: validate, then record.
+    outbound = referral.outbound
+    if referral.status is S.ENTERED_IN_ERROR or (
+        outbound is not None and outbound.status is OutboundStatus.ENTERED_IN_ERROR
+    ):
         raise InvalidTransitionError(
             kind, referral.status.value, [], detail="a referral entered in error is void"
         )
-    if kind in TRIGGER_DATA or kind == "created" or not kind:
-        # The kind is the caller's text: not echoed.
-        raise ValueError("an amendment kind must not be empty or a lifecycle trigger")
     protected = _PROTECTED_FIELDS.intersection(update)
     if protected:
         raise ValueError(f"fields {sorted(protected)} change only through lifecycle triggers")
@@ -225,8 +271,11 @@ Guard = Callable[[GuardEvent], "bool | None"]
 """A guard as the compiled table holds it: the machine's own condition function."""
 
 
+StateT = TypeVar("StateT", bound=enum.Enum)
+
+
 @attrs.frozen
-class Route:
+class Route(Generic[StateT]):
     """One candidate move of a ``(state, trigger)`` pair in the compiled dispatch table.
 
     :ivar dest: where the referral goes when every guard passes.
@@ -234,7 +283,7 @@ class Route:
         (``True`` for ``conditions``, ``False`` for ``unless``), checked in order.
     """
 
-    dest: ReferralStatus
+    dest: StateT
     guards: tuple[tuple[Guard, bool], ...]
 
 
@@ -243,12 +292,21 @@ class _Probe:
     # attributes guards read (GuardEvent), without EventData's eight fields and the partial.
     __slots__ = ("kwargs", "model")
 
-    def __init__(self, model: Token, kwargs: dict[str, Any]) -> None:
+    def __init__(self, model: Token | OutboundToken, kwargs: dict[str, Any]) -> None:
         self.model = model
         self.kwargs = kwargs
 
 
-def compile_machine(machine: Machine) -> dict[tuple[ReferralStatus, str], tuple[Route, ...]]:
+def compile_machine(
+    machine: Machine,
+) -> dict[tuple[ReferralStatus, str], tuple[Route[ReferralStatus], ...]]:
+    """Compile the receiving lifecycle's machine: :func:`compile_table` over its states."""
+    return compile_table(machine, ReferralStatus)
+
+
+def compile_table(
+    machine: Machine, state_type: type[StateT]
+) -> dict[tuple[StateT, str], tuple[Route[StateT], ...]]:
     """Read ``(state, trigger) -> candidate routes`` out of a built :class:`transitions.Machine`.
 
     The table is derived from the machine, never written by hand, so the machine stays the one
@@ -260,10 +318,10 @@ def compile_machine(machine: Machine) -> dict[tuple[ReferralStatus, str], tuple[
         step with the machine rather than let the two paths drift apart.
     """
 
-    def state_of(name: str) -> ReferralStatus:
+    def state_of(name: str) -> StateT:
         value = machine.get_state(name).value
-        if not isinstance(value, ReferralStatus):
-            raise TypeError(f"state {name!r} is not a ReferralStatus")
+        if not isinstance(value, state_type):
+            raise TypeError(f"state {name!r} is not a {state_type.__name__}")
         return value
 
     unsupported = [
@@ -285,10 +343,10 @@ def compile_machine(machine: Machine) -> dict[tuple[ReferralStatus, str], tuple[
         for name, state in machine.states.items()
         if state.on_enter or state.on_exit
     )
-    table: dict[tuple[ReferralStatus, str], tuple[Route, ...]] = {}
+    table: dict[tuple[StateT, str], tuple[Route[StateT], ...]] = {}
     for trigger, event in machine.events.items():
         for source, candidates in event.transitions.items():
-            routes: list[Route] = []
+            routes: list[Route[StateT]] = []
             for transition in candidates:
                 if transition.prepare or transition.before or transition.after:
                     unsupported.append(f"{trigger} callbacks")
@@ -344,7 +402,7 @@ class Lifecycle:
         return self._machine
 
     @property
-    def table(self) -> Mapping[tuple[ReferralStatus, str], tuple[Route, ...]]:
+    def table(self) -> Mapping[tuple[ReferralStatus, str], tuple[Route[ReferralStatus], ...]]:
         """The compiled dispatch table: ``(state, trigger) -> candidate routes``."""
         return self._table
 
@@ -422,6 +480,14 @@ class Lifecycle:
         if model_type is None:
             raise InvalidTriggerError(str(trigger), TRIGGERS)
         source = referral.status
+        if referral.outbound is not None:
+            raise InvalidTransitionError(
+                trigger,
+                source.value,
+                (),
+                detail="a referral we sent moves only by the sending-side triggers "
+                "(OutboundLifecycle)",
+            )
         if trigger not in TRIGGER_SOURCES[source]:
             raise InvalidTransitionError(trigger, source.value, allowed_triggers(referral, actor))
         if trigger not in ROLE_TRIGGERS[actor.role]:
@@ -471,8 +537,143 @@ class Lifecycle:
         return Change(referral.model_copy(update=update), event)
 
 
+@final
+class OutboundLifecycle:
+    """The sending lifecycle: a referral we sent, from draft until its report is reviewed.
+
+    Built like :class:`Lifecycle`: one :class:`transitions.Machine` over
+    :data:`~referralkit.lifecycle.outbound_table.OUTBOUND_TRANSITIONS` is the definition (kept
+    as :attr:`machine` for introspection and diagrams), and :meth:`fire` runs the table
+    compiled from it. The state lives in ``Referral.outbound.status``; the receiving
+    ``status`` of a sent referral stays as created. Each firing is one event of the trigger's
+    name on the referral's one hash chain; its data carries ``from`` and ``to`` (the sending
+    states) and its recorded changes rebuild the referral on replay.
+
+    .. versionadded:: 0.4
+    """
+
+    def __init__(self) -> None:
+        self._machine = Machine(
+            model=None,
+            states=OutboundStatus,
+            transitions=OUTBOUND_TRANSITIONS,
+            initial=OutboundStatus.DRAFT,
+            auto_transitions=False,
+            send_event=True,
+        )
+        self._table = compile_table(self._machine, OutboundStatus)
+
+    @property
+    def machine(self) -> Machine:
+        """The :class:`transitions.Machine` the dispatch table was compiled from."""
+        return self._machine
+
+    @property
+    def table(self) -> Mapping[tuple[OutboundStatus, str], tuple[Route[OutboundStatus], ...]]:
+        """The compiled dispatch table: ``(state, trigger) -> candidate routes``."""
+        return self._table
+
+    def fire(
+        self,
+        referral: Referral,
+        trigger: OutboundTrigger,
+        *,
+        actor: Actor,
+        now: datetime,
+        data: Mapping[str, Any] | BaseModel | None = None,
+    ) -> Change:
+        """Apply sending-side *trigger* to *referral*; checks in the order :class:`Lifecycle`'s do.
+
+        :raises InvalidTriggerError: *trigger* is not a sending-side trigger.
+        :raises InvalidTransitionError: the referral is not one we sent, or the trigger is not
+            allowed from its sending state.
+        :raises PermissionDeniedError: the actor's role may not fire it.
+        :raises TriggerDataError: the data is invalid for this trigger.
+        :raises TransitionBlockedError: a guard refused; names the guard and why.
+        """
+        source, checked = self._admit(referral, trigger, actor, data)
+        token = OutboundToken(source)
+        probe = _Probe(token, {"referral": referral, "actor": actor, "data": checked})
+        for route in self._table[(source, trigger)]:
+            for guard, target in route.guards:
+                if guard(probe) != target:
+                    break
+            else:
+                return self._changed(referral, trigger, actor, now, checked, source, route.dest)
+        name, reason = token.blocked or ("unknown", "refused")
+        raise TransitionBlockedError(
+            trigger, source.value, allowed_outbound_triggers(referral, actor), name, reason
+        )
+
+    def fire_with_machine(
+        self,
+        referral: Referral,
+        trigger: OutboundTrigger,
+        *,
+        actor: Actor,
+        now: datetime,
+        data: Mapping[str, Any] | BaseModel | None = None,
+    ) -> Change:
+        """Do what :meth:`fire` does, through :class:`transitions.Machine` itself."""
+        source, checked = self._admit(referral, trigger, actor, data)
+        token = OutboundToken(source)
+        moved = self._machine.events[trigger].trigger(
+            token, referral=referral, actor=actor, data=checked
+        )
+        if not moved:
+            guard, reason = token.blocked or ("unknown", "refused")
+            raise TransitionBlockedError(
+                trigger, source.value, allowed_outbound_triggers(referral, actor), guard, reason
+            )
+        dest: OutboundStatus = token.state
+        return self._changed(referral, trigger, actor, now, checked, source, dest)
+
+    @staticmethod
+    def _admit(
+        referral: Referral,
+        trigger: OutboundTrigger,
+        actor: Actor,
+        data: Mapping[str, Any] | BaseModel | None,
+    ) -> tuple[OutboundStatus, TriggerData]:
+        model_type = OUTBOUND_TRIGGER_DATA.get(trigger)
+        if model_type is None:
+            raise InvalidTriggerError(str(trigger), OUTBOUND_TRIGGERS)
+        if referral.side is not ReferralSide.SENT or referral.outbound is None:
+            raise InvalidTransitionError(
+                trigger,
+                referral.status.value,
+                [],
+                detail="sending-side triggers apply only to a referral we sent",
+            )
+        source = referral.outbound.status
+        if trigger not in OUTBOUND_TRIGGER_SOURCES[source]:
+            raise InvalidTransitionError(
+                trigger, source.value, allowed_outbound_triggers(referral, actor)
+            )
+        if trigger not in OUTBOUND_ROLE_TRIGGERS[actor.role]:
+            raise PermissionDeniedError(
+                trigger, source.value, allowed_outbound_triggers(referral, actor), actor.role.value
+            )
+        return source, _validate_data(trigger, model_type, data)
+
+    @staticmethod
+    def _changed(
+        referral: Referral,
+        trigger: OutboundTrigger,
+        actor: Actor,
+        now: datetime,
+        checked: TriggerData,
+        source: OutboundStatus,
+        dest: OutboundStatus,
+    ) -> Change:
+        recorded = {"from": source.value, "to": dest.value}
+        recorded.update(checked.model_dump(mode="json", exclude_none=True))
+        update = outbound_effects(referral, trigger, checked, dest, now)
+        return _recorded(referral, trigger, actor=actor, now=now, update=update, data=recorded)
+
+
 def _validate_data(
-    trigger: Trigger,
+    trigger: str,
     model_type: type[TriggerData],
     data: Mapping[str, Any] | BaseModel | None,
 ) -> TriggerData:
@@ -498,6 +699,15 @@ def _validate_data(
 def shared_lifecycle() -> Lifecycle:
     """Return the process-wide :class:`Lifecycle` (built on first use, then shared)."""
     return Lifecycle()
+
+
+@functools.cache
+def shared_outbound_lifecycle() -> OutboundLifecycle:
+    """Return the process-wide :class:`OutboundLifecycle` (built on first use, then shared).
+
+    .. versionadded:: 0.4
+    """
+    return OutboundLifecycle()
 
 
 def _json_strings(value: object) -> list[str]:

@@ -17,7 +17,14 @@ from pydantic import BaseModel, ValidationError
 
 from referralkit.errors import HistoryTamperedError, ReferralKitError
 from referralkit.events import Event
-from referralkit.lifecycle.machine import Change, amended, created, shared_lifecycle
+from referralkit.lifecycle.machine import (
+    Change,
+    amended,
+    created,
+    shared_lifecycle,
+    shared_outbound_lifecycle,
+)
+from referralkit.lifecycle.outbound_triggers import OUTBOUND_TRIGGER_DATA, OutboundTrigger
 from referralkit.lifecycle.triggers import TRIGGER_DATA, NoteData, Trigger
 from referralkit.model import Referral
 
@@ -52,6 +59,7 @@ def replay(events: Sequence[Event]) -> Referral | None:
     referral = _same(change, first)
     for event in events[1:]:
         if event.kind not in TRIGGER_DATA and event.changes is None:
+            # (A sending-side transition always records its changes.)
             return None  # an amendment from before changes were recorded
         current = referral
         replayed = _attempt(lambda: _apply(current, event))  # noqa: B023 - called at once
@@ -76,6 +84,14 @@ def _from_json(fields: Mapping[str, Any] | None) -> Referral:
 
 
 def _apply(referral: Referral, event: Event) -> Change:
+    if event.kind in OUTBOUND_TRIGGER_DATA:
+        # Re-fired through the sending lifecycle, so a forged move fails like a receiving one.
+        outbound = cast(OutboundTrigger, event.kind)
+        fields = {k: v for k, v in event.data.items() if k not in ("from", "to")}
+        checked = OUTBOUND_TRIGGER_DATA[outbound].model_validate_json(json.dumps(fields))
+        return shared_outbound_lifecycle().fire(
+            referral, outbound, actor=event.actor, now=event.at, data=checked
+        )
     trigger = cast(Trigger, event.kind)  # checked: a key of TRIGGER_DATA or not used as one
     model_type = TRIGGER_DATA.get(trigger)
     if model_type is not None:
@@ -113,4 +129,5 @@ def _same(change: Change, stored: Event) -> Referral:
 
 def _kind(event: Event) -> str:
     # A trigger name is ours to print; an amendment kind is caller-chosen text.
-    return event.kind if event.kind in TRIGGER_DATA or event.kind == "created" else "amendment"
+    known = event.kind in TRIGGER_DATA or event.kind in OUTBOUND_TRIGGER_DATA
+    return event.kind if known or event.kind == "created" else "amendment"

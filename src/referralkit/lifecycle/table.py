@@ -252,8 +252,11 @@ def allowed_triggers(referral: Referral, actor: Actor | None = None) -> tuple[Tr
     """Return the triggers that may be fired now, by *actor* if given.
 
     Guards that depend on trigger data (an appointment date, an auto-accept policy) are checked
-    only when firing; everything else (state, role) is decided here.
+    only when firing; everything else (state, role) is decided here. A referral we sent takes
+    none of these (see :func:`~referralkit.lifecycle.allowed_outbound_triggers`).
     """
+    if referral.outbound is not None:
+        return ()
     triggers = TRIGGER_SOURCES[referral.status]
     if actor is None:
         return triggers

@@ -165,6 +165,10 @@ def fold_facts(
             status = event.to_state
         if kind == "created":
             received_at = at
+            if event.changes is not None and event.changes.get("side") == "sent":
+                # A referral we sent is measured from the sending side
+                # (referralkit.referring.sent_cms50), never in the receiving cohort.
+                received_at = None
         elif kind == "schedule":
             booked_count += 1
             booked_at = booked_at or at

@@ -242,3 +242,48 @@ class TaskStatus(enum.Enum):
     SNOOZED = "snoozed"
     DONE = "done"
     CANCELLED = "cancelled"
+
+
+class ReferralSide(enum.Enum):
+    """Which side of a referral this practice is on.
+
+    .. versionadded:: 0.4
+    """
+
+    RECEIVED = "received"
+    """Received by us: the receiving practice's work (:class:`ReferralStatus`)."""
+    SENT = "sent"
+    """Sent by us: tracked until the report is back and read (:class:`OutboundStatus`)."""
+
+
+class OutboundStatus(enum.Enum):
+    """Lifecycle state of a referral we sent (see ``docs/referring.md``).
+
+    .. versionadded:: 0.4
+    """
+
+    DRAFT = "draft"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    ACKNOWLEDGED = "acknowledged"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REDIRECTED = "redirected"
+    SCHEDULED = "scheduled"
+    SEEN = "seen"
+    REPORT_RECEIVED = "report_received"
+    REPORT_REVIEWED = "report_reviewed"
+    CANCELLED = "cancelled"
+    LOST = "lost"
+    ENTERED_IN_ERROR = "entered_in_error"
+
+
+class ReportDisposition(enum.Enum):
+    """What the referring clinician decided on reading a specialist's report.
+
+    .. versionadded:: 0.4
+    """
+
+    ACKNOWLEDGED = "acknowledged"
+    FOLLOW_UP_NEEDED = "follow_up_needed"
+    NEW_REFERRAL = "new_referral"

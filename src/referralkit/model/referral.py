@@ -11,8 +11,10 @@ from pydantic import Field
 from referralkit.model.enums import (
     AppointmentStatus,
     Priority,
+    ReferralSide,
     ReferralStatus,
 )
+from referralkit.model.outbound import OutboundRecord
 from referralkit.model.records import (
     Appointment,
     Authorization,
@@ -70,6 +72,14 @@ class Referral(Record):
     status_reason: StatusReason | None = None
     hold_from: ReferralStatus | None = None
     lost_from: ReferralStatus | None = None
+    side: ReferralSide = ReferralSide.RECEIVED
+    """Received by us (the default) or sent by us (then :attr:`outbound` holds its state).
+
+    .. versionadded:: 0.4"""
+    outbound: OutboundRecord | None = None
+    """The sending side's state and record; ``None`` for a referral we received.
+
+    .. versionadded:: 0.4"""
     next_action_at: UtcDatetime | None = None
     # When a routing sweep must next look at it: referralkit.routing.next_routing_at.
     next_routing_at: UtcDatetime | None = None
@@ -85,6 +95,9 @@ class Referral(Record):
         yield "status", self.status
         yield "priority", self.priority
         yield "specialty", self.specialty
+        if self.outbound is not None:
+            yield "side", self.side
+            yield "outbound_status", self.outbound.status
         yield "version", self.version
 
     def missing_fields(self) -> tuple[str, ...]:

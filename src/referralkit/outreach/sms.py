@@ -44,6 +44,11 @@ DEFAULT_SMS_TEMPLATES: Final[Mapping[str, str]] = {
     "no_show.sms": "{practice}: we missed you. Call {phone} to rebook your visit. {stop}",
     "reminder.3d": "{practice}: reminder of your visit on {when}. Questions: {phone}. {stop}",
     "reminder.1d": "{practice}: see you tomorrow, {when}. To change call {phone}. {stop}",
+    # The referring side's chase of a patient who books the specialist visit themselves.
+    "referral.did_you_book": (
+        "{practice}: did you book the specialist visit we referred you for? If not, call"
+        " {phone} and we will help. {stop}"
+    ),
 }
 """Built-in SMS templates by template id (hosts add their own)."""
 

@@ -14,7 +14,7 @@ from referralkit.errors import ConflictError, DuplicateReferralError, ReferralNo
 from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
-from referralkit.model import Referral, ReferralStatus
+from referralkit.model import OutboundStatus, Referral, ReferralStatus
 from referralkit.store import Events, check_change, checked_batches
 from referralkit.tasks.index import (
     QueueCounts,
@@ -143,6 +143,23 @@ class MemoryStore:
                 r
                 for r in self._referrals.values()
                 if r.status in wanted and (after is None or str(r.id) > str(after))
+            ]
+        rows.sort(key=lambda r: str(r.id))
+        return rows[:limit]
+
+    def list_outbound(
+        self, statuses: Sequence[OutboundStatus], *, limit: int = 100, after: UUID | None = None
+    ) -> list[Referral]:
+        """Return referrals we sent in sending *statuses* ordered by id, after *after*."""
+        wanted = set(statuses)
+        with self._lock:
+            rows = [
+                r
+                for r in self._referrals.values()
+                if r.outbound is not None
+                and r.status is ReferralStatus.INTAKE
+                and r.outbound.status in wanted
+                and (after is None or str(r.id) > str(after))
             ]
         rows.sort(key=lambda r: str(r.id))
         return rows[:limit]
