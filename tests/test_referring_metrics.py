@@ -102,3 +102,17 @@ def test_facts_name_each_receiver_and_skip_what_a_directory_cannot_use() -> None
     nameless = _sent("x", family="Seven").model_copy(update={"receiving_practice": None})
     facts = list(track_record_facts([unsent, by_npi, nameless, Referral(specialty="x")]))
     assert [(f.receiver_id, f.specialty) for f in facts] == [("1245319599", "cardiology")]
+
+
+def test_a_directory_reads_the_sent_referrals_facts_as_they_are() -> None:
+    from referralkit.directory import SentReferralFacts, track_records
+
+    facts = list(track_record_facts([
+        _sent("lakeside", family="One", report_after=10 * DAY),
+        _sent("lakeside", family="Two", accepted=False, declined=True),
+        _sent("hilltop", family="Three"),
+    ]))  # fmt: skip
+    assert all(isinstance(f, SentReferralFacts) for f in facts)
+    records = track_records(facts)
+    assert records["lakeside"].acceptance_rate == 0.5
+    assert records["hilltop"].acceptance_rate == 1.0

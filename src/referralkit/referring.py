@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Final, Literal
-from uuid import UUID
 
 import attrs
 
 from referralkit.calendar import BusinessCalendar, WeekdayCalendar
+from referralkit.directory import SentReferralFacts
 from referralkit.model import (
     OutboundStatus,
     Referral,
@@ -35,7 +35,6 @@ __all__ = [
     "ChaseAction",
     "ChasePolicy",
     "ReportHints",
-    "TrackRecordFacts",
     "chase_actions",
     "match_report",
     "receiver_id",
@@ -215,34 +214,6 @@ def chase_actions(referral: Referral, policy: ChasePolicy, now: datetime) -> lis
 # -- Track records and metrics -------------------------------------------------------------
 
 
-@attrs.frozen
-class TrackRecordFacts:
-    """The plain facts of one referral we sent, for a receiver's track record (no PHI).
-
-    Field for field what ``referralkit.directory.SentReferralFacts`` holds, so a receiver
-    directory reads them as they are. One per sent referral: a redirect makes a new referral
-    to the new receiver, so each receiver's record counts only its own referrals.
-
-    :ivar receiver_id: the receiving practice's ``id`` (its directory id), else the NPI of the
-        practice or of the specialist.
-    :ivar redirected_to: the receiver id of the referral it was redirected to, if any.
-    """
-
-    referral_id: UUID
-    receiver_id: str
-    specialty: str
-    sent_at: datetime
-    delivered_at: datetime | None = None
-    accepted_at: datetime | None = None
-    declined_at: datetime | None = None
-    decline_reason: str | None = None
-    first_appointment_at: datetime | None = None
-    seen_at: datetime | None = None
-    report_received_at: datetime | None = None
-    report_reviewed_at: datetime | None = None
-    redirected_to: str | None = None
-
-
 def receiver_id(referral: Referral) -> str | None:
     """Return the id a receiver directory knows the referral's receiver by, if any.
 
@@ -256,7 +227,7 @@ def receiver_id(referral: Referral) -> str | None:
     return provider.npi if provider is not None else None
 
 
-def track_record_facts(referrals: Iterable[Referral]) -> Iterator[TrackRecordFacts]:
+def track_record_facts(referrals: Iterable[Referral]) -> Iterator[SentReferralFacts]:
     """Yield the track-record facts of each referral we sent among *referrals*.
 
     Skipped: referrals we received, drafts never sent, holding records of unmatched reports,
@@ -275,7 +246,7 @@ def track_record_facts(referrals: Iterable[Referral]) -> Iterator[TrackRecordFac
         if receiver is None or not referral.specialty:
             continue
         redirected = outbound.redirected_to
-        yield TrackRecordFacts(
+        yield SentReferralFacts(
             referral_id=referral.id,
             receiver_id=receiver,
             specialty=referral.specialty,
@@ -324,7 +295,7 @@ def sent_cms50(referrals: Iterable[Referral], period: Cms50Period) -> Cms50Resul
     return cases_from(triples, period)
 
 
-def time_to_report(facts: Iterable[TrackRecordFacts]) -> DurationStats:
+def time_to_report(facts: Iterable[SentReferralFacts]) -> DurationStats:
     """Return how long reports took to come back: first send to first report, in seconds.
 
     Over the referrals whose report came back, every receiver together (a receiver directory

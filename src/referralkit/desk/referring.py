@@ -29,6 +29,7 @@ import attrs
 from referralkit.clock import Clock
 from referralkit.desk.outbox import OUTBOX_ACTOR, Outbox
 from referralkit.desk.unit_of_work import Batch, UnitOfWork
+from referralkit.directory import SentReferralFacts
 from referralkit.errors import (
     DuplicateReferralError,
     InvalidTransitionError,
@@ -67,7 +68,6 @@ from referralkit.referring import (
     REPORT_REVIEW_QUEUE,
     ChasePolicy,
     ReportHints,
-    TrackRecordFacts,
     chase_actions,
     is_sent,
     match_report,
@@ -903,6 +903,6 @@ class ReferringService:
 
     # -- facts ------------------------------------------------------------------------------
 
-    def track_records(self) -> Iterator[TrackRecordFacts]:
+    def track_records(self) -> Iterator[SentReferralFacts]:
         """Yield the track-record facts of every referral we sent (for a receiver directory)."""
         return track_record_facts(self.sent_referrals())
