@@ -116,3 +116,9 @@ def test_a_directory_reads_the_sent_referrals_facts_as_they_are() -> None:
     records = track_records(facts)
     assert records["lakeside"].acceptance_rate == 0.5
     assert records["hilltop"].acceptance_rate == 1.0
+
+
+def test_a_sent_referral_shows_its_sending_state() -> None:
+    # The command line's status and list columns show this, not the untouched "intake".
+    assert _sent("lakeside", family="One").state == "sent:accepted"
+    assert Referral(specialty="cardiology").state == "intake"

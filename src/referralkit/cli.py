@@ -308,7 +308,7 @@ def status(ctx: click.Context, referral: str, as_json: bool) -> int:
         payload = {
             "id": str(found.id),
             "referral_number": found.referral_number,
-            "status": found.status.value,
+            "status": found.state,
             "specialty": found.specialty,
             "priority": found.priority.value,
             "owner_queues": sorted({t.queue for t in open_tasks}),
@@ -320,7 +320,7 @@ def status(ctx: click.Context, referral: str, as_json: bool) -> int:
             payload["patient"] = _patient_label(found, True)
         click.echo(json.dumps(payload, indent=2))
         return EXIT_OK
-    click.echo(f"{found.referral_number or found.id}  {found.status.value}")
+    click.echo(f"{found.referral_number or found.id}  {found.state}")
     click.echo(f"  id:         {found.id}")
     click.echo(f"  patient:    {_patient_label(found, state.show_phi)}")
     click.echo(f"  specialty:  {found.specialty or '-'}, priority {found.priority.value}")
@@ -391,7 +391,7 @@ def list_(
         {
             "id": str(r.id),
             "referral_number": r.referral_number,
-            "status": r.status.value,
+            "status": r.state,
             "specialty": r.specialty,
             "priority": r.priority.value,
             "practice": group_value(r, "practice"),

@@ -134,6 +134,19 @@ class Referral(Record):
         return tuple(missing)
 
     @property
+    def state(self) -> str:
+        """The state to show a person: the receiving status, or ``sent:<state>`` for one we sent.
+
+        A referral we sent keeps the receiving side's ``status`` untouched (``intake``); its
+        progress is :attr:`outbound`'s sending state, which this names.
+
+        .. versionadded:: 0.4
+        """
+        if self.side is ReferralSide.SENT and self.outbound is not None:
+            return f"sent:{self.outbound.status.value}"
+        return self.status.value
+
+    @property
     def current_appointment(self) -> Appointment | None:
         """The latest appointment still booked, if any."""
         for appointment in reversed(self.appointments):
