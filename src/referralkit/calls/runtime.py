@@ -500,7 +500,11 @@ class CallTools:
             return {"verified": False, "slots": [], "handoff": handoff.as_dict()}
         now = self.desk.clock.now()
         slots = self.desk.find_slots(
-            referral.id, after=now, before=now + timedelta(days=args.days_ahead), limit=5
+            referral.id,
+            after=now,
+            before=now + timedelta(days=args.days_ahead),
+            limit=5,
+            location=args.location,
         )
         call.offered = {slot.slot_id: slot for slot in slots}
         language = _language(call.session)

@@ -141,6 +141,12 @@ class FindSlotsArgs(BaseModel):
     days_ahead: int = Field(
         default=14, ge=1, le=90, description="How many days ahead to look for open slots."
     )
+    location: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The location the caller prefers, as a previous find_slots named it.",
+    )
 
 
 class BookSlotArgs(BaseModel):

@@ -1104,13 +1104,15 @@ class ReferralDesk:
         limit: int = 10,
         weekdays: Collection[int] | None = None,
         hours: tuple[time, time] | None = None,
+        location: str | None = None,
     ) -> tuple[Slot, ...]:
         """Return open EHR slots for the referral, earliest first, to offer a caller.
 
         The EHR searches the referral's specialty at its priority; slots outside the
         authorization's validity (when one is required) or in the past are never offered.
         *weekdays* (Monday is 0) and *hours* (earliest and latest start) are the patient's
-        preferences, in the patient's time zone.
+        preferences, in the patient's time zone; *location* the site they prefer, as the EHR
+        names it (case and spacing ignored).
 
         :raises ValueError: the referral has no specialty.
         :raises NoBackendError: no EHR adapter offers ``find_slots``.
@@ -1118,7 +1120,13 @@ class ReferralDesk:
         .. versionadded:: 0.3
         """
         return self._booking.find_slots(
-            referral_id, after=after, before=before, limit=limit, weekdays=weekdays, hours=hours
+            referral_id,
+            after=after,
+            before=before,
+            limit=limit,
+            weekdays=weekdays,
+            hours=hours,
+            location=location,
         )
 
     def book_slot(

@@ -63,6 +63,7 @@ from referralkit.ports.ehr import (
     SlotsRequest,
     StatusPushRequest,
     TaskMirrorRequest,
+    same_location,
 )
 from referralkit.ports.fax import FaxAdapter, FaxRequest
 from referralkit.ports.inbound import CallOutcome, InboundFax, SmsReply
@@ -116,5 +117,6 @@ __all__ = [
     "TaskMirrorRequest",
     "TelephonyAdapter",
     "idempotency_key",
+    "same_location",
     "supported_operations",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "SlotsRequest",
     "StatusPushRequest",
     "TaskMirrorRequest",
+    "same_location",
 ]
 
 
@@ -207,6 +208,8 @@ class SlotsRequest(Message):
         urgent slots back for urgent referrals.
     :ivar start_after: the earliest start (now, or the authorization's first day).
     :ivar end_before: the latest start (the authorization's last day, when it has one).
+    :ivar location: the location the patient prefers (a site or room name as the EHR spells
+        it in :attr:`Slot.location`); an EHR may search only there. The desk re-checks it.
 
     .. versionadded:: 0.3
     """
@@ -219,6 +222,7 @@ class SlotsRequest(Message):
     end_before: UtcDatetime | None = None
     duration_minutes: Annotated[int, Field(gt=0, le=24 * 60)] = 30
     limit: Annotated[int, Field(ge=1, le=100)] = 10
+    location: Id | None = None
 
 
 class Slot(Message):
@@ -232,6 +236,20 @@ class Slot(Message):
     duration_minutes: Annotated[int, Field(gt=0, le=24 * 60)] = 30
     location: str | None = None
     provider_npi: str | None = None
+
+
+def same_location(location: str | None) -> str | None:
+    """Return *location* in the form two spellings of one site compare equal in.
+
+    Case, outer spaces and runs of inner spaces are ignored (``" Room  2"`` is ``"room 2"``);
+    ``None`` or a blank name is ``None`` (no preference).
+
+    .. versionadded:: 0.3
+    """
+    if location is None:
+        return None
+    folded = " ".join(location.split()).casefold()
+    return folded or None
 
 
 class SlotList(Message):

@@ -22,6 +22,7 @@ from referralkit.ports import (
     SlotsRequest,
     StatusPushRequest,
     TaskMirrorRequest,
+    same_location,
 )
 
 __all__ = ["InMemoryEhr"]
@@ -71,14 +72,19 @@ class InMemoryEhr(Recorder):
         return self._serve("push_status", key, request, receipt_for(key))
 
     def find_slots(self, request: SlotsRequest) -> SlotList:
-        """Return the open slots of the specialty in the requested range, earliest first."""
+        """Return the open slots of the specialty in the requested range, earliest first.
+
+        A requested location keeps only slots there (compared without case or outer spaces).
+        """
         self._fault("find_slots", request)
+        wanted = same_location(request.location)
         found = sorted(
             (
                 slot
                 for slot in self.slots.get(request.specialty, [])
                 if slot.start >= request.start_after
                 and (request.end_before is None or slot.start < request.end_before)
+                and (wanted is None or same_location(slot.location) == wanted)
             ),
             key=lambda slot: slot.start,
         )
