@@ -242,6 +242,7 @@ class ReferralDesk:
         self._documents = ReferralDocumentService(uow, self.store, self.clock)
         outbox.on_sent.extend((records_sent_step, report_delivered_step, booking_step))
         outbox.on_failed.append(report_failed_step)
+        uow.reactions.append(self._records.follow_visit)
         uow.after_commit.extend(
             (self._notify, self._close_moot, routing.after_commit, self._mirror_after_commit)
         )
@@ -922,7 +923,8 @@ class ReferralDesk:
 
         :param kinds: the document kinds needed; empty: any document answers.
         :param needed_days_before_visit: when the records must be in, in business days before
-            the booked visit (ignored when *needed_by* is given or nothing is booked).
+            the visit (ignored when *needed_by* is given): recomputed whenever the visit
+            moves, and empty while none is booked.
         :param from_fax: another provider's fax number (*source* ``other_provider``).
         :raises ValueError: a fax request with no fax number to send it to.
 

@@ -296,6 +296,9 @@ class RecordsRequest(Record):
     :ivar due_at: when chasing starts (the first request fax goes out then).
     :ivar needed_by: when the records must be in (before the visit); missing required records
         open a task a few business days before the visit either way.
+    :ivar needed_days_before_visit: *needed_by* as business days before the visit, when it
+        was asked for that way: the desk recomputes *needed_by* whenever the visit moves
+        (rescheduled, cancelled, booked again), and clears it while no visit is booked.
     :ivar kinds: the document kinds asked for (``"consult_note"``, ``"imaging"``...); empty:
         any document answers the request.
     :ivar documents: the ids of every document received (see *received* for kinds).
@@ -316,6 +319,7 @@ class RecordsRequest(Record):
     kinds: tuple[str, ...] = ()
     received: tuple[ReceivedDocument, ...] = ()
     needed_by: UtcDatetime | None = None
+    needed_days_before_visit: Annotated[int, Field(ge=0)] | None = None
     required: bool = True
     from_fax: PhoneE164 | None = None
     reason: str | None = None
