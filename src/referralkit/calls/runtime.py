@@ -63,6 +63,7 @@ from referralkit.intake import (
 from referralkit.intake.phrasing import READ_BACK_PATHS, phrase, read_back
 from referralkit.intake.progress import question as ask_for
 from referralkit.intake.readback import spell_date, spell_time
+from referralkit.lifecycle.next_steps import team_name
 from referralkit.model import Actor, HumanTask, Referral
 from referralkit.ports import Slot
 
@@ -71,17 +72,8 @@ __all__ = ["CallLogged", "CallTools"]
 _log = logging.getLogger("referralkit.calls")
 
 _HANDOFF_SAY: Mapping[str, str] = {
-    "en": "I'm passing this to our {title} team; someone will follow up with you.",
-    "es": "Paso esto a nuestro equipo de {title}; alguien se comunicará con usted.",
-}
-_TITLES_ES: Mapping[str, str] = {
-    "scheduling": "citas",
-    "authorization": "autorizaciones del seguro",
-    "records": "expedientes médicos",
-    "patient_counselling": "orientación al paciente",
-    "practice_relations": "relaciones con consultorios",
-    "urgent_clinical": "atención clínica urgente",
-    "clinical_review": "revisión clínica",
+    "en": "I'm passing this to {team}; someone will follow up with you.",
+    "es": "Paso esto a {team}; alguien se comunicará con usted.",
 }
 
 
@@ -453,6 +445,8 @@ class CallTools:
             "status": answer.status.value if answer.status else None,
             "next_step": answer.next_step,
             "owner": answer.owner,
+            "owner_queue": answer.owner_queue,
+            "owner_team": answer.owner_team,
             "details": dict(answer.details),
             "handoff": handoff.as_dict() if handoff else None,
         }
@@ -569,15 +563,10 @@ class CallTools:
             self._record_handoff(call_id, referral, handoff)
             recorded = True
         lang = _language(session)
-        title = (
-            _TITLES_ES.get(args.queue, args.queue.replace("_", " "))
-            if lang == "es"
-            else args.queue.replace("_", " ")
-        )
         return {
             "queue": args.queue,
             "recorded_on_referral": recorded,
-            "say": _HANDOFF_SAY[lang].format(title=title),
+            "say": _HANDOFF_SAY[lang].format(team=team_name(args.queue, lang)),
         }
 
     def _record_handoff(self, call_id: UUID, referral: Referral, handoff: HandOff) -> None:

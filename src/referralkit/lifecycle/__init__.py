@@ -19,6 +19,7 @@ from referralkit.lifecycle.next_steps import (
     SubStatus,
     next_step,
     next_step_for,
+    team_name,
 )
 from referralkit.lifecycle.table import (
     ACTIVE_STATES,
@@ -82,4 +83,5 @@ __all__ = [
     "next_step",
     "next_step_for",
     "shared_lifecycle",
+    "team_name",
 ]
