@@ -170,7 +170,9 @@ class Practice(Record):
     """A referring or receiving practice (organisation).
 
     :ivar preferred_channel: how the practice wants updates and the consult report: fax (the
-        default), email (to *email*) or portal (the practice's *id* in the portal or EHR).
+        default), email (to *email*), portal (the practice's *id* in the portal or EHR) or
+        EHR (the consult report pushed into its EHR, addressed by *id* or *npi*; milestone
+        updates then go by fax).
 
     .. versionchanged:: 0.3 *email* and *preferred_channel*.
     """

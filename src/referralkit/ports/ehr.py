@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, ClassVar, Protocol, runtime_checkable
+from typing import Annotated, ClassVar, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 from pydantic import Field
@@ -34,8 +34,10 @@ __all__ = [
     "BookAppointmentRequest",
     "CancelAppointmentRequest",
     "DocumentList",
+    "DocumentPushRequest",
     "DocumentsRequest",
     "EhrAdapter",
+    "EhrDocumentPush",
     "EhrWorkMirror",
     "InteractionMirrorRequest",
     "PatientLookupRequest",
@@ -134,6 +136,34 @@ class TaskMirrorRequest(OutboundRequest):
     due_at: UtcDatetime
     assignee: str | None = None
     close_reason: str | None = None
+
+
+class DocumentPushRequest(OutboundRequest):
+    """Deliver a document into another practice's EHR (the consult report back to the referrer).
+
+    An optional operation (``push_document``): an EHR adapter that offers it has the method
+    (:class:`EhrDocumentPush`) and, if it declares ``supported_operations``, names it there.
+    Maps to a FHIR ``Communication`` whose payload references the ``DocumentReference``, sent
+    to the recipient ``Organization`` (360X calls it the closed-loop consult note); the bytes
+    stay in the host's document store, only the reference travels.
+
+    :ivar recipient: the receiving organization's id in the EHR network (the practice's id,
+        or its NPI).
+    :ivar recipient_npi: the practice's NPI, when known.
+    :ivar purpose: why it is sent (``"consult_report"``).
+    :ivar documents: the documents, by reference (at least one).
+
+    .. versionadded:: 0.3
+    """
+
+    operation: ClassVar[str] = "push_document"
+    capability: ClassVar[Capability] = "ehr"
+    recipient: Id
+    recipient_name: Id
+    recipient_npi: str | None = None
+    referral_number: str | None = None
+    purpose: Literal["consult_report"] = "consult_report"
+    documents: Annotated[tuple[DocumentRef, ...], Field(min_length=1)]
 
 
 # -- EHR reads (no side effect; still keyed, so vendors can trace them) ----------------------
@@ -315,6 +345,31 @@ class EhrAdapter(Protocol):
 
         :raises TransientAdapterError: nothing was cancelled; worth retrying.
         :raises PermanentAdapterError: no such appointment, or it cannot be cancelled.
+        """
+        ...
+
+
+@runtime_checkable
+class EhrDocumentPush(Protocol):
+    """An EHR adapter that can deliver documents to another practice's EHR.
+
+    Optional, like :class:`EhrWorkMirror`: an :class:`EhrAdapter` with this method is used
+    to send the consult report to a referring practice whose preferred channel is the EHR.
+
+    .. versionadded:: 0.3
+    """
+
+    @property
+    def name(self) -> str:
+        """The name the host selects this adapter by."""
+        ...
+
+    def push_document(self, request: DocumentPushRequest) -> Receipt:
+        """Deliver the documents to ``request.recipient``; a repeated key delivers once.
+
+        :raises TransientAdapterError: nothing was delivered; worth retrying.
+        :raises PermanentAdapterError: the recipient or the document was refused (the desk
+            opens a task for a person).
         """
         ...
 
