@@ -1091,6 +1091,9 @@ class ReferralDesk:
     def expire_authorization(self, referral_id: UUID, *, actor: Actor) -> Referral:
         """Record that an approval lapsed; an unbooked referral goes back to pending auth.
 
+        An approval past its last day expires by itself at the next routing sweep; call this
+        for one the payer withdrew early.
+
         :raises InvalidTransitionError: the authorization is not approved.
 
         .. versionadded:: 0.3

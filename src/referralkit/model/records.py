@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID, uuid4
 
@@ -243,6 +243,25 @@ class Authorization(Record):
         if self.authorized_visits is None:
             return None
         return max(self.authorized_visits - self.used_visits, 0)
+
+    @property
+    def lapses_at(self) -> datetime | None:
+        """When a granted (approved or modified) authorization lapses: the end of ``valid_to``.
+
+        Validity is by date, through the end of *valid_to* in UTC (the instant after it is
+        midnight UTC the next day). ``None`` when it is not granted or has no end date.
+
+        .. versionadded:: 0.3
+        """
+        if self.valid_to is None or self.status not in (
+            AuthorizationStatus.APPROVED,
+            AuthorizationStatus.MODIFIED,
+        ):
+            return None
+        try:
+            return datetime.combine(self.valid_to + timedelta(days=1), time(), UTC)
+        except OverflowError:  # valid_to is date.max: it never lapses
+            return None
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Authorization:
