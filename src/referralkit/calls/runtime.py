@@ -103,6 +103,7 @@ class _Call:
 _ANSWERING: Final = frozenset(
     {CallType.STATUS_INQUIRY, CallType.AUTHORIZATION_QUESTION, CallType.VISIT_PREPARATION}
 )
+_ANSWERING_KINDS: Final = frozenset(kind.value for kind in _ANSWERING)
 _VERIFIED_BY: Final[Mapping[str, tuple[str, ...]]] = {
     "patient": ("patient.family_name", "patient.birth_date"),
     "caregiver": ("patient.family_name", "patient.birth_date"),
@@ -360,7 +361,7 @@ class CallTools:
     def _unverifiable(self, call: _Call) -> list[str]:
         """Return what the caller must still give to be verified before an answer."""
         session = call.session
-        if session.call_type not in _ANSWERING:
+        if call.kind not in _ANSWERING_KINDS:  # by value: cheaper than hashing the enum
             return []
         needed = _VERIFIED_BY.get(self._role(call) or "", ())
         return [p for p in needed if session.value(p) is None]
@@ -381,7 +382,8 @@ class CallTools:
     def _record_turn(self, call: _Call, values: Mapping[str, Any]) -> dict[str, Any]:
         session = call.session
         result = session.update(values)
-        role = session.value("caller.role") or call.caller_role
+        captured_role = session.value("caller.role")
+        role = captured_role or call.caller_role
         confirm = None
         if not READ_BACK_PATHS.isdisjoint(values):
             captured = result.captured
@@ -390,17 +392,34 @@ class CallTools:
                 confirm = read_back(
                     ((p, session.value(p)) for p in given), role, _language(session)
                 )
-        unverified = self._unverifiable(call) if result.complete else []
+        complete = result.complete
+        unverified = self._unverifiable(call) if complete else None
+        question = result.next_question
+        if unverified:
+            next_question = self._next(call, result, role, unverified)
+        elif question is None:
+            next_question = None
+        else:
+            # The common turn: the session already worded its question for a captured role.
+            if captured_role is None:
+                question = phrase(question, role, self.config)
+            next_question = {
+                "field": question.field,
+                "text": question.text,
+                "language": question.language,
+            }
+        issues = result.issues
+        flags = result.flags
         return {
             "turn": result.turn,
-            "complete": result.complete and not unverified,
+            "complete": complete and not unverified,
             "missing": [*result.missing, *unverified] if unverified else list(result.missing),
-            "issues": [
-                {"path": i.path, "code": i.code, "message": i.message} for i in result.issues
-            ],
+            "issues": [{"path": i.path, "code": i.code, "message": i.message} for i in issues]
+            if issues
+            else [],
             "read_back": confirm,
-            "next_question": self._next(call, result, role, unverified),
-            "flags": [{"code": f.code, "queue": f.queue} for f in result.flags],
+            "next_question": next_question,
+            "flags": [{"code": f.code, "queue": f.queue} for f in flags] if flags else [],
         }
 
     def _referral(self, session: IntakeSession) -> Referral | None:
