@@ -154,7 +154,9 @@ def follow_visit(batch: Batch, loaded: Referral, calendar: BusinessCalendar) -> 
     so the pre-visit "records missing" check and the status answers read the new date.
     """
     referral = batch.referral
-    if not referral.records_requests or _visit(referral) == _visit(loaded):
+    if referral.appointments is loaded.appointments or not referral.records_requests:
+        return  # the visits are untouched (most commits): nothing to follow
+    if _visit(referral) == _visit(loaded):
         return
     appointment = referral.current_appointment
     moved: list[RecordsRequest] = []
