@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import attrs
 import pytest
 
 from referralkit import (
@@ -21,10 +22,11 @@ from referralkit import (
     Role,
 )
 from referralkit.adapters.memory import InMemoryPlugin
+from referralkit.adapters.memory.ehr import InMemoryEhr
 from referralkit.errors import NoBackendError, TransitionBlockedError
 from referralkit.outbox import RetryPolicy
 from referralkit.plugins import Hooks, make_plugin_manager
-from referralkit.ports import Slot
+from referralkit.ports import Slot, SlotList, SlotsRequest
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 SYSTEM = Actor(kind=ActorKind.SYSTEM, id="pms", role=Role.SYSTEM)
@@ -217,3 +219,54 @@ def test_slots_honour_the_patient_preferences(world: World) -> None:
     assert world.desk.find_slots(referral.id, hours=(time(16), time(18))) == ()
     afternoon = world.desk.find_slots(referral.id, hours=(time(14), time(16)), limit=2)
     assert [s.slot_id for s in afternoon] == ["slot-2", "slot-3"]
+
+
+@attrs.define
+class _Unfiltered(InMemoryEhr):
+    """An EHR that lists every slot of the specialty, whatever location it is asked for."""
+
+    asked: list[SlotsRequest] = attrs.field(factory=list)
+
+    def find_slots(self, request: SlotsRequest) -> SlotList:
+        self.asked.append(request)
+        return SlotList(
+            idempotency_key=request.idempotency_key,
+            slots=tuple(self.slots.get(request.specialty, [])),
+        )
+
+
+def test_slots_honour_a_location_preference(world: World) -> None:
+    from datetime import time
+
+    world.plugin.ehr.slots["cardiology"].append(
+        Slot(
+            slot_id="slot-north",
+            start=datetime(2026, 3, 10, 15, tzinfo=UTC),
+            location="North Clinic",
+        )
+    )
+    referral = world.ready()
+    # Spelled as a caller or agent might: case and spacing do not matter.
+    north = world.desk.find_slots(referral.id, location="  north   CLINIC ")
+    assert [s.slot_id for s in north] == ["slot-north"]
+    # With the other preferences: all must hold.
+    assert world.desk.find_slots(referral.id, location="North Clinic", weekdays={0}) == ()
+    lakeside = world.desk.find_slots(
+        referral.id, location="Lakeside Cardiology, room 2", hours=(time(14), time(16)), limit=2
+    )
+    assert [s.slot_id for s in lakeside] == ["slot-2", "slot-3"]
+    assert world.desk.find_slots(referral.id, location="Elsewhere") == ()
+
+
+def test_an_ehr_that_ignores_the_location_is_filtered_after_it(world: World) -> None:
+    referral = world.ready()
+    unfiltered = _Unfiltered(clock=world.clock, sleep=lambda _s: None)
+    unfiltered.slots["cardiology"] = [
+        *world.plugin.ehr.slots["cardiology"],
+        Slot(slot_id="slot-north", start=datetime(2026, 3, 10, 15, tzinfo=UTC), location="North"),
+    ]
+    world.plugin.ehr = unfiltered
+    assert [s.slot_id for s in world.desk.find_slots(referral.id, location="north")] == [
+        "slot-north"
+    ]
+    assert unfiltered.asked[-1].location == "north"  # the EHR was asked for it

@@ -93,3 +93,20 @@ def test_only_roles_that_may_schedule_get_the_booking_tool() -> None:
     assert tool_definitions(Role.CLINICIAN, "schedule_appointment").names == ()
     assert datetime(2026, 1, 1, tzinfo=UTC) < NOW  # the world's clock is a fixed instant
     assert Actor(kind=ActorKind.AI, id="x", role=Role.INTAKE).role is Role.INTAKE
+
+
+def test_an_agent_can_ask_for_slots_at_one_location() -> None:
+    _, plugin, tools = _world()
+    plugin.ehr.slots["Cardiology"].append(
+        Slot(slot_id="slot-north", start=NOW + timedelta(days=3, hours=2), location="North Clinic")
+    )
+    call_id = _call(tools, PATIENT_CALLER)
+    everywhere = tools.invoke("find_slots", {"call_id": call_id})
+    assert [s["slot_id"] for s in everywhere["slots"]] == ["slot-2", "slot-north", "slot-5"]
+    north = tools.invoke("find_slots", {"call_id": call_id, "location": "north clinic"})
+    assert [(s["slot_id"], s["location"]) for s in north["slots"]] == [
+        ("slot-north", "North Clinic")
+    ]
+    # Only what this search offered can be booked.
+    with pytest.raises(ToolError, match="not offered"):
+        tools.invoke("book_slot", {"call_id": call_id, "slot_id": "slot-2"})

@@ -160,6 +160,76 @@ def test_undeliverable_consult_report_becomes_a_task(world: World) -> None:
     assert final.consult_report.attempts == 2
 
 
+EHR_PRACTICE = Practice(
+    name="Maple Street FM",
+    id="org-maple",
+    npi=REFERRER_NPI,
+    fax="+15555550100",
+    preferred_channel=Channel.EHR,
+)
+
+
+def test_consult_report_pushed_into_the_practice_ehr_closes_the_loop(world: World) -> None:
+    referral = world.seen(EHR_PRACTICE)
+    world.plugin.ehr.fail_next(1, "transient")  # retried, then delivered
+    outcome = world.desk.send_consult_report(referral.id, REPORT, actor=CLINICIAN)
+    assert outcome.status == "sent"
+    [pushed] = world.plugin.ehr.pushed
+    assert (pushed.recipient, pushed.recipient_npi, pushed.documents) == (
+        "org-maple",
+        REFERRER_NPI,
+        (REPORT,),
+    )
+    assert pushed.referral_number == referral.referral_number
+    assert world.plugin.fax.sent == []  # not faxed as well
+    closed = world.desk.get(referral.id)
+    assert closed.status is ReferralStatus.CLOSED
+    assert closed.consult_report is not None
+    assert (closed.consult_report.channel, closed.consult_report.status) == (
+        Channel.EHR,
+        ReportDeliveryStatus.DELIVERED,
+    )
+    queued = [e for e in world.desk.history(referral.id) if e.kind == "action_queued"]
+    assert queued[-1].data["operation"] == "push_document"  # the delivery is in the history
+    # The push is the practice's "report sent": no second message for the closed loop.
+    world.sweep(3)
+    assert [u.milestone for u in world.updates() if u.milestone == "report_sent"] == []
+    assert [u.channel for u in world.updates()] == [Channel.FAX] * len(world.updates())
+    # Sending again pushes nothing more.
+    assert world.desk.send_consult_report(referral.id, REPORT, actor=CLINICIAN).replayed
+    assert len(world.plugin.ehr.pushed) == 1
+
+
+def test_consult_report_the_ehr_refuses_becomes_a_task_and_the_answer_says_so(
+    world: World,
+) -> None:
+    referral = world.seen(EHR_PRACTICE)
+    world.plugin.ehr.fail_next(1, "permanent")
+    outcome = world.desk.send_consult_report(referral.id, REPORT, actor=CLINICIAN)
+    assert outcome.status == "failed"
+    failed = world.desk.get(referral.id)
+    assert failed.status is ReferralStatus.VISIT_COMPLETED  # the loop is not closed
+    assert failed.consult_report is not None
+    assert failed.consult_report.status is ReportDeliveryStatus.FAILED
+    tasks = [t for t in failed.tasks if t.status is TaskStatus.OPEN and t.queue == "referrals"]
+    assert [t.id for t in tasks] == [outcome.task_id]
+    answer = answer_status(failed, _practice_caller())
+    assert "could not be delivered" in answer.text
+    assert answer.owner_team == "our records team"
+
+
+def test_an_ehr_without_document_push_leaves_the_report_to_a_person(world: World) -> None:
+    world.plugin.ehr.supported_operations = frozenset({"fetch_patient", "fetch_documents"})
+    referral = world.seen(EHR_PRACTICE)
+    outcome = world.desk.send_consult_report(referral.id, REPORT, actor=CLINICIAN)
+    assert outcome.status == "failed"
+    assert world.plugin.ehr.pushed == []
+    failed = world.desk.get(referral.id)
+    assert failed.consult_report is not None
+    assert failed.consult_report.status is ReportDeliveryStatus.FAILED
+    assert any(t.queue == "referrals" and t.status is TaskStatus.OPEN for t in failed.tasks)
+
+
 def test_transient_faults_are_retried_before_delivery(world: World) -> None:
     referral = world.seen()
     world.plugin.fax.fail_next(2, "transient")

@@ -39,6 +39,8 @@ from referralkit.ports import (
     BookAppointmentRequest,
     CancelAppointmentRequest,
     Capability,
+    DocumentPushRequest,
+    DocumentRef,
     DocumentsRequest,
     PatientLookupRequest,
     StatusPushRequest,
@@ -487,3 +489,37 @@ def test_fhir_ehr_authorizes_with_smart_backend_services(server):
             adapter.push_status(_push(ReferralStatus.ACCEPTED, 1, uuid4()))
         assert server.requests[0][2]["Authorization"] == "Bearer token-1"
         assert len(server.all("Task")) == 1
+
+
+def test_the_consult_report_is_pushed_as_one_communication(server, ehr):
+    referral_id = UUID(int=11)
+
+    def push(n: int) -> DocumentPushRequest:
+        return DocumentPushRequest(
+            idempotency_key=_key("consult_report@report-9", n),
+            referral_id=referral_id,
+            recipient="org-maple",
+            recipient_name="Maple Street Family Medicine",
+            recipient_npi="1234567893",
+            documents=(DocumentRef(document_id="report-9", kind="consult_report"),),
+        )
+
+    first = ehr.push_document(push(1))
+    assert not first.duplicate
+    [sent] = server.all("Communication")
+    assert sent["status"] == "completed"
+    assert sent["recipient"][0]["identifier"] == {
+        "system": "http://hl7.org/fhir/sid/us-npi",
+        "value": "1234567893",
+    }
+    reference = sent["payload"][0]["contentReference"]
+    assert (reference["type"], reference["identifier"]["value"]) == (
+        "DocumentReference",
+        "report-9",
+    )
+    assert sent["basedOn"][0]["identifier"]["value"] == str(referral_id)
+    # A second attempt (a new key, after a crash) finds the first: one Communication.
+    again = ehr.push_document(push(2))
+    assert again.duplicate
+    assert again.provider_ref.split("/")[:2] == first.provider_ref.split("/")[:2]
+    assert len(server.all("Communication")) == 1

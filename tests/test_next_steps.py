@@ -27,9 +27,9 @@ COMBINATIONS = [(state, sub) for state in ReferralStatus for sub in SubStatus.ev
 
 
 def test_every_combination_is_counted():
-    # 13 states x 8 authorization x 4 records x 5 appointment x 2 report states.
+    # 13 states x 8 authorization x 4 records x 5 appointment x 3 report states.
     assert len(PRACTICE) == 30
-    assert len(COMBINATIONS) == 13 * 8 * 4 * 5 * 2
+    assert len(COMBINATIONS) == 13 * 8 * 4 * 5 * 3
 
 
 def test_every_state_and_sub_status_has_both_sentences_in_both_languages():
@@ -130,6 +130,14 @@ def test_status_answers_say_the_same_next_step(state, language):
     assert practice.next_step == step.practice
     assert step.practice in practice.text
     assert patient.owner == practice.owner == step.owner
+    # The team that owns the next step is the same for both callers, and said in words.
+    assert patient.owner_queue == practice.owner_queue == step.queue
+    assert patient.owner_team == practice.owner_team == step.team
+    if step.team is not None:
+        assert patient.text.endswith(
+            "handles the next step." if language == "en" else "se encarga del siguiente paso."
+        )
+        assert step.team.lower() in patient.text.lower()
 
 
 def test_the_next_step_text_message_speaks_the_patients_language():
@@ -154,3 +162,101 @@ def test_the_scheduling_text_says_the_same_next_step_as_a_status_call() -> None:
     body = render_sms("schedule.sms_d2", practice="A" * 30, phone="(312) 555-0100", next_step=step)
     assert step in body
     assert body.endswith("Reply STOP to opt out.")
+
+
+def test_every_next_step_names_a_built_in_queue_in_words_in_both_languages():
+    from referralkit.routing import DEFAULT_QUEUES
+
+    for state, sub in COMBINATIONS:
+        english = next_step_for(state, sub, "en")
+        spanish = next_step_for(state, sub, "es")
+        assert english.queue == spanish.queue
+        assert (english.queue is None) == (english.owner is None), (state, sub)
+        if english.queue is None:
+            assert english.team is spanish.team is None
+            continue
+        assert english.queue in DEFAULT_QUEUES
+        assert english.team is not None
+        assert english.team.startswith("our ")
+        assert english.team.endswith(" team")
+        assert "_" not in english.team  # never the code
+        assert spanish.team is not None
+        assert spanish.team.startswith("nuestro equipo de ")
+        assert "_" not in spanish.team
+
+
+@pytest.mark.parametrize(
+    ("queue", "english", "spanish"),
+    [
+        ("scheduling", "our scheduling team", "nuestro equipo de citas"),
+        ("authorization", "our authorization team", "nuestro equipo de autorizaciones del seguro"),
+        ("records", "our records team", "nuestro equipo de expedientes médicos"),
+        ("billing", "our billing team", "nuestro equipo de billing"),  # a host's own queue
+    ],
+)
+def test_a_queue_is_told_to_a_caller_as_a_team(queue, english, spanish):
+    from referralkit.lifecycle import team_name
+
+    assert team_name(queue, "en") == english
+    assert team_name(queue, "es-MX") == spanish
+
+
+def test_partly_received_records_are_still_outstanding():
+    referral = new_referral().model_copy(
+        update={
+            "status": ReferralStatus.ACCEPTED,
+            "records_requests": (
+                RecordsRequest(requested_at=NOW, status=RecordsRequestStatus.PARTIALLY_RECEIVED),
+            ),
+        }
+    )
+    step = next_step(referral)
+    assert SubStatus.of(referral).records == "outstanding"
+    assert (step.owner, step.queue) == ("referring_practice", "records")
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_failed_consult_report_is_described_to_the_patient_and_the_practice(language):
+    from referralkit.model import Channel, ConsultReport, ReportDeliveryStatus
+
+    referral = new_referral().model_copy(
+        update={
+            "status": ReferralStatus.VISIT_COMPLETED,
+            "consult_report": ConsultReport(
+                document_id="report-1",
+                channel=Channel.FAX,
+                status=ReportDeliveryStatus.FAILED,
+                recorded_at=NOW,
+            ),
+        }
+    )
+    assert SubStatus.of(referral).report == "failed"
+    patient = answer_status(
+        referral,
+        CallerIdentity("patient", family_name="Rivera", birth_date=referral.patient.birth_date),
+        language=language,
+    )
+    practice = answer_status(
+        referral, CallerIdentity("referring_practice", npi=REFERRING_NPI), language=language
+    )
+    if language == "en":
+        assert "resending the visit report" in patient.text
+        assert "could not be delivered to you" in practice.text
+        assert practice.text.endswith("Our records team handles the next step.")
+    else:
+        assert "volviendo a enviar el informe" in patient.text
+        assert "No se pudo entregarle el informe" in practice.text
+        assert practice.text.endswith(
+            "Nuestro equipo de expedientes médicos se encarga del siguiente paso."
+        )
+    assert patient.owner == practice.owner == "specialist_office"
+    assert patient.owner_queue == practice.owner_queue == "records"
+    # Delivered: the report counts as sent even before the loop is recorded as closed.
+    delivered = referral.model_copy(
+        update={
+            "consult_report": referral.consult_report.model_copy(
+                update={"status": ReportDeliveryStatus.DELIVERED, "delivered_at": NOW}
+            )
+        }
+    )
+    assert SubStatus.of(delivered).report == "sent"

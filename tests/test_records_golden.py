@@ -259,3 +259,74 @@ def test_a_fax_request_without_a_number_is_refused(world: World) -> None:
     with pytest.raises(ValueError, match="fax number"):
         world.desk.request_records(referral.id, actor=SCHEDULER)
     assert world.desk.get(referral.id).records_requests == ()
+
+
+def _needed_by(world: World, referral: Referral) -> datetime | None:
+    return world.desk.get(referral.id).records_requests[-1].needed_by
+
+
+def test_needed_by_follows_the_visit_and_so_does_the_missing_records_task(
+    world: World,
+) -> None:
+    first = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)  # Friday
+    referral = world.scheduled(first)
+    world.desk.request_records(
+        referral.id, actor=SCHEDULER, kinds=("consult_note",), needed_days_before_visit=2
+    )
+    assert _needed_by(world, referral) == datetime(2026, 3, 18, 15, 0, tzinfo=UTC)
+
+    # Rescheduled a week later: due two business days before the new visit.
+    later = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)
+    world.desk.fire(
+        referral.id,
+        "reschedule",
+        actor=SCHEDULER,
+        data={"appointment": Appointment(start=later)},
+    )
+    assert _needed_by(world, referral) == datetime(2026, 3, 25, 15, 0, tzinfo=UTC)
+    moved = [e for e in world.desk.history(referral.id) if e.kind == "records_needed_by_moved"]
+    assert [e.actor.id for e in moved] == ["referralkit.records"]
+    world.desk.verify(referral.id)  # the move replays: it is in the tamper-evident history
+
+    # Tuesday 17th was three business days before the old visit: no task for it now.
+    world.run(hours=int((datetime(2026, 3, 18, tzinfo=UTC) - T0).total_seconds() // 3600))
+    assert _missing_tasks(world.desk.get(referral.id)) == 0
+    # Tuesday 24th is three business days before the new one.
+    world.run(hours=24 * 6)
+    assert _missing_tasks(world.desk.get(referral.id)) == 0
+    world.run(hours=1)
+    assert _missing_tasks(world.desk.get(referral.id)) == 1
+
+
+def test_needed_by_is_cleared_by_a_cancellation_and_set_by_a_new_booking(
+    world: World,
+) -> None:
+    referral = world.scheduled(datetime(2026, 3, 20, 15, 0, tzinfo=UTC))
+    world.desk.request_records(
+        referral.id, actor=SCHEDULER, kinds=("consult_note",), needed_days_before_visit=1
+    )
+    world.desk.fire(
+        referral.id, "cancel_appointment", actor=SCHEDULER, data={"reason": "patient_request"}
+    )
+    assert _needed_by(world, referral) is None  # no visit, nothing to be in time for
+    world.desk.record_booking(
+        referral.id, Appointment(start=datetime(2026, 4, 6, 16, 0, tzinfo=UTC)), actor=SCHEDULER
+    )
+    assert _needed_by(world, referral) == datetime(2026, 4, 3, 16, 0, tzinfo=UTC)  # Friday
+
+
+def test_a_fixed_needed_by_does_not_move(world: World) -> None:
+    referral = world.scheduled(datetime(2026, 3, 20, 15, 0, tzinfo=UTC))
+    fixed = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    world.desk.request_records(
+        referral.id, actor=SCHEDULER, kinds=("consult_note",), needed_by=fixed
+    )
+    world.desk.fire(
+        referral.id,
+        "reschedule",
+        actor=SCHEDULER,
+        data={"appointment": Appointment(start=datetime(2026, 3, 27, 15, 0, tzinfo=UTC))},
+    )
+    assert _needed_by(world, referral) == fixed
+    kinds = [e.kind for e in world.desk.history(referral.id)]
+    assert "records_needed_by_moved" not in kinds

@@ -74,9 +74,15 @@ def referralkit_register_telephony_adapters() -> Sequence[TelephonyAdapter]:
 def referralkit_register_ehr_adapters() -> Sequence[EhrAdapter]:
     """Return the EHR adapters this plugin provides.
 
+    An adapter may also offer optional operations, each tested by the conformance kit only
+    for adapters that support it: ``find_slots`` (booking), ``push_document``
+    (:class:`~referralkit.ports.EhrDocumentPush`: the consult report into another practice's
+    EHR) and the work mirror (:class:`~referralkit.ports.EhrWorkMirror`).
+
     :returns: zero or more objects satisfying :class:`~referralkit.ports.EhrAdapter`.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.3 the optional operations.
     """
     raise NotImplementedError  # pragma: no cover - specs are never called
 

@@ -41,6 +41,8 @@ from referralkit.ports import (
     CallRequest,
     CancelAppointmentRequest,
     Capability,
+    DocumentPushRequest,
+    EhrDocumentPush,
     EhrWorkMirror,
     FaxRequest,
     InteractionMirrorRequest,
@@ -243,6 +245,15 @@ class Invoker:
                     "cancel_appointment",
                 )
                 return lambda: cancel_ehr.cancel_appointment(request)
+            case DocumentPushRequest():
+                push_ehr = self.supporting(
+                    self.hooks.ehr(self._name("ehr"), "push_document"), "ehr", "push_document"
+                )
+                if not isinstance(push_ehr, EhrDocumentPush):
+                    raise NoBackendError(
+                        "referralkit_register_ehr_adapters", "ehr", self._name("ehr"), []
+                    )
+                return lambda: push_ehr.push_document(request)
             case InteractionMirrorRequest():
                 log_ehr = self._mirror()
                 return lambda: log_ehr.log_interaction(request)

@@ -63,6 +63,7 @@ from referralkit.intake import (
 from referralkit.intake.phrasing import READ_BACK_PATHS, phrase, read_back
 from referralkit.intake.progress import question as ask_for
 from referralkit.intake.readback import spell_date, spell_time
+from referralkit.lifecycle.next_steps import team_name
 from referralkit.model import Actor, HumanTask, Referral
 from referralkit.ports import Slot
 
@@ -71,17 +72,8 @@ __all__ = ["CallLogged", "CallTools"]
 _log = logging.getLogger("referralkit.calls")
 
 _HANDOFF_SAY: Mapping[str, str] = {
-    "en": "I'm passing this to our {title} team; someone will follow up with you.",
-    "es": "Paso esto a nuestro equipo de {title}; alguien se comunicará con usted.",
-}
-_TITLES_ES: Mapping[str, str] = {
-    "scheduling": "citas",
-    "authorization": "autorizaciones del seguro",
-    "records": "expedientes médicos",
-    "patient_counselling": "orientación al paciente",
-    "practice_relations": "relaciones con consultorios",
-    "urgent_clinical": "atención clínica urgente",
-    "clinical_review": "revisión clínica",
+    "en": "I'm passing this to {team}; someone will follow up with you.",
+    "es": "Paso esto a {team}; alguien se comunicará con usted.",
 }
 
 
@@ -111,6 +103,7 @@ class _Call:
 _ANSWERING: Final = frozenset(
     {CallType.STATUS_INQUIRY, CallType.AUTHORIZATION_QUESTION, CallType.VISIT_PREPARATION}
 )
+_ANSWERING_KINDS: Final = frozenset(kind.value for kind in _ANSWERING)
 _VERIFIED_BY: Final[Mapping[str, tuple[str, ...]]] = {
     "patient": ("patient.family_name", "patient.birth_date"),
     "caregiver": ("patient.family_name", "patient.birth_date"),
@@ -368,7 +361,7 @@ class CallTools:
     def _unverifiable(self, call: _Call) -> list[str]:
         """Return what the caller must still give to be verified before an answer."""
         session = call.session
-        if session.call_type not in _ANSWERING:
+        if call.kind not in _ANSWERING_KINDS:  # by value: cheaper than hashing the enum
             return []
         needed = _VERIFIED_BY.get(self._role(call) or "", ())
         return [p for p in needed if session.value(p) is None]
@@ -389,7 +382,8 @@ class CallTools:
     def _record_turn(self, call: _Call, values: Mapping[str, Any]) -> dict[str, Any]:
         session = call.session
         result = session.update(values)
-        role = session.value("caller.role") or call.caller_role
+        captured_role = session.value("caller.role")
+        role = captured_role or call.caller_role
         confirm = None
         if not READ_BACK_PATHS.isdisjoint(values):
             captured = result.captured
@@ -398,17 +392,34 @@ class CallTools:
                 confirm = read_back(
                     ((p, session.value(p)) for p in given), role, _language(session)
                 )
-        unverified = self._unverifiable(call) if result.complete else []
+        complete = result.complete
+        unverified = self._unverifiable(call) if complete else None
+        question = result.next_question
+        if unverified:
+            next_question = self._next(call, result, role, unverified)
+        elif question is None:
+            next_question = None
+        else:
+            # The common turn: the session already worded its question for a captured role.
+            if captured_role is None:
+                question = phrase(question, role, self.config)
+            next_question = {
+                "field": question.field,
+                "text": question.text,
+                "language": question.language,
+            }
+        issues = result.issues
+        flags = result.flags
         return {
             "turn": result.turn,
-            "complete": result.complete and not unverified,
+            "complete": complete and not unverified,
             "missing": [*result.missing, *unverified] if unverified else list(result.missing),
-            "issues": [
-                {"path": i.path, "code": i.code, "message": i.message} for i in result.issues
-            ],
+            "issues": [{"path": i.path, "code": i.code, "message": i.message} for i in issues]
+            if issues
+            else [],
             "read_back": confirm,
-            "next_question": self._next(call, result, role, unverified),
-            "flags": [{"code": f.code, "queue": f.queue} for f in result.flags],
+            "next_question": next_question,
+            "flags": [{"code": f.code, "queue": f.queue} for f in flags] if flags else [],
         }
 
     def _referral(self, session: IntakeSession) -> Referral | None:
@@ -453,6 +464,8 @@ class CallTools:
             "status": answer.status.value if answer.status else None,
             "next_step": answer.next_step,
             "owner": answer.owner,
+            "owner_queue": answer.owner_queue,
+            "owner_team": answer.owner_team,
             "details": dict(answer.details),
             "handoff": handoff.as_dict() if handoff else None,
         }
@@ -500,7 +513,11 @@ class CallTools:
             return {"verified": False, "slots": [], "handoff": handoff.as_dict()}
         now = self.desk.clock.now()
         slots = self.desk.find_slots(
-            referral.id, after=now, before=now + timedelta(days=args.days_ahead), limit=5
+            referral.id,
+            after=now,
+            before=now + timedelta(days=args.days_ahead),
+            limit=5,
+            location=args.location,
         )
         call.offered = {slot.slot_id: slot for slot in slots}
         language = _language(call.session)
@@ -565,15 +582,10 @@ class CallTools:
             self._record_handoff(call_id, referral, handoff)
             recorded = True
         lang = _language(session)
-        title = (
-            _TITLES_ES.get(args.queue, args.queue.replace("_", " "))
-            if lang == "es"
-            else args.queue.replace("_", " ")
-        )
         return {
             "queue": args.queue,
             "recorded_on_referral": recorded,
-            "say": _HANDOFF_SAY[lang].format(title=title),
+            "say": _HANDOFF_SAY[lang].format(team=team_name(args.queue, lang)),
         }
 
     def _record_handoff(self, call_id: UUID, referral: Referral, handoff: HandOff) -> None:

@@ -141,6 +141,12 @@ class FindSlotsArgs(BaseModel):
     days_ahead: int = Field(
         default=14, ge=1, le=90, description="How many days ahead to look for open slots."
     )
+    location: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The location the caller prefers, as a previous find_slots named it.",
+    )
 
 
 class BookSlotArgs(BaseModel):
@@ -292,6 +298,13 @@ _SHAPES: Final[Mapping[str, Mapping[str, _Shape]]] = {
 }
 
 
+# The fields of each call type whose schema is plain text (a str of up to 1,000 characters).
+_TEXT_PATHS: Final[Mapping[str, frozenset[str]]] = {
+    kind: frozenset(p for p, shape in shapes.items() if shape is str)
+    for kind, shapes in _SHAPES.items()
+}
+
+
 def check_values(call_type: CallType | str, values: object) -> list[dict[str, Any]]:
     """Return how *values* breaks ``record_turn``'s schema for *call_type* (empty: it fits).
 
@@ -301,7 +314,15 @@ def check_values(call_type: CallType | str, values: object) -> list[dict[str, An
     """
     if type(values) is not dict and not isinstance(values, Mapping):
         return [{"loc": ("values",), "type": "model_type", "msg": "Must be an object."}]
-    shapes = _SHAPES[call_type if isinstance(call_type, str) else call_type.value]
+    kind = call_type if isinstance(call_type, str) else call_type.value
+    if values.keys() <= _TEXT_PATHS[kind]:
+        # Every field is free text (most turns): one set comparison, then the values.
+        for value in values.values():
+            if value is not None and (type(value) is not str or len(value) > 1000):
+                break
+        else:
+            return []
+    shapes = _SHAPES[kind]
     problems: list[dict[str, Any]] = []
     for path, value in values.items():
         shape = shapes.get(path) if isinstance(path, str) else None

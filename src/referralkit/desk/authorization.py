@@ -12,8 +12,11 @@ every other step is an amendment (``authorization_submitted``, ``authorization_p
 ``authorization_denied``, ``authorization_appealed``, ``authorization_expired``), so the
 lifecycle's states and triggers are unchanged. Visits are counted by ``complete_visit``, and
 booking is refused outside the validity or once the visits are used up (the lifecycle's
-``authorization_covers_appointment`` guard). Staff alerts come from the outreach planner
-(:class:`~referralkit.outreach.AuthRules`).
+``authorization_covers_appointment`` guard). An approval past its last day expires by itself
+at the next routing sweep (:func:`expire_lapsed`, driven by ``next_routing_at``). Staff alerts
+come from the routing rules (expiring soon, ends before the visit), the outreach planner
+(:class:`~referralkit.outreach.AuthRules`: needed, pending too long, visits used up) and the
+expiry itself (renew it).
 
 .. versionadded:: 0.3
 """
@@ -21,18 +24,27 @@ booking is refused outside the validity or once the visits are used up (the life
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
-from typing import Any
-from uuid import UUID
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+from uuid import UUID, uuid5
 
 import attrs
 
 from referralkit.clock import Clock
 from referralkit.desk.unit_of_work import Batch, UnitOfWork
 from referralkit.errors import InvalidTransitionError
-from referralkit.model import Actor, AuthorizationStatus, Referral, ReferralStatus
+from referralkit.model import (
+    Actor,
+    ActorKind,
+    AuthorizationStatus,
+    HumanTask,
+    Referral,
+    ReferralStatus,
+    Role,
+    TaskPriority,
+)
 
-__all__ = ["AuthorizationService"]
+__all__ = ["AUTHORIZATION_ACTOR", "AuthorizationService", "expire_lapsed"]
 
 A = AuthorizationStatus
 _SUBMITTABLE = frozenset({A.REQUIRED, A.PENDED, A.EXPIRED})
@@ -213,18 +225,89 @@ class AuthorizationService:
     def expire(self, referral_id: UUID, *, actor: Actor) -> Referral:
         """Record that an approval lapsed; a referral not yet booked needs it renewed.
 
+        A routing sweep does this by itself once the validity ends (:func:`expire_lapsed`);
+        this is for an approval the payer withdrew early.
+
         :raises InvalidTransitionError: the authorization is not approved.
         """
+        return self.uow.commit(referral_id, lambda batch: _expire(batch, actor))
 
-        def decide(batch: Batch) -> None:
-            _step(
-                batch,
-                "authorization_expired",
-                {A.APPROVED, A.MODIFIED},
-                actor,
-                {"status": A.EXPIRED},
+
+def _expire(batch: Batch, actor: Actor, data: dict[str, Any] | None = None) -> None:
+    _step(
+        batch,
+        "authorization_expired",
+        {A.APPROVED, A.MODIFIED},
+        actor,
+        {"status": A.EXPIRED},
+        data,
+    )
+    if batch.referral.status is ReferralStatus.READY_TO_SCHEDULE:
+        batch.fire("require_auth", actor=actor)
+
+
+AUTHORIZATION_ACTOR: Final = Actor(
+    kind=ActorKind.SYSTEM, id="referralkit.authorization", role=Role.SYSTEM
+)
+"""The actor an authorization that lapsed by itself is recorded expired under."""
+
+# States in which the referral still needs its authorization: a lapse there is work for staff.
+_BEFORE_VISIT: Final = frozenset(
+    {
+        ReferralStatus.ACCEPTED,
+        ReferralStatus.PENDING_AUTH,
+        ReferralStatus.READY_TO_SCHEDULE,
+        ReferralStatus.SCHEDULED,
+        ReferralStatus.ON_HOLD,
+    }
+)
+
+
+def expire_lapsed(
+    batch: Batch, *, now: datetime | None = None, queue: str = "authorization"
+) -> bool:
+    """Record the batch's authorization expired if its validity ended by *now*.
+
+    Time-driven: the referral's ``next_routing_at`` is never later than the lapse
+    (:attr:`~referralkit.model.Authorization.lapses_at`), so the routing sweep after it calls
+    this, whenever it runs. One ``authorization_expired`` event (``automatic: true``): a
+    referral ready to schedule goes back to pending authorization, and while the visit is
+    still ahead a task in *queue* asks staff to renew it, once per approval.
+
+    :param now: the instant swept (``batch.now`` by default).
+    :returns: whether it expired.
+
+    .. versionadded:: 0.3
+    """
+    auth = batch.referral.authorization
+    lapses = auth.lapses_at
+    if lapses is None or (now or batch.now) < lapses:
+        return False
+    needs_renewal = batch.referral.status in _BEFORE_VISIT
+    _expire(
+        batch,
+        AUTHORIZATION_ACTOR,
+        {"automatic": True, "valid_to": auth.valid_to.isoformat() if auth.valid_to else None},
+    )
+    if needs_renewal:
+        task = HumanTask(
+            id=uuid5(_TASK_NS, f"{batch.referral.id}|{auth.number}|{auth.valid_to}"),
+            queue=queue,
+            title="Authorization expired: renew it with the payer",
+            reason="authorization_expired",
+            priority=TaskPriority.HIGH,
+            created_at=batch.now,
+            due_at=batch.now + timedelta(days=1),
+            rule_id="authorization_expired",
+        )
+        if all(t.id != task.id for t in batch.referral.tasks):
+            batch.amend(
+                "authorization_task_opened",
+                actor=AUTHORIZATION_ACTOR,
+                update={"tasks": (*batch.referral.tasks, task)},
+                data={"task_id": str(task.id), "queue": queue, "reason": task.reason},
             )
-            if batch.referral.status is ReferralStatus.READY_TO_SCHEDULE:
-                batch.fire("require_auth", actor=actor)
+    return True
 
-        return self.uow.commit(referral_id, decide)
+
+_TASK_NS: Final = UUID("5b3f4c1e-6a0d-4f43-9a57-2f0e7c9d1b11")

@@ -43,6 +43,7 @@ from referralkit.ports import (
     Slot,
     SlotsRequest,
     idempotency_key,
+    same_location,
 )
 from referralkit.store import Store
 
@@ -95,11 +96,14 @@ class BookingService:
         limit: int = 10,
         weekdays: Collection[int] | None = None,
         hours: tuple[time, time] | None = None,
+        location: str | None = None,
     ) -> tuple[Slot, ...]:
         """Return open slots for the referral, earliest first (see the module doc).
 
         :param weekdays: the patient's preferred days (Monday is 0), in the patient's time zone.
         :param hours: the patient's preferred start times, ``(earliest, latest)``, local.
+        :param location: the patient's preferred location, as the EHR names it in
+            :attr:`Slot.location` (compared by :func:`~referralkit.ports.same_location`).
 
         :raises ValueError: the referral has no specialty.
         :raises NoBackendError: no EHR adapter offers ``find_slots``.
@@ -125,7 +129,11 @@ class BookingService:
             else UTC
         )
 
+        wanted = same_location(location)
+
         def preferred(slot: Slot) -> bool:
+            if wanted is not None and same_location(slot.location) != wanted:
+                return False
             local = slot.start.astimezone(zone)
             if weekdays is not None and local.weekday() not in weekdays:
                 return False
@@ -139,8 +147,10 @@ class BookingService:
                 priority=referral.priority.value,
                 start_after=start,
                 end_before=end,
-                # Preferences are applied here, so ask for more than will be offered.
-                limit=limit if weekdays is None and hours is None else 100,
+                # Preferences are applied here too (an EHR may ignore the location), so ask
+                # for more than will be offered.
+                limit=limit if weekdays is None and hours is None and wanted is None else 100,
+                location=location if wanted is not None else None,
             )
         )
         # The EHR's answer is re-checked: a slot the referral could not be booked into is

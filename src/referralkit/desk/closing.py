@@ -2,7 +2,10 @@
 
 :meth:`LoopService.send_report` records the report (by reference) on the referral, then sends
 it through the :class:`~referralkit.desk.outbox.Outbox` on the practice's preferred channel
-(fax, email or portal; see :func:`~referralkit.ports.notification.practice_destination`).
+(pushed into its EHR, fax, email or portal; see
+:func:`~referralkit.ports.notification.practice_destination`). An EHR push goes through the EHR
+adapter's optional ``push_document`` (:class:`~referralkit.ports.DocumentPushRequest`); an EHR
+adapter without it is no backend for it, and the report becomes a task like any failed send.
 The loop counts as closed only when the report is delivered: the ``close_loop`` trigger is
 fired in the same transaction that records the send. An undeliverable report (retries spent,
 or a permanent fault) stays ``failed`` with a task for staff; sending again is a new attempt.
@@ -19,7 +22,7 @@ import attrs
 from referralkit.clock import Clock
 from referralkit.desk.outbox import OUTBOX_ACTOR, Outbox
 from referralkit.desk.unit_of_work import Batch, UnitOfWork
-from referralkit.errors import InvalidTransitionError
+from referralkit.errors import InvalidTransitionError, NoBackendError
 from referralkit.lifecycle import allowed_triggers
 from referralkit.model import (
     Actor,
@@ -31,11 +34,13 @@ from referralkit.model import (
 )
 from referralkit.outbox import DispatchOutcome
 from referralkit.ports import (
+    DocumentPushRequest,
     DocumentRef,
     FaxRequest,
     OutboundRequest,
     PracticeUpdateRequest,
     Receipt,
+    idempotency_key,
 )
 from referralkit.ports.notification import practice_destination
 from referralkit.store import Store
@@ -48,6 +53,8 @@ _DELIVERED = frozenset({ReportDeliveryStatus.DELIVERED, ReportDeliveryStatus.ACK
 
 def _is_report(request: OutboundRequest) -> str | None:
     # The document id of a consult-report send, or None for any other action.
+    if isinstance(request, DocumentPushRequest) and request.purpose == "consult_report":
+        return request.documents[0].document_id
     if isinstance(request, FaxRequest) and request.purpose == "consult_report":
         return request.documents[0].document_id if request.documents else None
     if isinstance(request, PracticeUpdateRequest) and request.milestone == "report_sent":
@@ -112,6 +119,8 @@ class LoopService:
         :raises InvalidTransitionError: the visit is not completed (or *actor* may not close
             the loop); nothing is written.
         :raises ValueError: the referring practice has no destination; nothing is written.
+        :returns: the send's outcome: ``failed`` with a task in *queue* when it could not be
+            delivered (retries spent, refused, or no adapter for the channel).
         """
         current = self.store.get(referral_id)
         done = current.consult_report
@@ -125,7 +134,7 @@ class LoopService:
                 allowed_triggers(current, actor),
                 detail=f"the loop cannot be closed from {current.status.value!r} by this actor",
             )
-        channel, _ = practice_destination(current.referring_practice)
+        channel, _ = practice_destination(current.referring_practice, ehr=True)
         now = self.clock.now()
 
         def record(batch: Batch) -> None:
@@ -148,7 +157,12 @@ class LoopService:
         referral = self.uow.commit(referral_id, record)
         recorded = referral.consult_report
         assert recorded is not None  # noqa: S101 - recorded just above
-        return self.outbox.dispatch(self._request(referral, report, recorded), queue=queue)
+        request = self._request(referral, report, recorded)
+        try:
+            return self.outbox.dispatch(request, queue=queue)
+        except NoBackendError:
+            # No adapter can carry it (an EHR without document push): a person delivers it.
+            return self.outbox.action_task(request, "no_backend", None, queue)
 
     def acknowledge(self, referral_id: UUID, *, actor: Actor) -> Referral:
         """Record that the referring practice acknowledged the delivered report.
@@ -181,6 +195,20 @@ class LoopService:
         referral: Referral, report: DocumentRef, recorded: ConsultReport
     ) -> OutboundRequest:
         action = f"consult_report@{recorded.document_id}"
+        if recorded.channel is Channel.EHR:
+            practice = referral.referring_practice
+            recipient = (practice.id or practice.npi) if practice is not None else None
+            if practice is None or recipient is None:
+                raise ValueError("the referring practice has no EHR address (id or NPI)")
+            return DocumentPushRequest(
+                idempotency_key=idempotency_key(referral.id, action, recorded.attempts),
+                referral_id=referral.id,
+                recipient=recipient,
+                recipient_name=practice.name,
+                recipient_npi=practice.npi,
+                referral_number=referral.referral_number,
+                documents=(report,),
+            )
         if recorded.channel is Channel.FAX:
             return FaxRequest.for_referral(
                 referral,

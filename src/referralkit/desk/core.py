@@ -309,6 +309,7 @@ class ReferralDesk:
             (records_sent_step, report_delivered_step, booking_step, package_delivered_step)
         )
         outbox.on_failed.append(report_failed_step)
+        uow.reactions.append(self._records.follow_visit)
         uow.after_commit.extend(
             (self._notify, self._close_moot, routing.after_commit, self._mirror_after_commit)
         )
@@ -997,7 +998,8 @@ class ReferralDesk:
 
         :param kinds: the document kinds needed; empty: any document answers.
         :param needed_days_before_visit: when the records must be in, in business days before
-            the booked visit (ignored when *needed_by* is given or nothing is booked).
+            the visit (ignored when *needed_by* is given): recomputed whenever the visit
+            moves, and empty while none is booked.
         :param from_fax: another provider's fax number (*source* ``other_provider``).
         :raises ValueError: a fax request with no fax number to send it to.
 
@@ -1164,6 +1166,9 @@ class ReferralDesk:
     def expire_authorization(self, referral_id: UUID, *, actor: Actor) -> Referral:
         """Record that an approval lapsed; an unbooked referral goes back to pending auth.
 
+        An approval past its last day expires by itself at the next routing sweep; call this
+        for one the payer withdrew early.
+
         :raises InvalidTransitionError: the authorization is not approved.
 
         .. versionadded:: 0.3
@@ -1179,13 +1184,15 @@ class ReferralDesk:
         limit: int = 10,
         weekdays: Collection[int] | None = None,
         hours: tuple[time, time] | None = None,
+        location: str | None = None,
     ) -> tuple[Slot, ...]:
         """Return open EHR slots for the referral, earliest first, to offer a caller.
 
         The EHR searches the referral's specialty at its priority; slots outside the
         authorization's validity (when one is required) or in the past are never offered.
         *weekdays* (Monday is 0) and *hours* (earliest and latest start) are the patient's
-        preferences, in the patient's time zone.
+        preferences, in the patient's time zone; *location* the site they prefer, as the EHR
+        names it (case and spacing ignored).
 
         :raises ValueError: the referral has no specialty.
         :raises NoBackendError: no EHR adapter offers ``find_slots``.
@@ -1193,7 +1200,13 @@ class ReferralDesk:
         .. versionadded:: 0.3
         """
         return self._booking.find_slots(
-            referral_id, after=after, before=before, limit=limit, weekdays=weekdays, hours=hours
+            referral_id,
+            after=after,
+            before=before,
+            limit=limit,
+            weekdays=weekdays,
+            hours=hours,
+            location=location,
         )
 
     def book_slot(

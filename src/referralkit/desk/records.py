@@ -34,6 +34,7 @@ from referralkit.errors import AdapterError, NoBackendError
 from referralkit.model import (
     Actor,
     ActorKind,
+    Appointment,
     HumanTask,
     PhoneE164,
     ReceivedDocument,
@@ -60,7 +61,9 @@ __all__ = [
     "RECORDS_ACTOR",
     "RecordsService",
     "attach_documents",
+    "follow_visit",
     "match_fax",
+    "needed_before_visit",
     "records_sent_step",
 ]
 
@@ -123,6 +126,63 @@ def attach_documents(
     )
 
 
+def needed_before_visit(
+    appointment: Appointment | None, business_days: int, calendar: BusinessCalendar
+) -> datetime | None:
+    """Return when records are needed: *business_days* before the visit, at its time of day.
+
+    ``None`` when no visit is booked (nothing to be in time for).
+
+    .. versionadded:: 0.3
+    """
+    if appointment is None:
+        return None
+    day = business_days_before(appointment.start.date(), business_days, calendar)
+    return datetime.combine(day, appointment.start.timetz())
+
+
+def _visit(referral: Referral) -> tuple[UUID, datetime] | None:
+    appointment = referral.current_appointment
+    return (appointment.id, appointment.start) if appointment is not None else None
+
+
+def follow_visit(batch: Batch, loaded: Referral, calendar: BusinessCalendar) -> None:
+    """Unit-of-work reaction: a moved visit moves the ``needed_by`` of open records requests.
+
+    Only requests asked for relative to the visit (``needed_days_before_visit``) follow it;
+    a fixed ``needed_by`` stays. The change commits with the move (``records_needed_by_moved``),
+    so the pre-visit "records missing" check and the status answers read the new date.
+    """
+    referral = batch.referral
+    if referral.appointments is loaded.appointments or not referral.records_requests:
+        return  # the visits are untouched (most commits): nothing to follow
+    if _visit(referral) == _visit(loaded):
+        return
+    appointment = referral.current_appointment
+    moved: list[RecordsRequest] = []
+    for request in referral.records_requests:
+        if not request.is_open or request.needed_days_before_visit is None:
+            continue
+        due = needed_before_visit(appointment, request.needed_days_before_visit, calendar)
+        if due != request.needed_by:
+            moved.append(request.model_copy(update={"needed_by": due}))
+    if not moved:
+        return
+    changed = {r.id: r for r in moved}
+    batch.amend(
+        "records_needed_by_moved",
+        actor=RECORDS_ACTOR,
+        update={
+            "records_requests": tuple(changed.get(r.id, r) for r in referral.records_requests)
+        },
+        data={
+            "records_request_ids": [str(r.id) for r in moved],
+            "needed_by": moved[0].needed_by.isoformat() if moved[0].needed_by else None,
+            "appointment_id": str(appointment.id) if appointment is not None else None,
+        },
+    )
+
+
 @attrs.define
 class RecordsService:
     """Requests, receives, waives and fails records requests; fetches them from the EHR.
@@ -136,6 +196,10 @@ class RecordsService:
     clock: Clock
     outbox: Outbox
     calendar: BusinessCalendar = attrs.field(factory=WeekdayCalendar)
+
+    def follow_visit(self, batch: Batch, loaded: Referral) -> None:
+        """Unit-of-work reaction: :func:`follow_visit` on this service's business calendar."""
+        follow_visit(batch, loaded, self.calendar)
 
     def request(
         self,
@@ -159,6 +223,7 @@ class RecordsService:
         if needed_days_before_visit is not None and needed_days_before_visit < 0:
             raise ValueError("needed_days_before_visit must not be negative")
         now = self.clock.now()
+        fixed = needed_by
 
         def decide(batch: Batch) -> None:
             referral = batch.referral
@@ -166,17 +231,15 @@ class RecordsService:
             no_number = practice is None or practice.fax is None
             if channel is RecordsChannel.FAX and from_fax is None and no_number:
                 raise ValueError("a fax records request needs a fax number")
-            needed = needed_by
-            appointment = referral.current_appointment
-            if needed is None and needed_days_before_visit is not None and appointment:
-                day = business_days_before(
-                    appointment.start.date(), needed_days_before_visit, self.calendar
-                )
-                needed = datetime.combine(day, appointment.start.timetz())
+            needed = fixed
+            relative = needed_days_before_visit if fixed is None else None
+            if relative is not None:
+                needed = needed_before_visit(referral.current_appointment, relative, self.calendar)
             asked = RecordsRequest(
                 requested_at=now,
                 due_at=now,  # the first request fax goes out on the next sweep
                 needed_by=needed,
+                needed_days_before_visit=relative,
                 source=source,
                 channel=channel,
                 kinds=tuple(kinds),

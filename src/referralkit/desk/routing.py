@@ -21,6 +21,7 @@ from uuid import UUID
 import attrs
 
 from referralkit.clock import Clock
+from referralkit.desk.authorization import expire_lapsed
 from referralkit.desk.outbox import Outbox
 from referralkit.desk.unit_of_work import Batch, UnitOfWork
 from referralkit.errors import (
@@ -86,6 +87,11 @@ def _with_task(task: HumanTask) -> Callable[[Referral], Mapping[str, Any]]:
     return update
 
 
+def _lapsed(referral: Referral, at: datetime) -> bool:
+    lapses = referral.authorization.lapses_at
+    return lapses is not None and lapses <= at and referral.status in ROUTED_STATES
+
+
 def _route(
     desk: RoutingService, referral_id: UUID, *, now: datetime | None = None
 ) -> RoutingReport:
@@ -96,6 +102,19 @@ def _route(
     attempt = 0
     while True:
         referral = desk.store.get(referral_id)
+        if _lapsed(referral, at):
+            # Time-driven, like the rules: next_routing_at brought the sweep here by the lapse.
+            try:
+                referral = desk.uow.commit(
+                    referral_id,
+                    lambda batch: expire_lapsed(batch, now=at),
+                    expected_version=referral.version,
+                )
+            except ConflictError:
+                attempt += 1
+                if attempt >= _ROUTING_ATTEMPTS:
+                    raise
+                continue
         events = desk.store.events(referral_id)
         result = evaluate(referral, events, rules, at)
         decisions = (*result.decisions, *_contributed_routing(desk, referral, events, at))

@@ -1,8 +1,9 @@
 """The unit of work: the one commit path for every change to a referral.
 
-Every operation that changes a referral runs here, in four steps::
+Every operation that changes a referral runs here, in these steps::
 
-    load  ->  decide (pure domain code, on a Batch)  ->  plan outreach (next_action_at)
+    load  ->  decide (pure domain code, on a Batch)  ->  reactions (what follows, same batch)
+          ->  plan outreach (next_action_at)
           ->  save the referral and ALL its events in one store transaction
           ->  after-commit steps, once (observers, auto-routing)
 
@@ -40,7 +41,7 @@ from referralkit.lifecycle import (
 from referralkit.model import Actor, Referral, ReferralNumberFormat
 from referralkit.store import Store
 
-__all__ = ["AfterCommit", "Batch", "Planner", "UnitOfWork", "Update"]
+__all__ = ["AfterCommit", "Batch", "Planner", "Reaction", "UnitOfWork", "Update"]
 
 _log = logging.getLogger("referralkit.desk")
 
@@ -50,6 +51,13 @@ Update = Mapping[str, Any] | Callable[[Referral], Mapping[str, Any]]
 Planner = Callable[[Referral, Sequence[Event], datetime], Mapping[str, Any]]
 """Return the derived fields a referral should have after its events (``next_action_at``
 from the outreach plan, ``next_routing_at`` from the routing rules)."""
+
+Reaction = Callable[["Batch", Referral], None]
+"""Add to a batch what follows from its changes, in the same transaction; called with the
+batch and the referral as it was loaded (a records request's ``needed_by`` follows a moved
+visit). A reaction adds events only when something changed, and is run once per commit.
+
+.. versionadded:: 0.3"""
 
 AfterCommit = Callable[[Referral, Sequence[Event]], bool]
 """A step run once after a commit, with the committed referral and the new events; it
@@ -121,6 +129,8 @@ class Batch:
 class UnitOfWork:
     """Loads, decides, plans, commits in one transaction, then runs after-commit steps once.
 
+    :ivar reactions: add what follows from a batch's changes to the batch itself, before it
+        is planned (see :data:`Reaction`).
     :ivar planners: keep derived fields in step with the events (the next outreach action,
         the next routing instant), written with the change itself.
     :ivar after_commit: steps run after every commit, in order (observers, auto-routing);
@@ -133,6 +143,7 @@ class UnitOfWork:
     clock: Clock
     lifecycle: Lifecycle
     planners: list[Planner] = attrs.field(factory=list)
+    reactions: list[Reaction] = attrs.field(factory=list)
     after_commit: list[AfterCommit] = attrs.field(factory=list)
     numbering: ReferralNumberFormat | None = None
 
@@ -155,6 +166,8 @@ class UnitOfWork:
         batch = Batch(first.referral, now, self.lifecycle, 0, [first.event])
         if then is not None:
             then(batch)
+        for react in self.reactions:
+            react(batch, first.referral)
         final = self._planned(batch, ())
         self.store.create(final, batch.events)
         _log.info("referral %s created in %s", final.id, final.status.value)
@@ -183,6 +196,8 @@ class UnitOfWork:
         decide(batch)
         if not batch.events:
             return current
+        for react in self.reactions:
+            react(batch, current)
         final = self._planned(batch, None)
         self.store.save(final, batch.events, expected_version=current.version)
         for event in batch.events:

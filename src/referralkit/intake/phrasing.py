@@ -248,6 +248,7 @@ _READ_BACK: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = MappingProxyTyp
         },
     }
 )
+_LABELS: Final = dict(_READ_BACK)  # a plain dict: looked up on every read-back
 READ_BACK_PATHS: Final = frozenset(_READ_BACK)
 """The captured fields that are read back to the caller to confirm."""
 
@@ -277,17 +278,17 @@ def read_back(
     :param values: ``(path, normalised value)`` pairs, as the session captured them.
     """
     lang = "es" if (language or "en").split("-")[0].lower() == "es" else "en"
-    own = audience_of(caller_role) == "patient"
+    which = 0 if caller_role == "patient" else 1  # the patient's own, or about the patient
+    joiner = " como " if lang == "es" else " as "
     said: list[str] = []
     for path, value in values:
-        labels = _READ_BACK.get(path)
+        labels = _LABELS.get(path)
         if labels is None:
             continue
         spoken = _spoken(path, value, lang)
         if spoken is None:
             continue
-        label = labels[lang][0 if own else 1]
-        said.append(f"{label} {'como' if lang == 'es' else 'as'} {spoken}")
+        said.append(labels[lang][which] + joiner + spoken)
     if not said:
         return None
     if lang == "es":

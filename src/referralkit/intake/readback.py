@@ -265,6 +265,9 @@ def group_phone(number: str) -> str:
     North American numbers (``+1``, or ten digits) are grouped 3-3-4 without the country
     code; others are read as ``"plus"`` and then groups of three, the last of up to four.
     """
+    if len(number) == 12 and number[:2] == "+1" and number[2:].isdigit():
+        # The common case, an E.164 North American number as intake stores it.
+        return _NANP.format(*number[2:])
     text = number.strip()
     international = text.startswith("+")
     digits = text[1:] if international else text
@@ -285,6 +288,7 @@ def group_phone(number: str) -> str:
 
 
 _NON_DIGIT: Final = re.compile(r"\D")
+_NANP: Final = "{} {} {}, {} {} {}, {} {} {} {}"
 
 
 def spell_reference(reference: str) -> str:

@@ -207,6 +207,11 @@ class StatusAnswer:
        appointment, report), not the state alone.
     :ivar owner: who owns the next step (``"specialist_office"``, ``"referring_practice"``,
         ``"insurance"``, ``"patient"``), or ``None`` when nothing is left to do.
+    :ivar owner_queue: the receiving practice's queue that handles the next step
+        (``"scheduling"``...), the same for the patient and the practice; ``None`` when nothing
+        is left to do.
+    :ivar owner_team: that queue in words for the caller, in the answer's language ("our
+        scheduling team"); the answer's text ends by naming it.
     :ivar details: extra facts for the audience (appointment time, authorization number...).
     :ivar flags: codes for staff (``"referral_not_found"``, ``"caller_not_verified"``,
         ``"authorization_problem"``); never read to the caller.
@@ -222,12 +227,20 @@ class StatusAnswer:
     next_step: str | None = None
     owner: str | None = None
     details: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    owner_queue: str | None = None
+    owner_team: str | None = None
     flags: tuple[str, ...] = ()
 
     @property
     def verified(self) -> bool:
         """Whether anything about a referral was disclosed."""
         return self.audience is not None
+
+
+_HANDLED_BY: Final[Mapping[str, str]] = {
+    "en": "{team} handles the next step.",
+    "es": "{team} se encarga del siguiente paso.",
+}
 
 
 def answer_status(
@@ -260,6 +273,8 @@ def answer_status(
     missing = referral.missing_records() if referral.status in _RECORDS_MATTER else ()
     if next_step:
         parts.append(next_step)
+    if step.team is not None:
+        parts.append(_HANDLED_BY[lang].format(team=step.team[:1].upper() + step.team[1:]))
     details: dict[str, str] = {}
     appointment = referral.current_appointment
     if appointment is not None:
@@ -292,4 +307,6 @@ def answer_status(
         owner=owner,
         details=MappingProxyType(details),
         flags=flags,
+        owner_queue=step.queue,
+        owner_team=step.team,
     )

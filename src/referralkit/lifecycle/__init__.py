@@ -27,6 +27,7 @@ from referralkit.lifecycle.next_steps import (
     SubStatus,
     next_step,
     next_step_for,
+    team_name,
 )
 from referralkit.lifecycle.outbound_table import (
     OUTBOUND_OPEN_STATES,
@@ -128,4 +129,5 @@ __all__ = [
     "next_step_for",
     "shared_lifecycle",
     "shared_outbound_lifecycle",
+    "team_name",
 ]

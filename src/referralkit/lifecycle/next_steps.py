@@ -29,6 +29,7 @@ from referralkit.model import (
     RecordsRequestStatus,
     Referral,
     ReferralStatus,
+    ReportDeliveryStatus,
 )
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "SubStatus",
     "next_step",
     "next_step_for",
+    "team_name",
     "to_gsm7",
 ]
 
@@ -48,8 +50,9 @@ RecordsState = Literal["none", "outstanding", "failed", "complete"]
 """Records for the referral: none requested, some still awaited, a request failed, all in."""
 AppointmentState = Literal["none", "booked", "missed", "cancelled", "completed"]
 """The referral's latest appointment: none yet, booked, a no-show, cancelled, or attended."""
-ReportState = Literal["pending", "sent"]
-"""The consult report back to the referring practice."""
+ReportState = Literal["pending", "sent", "failed"]
+"""The consult report back to the referring practice: not sent yet, delivered (or the loop
+closed), or it could not be delivered (a person is resending it)."""
 Owner = Literal["patient", "referring_practice", "specialist_office", "insurance"]
 
 
@@ -72,7 +75,7 @@ class SubStatus:
             referral.authorization.status,
             _records_state(referral),
             _appointment_state(referral),
-            "sent" if referral.status is ReferralStatus.CLOSED else "pending",
+            _report_state(referral),
         )
 
     @classmethod
@@ -93,9 +96,26 @@ def _records_state(referral: Referral) -> RecordsState:
         return "none"
     if RecordsRequestStatus.FAILED in statuses:
         return "failed"
-    if statuses & {RecordsRequestStatus.REQUESTED, RecordsRequestStatus.SENT}:
+    if statuses & {
+        RecordsRequestStatus.REQUESTED,
+        RecordsRequestStatus.SENT,
+        RecordsRequestStatus.PARTIALLY_RECEIVED,  # some kinds still missing
+    }:
         return "outstanding"
     return "complete"
+
+
+def _report_state(referral: Referral) -> ReportState:
+    report = referral.consult_report
+    if referral.status is ReferralStatus.CLOSED:
+        return "sent"
+    if report is None:
+        return "pending"
+    if report.status is ReportDeliveryStatus.FAILED:
+        return "failed"
+    if report.status in (ReportDeliveryStatus.DELIVERED, ReportDeliveryStatus.ACKNOWLEDGED):
+        return "sent"
+    return "pending"
 
 
 _APPOINTMENT: Final[Mapping[AppointmentStatus, AppointmentState]] = {
@@ -127,8 +147,14 @@ class NextStep:
         (:func:`referralkit.outreach.render_sms`).
     :ivar owner: who owns the next step (``"patient"``, ``"referring_practice"``,
         ``"specialist_office"``, ``"insurance"``), or ``None`` when nothing is left to do.
+    :ivar queue: the receiving practice's work queue that handles the next step on its side
+        (``"scheduling"``, ``"records"``, ``"authorization"``...; a name from
+        :data:`referralkit.routing.DEFAULT_QUEUES`), or ``None`` when nothing is left to do.
+    :ivar team: that queue as a caller is told about it, in :attr:`language` ("our
+        scheduling team", "nuestro equipo de citas"; see :func:`team_name`).
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.3 *queue* and *team*.
     """
 
     state: ReferralStatus
@@ -137,6 +163,8 @@ class NextStep:
     practice: str
     patient_sms: str
     owner: str | None
+    queue: str | None = None
+    team: str | None = None
 
 
 # -- The sentences ----------------------------------------------------------------------------
@@ -362,36 +390,96 @@ _REPORT_SENT: Final[_Entry] = (
     "referring_practice",
 )
 
+_REPORT_FAILED: Final[_Entry] = (
+    "You have seen the specialist; their office is resending the visit report to your doctor.",
+    "The visit report could not be delivered to you; the specialist's office is sending it again.",
+    "Ya vio al especialista; su consultorio está volviendo a enviar el informe a su médico.",
+    "No se pudo entregarle el informe de la visita; el consultorio del especialista lo está "
+    "enviando de nuevo.",
+    "specialist_office",
+)
+
+# The receiving practice's queue that handles the next step in each state when no sub-status
+# rule applies (None: nothing is left to do).
+_DEFAULT_QUEUE: Final[Mapping[ReferralStatus, str | None]] = {
+    S.INTAKE: "practice_relations",
+    S.RECEIVED: "clinical_review",
+    S.ACCEPTED: "authorization",
+    S.PENDING_AUTH: "authorization",
+    S.READY_TO_SCHEDULE: "scheduling",
+    S.SCHEDULED: "scheduling",
+    S.VISIT_COMPLETED: "records",
+    S.CLOSED: "practice_relations",
+    S.DECLINED: "practice_relations",
+    S.CANCELLED: None,
+    S.LOST: "practice_relations",
+    S.ON_HOLD: "scheduling",
+    S.ENTERED_IN_ERROR: None,
+}
+
 _PRE_VISIT: Final = frozenset({S.INTAKE, S.RECEIVED, S.ACCEPTED, S.PENDING_AUTH})
 _AUTH_STATES: Final = frozenset({S.ACCEPTED, S.PENDING_AUTH, S.READY_TO_SCHEDULE, S.SCHEDULED})
 
 
-def _rule(state: ReferralStatus, sub: SubStatus) -> _Entry:
+def _rule(state: ReferralStatus, sub: SubStatus) -> tuple[_Entry, str | None]:
     # The first rule that applies wins, in the order a person would deal with them: an
     # authorization problem blocks the visit, missing records block the review, then the
-    # appointment, then the report.
+    # appointment, then the report. Each names the queue that handles it.
     if state in _AUTH_STATES:
         problem = {A.PENDED: _AUTH_PENDED, A.DENIED: _AUTH_DENIED, A.EXPIRED: _AUTH_EXPIRED}
         if sub.authorization in problem:
-            return problem[sub.authorization]
+            return problem[sub.authorization], "authorization"
     if state is S.PENDING_AUTH and sub.authorization is A.REQUIRED:
-        return _AUTH_REQUIRED
+        return _AUTH_REQUIRED, "authorization"
     if state is S.PENDING_AUTH and sub.authorization in (A.APPROVED, A.MODIFIED, A.NOT_REQUIRED):
         # Waiting for the insurer no longer: saying so next to "approved" would contradict it.
-        return _AUTH_SETTLED
+        return _AUTH_SETTLED, "authorization"
     if state in _PRE_VISIT and sub.records == "failed":
-        return _RECORDS_FAILED
+        return _RECORDS_FAILED, "records"
     if state in _PRE_VISIT - {S.INTAKE} and sub.records == "outstanding":
-        return _RECORDS_OUTSTANDING
+        return _RECORDS_OUTSTANDING, "records"
     if state is S.SCHEDULED and sub.records in ("outstanding", "failed"):
-        return _BOOKED_RECORDS
+        return _BOOKED_RECORDS, "records"
     if state is S.READY_TO_SCHEDULE and sub.appointment == "missed":
-        return _MISSED
+        return _MISSED, "scheduling"
     if state is S.READY_TO_SCHEDULE and sub.appointment == "cancelled":
-        return _CANCELLED_VISIT
+        return _CANCELLED_VISIT, "scheduling"
     if state is S.VISIT_COMPLETED and sub.report == "sent":
-        return _REPORT_SENT
-    return _DEFAULT[state]
+        return _REPORT_SENT, "practice_relations"
+    if state is S.VISIT_COMPLETED and sub.report == "failed":
+        return _REPORT_FAILED, "records"
+    return _DEFAULT[state], _DEFAULT_QUEUE[state]
+
+
+# How a caller is told about a queue in Spanish ("nuestro equipo de citas"); in English the
+# queue's name is said as it is written ("our scheduling team").
+_TEAMS_ES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "scheduling": "citas",
+        "authorization": "autorizaciones del seguro",
+        "records": "expedientes médicos",
+        "patient_counselling": "orientación al paciente",
+        "practice_relations": "relaciones con consultorios",
+        "urgent_clinical": "atención clínica urgente",
+        "clinical_review": "revisión clínica",
+        "clinical_supervisor": "supervisión clínica",
+        "supervisor": "supervisión",
+    }
+)
+
+
+def team_name(queue: str, language: str | None = "en") -> str:
+    """Return how a caller is told about *queue*: ``"our scheduling team"``.
+
+    :param language: ``"en"`` or ``"es"`` (``"nuestro equipo de citas"``); others: English.
+        A queue the practice added is said by its name (``"our billing team"``).
+
+    .. versionadded:: 0.3
+    """
+    words = queue.replace("_", " ")
+    if _lang(language) == "es":
+        return f"nuestro equipo de {_TEAMS_ES.get(queue, words)}"
+    return f"our {words} team"
 
 
 AUTHORIZATION_SENTENCES: Final[Mapping[str, Mapping[AuthorizationStatus, str]]] = MappingProxyType(
@@ -515,10 +603,19 @@ def next_step_for(state: ReferralStatus, sub: SubStatus, language: str | None = 
 
     .. versionadded:: 0.1
     """
-    patient_en, practice_en, patient_es, practice_es, owner = _rule(state, sub)
+    (patient_en, practice_en, patient_es, practice_es, owner), queue = _rule(state, sub)
     lang = _lang(language)
     patient, practice = (patient_es, practice_es) if lang == "es" else (patient_en, practice_en)
-    return NextStep(state, lang, patient, practice, to_gsm7(_SMS.get(patient, patient)), owner)
+    return NextStep(
+        state,
+        lang,
+        patient,
+        practice,
+        to_gsm7(_SMS.get(patient, patient)),
+        owner,
+        queue,
+        team_name(queue, lang) if queue is not None else None,
+    )
 
 
 def next_step(referral: Referral, language: str | None = "en") -> NextStep:

@@ -158,6 +158,10 @@ class Channel(enum.Enum):
     LETTER = "letter"
     FAX = "fax"
     PORTAL = "portal"
+    EHR = "ehr"
+    """A practice's EHR: a document pushed into its chart or inbox (the consult report).
+
+    .. versionadded:: 0.3"""
 
 
 class Direction(enum.Enum):

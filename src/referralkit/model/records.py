@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID, uuid4
 
@@ -170,7 +170,9 @@ class Practice(Record):
     """A referring or receiving practice (organisation).
 
     :ivar preferred_channel: how the practice wants updates and the consult report: fax (the
-        default), email (to *email*) or portal (the practice's *id* in the portal or EHR).
+        default), email (to *email*), portal (the practice's *id* in the portal or EHR) or
+        EHR (the consult report pushed into its EHR, addressed by *id* or *npi*; milestone
+        updates then go by fax).
 
     .. versionchanged:: 0.3 *email* and *preferred_channel*.
     """
@@ -242,6 +244,25 @@ class Authorization(Record):
             return None
         return max(self.authorized_visits - self.used_visits, 0)
 
+    @property
+    def lapses_at(self) -> datetime | None:
+        """When a granted (approved or modified) authorization lapses: the end of ``valid_to``.
+
+        Validity is by date, through the end of *valid_to* in UTC (the instant after it is
+        midnight UTC the next day). ``None`` when it is not granted or has no end date.
+
+        .. versionadded:: 0.3
+        """
+        if self.valid_to is None or self.status not in (
+            AuthorizationStatus.APPROVED,
+            AuthorizationStatus.MODIFIED,
+        ):
+            return None
+        try:
+            return datetime.combine(self.valid_to + timedelta(days=1), time(), UTC)
+        except OverflowError:  # valid_to is date.max: it never lapses
+            return None
+
     @model_validator(mode="after")
     def _dates_in_order(self) -> Authorization:
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
@@ -296,6 +317,9 @@ class RecordsRequest(Record):
     :ivar due_at: when chasing starts (the first request fax goes out then).
     :ivar needed_by: when the records must be in (before the visit); missing required records
         open a task a few business days before the visit either way.
+    :ivar needed_days_before_visit: *needed_by* as business days before the visit, when it
+        was asked for that way: the desk recomputes *needed_by* whenever the visit moves
+        (rescheduled, cancelled, booked again), and clears it while no visit is booked.
     :ivar kinds: the document kinds asked for (``"consult_note"``, ``"imaging"``...); empty:
         any document answers the request.
     :ivar documents: the ids of every document received (see *received* for kinds).
@@ -316,6 +340,7 @@ class RecordsRequest(Record):
     kinds: tuple[str, ...] = ()
     received: tuple[ReceivedDocument, ...] = ()
     needed_by: UtcDatetime | None = None
+    needed_days_before_visit: Annotated[int, Field(ge=0)] | None = None
     required: bool = True
     from_fax: PhoneE164 | None = None
     reason: str | None = None

@@ -54,12 +54,13 @@ PORT_OPERATIONS: Final[Mapping[Capability, frozenset[str]]] = MappingProxyType(
 OPTIONAL_OPERATIONS: Final[Mapping[Capability, frozenset[str]]] = MappingProxyType(
     {
         "telephony": frozenset(),
-        "ehr": frozenset({"find_slots", "log_interaction", "push_task"}),
+        "ehr": frozenset({"find_slots", "log_interaction", "push_task", "push_document"}),
         "fax": frozenset(),
         "notification": frozenset(),
     }
 )
-"""Operations outside the port's protocol that an adapter may offer (``find_slots``).
+"""Operations outside the port's protocol that an adapter may offer (``find_slots``,
+``push_document``...).
 
 .. versionadded:: 0.3"""
 

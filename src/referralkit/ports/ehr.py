@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, ClassVar, Protocol, runtime_checkable
+from typing import Annotated, ClassVar, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 from pydantic import Field
@@ -34,8 +34,10 @@ __all__ = [
     "BookAppointmentRequest",
     "CancelAppointmentRequest",
     "DocumentList",
+    "DocumentPushRequest",
     "DocumentsRequest",
     "EhrAdapter",
+    "EhrDocumentPush",
     "EhrWorkMirror",
     "InteractionMirrorRequest",
     "PatientLookupRequest",
@@ -45,6 +47,7 @@ __all__ = [
     "SlotsRequest",
     "StatusPushRequest",
     "TaskMirrorRequest",
+    "same_location",
 ]
 
 
@@ -135,6 +138,34 @@ class TaskMirrorRequest(OutboundRequest):
     close_reason: str | None = None
 
 
+class DocumentPushRequest(OutboundRequest):
+    """Deliver a document into another practice's EHR (the consult report back to the referrer).
+
+    An optional operation (``push_document``): an EHR adapter that offers it has the method
+    (:class:`EhrDocumentPush`) and, if it declares ``supported_operations``, names it there.
+    Maps to a FHIR ``Communication`` whose payload references the ``DocumentReference``, sent
+    to the recipient ``Organization`` (360X calls it the closed-loop consult note); the bytes
+    stay in the host's document store, only the reference travels.
+
+    :ivar recipient: the receiving organization's id in the EHR network (the practice's id,
+        or its NPI).
+    :ivar recipient_npi: the practice's NPI, when known.
+    :ivar purpose: why it is sent (``"consult_report"``).
+    :ivar documents: the documents, by reference (at least one).
+
+    .. versionadded:: 0.3
+    """
+
+    operation: ClassVar[str] = "push_document"
+    capability: ClassVar[Capability] = "ehr"
+    recipient: Id
+    recipient_name: Id
+    recipient_npi: str | None = None
+    referral_number: str | None = None
+    purpose: Literal["consult_report"] = "consult_report"
+    documents: Annotated[tuple[DocumentRef, ...], Field(min_length=1)]
+
+
 # -- EHR reads (no side effect; still keyed, so vendors can trace them) ----------------------
 
 
@@ -207,6 +238,8 @@ class SlotsRequest(Message):
         urgent slots back for urgent referrals.
     :ivar start_after: the earliest start (now, or the authorization's first day).
     :ivar end_before: the latest start (the authorization's last day, when it has one).
+    :ivar location: the location the patient prefers (a site or room name as the EHR spells
+        it in :attr:`Slot.location`); an EHR may search only there. The desk re-checks it.
 
     .. versionadded:: 0.3
     """
@@ -219,6 +252,7 @@ class SlotsRequest(Message):
     end_before: UtcDatetime | None = None
     duration_minutes: Annotated[int, Field(gt=0, le=24 * 60)] = 30
     limit: Annotated[int, Field(ge=1, le=100)] = 10
+    location: Id | None = None
 
 
 class Slot(Message):
@@ -232,6 +266,20 @@ class Slot(Message):
     duration_minutes: Annotated[int, Field(gt=0, le=24 * 60)] = 30
     location: str | None = None
     provider_npi: str | None = None
+
+
+def same_location(location: str | None) -> str | None:
+    """Return *location* in the form two spellings of one site compare equal in.
+
+    Case, outer spaces and runs of inner spaces are ignored (``" Room  2"`` is ``"room 2"``);
+    ``None`` or a blank name is ``None`` (no preference).
+
+    .. versionadded:: 0.3
+    """
+    if location is None:
+        return None
+    folded = " ".join(location.split()).casefold()
+    return folded or None
 
 
 class SlotList(Message):
@@ -297,6 +345,31 @@ class EhrAdapter(Protocol):
 
         :raises TransientAdapterError: nothing was cancelled; worth retrying.
         :raises PermanentAdapterError: no such appointment, or it cannot be cancelled.
+        """
+        ...
+
+
+@runtime_checkable
+class EhrDocumentPush(Protocol):
+    """An EHR adapter that can deliver documents to another practice's EHR.
+
+    Optional, like :class:`EhrWorkMirror`: an :class:`EhrAdapter` with this method is used
+    to send the consult report to a referring practice whose preferred channel is the EHR.
+
+    .. versionadded:: 0.3
+    """
+
+    @property
+    def name(self) -> str:
+        """The name the host selects this adapter by."""
+        ...
+
+    def push_document(self, request: DocumentPushRequest) -> Receipt:
+        """Deliver the documents to ``request.recipient``; a repeated key delivers once.
+
+        :raises TransientAdapterError: nothing was delivered; worth retrying.
+        :raises PermanentAdapterError: the recipient or the document was refused (the desk
+            opens a task for a person).
         """
         ...
 

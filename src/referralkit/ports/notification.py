@@ -53,17 +53,24 @@ class StaffAlertRequest(OutboundRequest):
     due_at: UtcDatetime
 
 
-def practice_destination(practice: Practice | None) -> tuple[Channel, str]:
+def practice_destination(practice: Practice | None, *, ehr: bool = False) -> tuple[Channel, str]:
     """Return the channel and address a practice is written to.
 
-    Its preferred channel when it has the address for it (email, portal id), else its fax.
+    Its preferred channel when it has the address for it (email, portal id; the EHR, by the
+    practice's id or NPI, only for a send that can go through the EHR: *ehr*), else its fax.
 
+    :param ehr: the message can be pushed into the practice's EHR (a document, such as the
+        consult report); milestone updates cannot, and go by fax to an EHR-preferring practice.
     :raises ValueError: the practice has no usable destination.
 
     .. versionadded:: 0.3
     """
     if practice is None:
         raise ValueError("no practice")
+    if ehr and practice.preferred_channel is Channel.EHR:
+        address = practice.id or practice.npi
+        if address is not None:
+            return Channel.EHR, address
     if practice.preferred_channel is Channel.EMAIL and practice.email is not None:
         return Channel.EMAIL, practice.email
     if practice.preferred_channel is Channel.PORTAL and practice.id is not None:

@@ -152,9 +152,13 @@ def next_routing_at(
     """Return when routing should next look at *referral*, or ``None`` if never by itself.
 
     *now* itself when a decision is due at once (an event-driven rule matched at this commit
-    and is not yet recorded); otherwise the first instant after *now* at which a time-driven
-    condition of a rule that can apply turns true; ``None`` when nothing can become due
-    without another commit, or the referral is not in :data:`ROUTED_STATES`.
+    and is not yet recorded, or a granted authorization has lapsed); otherwise the first
+    instant after *now* at which a time-driven condition of a rule that can apply turns true,
+    or the authorization lapses (:attr:`~referralkit.model.Authorization.lapses_at`: the
+    sweep then records it expired); ``None`` when nothing can become due without another
+    commit, or the referral is not in :data:`ROUTED_STATES`.
+
+    .. versionchanged:: 0.3 the authorization's lapse.
 
     Pure: reads the referral, its events (oldest first) and the rules.
 
@@ -165,10 +169,13 @@ def next_routing_at(
     at = _utc(now)
     if referral.status not in ROUTED_STATES:
         return None
+    lapses = referral.authorization.lapses_at
+    if lapses is not None and lapses <= at:
+        return at  # a granted authorization past its end: the sweep records it expired
     facts = rules.facts(referral, events, at)
     if decisions_due(rules, facts):
         return at
-    soonest: datetime | None = None
+    soonest: datetime | None = lapses
     for rule in rules.rules:
         when = rule.when
         if not rule.enabled or (when.status is not None and referral.status not in when.status):

@@ -9,7 +9,7 @@ time a rule asks and then cached, so a rule set pays only for what it uses.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Final
 
@@ -35,20 +35,11 @@ ROUTING_EVENT_PREFIX: Final = "routing_"
 """Event kinds the desk records for routing decisions start with this; their ``data["key"]``
 is the decision's idempotency key."""
 
-_AUTH_GRANTED: Final = frozenset({AuthorizationStatus.APPROVED, AuthorizationStatus.MODIFIED})
 _RECORDS_DONE: Final = frozenset({RecordsRequestStatus.RECEIVED})
 
 
 def _fold(value: str | None) -> str | None:
     return value.strip().casefold() if value else None
-
-
-def _end_of(day: date) -> datetime:
-    # Authorization validity is by date; treat valid_to as valid through the end of that day UTC.
-    try:
-        return datetime.combine(day + timedelta(days=1), time(), UTC)
-    except OverflowError:
-        return datetime.max.replace(tzinfo=UTC)
 
 
 class Facts:
@@ -156,19 +147,15 @@ class Facts:
 
         Denied, pended and expired authorizations have rules of their own.
         """
-        auth = self.referral.authorization
+        lapses = self.referral.authorization.lapses_at
         appointment = self.appointment
-        if appointment is None or auth.status not in _AUTH_GRANTED:
-            return False
-        return auth.valid_to is not None and _end_of(auth.valid_to) <= appointment.start
+        return appointment is not None and lapses is not None and lapses <= appointment.start
 
     @cached_property
     def auth_expires_in(self) -> timedelta | None:
         """Time until a granted authorization expires, if it has a validity end."""
-        auth = self.referral.authorization
-        if auth.status not in _AUTH_GRANTED or auth.valid_to is None:
-            return None
-        return _end_of(auth.valid_to) - self.now
+        lapses = self.referral.authorization.lapses_at
+        return None if lapses is None else lapses - self.now
 
     @cached_property
     def auth_visits_unused(self) -> bool:

@@ -48,6 +48,7 @@ OPERATION_CHANNELS: Final[Mapping[str, Channel]] = {
     "send_sms": Channel.SMS,
     "send_fax": Channel.FAX,
     "update_practice": Channel.FAX,
+    "push_document": Channel.EHR,
     "email_patient": Channel.EMAIL,
     "send_letter": Channel.LETTER,
 }

@@ -61,6 +61,7 @@ from referralkit.ports import (
     CallRequest,
     CancelAppointmentRequest,
     Capability,
+    DocumentPushRequest,
     DocumentRef,
     DocumentsRequest,
     EhrAdapter,
@@ -180,6 +181,15 @@ _FACTORIES: Final[dict[str, Callable[[int], OutboundRequest]]] = {
         referral_number="R-CONFORM-1",
         documents=(_doc(),),
     ),
+    "push_document": lambda n: DocumentPushRequest(
+        idempotency_key=_key("push_document", n),
+        referral_id=_REFERRAL_ID,
+        recipient="org-referring-family-medicine",
+        recipient_name="Referring Family Medicine",
+        recipient_npi="1234567893",
+        referral_number="R-CONFORM-1",
+        documents=(DocumentRef(document_id=f"consult-report-{n}", kind="consult_report"),),
+    ),
     "alert_staff": lambda n: StaffAlertRequest(
         idempotency_key=_key("alert_staff", n),
         referral_id=_REFERRAL_ID,
@@ -257,6 +267,7 @@ HOOK_COVERAGE: Final[Mapping[str, tuple[str, ...]]] = {
         "test_receipt_is_typed_and_echoes_the_key",
         "test_ehr_reads_return_typed_results",
         "test_ehr_work_mirror_is_idempotent",
+        "test_repeated_key_is_not_a_second_contact",
     ),
     "referralkit_register_fax_adapters": (
         "test_provider_hook_returns_named_adapters",

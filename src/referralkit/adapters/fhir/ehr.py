@@ -45,6 +45,7 @@ from referralkit.adapters.fhir.systems import (
     TASK_CODE,
     FhirSystems,
     business_status_concept,
+    report_communication_id,
 )
 from referralkit.clock import Clock, SystemClock
 from referralkit.errors import FhirResourceError, PermanentAdapterError, TransientAdapterError
@@ -55,6 +56,7 @@ from referralkit.ports import (
     BookAppointmentRequest,
     CancelAppointmentRequest,
     DocumentList,
+    DocumentPushRequest,
     DocumentRef,
     DocumentsRequest,
     PatientLookupRequest,
@@ -548,6 +550,78 @@ class FhirEhr:
                 idempotency_key=request.idempotency_key,
                 provider_ref=ref,
                 accepted_at=self.clock.now(),
+            )
+        )
+
+    def push_document(self, request: DocumentPushRequest) -> Receipt:
+        """Send the consult report to the referring practice as a ``Communication``.
+
+        The Communication references the report's ``DocumentReference`` and the referral's
+        ``ServiceRequest`` by identifier and names the recipient ``Organization`` by NPI (or
+        the practice's id); it is created conditionally (``If-None-Exist`` on the identifier
+        the export writes too), so a repeat after a crash delivers it once.
+
+        :raises TransientAdapterError: nothing was delivered; worth retrying.
+        :raises PermanentAdapterError: the server refused the Communication.
+
+        .. versionadded:: 0.3
+        """
+        first = self._ledger(request.idempotency_key)
+        if first is not None:
+            return first
+        operation = "push_document"
+        system = self.systems.of("communication")
+        value = report_communication_id(request.referral_id, request.documents[0].document_id)
+        recipient: JsonDict = {"type": "Organization", "display": request.recipient_name}
+        recipient["identifier"] = (
+            {"system": NPI, "value": request.recipient_npi}
+            if request.recipient_npi
+            else {"system": self.systems.of("practice"), "value": request.recipient}
+        )
+        communication: JsonDict = {
+            "resourceType": "Communication",
+            "identifier": [{"system": system, "value": value}],
+            "status": "completed",
+            "basedOn": [
+                {
+                    "type": "ServiceRequest",
+                    "identifier": {
+                        "system": self.systems.of("service_request"),
+                        "value": str(request.referral_id),
+                    },
+                }
+            ],
+            "sent": self.clock.now().isoformat(),
+            "recipient": [recipient],
+            "payload": [
+                {
+                    "contentReference": {
+                        "type": "DocumentReference",
+                        "identifier": {
+                            "system": self.systems.of("document"),
+                            "value": document.document_id,
+                        },
+                    }
+                }
+                for document in request.documents
+            ],
+        }
+        response = self._send(
+            operation,
+            "POST",
+            "Communication",
+            json=communication,
+            headers={
+                "If-None-Exist": self._identifier_query(system, value),
+                "Prefer": "return=representation",
+            },
+        )
+        return self._record(
+            Receipt(
+                idempotency_key=request.idempotency_key,
+                provider_ref=_location(response, "Communication", None),
+                accepted_at=self.clock.now(),
+                duplicate=response.status_code == 200,
             )
         )
 

@@ -39,6 +39,7 @@ from referralkit.adapters.fhir.systems import (
     V2_0203,
     FhirSystems,
     business_status_concept,
+    report_communication_id,
 )
 from referralkit.errors import FhirResourceError
 from referralkit.lifecycle.crosswalk import StatusCodes, crosswalk_referral
@@ -570,7 +571,8 @@ class _Builder:
         # The message that carried the report back: its payload references the
         # DocumentReference actually sent, so what was sent is on record, not re-derived.
         identifier = _identifier(
-            self.systems.of("communication"), f"{self.referral.id}:{report.document_id}"
+            self.systems.of("communication"),
+            report_communication_id(self.referral.id, report.document_id),
         )
         resource: JsonDict = {
             "resourceType": "Communication",

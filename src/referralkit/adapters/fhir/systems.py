@@ -27,6 +27,7 @@ __all__ = [
     "SNOMED_PATIENT_REFERRAL",
     "FhirSystems",
     "business_status_concept",
+    "report_communication_id",
 ]
 
 NPI: Final = "http://hl7.org/fhir/sid/us-npi"
@@ -88,6 +89,17 @@ class FhirSystems:
     def full_url(referral_id: UUID, role: str) -> str:
         """Return the stable ``urn:uuid`` of the resource playing *role* in a referral."""
         return f"urn:uuid:{uuid5(_NAMESPACE, f'{referral_id}|{role}')}"
+
+
+def report_communication_id(referral_id: UUID, document_id: str) -> str:
+    """Return the identifier value of the ``Communication`` that sends a consult report.
+
+    The export and the EHR adapter's ``push_document`` both write it, so a report pushed once
+    and exported later (or pushed again after a crash) is one Communication.
+
+    .. versionadded:: 0.3
+    """
+    return f"{referral_id}:{document_id}"
 
 
 def business_status_concept(business: BusinessStatus) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from referralkit.ports import (
     BookAppointmentRequest,
     CancelAppointmentRequest,
     DocumentList,
+    DocumentPushRequest,
     DocumentRef,
     DocumentsRequest,
     InteractionMirrorRequest,
@@ -22,6 +23,7 @@ from referralkit.ports import (
     SlotsRequest,
     StatusPushRequest,
     TaskMirrorRequest,
+    same_location,
 )
 
 __all__ = ["InMemoryEhr"]
@@ -32,7 +34,9 @@ class InMemoryEhr(Recorder):
     """A fake :class:`~referralkit.ports.EhrAdapter` serving patients and documents by MRN.
 
     It is also an :class:`~referralkit.ports.EhrWorkMirror`: mirrored interactions and tasks
-    are recorded (``requests`` holds every call, ``contacts`` each one once per key).
+    are recorded (``requests`` holds every call, ``contacts`` each one once per key); and an
+    :class:`~referralkit.ports.EhrDocumentPush`: documents pushed to another practice are
+    recorded the same way (see :attr:`pushed`).
 
     .. versionadded:: 0.1
     """
@@ -43,6 +47,11 @@ class InMemoryEhr(Recorder):
     """Open slots by specialty; a booking at a slot's start takes it.
 
     .. versionadded:: 0.3"""
+
+    @property
+    def pushed(self) -> list[DocumentPushRequest]:
+        """The documents delivered to other practices' EHRs, once per key, oldest first."""
+        return [r for r in self.contacts.values() if isinstance(r, DocumentPushRequest)]
 
     def fetch_patient(self, request: PatientLookupRequest) -> PatientRecord:
         """Return the patient stored under the MRN (``patient=None`` if unknown)."""
@@ -71,14 +80,19 @@ class InMemoryEhr(Recorder):
         return self._serve("push_status", key, request, receipt_for(key))
 
     def find_slots(self, request: SlotsRequest) -> SlotList:
-        """Return the open slots of the specialty in the requested range, earliest first."""
+        """Return the open slots of the specialty in the requested range, earliest first.
+
+        A requested location keeps only slots there (compared without case or outer spaces).
+        """
         self._fault("find_slots", request)
+        wanted = same_location(request.location)
         found = sorted(
             (
                 slot
                 for slot in self.slots.get(request.specialty, [])
                 if slot.start >= request.start_after
                 and (request.end_before is None or slot.start < request.end_before)
+                and (wanted is None or same_location(slot.location) == wanted)
             ),
             key=lambda slot: slot.start,
         )
@@ -106,6 +120,14 @@ class InMemoryEhr(Recorder):
         """Record the cancellation."""
         key = request.idempotency_key
         return self._serve("cancel_appointment", key, request, receipt_for(key))
+
+    def push_document(self, request: DocumentPushRequest) -> Receipt:
+        """Record the documents delivered to the recipient's EHR (once per key).
+
+        .. versionadded:: 0.3
+        """
+        key = request.idempotency_key
+        return self._serve("push_document", key, request, receipt_for(key))
 
     def log_interaction(self, request: InteractionMirrorRequest) -> Receipt:
         """Record the mirrored interaction (once per key)."""
