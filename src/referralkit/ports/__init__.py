@@ -70,6 +70,7 @@ if TYPE_CHECKING:  # the names as type checkers see them; at run time, __getattr
         SlotsRequest,
         StatusPushRequest,
         TaskMirrorRequest,
+        same_location,
     )
     from referralkit.ports.fax import FaxAdapter, FaxRequest
     from referralkit.ports.inbound import CallOutcome, InboundFax, SmsReply
@@ -127,6 +128,7 @@ __getattr__ = exports(
         "StaffAlertRequest": "referralkit.ports.notification",
         "StatusPushRequest": "referralkit.ports.ehr",
         "TaskMirrorRequest": "referralkit.ports.ehr",
+        "same_location": "referralkit.ports.ehr",
         "TelephonyAdapter": "referralkit.ports.telephony",
         "idempotency_key": "referralkit.ports.common",
         "supported_operations": "referralkit.ports.common",
