@@ -454,7 +454,7 @@ def _open_auth_tasks(world: World, referral: Referral) -> list[str]:
     return [
         t.reason.rsplit(": ", 1)[-1]
         for t in current.tasks
-        if t.queue == "authorizations" and t.status is TaskStatus.OPEN
+        if t.queue == "authorization" and t.status is TaskStatus.OPEN
     ]
 
 

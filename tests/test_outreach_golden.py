@@ -244,7 +244,7 @@ def test_authorization_ending_before_the_appointment_opens_an_urgent_task(world:
     )
     world.run(hours=2)
     tasks = world.desk.get(referral.id).tasks
-    assert [(t.queue, t.priority) for t in tasks] == [("authorizations", TaskPriority.HIGH)]
+    assert [(t.queue, t.priority) for t in tasks] == [("authorization", TaskPriority.HIGH)]
     assert "authorization_does_not_cover_appointment" in tasks[0].reason
     world.run(hours=24)
     assert len(world.desk.get(referral.id).tasks) == 1  # opened once
@@ -261,7 +261,8 @@ def test_authorization_expiring_while_unscheduled_opens_a_task(world: World) -> 
     )
     world.run(hours=24 * 6)
     tasks = world.desk.get(referral.id).tasks
-    assert [t.queue for t in tasks] == ["authorizations"]
+    # Nobody worked the task for days: the authorization queue's ladder escalated it.
+    assert [t.queue for t in tasks] == ["authorization", "supervisor"]
     assert world.desk.get(referral.id).authorization.status is AuthorizationStatus.APPROVED
 
 

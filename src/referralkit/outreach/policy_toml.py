@@ -284,7 +284,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
         auth = _Reader(data["auth"], "auth")
         auth.check_keys(["queue", "warn_before"])
         changes["auth"] = AuthRules(
-            auth.get("queue", str, "authorizations"),
+            auth.get("queue", str, "authorization"),
             auth.duration("warn_before", timedelta(days=7)) or timedelta(0),
         )
     if "records" in data:

@@ -329,7 +329,7 @@ class AuthRules:
     .. versionchanged:: 0.3 *pending_after*; the needed, pending and used-up tasks.
     """
 
-    queue: str = "authorizations"
+    queue: str = "authorization"  # the routing rules' queue (DEFAULT_QUEUES): one queue
     warn_before: timedelta = timedelta(days=7)
     pending_after: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     """Business days after submission (or appeal) with no answer before a task opens.

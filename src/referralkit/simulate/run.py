@@ -364,7 +364,7 @@ class _World:
                         lambda: self._records_back(patient, request_id))  # fmt: skip
         if rng.random() < scenario["authorization.required_share"]:
             self.call("fire", patient.referral_id, "require_auth", actor=CLINICIAN)
-            self._queue("authorizations", patient, lambda: self._submit_auth(patient, 1))
+            self._queue("authorization", patient, lambda: self._submit_auth(patient, 1))
         else:
             self.call("fire", patient.referral_id, "clear", actor=CLINICIAN)
             self._became_ready(patient)
@@ -412,7 +412,7 @@ class _World:
         self.call("deny_authorization", patient.referral_id, reason="not_medically_necessary",
                   actor=SCHEDULER)  # fmt: skip
         if attempt == 1 and rng.random() < scenario["authorization.appeal_rate"]:
-            self._queue("authorizations", patient, lambda: self._submit_auth(patient, 2))
+            self._queue("authorization", patient, lambda: self._submit_auth(patient, 2))
         else:
             self.call("fire", patient.referral_id, "cancel", actor=SCHEDULER,
                       data={"reason": "other", "note": "authorization denied"})  # fmt: skip
