@@ -18,6 +18,7 @@ kind      built from                                   answers
 ``fd``    family-name key and birth date               a caller's "who am I" (status calls)
 ``ph``    one phone number                             a STOP texted from that number
 ``no``    the referral number, compacted               a caller reading out their number
+``mr``    the medical record number                    an EHR booking for that patient
 ========  ==========================================  ==============================
 
 **No PHI in clear.** Stores keep only ``HMAC-SHA256(tenant key, kind | value)``, truncated to
@@ -53,6 +54,7 @@ __all__ = [
     "IndexKey",
     "IndexKind",
     "caller_key",
+    "mrn_key",
     "new_index_secret",
     "number_key",
     "person_keys",
@@ -60,7 +62,7 @@ __all__ = [
     "referral_keys",
 ]
 
-IndexKind = Literal["nd", "np", "fd", "ph", "no"]
+IndexKind = Literal["nd", "np", "fd", "ph", "no", "mr"]
 """What an index key was built from (see the module's table)."""
 
 _DIGEST_BYTES: Final = 16
@@ -106,6 +108,11 @@ def number_key(number: str) -> IndexKey:
     return IndexKey("no", compact_referral_number(number))
 
 
+def mrn_key(mrn: str) -> IndexKey:
+    """Return the key of a patient's medical record number (exactly as stored)."""
+    return IndexKey("mr", mrn)
+
+
 def referral_keys(referral: Referral) -> frozenset[IndexKey]:
     """Return every key *referral* is filed under (what a store writes with it)."""
     keys: set[IndexKey] = set()
@@ -115,6 +122,8 @@ def referral_keys(referral: Referral) -> frozenset[IndexKey]:
     if patient is not None:
         keys |= person_keys(patient)
         keys.update(phone_key(phone.number) for phone in patient.phones)
+        if patient.mrn is not None:
+            keys.add(mrn_key(patient.mrn))
         if patient.birth_date is not None:
             keys.add(caller_key(patient.family_name, patient.birth_date))
     return frozenset(keys)

@@ -47,6 +47,7 @@ from referralkit.intake import (
     IntakeConfig,
     IntakeOutcome,
     IntakeSession,
+    LookupQuery,
     StatusAnswer,
 )
 from referralkit.lifecycle import (
@@ -103,10 +104,11 @@ from referralkit.routing import (
     RuleExplanation,
     RuleRegistry,
 )
-from referralkit.store import Store
+from referralkit.store import Store, TenantStore
 from referralkit.tasks import Continuity, QueueCounts, TaskCursor, TaskRow, TaskSweepReport
 from referralkit.tasks.mirror import MirrorReport, MirrorSettings, mirror_work
 from referralkit.tasks.service import TaskService, close_moot_tasks
+from referralkit.tenancy import DEFAULT_TENANT
 
 __all__ = ["ReferralDesk"]
 
@@ -304,9 +306,31 @@ class ReferralDesk:
         return False
 
     @classmethod
-    def open(cls, url: str = "sqlite:///referralkit.db", *, clock: Clock | None = None) -> Self:
-        """Open a desk on the store *url* names (see :func:`open_store`)."""
-        return cls(store=open_store(url), clock=clock or SystemClock())
+    def open(
+        cls,
+        url: str = "sqlite:///referralkit.db",
+        *,
+        clock: Clock | None = None,
+        tenant: str = DEFAULT_TENANT,
+    ) -> Self:
+        """Open a desk on the store *url* names (see :func:`open_store`), bound to *tenant*.
+
+        :param tenant: the practice or organisation this desk works for; it reads and writes
+            only that tenant's referrals (:mod:`referralkit.tenancy`). A single-practice host
+            leaves it out.
+        :raises InvalidTenantError: *tenant* is not a usable tenant id.
+
+        .. versionchanged:: 0.4 takes *tenant*.
+        """
+        return cls(store=open_store(url, tenant=tenant), clock=clock or SystemClock())
+
+    @property
+    def tenant(self) -> str:
+        """The tenant this desk's store is bound to (:data:`DEFAULT_TENANT` if it has none).
+
+        .. versionadded:: 0.4
+        """
+        return self.store.tenant if isinstance(self.store, TenantStore) else DEFAULT_TENANT
 
     def create(self, referral: Referral, *, actor: Actor) -> Referral:
         """Store a new referral (in ``intake`` or, when complete, ``received``).
@@ -578,6 +602,17 @@ class ReferralDesk:
         .. versionadded:: 0.1
         """
         return self._intake.answer_status(session)
+
+    def find_referrals(self, query: LookupQuery) -> Sequence[Referral]:
+        """Return the referrals a caller's *query* identifies, open ones first, newest first.
+
+        By referral number (separators ignored), or by family name and birth date (and given
+        name when given), read through the store's patient and number index, so the cost
+        follows what the patient has. Only this desk's tenant is searched.
+
+        .. versionadded:: 0.4
+        """
+        return self._intake.lookup(query)
 
     def sweep(
         self,
