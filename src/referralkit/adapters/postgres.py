@@ -405,15 +405,17 @@ class PostgresStore:
         digests = self._hasher.digests(keys)
         if not digests:
             return []
-        rows = self._read(
-            lambda c: c.execute(
-                "SELECT r.id, r.body::text FROM referralkit_referrals r WHERE r.tenant = %s"
-                " AND r.id IN (SELECT referral_id FROM referralkit_patient_index"
-                " WHERE tenant = %s AND digest = ANY(%s))"
-                " AND (%s::uuid IS NULL OR r.id > %s::uuid) ORDER BY r.id LIMIT %s",
-                (self._tenant, self._tenant, digests, after, after, limit),
-            ).fetchall()
+        # The ids first, from the index; only then their rows, by primary key.
+        keyset = "" if after is None else " AND referral_id > %(a)s"
+        query = (
+            "SELECT r.id, r.body::text FROM (SELECT DISTINCT referral_id"  # noqa: S608 - fixed clauses
+            " FROM referralkit_patient_index WHERE tenant = %(t)s AND digest = ANY(%(d)s)"
+            f"{keyset} ORDER BY referral_id LIMIT %(n)s) ids"
+            " JOIN referralkit_referrals r ON r.id = ids.referral_id"
+            " WHERE r.tenant = %(t)s ORDER BY r.id"
         )
+        params = {"t": self._tenant, "d": digests, "a": after, "n": limit}
+        rows = self._read(lambda c: c.execute(query, params).fetchall())
         return [decode_referral(key, body) for key, body in rows]
 
     @property

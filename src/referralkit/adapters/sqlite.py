@@ -354,12 +354,20 @@ class SQLiteStore:
         if not digests:
             return []
         marks = ", ".join("?" for _ in digests)
+        # The ids first, from the index; only then their rows (CROSS JOIN fixes that order).
         sql = (
-            "SELECT r.id, r.body FROM referrals r WHERE r.tenant = ? AND r.id IN"  # noqa: S608 - only "?" marks
-            f" (SELECT referral_id FROM patient_index WHERE tenant = ? AND digest IN ({marks}))"
-            " AND r.id > ? ORDER BY r.id LIMIT ?"
+            "SELECT r.id, r.body FROM (SELECT DISTINCT referral_id FROM patient_index"  # noqa: S608 - only "?" marks
+            f" WHERE tenant = ? AND digest IN ({marks}) AND referral_id > ?"
+            " ORDER BY referral_id LIMIT ?) ids CROSS JOIN referrals r ON r.id = ids.referral_id"
+            " WHERE r.tenant = ? ORDER BY r.id"
         )
-        params = (self._tenant, self._tenant, *digests, "" if after is None else str(after), limit)
+        params = (
+            self._tenant,
+            *digests,
+            "" if after is None else str(after),
+            limit,
+            self._tenant,
+        )
         rows = self._read(lambda c: c.execute(sql, params).fetchall())
         return [decode_referral(key, body) for key, body in rows]
 
