@@ -17,9 +17,8 @@ Timed, interleaved large/small, goal large/small <= 1.5:
   ``ReferralDesk.withdraw_consent`` reads before it commits);
 * opt-out propagation, committed: ``ReferralDesk.withdraw_consent`` on one referral, committed
   there and on the patient's two other open referrals (a fresh patient each time, so both
-  sides commit the same three changes). Three commits dominate this figure; on PostgreSQL a
-  large table also costs more per write (updated rows sit on pages not yet written since the
-  last checkpoint, so each write logs more), which is not a scan;
+  sides commit the same three changes). Three commits dominate this figure; on PostgreSQL
+  they cost more on the large table (the finding above stays flat, so this is not a scan);
 * status lookup: ``ReferralDesk.find_referrals`` by a referral number read back over the phone.
 """
 
