@@ -214,3 +214,19 @@ def test_tasks_and_queues_show_open_work(tmp_path: Path, capsys) -> None:
     status, out, _ = cli(capsys, "--store", f"sqlite:///{path}", "queues", "--json")
     assert status == 0
     assert [(q["queue"], q["open"]) for q in json.loads(out)] == [(queue, 1)]
+
+
+def test_tenant_option_reads_only_that_practice(database: Path, capsys) -> None:
+    status, out, _ = cli(capsys, *store_args(database), "--tenant", "practice-b", "list", "--json")
+    assert (status, json.loads(out)) == (0, [])
+    window = ["--since", "2026-01-01", "--until", "2027-01-01", "--json"]
+    status, report, _ = cli(
+        capsys, *store_args(database), "--tenant", "practice-b", "report", *window
+    )
+    assert status == 0
+    assert json.loads(report)["overall"]["received"] == 0
+    status, out, _ = cli(capsys, *store_args(database), "--tenant", "default", "list", "--json")
+    assert len(json.loads(out)) == 4
+    status, _, err = cli(capsys, *store_args(database), "--tenant", "no spaces", "list")
+    assert status == 2
+    assert "--tenant" in err

@@ -98,9 +98,10 @@ def test_sqlite_lists_sent_referrals_through_their_index(tmp_path: Path) -> None
     SQLiteStore(tmp_path / "s.db").close()
     with sqlite3.connect(tmp_path / "s.db") as conn:
         plan = conn.execute(
-            "EXPLAIN QUERY PLAN SELECT id, body FROM referrals WHERE status = 'intake'"
-            " AND json_extract(body, '$.outbound.status') IN (?) ORDER BY id LIMIT ?",
-            ("sent", 5),
+            "EXPLAIN QUERY PLAN SELECT id, body FROM referrals WHERE tenant = ?"
+            " AND status = 'intake' AND json_extract(body, '$.outbound.status') IN (?)"
+            " ORDER BY id LIMIT ?",
+            ("default", "sent", 5),
         ).fetchall()
     assert any("referrals_outbound" in str(row) for row in plan)
 

@@ -16,6 +16,7 @@ from referralkit.model import Actor, ActorKind, Referral, Role
 from referralkit.store import RoutingStore
 from tests.support.builders import complete_referral
 from tests.support.pg import DSN, STORE_FACTORIES, open_store_for, server_or_skip, throwaway_schema
+from tests.support.schema import undo_postgres_tenants, undo_sqlite_tenants
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -95,6 +96,7 @@ def test_sqlite_migration_makes_open_referrals_stored_before_it_due(tmp_path: Pa
     _add(old, 1, None)
     old.close()
     with sqlite3.connect(path) as conn:  # roll the file back to schema 2, before the column
+        undo_sqlite_tenants(conn)
         conn.execute("DROP INDEX referrals_next_routing")
         conn.execute("ALTER TABLE referrals DROP COLUMN next_routing_at")
         conn.execute("UPDATE referralkit_schema SET version = 4")
@@ -105,7 +107,8 @@ def test_sqlite_migration_makes_open_referrals_stored_before_it_due(tmp_path: Pa
         assert (due.id.int, due.next_routing_at) == (1, EPOCH)
         with sqlite3.connect(path) as conn:
             plan = conn.execute(
-                "EXPLAIN QUERY PLAN SELECT id FROM referrals WHERE next_routing_at IS NOT NULL"
+                "EXPLAIN QUERY PLAN SELECT id FROM referrals WHERE tenant = 'default'"
+                " AND next_routing_at IS NOT NULL"
                 " AND next_routing_at <= 0 ORDER BY next_routing_at, id LIMIT 10"
             ).fetchall()
         conn.close()
@@ -125,6 +128,7 @@ def test_postgres_migration_makes_open_referrals_stored_before_it_due() -> None:
         _add(old, 1, None)
         old.close()
         with psycopg.connect(DSN, autocommit=True) as conn:
+            undo_postgres_tenants(conn, schema)
             conn.execute(f"DROP INDEX {schema}.referralkit_referrals_next_routing")
             conn.execute(f"ALTER TABLE {schema}.referralkit_referrals DROP COLUMN next_routing_at")
             conn.execute(f"UPDATE {schema}.referralkit_schema SET version = 4")
@@ -145,6 +149,7 @@ def test_one_sweep_after_the_sqlite_migration_routes_every_open_referral(tmp_pat
         _add(old, n, None)
     old.close()
     with sqlite3.connect(path) as conn:  # as a release before the column wrote it
+        undo_sqlite_tenants(conn)
         conn.execute("DROP INDEX referrals_next_routing")
         conn.execute("ALTER TABLE referrals DROP COLUMN next_routing_at")
         conn.execute("UPDATE referralkit_schema SET version = 4")

@@ -29,6 +29,7 @@ from referralkit import (
 from referralkit.adapters.sqlite import SCHEMA_VERSION
 from referralkit.store import LeasingStore
 from tests.support.pg import STORE_FACTORIES, open_store_for
+from tests.support.schema import undo_sqlite_tenants
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -180,6 +181,7 @@ def test_sqlite_migration_adds_the_leases_table_to_a_version_1_file(tmp_path: Pa
     path = tmp_path / "old.db"
     SQLiteStore(path).close()
     with sqlite3.connect(path) as conn:  # roll the file back to schema 1, as 0.1 shipped it
+        undo_sqlite_tenants(conn)
         conn.execute("DROP TABLE leases")
         conn.execute("DROP TABLE tasks")  # added by a later migration too
         conn.execute("ALTER TABLE referrals DROP COLUMN seal_key")

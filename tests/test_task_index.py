@@ -19,6 +19,7 @@ from referralkit.store import Store
 from referralkit.tasks import QueueCounts, TaskIndex, TaskQuery
 from tests.support.builders import complete_referral
 from tests.support.pg import STORE_FACTORIES, open_store_for
+from tests.support.schema import undo_postgres_tenants, undo_sqlite_tenants
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 STAFF = Actor(kind=ActorKind.HUMAN, id="staff", role=Role.SCHEDULER)
@@ -174,6 +175,7 @@ def test_sqlite_migration_backfills_the_index(tmp_path: Path) -> None:
     _add(store, task)
     store.close()
     with sqlite3.connect(path) as conn:  # roll back to the schema before the task index
+        undo_sqlite_tenants(conn)
         conn.execute("DROP TABLE tasks")
         conn.execute("ALTER TABLE referrals DROP COLUMN seal_key")  # a later migration's
         conn.execute("ALTER TABLE referrals DROP COLUMN seal")
@@ -204,6 +206,7 @@ def test_postgres_migration_backfills_the_index() -> None:
         _add(store, task)
         store.close()
         with psycopg.connect(DSN, autocommit=True) as conn:
+            undo_postgres_tenants(conn, schema)
             conn.execute(f"DROP TABLE {schema}.referralkit_tasks")
             conn.execute(  # a later migration's columns
                 f"ALTER TABLE {schema}.referralkit_referrals"

@@ -161,6 +161,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         InvalidReferralNumberError as InvalidReferralNumberError,
     )
     from referralkit.errors import (
+        InvalidTenantError as InvalidTenantError,
+    )
+    from referralkit.errors import (
         InvalidTransitionError as InvalidTransitionError,
     )
     from referralkit.errors import (
@@ -644,6 +647,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         next_routing_at as next_routing_at,
     )
     from referralkit.store import (
+        IndexedStore as IndexedStore,
+    )
+    from referralkit.store import (
         LeasingStore as LeasingStore,
     )
     from referralkit.store import (
@@ -654,6 +660,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.store import (
         Store as Store,
+    )
+    from referralkit.store import (
+        TenantStore as TenantStore,
     )
     from referralkit.tasks import (
         Continuity as Continuity,
@@ -691,6 +700,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     from referralkit.tasks import (
         moot_closures as moot_closures,
     )
+    from referralkit.tenancy import (
+        DEFAULT_TENANT as DEFAULT_TENANT,
+    )
     from referralkit.timeline import (
         TimelineEntry as TimelineEntry,
     )
@@ -702,6 +714,10 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
 
 _EXPORTS: Final[dict[str, str]] = {
+    "DEFAULT_TENANT": "referralkit.tenancy",
+    "IndexedStore": "referralkit.store",
+    "InvalidTenantError": "referralkit.errors",
+    "TenantStore": "referralkit.store",
     "Actor": "referralkit.model",
     "ActorKind": "referralkit.model",
     "AdapterError": "referralkit.errors",

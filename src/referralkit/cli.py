@@ -115,10 +115,13 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int | None],
 
 
 class _State:
-    def __init__(self, config: Path | None, store_url: str | None, show_phi: bool) -> None:
+    def __init__(
+        self, config: Path | None, store_url: str | None, show_phi: bool, tenant: str
+    ) -> None:
         self.config = config
         self.store_url = store_url
         self.show_phi = show_phi
+        self.tenant = tenant
         self._settings: Settings | None = None
 
     @property
@@ -134,9 +137,12 @@ class _State:
 
     def open_store(self) -> Store:
         from referralkit.desk.stores import open_store
+        from referralkit.errors import InvalidTenantError
 
         try:
-            return open_store(self.url())
+            return open_store(self.url(), tenant=self.tenant)
+        except InvalidTenantError as exc:
+            raise click.UsageError(f"--tenant: {exc}") from None
         except ValueError as exc:
             raise click.UsageError(
                 f"{exc} (set [store] url in the config or pass --store)"
@@ -203,10 +209,19 @@ class _Group(click.Group):
 @click.option(
     "--show-phi", is_flag=True, help="Show patient details and free text (masked by default)."
 )
+@click.option(
+    "--tenant",
+    envvar="REFERRALKIT_TENANT",
+    default="default",
+    show_default=True,
+    help="The practice (tenant) whose referrals every command reads and writes.",
+)
 @click.pass_context
-def app(ctx: click.Context, config: Path | None, store_url: str | None, show_phi: bool) -> None:
+def app(
+    ctx: click.Context, config: Path | None, store_url: str | None, show_phi: bool, tenant: str
+) -> None:
     """Referral management: keep referred patients from getting lost."""
-    ctx.obj = _State(config, store_url, show_phi)
+    ctx.obj = _State(config, store_url, show_phi, tenant)
 
 
 # -- commands that need no store --------------------------------------------------------------

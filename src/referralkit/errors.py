@@ -26,6 +26,8 @@
     │   ├── CorruptRecordError     (a stored row cannot be decoded; .referral_id, .kind)
     │   ├── StoreURLError          (a store URL is malformed or names no usable place; also a
     │   │                           ValueError)
+    │   ├── InvalidTenantError     (a tenant id is empty or has characters outside
+    │   │                           ``[A-Za-z0-9._-]``; also a ValueError)
     │   └── NotAReferralkitDatabaseError (the file or schema is not one referralkit can use)
     ├── ConfigError              (a configuration file is missing, unreadable or invalid;
     │   │                         .source, .key)
@@ -87,6 +89,7 @@ __all__ = [
     "IntakeError",
     "InteropError",
     "InvalidReferralNumberError",
+    "InvalidTenantError",
     "InvalidTransitionError",
     "InvalidTriggerError",
     "NoBackendError",
@@ -770,3 +773,15 @@ class InvalidReferralNumberError(ReferralKitError, ValueError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"invalid referral number ({reason})")
+
+
+class InvalidTenantError(StoreError, ValueError):
+    """A tenant id is not usable: empty, longer than 64 characters, or outside ``[A-Za-z0-9._-]``.
+
+    The message gives the rule, never the value (a host might pass a practice name).
+
+    .. versionadded:: 0.4
+    """
+
+    def __init__(self) -> None:
+        super().__init__("a tenant id is 1-64 characters from A-Z, a-z, 0-9, '.', '_' and '-'")

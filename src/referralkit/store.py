@@ -8,7 +8,7 @@ writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 from uuid import UUID
@@ -16,15 +16,18 @@ from uuid import UUID
 from referralkit.errors import ConflictError
 from referralkit.events import Event
 from referralkit.model import OutboundStatus, Referral, ReferralStatus
+from referralkit.patient_index import IndexKey
 
 __all__ = [
     "ConflictError",
     "Events",
+    "IndexedStore",
     "LeasingStore",
     "NumberedStore",
     "OutboundStore",
     "RoutingStore",
     "Store",
+    "TenantStore",
     "as_events",
     "check_change",
     "checked_batches",
@@ -241,6 +244,64 @@ class OutboundStore(Store, Protocol):
         """Return up to *limit* referrals we sent whose sending state is in *statuses*.
 
         Ordered by id, after id *after* (keyset paging).
+        """
+        ...
+
+
+@runtime_checkable
+class IndexedStore(Store, Protocol):
+    """A :class:`Store` with the patient and number index (:mod:`referralkit.patient_index`).
+
+    The store files every referral under its index keys in the same transaction as the
+    referral, keeping only keyed hashes of them. Duplicate detection, opt-out propagation and
+    status-call lookups then read the few referrals a patient or number has. Implementations:
+    memory, SQLite and PostgreSQL; a store without it is searched page by page instead.
+
+    .. versionadded:: 0.4
+    """
+
+    def find_indexed(
+        self, keys: Collection[IndexKey], *, limit: int = 500, after: UUID | None = None
+    ) -> list[Referral]:
+        """Return up to *limit* referrals filed under any of *keys*, ordered by id, after *after*.
+
+        Only this store's tenant is searched. Every referral, open or not, is filed; callers
+        confirm each candidate (an index value may in principle collide).
+        """
+        ...
+
+
+@runtime_checkable
+class TenantStore(Store, Protocol):
+    """A :class:`Store` bound to one tenant (:mod:`referralkit.tenancy`).
+
+    Every read and write is scoped to :attr:`tenant`: another tenant's referral is reported
+    missing (:class:`~referralkit.errors.ReferralNotFoundError`, which cannot tell "elsewhere"
+    from "nowhere"), and no sweep, list, count or event stream sees its rows. Implementations:
+    memory, SQLite and PostgreSQL.
+
+    .. versionadded:: 0.4
+    """
+
+    @property
+    def tenant(self) -> str:
+        """The tenant this store reads and writes."""
+        ...
+
+    def for_tenant(self, tenant: str) -> TenantStore:
+        """Return a store on the same database (and connection) bound to *tenant*.
+
+        For the composition root of a host serving many practices (one desk per practice);
+        the returned store is as strictly scoped as this one.
+
+        :raises InvalidTenantError: *tenant* is not a usable tenant id.
+        """
+        ...
+
+    def admin_list_tenants(self) -> list[str]:
+        """Return every tenant that has stored a referral, sorted (an admin read across tenants).
+
+        Tenant ids only, never a row of theirs: what a worker needs to sweep each practice.
         """
         ...
 

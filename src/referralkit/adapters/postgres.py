@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
@@ -35,8 +35,10 @@ from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import OutboundStatus, Referral, ReferralStatus, TaskPriority, TaskStatus
+from referralkit.patient_index import IndexHasher, IndexKey, new_index_secret
 from referralkit.store import Events, check_change, checked_batches
 from referralkit.tasks.index import URGENCY, QueueCounts, TaskQuery, TaskRow, task_rows
+from referralkit.tenancy import DEFAULT_TENANT, check_tenant
 
 try:
     import psycopg
@@ -79,6 +81,75 @@ _TASK_INDEX_MIGRATION: Final[tuple[str, ...]] = (
     " t->>'title', (t->>'moot') IS NOT NULL, COALESCE((t->>'escalation_level')::integer, 0)"
     " FROM referralkit_referrals r, jsonb_array_elements(r.body->'tasks') t"
     " WHERE r.status <> 'entered_in_error'",
+)
+
+# Tenants (referralkit.tenancy) and the patient and number index (referralkit.patient_index).
+# Every row gets a tenant (existing rows: the default tenant); indexes a scoped query reads
+# lead with the tenant. _file_existing runs right after these statements, in the same
+# transaction: it files existing referrals and then turns on row-level security (_RLS).
+_TENANT_MIGRATION: Final[tuple[str, ...]] = (
+    *(
+        f"ALTER TABLE {table} ADD COLUMN tenant text NOT NULL DEFAULT '{DEFAULT_TENANT}'"
+        for table in (
+            "referralkit_referrals",
+            "referralkit_events",
+            "referralkit_leases",
+            "referralkit_tasks",
+        )
+    ),
+    "DROP INDEX referralkit_referrals_status",
+    "CREATE INDEX referralkit_referrals_status ON referralkit_referrals (tenant, status, id)",
+    "DROP INDEX referralkit_referrals_next_action",
+    """CREATE INDEX referralkit_referrals_next_action ON referralkit_referrals
+       (tenant, next_action_at, id) WHERE next_action_at IS NOT NULL""",
+    "DROP INDEX referralkit_referrals_number",
+    """CREATE INDEX referralkit_referrals_number
+       ON referralkit_referrals (tenant, referral_number)""",
+    "DROP INDEX referralkit_referrals_next_routing",
+    """CREATE INDEX referralkit_referrals_next_routing ON referralkit_referrals
+       (tenant, next_routing_at, id) WHERE next_routing_at IS NOT NULL""",
+    """CREATE INDEX referralkit_events_tenant
+       ON referralkit_events (tenant, (referral_id::text), seq)""",
+    "DROP INDEX referralkit_tasks_queue",
+    """CREATE INDEX referralkit_tasks_queue
+       ON referralkit_tasks (tenant, queue, status, urgency, due_at, task_id)""",
+    "DROP INDEX referralkit_tasks_assignee",
+    """CREATE INDEX referralkit_tasks_assignee
+       ON referralkit_tasks (tenant, assignee, status, urgency, due_at, task_id)""",
+    "CREATE TABLE referralkit_tenants (tenant text PRIMARY KEY)",
+    "INSERT INTO referralkit_tenants SELECT DISTINCT tenant FROM referralkit_referrals",
+    # Store-wide settings; holds the patient index's database secret.
+    "CREATE TABLE referralkit_meta (name text PRIMARY KEY, value bytea NOT NULL)",
+    """CREATE TABLE referralkit_patient_index (
+        tenant text NOT NULL,
+        digest text NOT NULL,
+        referral_id uuid NOT NULL,
+        PRIMARY KEY (tenant, digest, referral_id)
+    )""",
+    """CREATE INDEX referralkit_patient_index_referral
+       ON referralkit_patient_index (referral_id)""",
+)
+_TENANT_TABLES: Final = (
+    "referralkit_referrals",
+    "referralkit_events",
+    "referralkit_leases",
+    "referralkit_tasks",
+    "referralkit_patient_index",
+)
+# Row-level security, defence in depth under the explicit tenant filter every query has: a
+# connection sees and writes only rows of the tenant its transaction set with
+# set_config('referralkit.tenant', ..., true); with none set it sees nothing. FORCE makes the
+# policies bind the tables' owner too (superusers and BYPASSRLS roles are never bound).
+_RLS: Final[tuple[str, ...]] = tuple(
+    statement
+    for table in _TENANT_TABLES
+    for statement in (
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY referralkit_tenant ON {table}"
+        " USING (tenant = current_setting('referralkit.tenant', true))"
+        " WITH CHECK (tenant = current_setting('referralkit.tenant', true))",
+    )
 )
 
 _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -129,11 +200,13 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
            WHERE status IN ('intake', 'received', 'accepted', 'pending_auth',
            'ready_to_schedule', 'scheduled', 'visit_completed', 'on_hold')""",
     ),
+    _TENANT_MIGRATION,
     (
-        # Referrals we sent, by their sending state (referralkit.store.OutboundStore). They
-        # keep status 'intake', so only those rows are indexed.
+        # Referrals we sent, by tenant and sending state (referralkit.store.OutboundStore).
+        # They keep status 'intake', so only those rows are indexed.
         """CREATE INDEX IF NOT EXISTS referralkit_referrals_outbound
-           ON referralkit_referrals ((body->'outbound'->>'status'), id) WHERE status = 'intake'""",
+           ON referralkit_referrals (tenant, (body->'outbound'->>'status'), id)
+           WHERE status = 'intake'""",
     ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -144,7 +217,10 @@ _T = TypeVar("_T")
 _Row = tuple[UUID, int, str, datetime | None, str | None, datetime | None, str, datetime | None]
 _INSERT: Final = (
     "INSERT INTO referralkit_referrals (id, version, status, next_action_at, referral_number,"
-    " updated_at, body, next_routing_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " updated_at, body, next_routing_at, tenant) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_INSERT_EVENT: Final = (
+    "INSERT INTO referralkit_events (referral_id, seq, body, tenant) VALUES (%s, %s, %s, %s)"
 )
 
 
@@ -170,8 +246,16 @@ class PostgresStore:
     :param connect_timeout: seconds to wait for the server.
     :param keyring: the host's sealing keys: every write seals the row with the current key
         (:mod:`referralkit.integrity`). Without one rows are written unsealed.
+    :param tenant: the tenant every read and write is scoped to (:mod:`referralkit.tenancy`).
+        Each transaction also sets ``referralkit.tenant`` (``set_config(..., true)``) for the
+        row-level security policies; :meth:`for_tenant` gives another tenant's store on the
+        same connection.
     :raises StoreError: the server cannot be reached.
     :raises NotAReferralkitDatabaseError: the schema was written by a newer release.
+    :raises InvalidTenantError: *tenant* is not a usable tenant id.
+
+    .. versionchanged:: 0.4 bound to a tenant, under row-level security; keeps the patient and
+       number index.
     """
 
     def __init__(
@@ -181,8 +265,10 @@ class PostgresStore:
         schema: str | None = None,
         connect_timeout: int = 5,
         keyring: Keyring | None = None,
+        tenant: str = DEFAULT_TENANT,
     ) -> None:
         self.keyring = keyring
+        self._tenant = check_tenant(tenant)
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError("schema must be a lower-case SQL identifier")
         self._schema = schema
@@ -210,6 +296,7 @@ class PostgresStore:
                 )
                 self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
             self._migrate()
+            self._hasher = IndexHasher(self._index_secret(), self._tenant)
         except BaseException:
             self._conn.close()
             raise
@@ -242,7 +329,101 @@ class PostgresStore:
             for statements in _MIGRATIONS[current:]:
                 for statement in statements:
                     conn.execute(statement)
+                if statements is _TENANT_MIGRATION:
+                    _file_existing(conn)
             conn.execute("UPDATE referralkit_schema SET version = %s", (SCHEMA_VERSION,))
+
+    def _index_secret(self) -> bytes:
+        row = self._conn.execute(
+            "SELECT value FROM referralkit_meta WHERE name = 'index_secret'"
+        ).fetchone()
+        if row is None:  # pragma: no cover - the migration writes it
+            raise NotAReferralkitDatabaseError("the patient index has no secret")
+        return bytes(row[0])
+
+    # -- tenants (TenantStore) --------------------------------------------------------------
+
+    @property
+    def tenant(self) -> str:
+        """The tenant this store reads and writes."""
+        return self._tenant
+
+    def for_tenant(self, tenant: str) -> PostgresStore:
+        """Return a store on the same connection bound to *tenant* (see ``TenantStore``).
+
+        The connection (and its lock) is shared: closing either store closes both.
+        """
+        other = object.__new__(PostgresStore)
+        other.__dict__.update(self.__dict__)
+        other._tenant = check_tenant(tenant)
+        other._hasher = IndexHasher(self._hasher.secret, other._tenant)
+        return other
+
+    def admin_list_tenants(self) -> list[str]:
+        """Return every tenant with a stored referral (an admin read across tenants)."""
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT tenant FROM referralkit_tenants ORDER BY tenant"
+            ).fetchall()
+        )
+        return [str(tenant) for (tenant,) in rows]
+
+    def _bind(self, conn: psycopg.Connection[Any]) -> None:
+        # Transaction-local: the setting ends with the transaction, so a pooled or shared
+        # connection never carries one tenant's binding into another's work.
+        conn.execute("SELECT set_config('referralkit.tenant', %s, true)", (self._tenant,))
+
+    def _file(
+        self, conn: psycopg.Connection[Any], referrals: Sequence[Referral], *, replace: bool
+    ) -> None:
+        # The patient and number index, in the caller's write transaction.
+        with conn.cursor() as cur:
+            if replace:
+                cur.execute(
+                    "DELETE FROM referralkit_patient_index WHERE tenant = %s"
+                    " AND referral_id = ANY(%s)",
+                    (self._tenant, [r.id for r in referrals]),
+                )
+            rows = [
+                (self._tenant, digest, r.id)
+                for r in referrals
+                for digest in self._hasher.for_referral(r)
+            ]
+            if rows:
+                cur.executemany(
+                    "INSERT INTO referralkit_patient_index (tenant, digest, referral_id)"
+                    " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                    rows,
+                )
+
+    def _register_tenant(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(
+            "INSERT INTO referralkit_tenants (tenant) VALUES (%s) ON CONFLICT DO NOTHING",
+            (self._tenant,),
+        )
+
+    def find_indexed(
+        self, keys: Collection[IndexKey], *, limit: int = 500, after: UUID | None = None
+    ) -> list[Referral]:
+        """Return referrals filed under any of *keys*, by id after *after* (see ``IndexedStore``).
+
+        Served by the ``(tenant, digest)`` primary key: the cost follows what the keys have.
+        """
+        digests = self._hasher.digests(keys)
+        if not digests:
+            return []
+        # The ids first, from the index; only then their rows, by primary key.
+        keyset = "" if after is None else " AND referral_id > %(a)s"
+        query = (
+            "SELECT r.id, r.body::text FROM (SELECT DISTINCT referral_id"  # noqa: S608 - fixed clauses
+            " FROM referralkit_patient_index WHERE tenant = %(t)s AND digest = ANY(%(d)s)"
+            f"{keyset} ORDER BY referral_id LIMIT %(n)s) ids"
+            " JOIN referralkit_referrals r ON r.id = ids.referral_id"
+            " WHERE r.tenant = %(t)s ORDER BY r.id"
+        )
+        params = {"t": self._tenant, "d": digests, "a": after, "n": limit}
+        rows = self._read(lambda c: c.execute(query, params).fetchall())
+        return [decode_referral(key, body) for key, body in rows]
 
     @property
     def schema(self) -> str | None:
@@ -261,6 +442,7 @@ class PostgresStore:
         with self._lock:
             try:
                 with self._conn.transaction():
+                    self._bind(self._conn)
                     yield self._conn
             except psycopg.errors.UniqueViolation:
                 raise
@@ -270,7 +452,9 @@ class PostgresStore:
     def _read(self, fn: Callable[[psycopg.Connection[Any]], _T]) -> _T:
         with self._lock:
             try:
-                return fn(self._conn)
+                with self._conn.transaction():
+                    self._bind(self._conn)
+                    return fn(self._conn)
             except psycopg.OperationalError as exc:
                 raise StoreError(f"PostgreSQL read failed: {type(exc).__name__}") from exc
 
@@ -282,14 +466,15 @@ class PostgresStore:
         row = _row(referral)
         try:
             with self._transaction() as conn:
-                conn.execute(_INSERT, row)
+                conn.execute(_INSERT, (*row, self._tenant))
                 with conn.cursor() as cur:
                     cur.executemany(
-                        "INSERT INTO referralkit_events (referral_id, seq, body)"
-                        " VALUES (%s, %s, %s)",
-                        [(referral.id, event.seq, event.to_json()) for event in chain],
+                        _INSERT_EVENT,
+                        [(referral.id, e.seq, e.to_json(), self._tenant) for e in chain],
                     )
-                _index_tasks(conn, [referral], replace=False)
+                _index_tasks(conn, [referral], replace=False, tenant=self._tenant)
+                self._file(conn, [referral], replace=False)
+                self._register_tenant(conn)
                 self._seal(conn, [row])
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateReferralError(referral.id) from exc
@@ -302,15 +487,15 @@ class PostgresStore:
 
     def _insert_batch(self, batch: list[tuple[Referral, Event]]) -> int:
         rows = [_row(referral) for referral, _ in batch]
-        event_rows = [(r.id, e.seq, e.to_json()) for r, e in batch]
+        event_rows = [(r.id, e.seq, e.to_json(), self._tenant) for r, e in batch]
         try:
             with self._transaction() as conn, conn.cursor() as cur:
-                cur.executemany(_INSERT, rows)
-                cur.executemany(
-                    "INSERT INTO referralkit_events (referral_id, seq, body) VALUES (%s, %s, %s)",
-                    event_rows,
-                )
-                _index_tasks(conn, [r for r, _ in batch], replace=False)
+                cur.executemany(_INSERT, [(*row, self._tenant) for row in rows])
+                cur.executemany(_INSERT_EVENT, event_rows)
+                referrals = [r for r, _ in batch]
+                _index_tasks(conn, referrals, replace=False, tenant=self._tenant)
+                self._file(conn, referrals, replace=False)
+                self._register_tenant(conn)
                 self._seal(conn, rows)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateReferralError(self._first_existing(rows)) from exc
@@ -320,8 +505,9 @@ class PostgresStore:
         ids = [row[0] for row in rows]
         found = self._read(
             lambda c: c.execute(
-                "SELECT id FROM referralkit_referrals WHERE id = ANY(%s) ORDER BY id LIMIT 1",
-                (ids,),
+                "SELECT id FROM referralkit_referrals WHERE id = ANY(%s) AND tenant = %s"
+                " ORDER BY id LIMIT 1",
+                (ids, self._tenant),
             ).fetchone()
         )
         if found is not None:
@@ -342,23 +528,24 @@ class PostgresStore:
                 updated = conn.execute(
                     "UPDATE referralkit_referrals SET version = %s, status = %s,"
                     " next_action_at = %s, referral_number = %s, updated_at = %s, body = %s,"
-                    " next_routing_at = %s WHERE id = %s AND version = %s",
-                    (*row[1:], referral.id, expected_version),
+                    " next_routing_at = %s WHERE id = %s AND version = %s AND tenant = %s",
+                    (*row[1:], referral.id, expected_version, self._tenant),
                 ).rowcount
                 if updated != 1:
                     found = conn.execute(
-                        "SELECT version FROM referralkit_referrals WHERE id = %s", (referral.id,)
+                        "SELECT version FROM referralkit_referrals WHERE id = %s AND tenant = %s",
+                        (referral.id, self._tenant),
                     ).fetchone()
                     if found is None:
                         raise ReferralNotFoundError(referral.id)
                     raise ConflictError(referral.id, expected_version, int(found[0]))
                 with conn.cursor() as cur:
                     cur.executemany(
-                        "INSERT INTO referralkit_events (referral_id, seq, body)"
-                        " VALUES (%s, %s, %s)",
-                        [(referral.id, event.seq, event.to_json()) for event in chain],
+                        _INSERT_EVENT,
+                        [(referral.id, e.seq, e.to_json(), self._tenant) for e in chain],
                     )
-                _index_tasks(conn, [referral], replace=True)
+                _index_tasks(conn, [referral], replace=True, tenant=self._tenant)
+                self._file(conn, [referral], replace=True)
                 self._seal(conn, [row])
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
@@ -385,13 +572,13 @@ class PostgresStore:
         def read(c: psycopg.Connection[Any]) -> tuple[Any, list[Any]]:
             row = c.execute(
                 "SELECT body::text, status, version, next_action_at, seal_key, seal"
-                " FROM referralkit_referrals WHERE id = %s",
-                (referral_id,),
+                " FROM referralkit_referrals WHERE id = %s AND tenant = %s",
+                (referral_id, self._tenant),
             ).fetchone()
             events = c.execute(
                 "SELECT referral_id, seq, body FROM referralkit_events WHERE referral_id = %s"
-                " ORDER BY seq",
-                (referral_id,),
+                " AND tenant = %s ORDER BY seq",
+                (referral_id, self._tenant),
             ).fetchall()
             return row, events
 
@@ -414,10 +601,10 @@ class PostgresStore:
         """Return ids with a referral row or events, in id order, after *after*."""
         rows = self._read(
             lambda c: c.execute(
-                "SELECT id FROM (SELECT id FROM referralkit_referrals UNION"
-                " SELECT referral_id FROM referralkit_events) ids"
-                " WHERE %s::uuid IS NULL OR id > %s::uuid ORDER BY id LIMIT %s",
-                (after, after, limit),
+                "SELECT id FROM (SELECT id FROM referralkit_referrals WHERE tenant = %(t)s UNION"
+                " SELECT referral_id FROM referralkit_events WHERE tenant = %(t)s) ids"
+                " WHERE %(a)s::uuid IS NULL OR id > %(a)s::uuid ORDER BY id LIMIT %(n)s",
+                {"t": self._tenant, "a": after, "n": limit},
             ).fetchall()
         )
         return [UUID(str(key)) for (key,) in rows]
@@ -426,7 +613,9 @@ class PostgresStore:
         """Return whether a stored referral has *number* (uses the number index)."""
         row = self._read(
             lambda c: c.execute(
-                "SELECT 1 FROM referralkit_referrals WHERE referral_number = %s LIMIT 1", (number,)
+                "SELECT 1 FROM referralkit_referrals WHERE tenant = %s AND referral_number = %s"
+                " LIMIT 1",
+                (self._tenant, number),
             ).fetchone()
         )
         return row is not None
@@ -435,7 +624,8 @@ class PostgresStore:
         """Return the referral, decoded from its stored JSON."""
         row = self._read(
             lambda c: c.execute(
-                "SELECT body::text FROM referralkit_referrals WHERE id = %s", (referral_id,)
+                "SELECT body::text FROM referralkit_referrals WHERE id = %s AND tenant = %s",
+                (referral_id, self._tenant),
             ).fetchone()
         )
         if row is None:
@@ -446,8 +636,9 @@ class PostgresStore:
         """Return the referral's events in sequence order."""
         rows = self._read(
             lambda c: c.execute(
-                "SELECT body FROM referralkit_events WHERE referral_id = %s ORDER BY seq",
-                (referral_id,),
+                "SELECT body FROM referralkit_events WHERE referral_id = %s AND tenant = %s"
+                " ORDER BY seq",
+                (referral_id, self._tenant),
             ).fetchall()
         )
         return decode_events(referral_id, (body for (body,) in rows))
@@ -464,7 +655,7 @@ class PostgresStore:
             raise ValueError("batch_size must be at least 1")
         low, high = prefilter_bounds(since, until)
         # Ordered by the id's text, like the other stores (uuid order differs from text order).
-        where = ["(referral_id::text, seq) > (%s, %s)"]
+        where = ["tenant = %s", "(referral_id::text, seq) > (%s, %s)"]
         bounds: list[object] = []
         if low is not None:
             where.append("(body::jsonb ->> 'at') >= %s")
@@ -479,7 +670,7 @@ class PostgresStore:
         )
         cursor: tuple[str, int] = ("", 0)
         while True:
-            params = (*cursor, *bounds, batch_size)
+            params = (self._tenant, *cursor, *bounds, batch_size)
             rows = self._read(lambda c, p=params: c.execute(query, p).fetchall())  # type: ignore[misc]
             for key, _, body in rows:
                 event = decode_event(key, body)
@@ -499,17 +690,17 @@ class PostgresStore:
         if after is None:
             rows = self._read(
                 lambda c: c.execute(
-                    "SELECT id, body::text FROM referralkit_referrals WHERE status = ANY(%s)"
-                    " ORDER BY id LIMIT %s",
-                    (values, limit),
+                    "SELECT id, body::text FROM referralkit_referrals WHERE tenant = %s"
+                    " AND status = ANY(%s) ORDER BY id LIMIT %s",
+                    (self._tenant, values, limit),
                 ).fetchall()
             )
         else:
             rows = self._read(
                 lambda c: c.execute(
-                    "SELECT id, body::text FROM referralkit_referrals WHERE status = ANY(%s)"
-                    " AND id > %s ORDER BY id LIMIT %s",
-                    (values, after, limit),
+                    "SELECT id, body::text FROM referralkit_referrals WHERE tenant = %s"
+                    " AND status = ANY(%s) AND id > %s ORDER BY id LIMIT %s",
+                    (self._tenant, values, after, limit),
                 ).fetchall()
             )
         return [decode_referral(key, body) for key, body in rows]
@@ -523,13 +714,13 @@ class PostgresStore:
         values = [s.value for s in statuses]
         # The expressions match the partial index referralkit_referrals_outbound.
         sql = (
-            "SELECT id, body::text FROM referralkit_referrals WHERE status = 'intake'"
-            " AND body->'outbound'->>'status' = ANY(%s)"
+            "SELECT id, body::text FROM referralkit_referrals WHERE tenant = %s"
+            " AND status = 'intake' AND body->'outbound'->>'status' = ANY(%s)"
         )
-        params: tuple[object, ...] = (values, limit)
+        params: tuple[object, ...] = (self._tenant, values, limit)
         if after is not None:
             sql += " AND id > %s"
-            params = (values, after, limit)
+            params = (self._tenant, values, after, limit)
         sql += " ORDER BY id LIMIT %s"
         rows = self._read(lambda c: c.execute(sql, params).fetchall())
         return [decode_referral(key, body) for key, body in rows]
@@ -557,10 +748,12 @@ class PostgresStore:
         keyset = "" if after is None else f" AND ({column}, id) > (%s, %s)"
         query = (
             f"SELECT id, body::text FROM referralkit_referrals"  # noqa: S608 - fixed names
-            f" WHERE {column} IS NOT NULL AND {column} <= %s{keyset}"
+            f" WHERE tenant = %s AND {column} IS NOT NULL AND {column} <= %s{keyset}"
             f" ORDER BY {column}, id LIMIT %s"
         )
-        params: tuple[object, ...] = (now, limit) if after is None else (now, *after, limit)
+        params: tuple[object, ...] = (
+            (self._tenant, now, limit) if after is None else (self._tenant, now, *after, limit)
+        )
         rows = self._read(lambda c: c.execute(query, params).fetchall())
         return [decode_referral(key, body) for key, body in rows]
 
@@ -570,8 +763,8 @@ class PostgresStore:
         with self._transaction() as conn:
             updated = conn.execute(
                 "UPDATE referralkit_referrals SET next_routing_at = %s, body = %s"
-                " WHERE id = %s AND version = %s",
-                (next_routing_at, row[6], referral.id, referral.version),
+                " WHERE id = %s AND version = %s AND tenant = %s",
+                (next_routing_at, row[6], referral.id, referral.version, self._tenant),
             ).rowcount
             if updated == 1:
                 self._seal(conn, [row])  # the body changed: so does its seal
@@ -581,7 +774,9 @@ class PostgresStore:
         """Return the number of referrals per status."""
         rows = self._read(
             lambda c: c.execute(
-                "SELECT status, COUNT(*) FROM referralkit_referrals GROUP BY status"
+                "SELECT status, COUNT(*) FROM referralkit_referrals WHERE tenant = %s"
+                " GROUP BY status",
+                (self._tenant,),
             ).fetchall()
         )
         return {ReferralStatus(status): int(n) for status, n in rows}
@@ -601,24 +796,31 @@ class PostgresStore:
             claimed = conn.execute(
                 "WITH due AS ("
                 " SELECT r.id FROM referralkit_referrals r"
-                " WHERE r.next_action_at IS NOT NULL AND r.next_action_at <= %(now)s"
+                " WHERE r.tenant = %(tenant)s"
+                " AND r.next_action_at IS NOT NULL AND r.next_action_at <= %(now)s"
                 " AND NOT EXISTS (SELECT 1 FROM referralkit_leases l"
                 "  WHERE l.referral_id = r.id AND l.expires_at > %(now)s)"
                 " ORDER BY r.next_action_at, r.id LIMIT %(limit)s"
                 " FOR UPDATE OF r SKIP LOCKED)"
-                " INSERT INTO referralkit_leases (referral_id, worker, expires_at)"
-                " SELECT id, %(worker)s, %(until)s FROM due"
+                " INSERT INTO referralkit_leases (referral_id, worker, expires_at, tenant)"
+                " SELECT id, %(worker)s, %(until)s, %(tenant)s FROM due"
                 " ON CONFLICT (referral_id) DO UPDATE"
                 " SET worker = EXCLUDED.worker, expires_at = EXCLUDED.expires_at"
                 " WHERE referralkit_leases.expires_at <= %(now)s"
                 " RETURNING referral_id",
-                {"now": now, "limit": limit, "worker": worker, "until": now + lease},
+                {
+                    "now": now,
+                    "limit": limit,
+                    "worker": worker,
+                    "until": now + lease,
+                    "tenant": self._tenant,
+                },
             ).fetchall()
             ids = [row[0] for row in claimed]
             rows = conn.execute(
                 "SELECT id, body::text FROM referralkit_referrals WHERE id = ANY(%s)"
-                " ORDER BY next_action_at, id",
-                (ids,),
+                " AND tenant = %s ORDER BY next_action_at, id",
+                (ids, self._tenant),
             ).fetchall()
         return [decode_referral(key, body) for key, body in rows]
 
@@ -626,8 +828,9 @@ class PostgresStore:
         """End *worker*'s lease on the referral; ``False`` if it held none."""
         with self._transaction() as conn:
             deleted = conn.execute(
-                "DELETE FROM referralkit_leases WHERE referral_id = %s AND worker = %s",
-                (referral_id, worker),
+                "DELETE FROM referralkit_leases WHERE referral_id = %s AND worker = %s"
+                " AND tenant = %s",
+                (referral_id, worker, self._tenant),
             ).rowcount
         return deleted == 1
 
@@ -637,8 +840,8 @@ class PostgresStore:
         with self._transaction() as conn:
             updated = conn.execute(
                 "UPDATE referralkit_referrals SET next_action_at = %s, body = %s"
-                " WHERE id = %s AND version = %s",
-                (next_action_at, row[6], referral.id, referral.version),
+                " WHERE id = %s AND version = %s AND tenant = %s",
+                (next_action_at, row[6], referral.id, referral.version, self._tenant),
             ).rowcount
             if updated == 1:
                 self._seal(conn, [row])
@@ -653,9 +856,11 @@ class PostgresStore:
         queue, not the number of referrals stored.
         """
         where: list[sql.Composable] = [
+            sql.SQL("tenant = %(tenant)s"),
             sql.SQL("status = ANY(%(statuses)s)"),
         ]
         params: dict[str, Any] = {
+            "tenant": self._tenant,
             "statuses": [s.value for s in query.statuses],
             "limit": query.limit,
         }
@@ -703,9 +908,9 @@ class PostgresStore:
             lambda c: c.execute(
                 "SELECT queue, COUNT(*), COUNT(*) FILTER (WHERE due_at < %(now)s),"
                 " COUNT(*) FILTER (WHERE due_at >= %(now)s AND due_at < %(end)s),"
-                " MIN(created_at) FROM referralkit_tasks WHERE status IN ('open', 'claimed')"
-                " GROUP BY queue ORDER BY queue",
-                {"now": now, "end": day_end},
+                " MIN(created_at) FROM referralkit_tasks WHERE tenant = %(tenant)s"
+                " AND status IN ('open', 'claimed') GROUP BY queue ORDER BY queue",
+                {"now": now, "end": day_end, "tenant": self._tenant},
             ).fetchall()
         )
         return {
@@ -723,14 +928,14 @@ class PostgresStore:
 
 
 def _index_tasks(
-    conn: psycopg.Connection[Any], referrals: Sequence[Referral], *, replace: bool
+    conn: psycopg.Connection[Any], referrals: Sequence[Referral], *, replace: bool, tenant: str
 ) -> None:
     # Inside the caller's write transaction: the index changes with the referral or not at all.
     with conn.cursor() as cur:
         if replace:
             cur.execute(
-                "DELETE FROM referralkit_tasks WHERE referral_id = ANY(%s)",
-                ([r.id for r in referrals],),
+                "DELETE FROM referralkit_tasks WHERE tenant = %s AND referral_id = ANY(%s)",
+                (tenant, [r.id for r in referrals]),
             )
         rows = [
             (
@@ -746,6 +951,7 @@ def _index_tasks(
                 row.title,
                 row.moot,
                 row.escalation_level,
+                tenant,
             )
             for referral in referrals
             for row in task_rows(referral)
@@ -753,6 +959,38 @@ def _index_tasks(
         if rows:
             cur.executemany(
                 "INSERT INTO referralkit_tasks VALUES"
-                " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 rows,
             )
+
+
+def _file_existing(conn: psycopg.Connection[Any]) -> None:
+    # Part of the tenant migration: make the index secret, file every existing referral (all
+    # in the default tenant) a page at a time, then turn on row-level security, all in the
+    # migration's transaction.
+    secret = new_index_secret()
+    conn.execute(
+        "INSERT INTO referralkit_meta (name, value) VALUES ('index_secret', %s)", (secret,)
+    )
+    hashers: dict[str, IndexHasher] = {}
+    after: UUID | None = None
+    while rows := conn.execute(
+        "SELECT id, tenant, body::text FROM referralkit_referrals"
+        " WHERE %(a)s::uuid IS NULL OR id > %(a)s::uuid ORDER BY id LIMIT 500",
+        {"a": after},
+    ).fetchall():
+        filed: list[tuple[str, str, UUID]] = []
+        for key, tenant, body in rows:
+            hasher = hashers.setdefault(tenant, IndexHasher(secret, tenant))
+            referral = decode_referral(key, body)
+            filed.extend((tenant, digest, key) for digest in hasher.for_referral(referral))
+        if filed:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO referralkit_patient_index (tenant, digest, referral_id)"
+                    " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                    filed,
+                )
+        after = rows[-1][0]
+    for statement in _RLS:
+        conn.execute(statement)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
@@ -34,6 +34,7 @@ from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import OutboundStatus, Referral, ReferralStatus, TaskPriority, TaskStatus
+from referralkit.patient_index import IndexHasher, IndexKey, new_index_secret
 from referralkit.store import Events, check_change, checked_batches
 from referralkit.tasks.index import (
     URGENCY,
@@ -42,6 +43,7 @@ from referralkit.tasks.index import (
     TaskRow,
     task_rows,
 )
+from referralkit.tenancy import DEFAULT_TENANT, check_tenant
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -85,6 +87,43 @@ _TASK_INDEX_MIGRATION: Final[tuple[str, ...]] = (
     " json_extract(t.value, '$.moot') IS NOT NULL,"
     " COALESCE(json_extract(t.value, '$.escalation_level'), 0)"
     " FROM referrals r, json_each(r.body, '$.tasks') t WHERE r.status != 'entered_in_error'",
+)
+
+# Tenants (referralkit.tenancy) and the patient and number index (referralkit.patient_index).
+# Every row gets a tenant; rows written before tenants existed belong to the default tenant.
+# Indexes a scoped query reads lead with the tenant. The index keys of existing referrals are
+# written by _file_existing, which runs right after these statements in the same transaction.
+_TENANT_MIGRATION: Final[tuple[str, ...]] = (
+    f"ALTER TABLE referrals ADD COLUMN tenant TEXT NOT NULL DEFAULT '{DEFAULT_TENANT}'",
+    f"ALTER TABLE events ADD COLUMN tenant TEXT NOT NULL DEFAULT '{DEFAULT_TENANT}'",
+    f"ALTER TABLE leases ADD COLUMN tenant TEXT NOT NULL DEFAULT '{DEFAULT_TENANT}'",
+    f"ALTER TABLE tasks ADD COLUMN tenant TEXT NOT NULL DEFAULT '{DEFAULT_TENANT}'",
+    "DROP INDEX referrals_status",
+    "CREATE INDEX referrals_status ON referrals (tenant, status, id)",
+    "DROP INDEX referrals_next_action",
+    """CREATE INDEX referrals_next_action ON referrals (tenant, next_action_at, id)
+       WHERE next_action_at IS NOT NULL""",
+    "DROP INDEX referrals_number",
+    "CREATE INDEX referrals_number ON referrals (tenant, referral_number)",
+    "DROP INDEX referrals_next_routing",
+    """CREATE INDEX referrals_next_routing ON referrals (tenant, next_routing_at, id)
+       WHERE next_routing_at IS NOT NULL""",
+    "CREATE INDEX events_tenant ON events (tenant, referral_id, seq)",
+    "DROP INDEX tasks_queue",
+    "CREATE INDEX tasks_queue ON tasks (tenant, queue, status, urgency, due_at, task_id)",
+    "DROP INDEX tasks_assignee",
+    "CREATE INDEX tasks_assignee ON tasks (tenant, assignee, status, urgency, due_at, task_id)",
+    """CREATE TABLE tenants (tenant TEXT PRIMARY KEY) WITHOUT ROWID""",
+    "INSERT INTO tenants SELECT DISTINCT tenant FROM referrals",
+    # Store-wide settings; holds the patient index's database secret.
+    """CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID""",
+    """CREATE TABLE patient_index (
+        tenant TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        referral_id TEXT NOT NULL,
+        PRIMARY KEY (tenant, digest, referral_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX patient_index_referral ON patient_index (referral_id)",
 )
 
 # Forward migrations: entry i takes the schema from version i to i + 1. Never edit a shipped
@@ -140,11 +179,13 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
            WHERE status IN ('intake', 'received', 'accepted', 'pending_auth',
            'ready_to_schedule', 'scheduled', 'visit_completed', 'on_hold')""",
     ),
+    _TENANT_MIGRATION,
     (
-        # Referrals we sent, by their sending state (referralkit.store.OutboundStore). They
-        # keep status 'intake', so only those rows are indexed: other rows pay nothing.
+        # Referrals we sent, by tenant and sending state (referralkit.store.OutboundStore).
+        # They keep status 'intake', so only those rows are indexed: other rows pay nothing.
         """CREATE INDEX IF NOT EXISTS referrals_outbound
-           ON referrals (json_extract(body, '$.outbound.status'), id) WHERE status = 'intake'""",
+           ON referrals (tenant, json_extract(body, '$.outbound.status'), id)
+           WHERE status = 'intake'""",
     ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -160,8 +201,9 @@ def _micros(value: datetime | None) -> int | None:
 _Row = tuple[str, int, str, int | None, str | None, int | None, str, int | None]
 _INSERT: Final = (
     "INSERT INTO referrals (id, version, status, next_action_at, referral_number, updated_at,"
-    " body, next_routing_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " body, next_routing_at, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_INSERT_EVENT: Final = "INSERT INTO events (referral_id, seq, body, tenant) VALUES (?, ?, ?, ?)"
 
 
 def _row(referral: Referral) -> _Row:
@@ -186,8 +228,13 @@ class SQLiteStore:
         (every commit fsynced).
     :param keyring: the host's sealing keys: every write seals the row with the current key
         (:mod:`referralkit.integrity`). Without one rows are written unsealed.
+    :param tenant: the tenant every read and write is scoped to (:mod:`referralkit.tenancy`);
+        :meth:`for_tenant` gives another tenant's store on the same connection.
     :raises NotAReferralkitDatabaseError: the file is not SQLite, holds other tables, or has a
         newer schema than this release knows.
+    :raises InvalidTenantError: *tenant* is not a usable tenant id.
+
+    .. versionchanged:: 0.4 bound to a tenant; keeps the patient and number index.
     """
 
     def __init__(
@@ -197,8 +244,10 @@ class SQLiteStore:
         timeout: float = 10.0,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         keyring: Keyring | None = None,
+        tenant: str = DEFAULT_TENANT,
     ) -> None:
         self.keyring = keyring
+        self._tenant = check_tenant(tenant)
         self._path = os.fspath(path)
         self._lock = threading.RLock()
         try:
@@ -213,6 +262,7 @@ class SQLiteStore:
             self._conn.execute(f"PRAGMA synchronous={synchronous}")
             self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self._migrate()
+            self._hasher = IndexHasher(self._index_secret(), self._tenant)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise NotAReferralkitDatabaseError(
@@ -252,7 +302,81 @@ class SQLiteStore:
             for statements in _MIGRATIONS[current:]:
                 for statement in statements:
                     conn.execute(statement)
+                if statements is _TENANT_MIGRATION:
+                    _file_existing(conn)
             conn.execute("UPDATE referralkit_schema SET version = ?", (SCHEMA_VERSION,))
+
+    def _index_secret(self) -> bytes:
+        row = self._conn.execute("SELECT value FROM meta WHERE name = 'index_secret'").fetchone()
+        return bytes(row[0])
+
+    # -- tenants (TenantStore) --------------------------------------------------------------
+
+    @property
+    def tenant(self) -> str:
+        """The tenant this store reads and writes."""
+        return self._tenant
+
+    def for_tenant(self, tenant: str) -> SQLiteStore:
+        """Return a store on the same connection bound to *tenant* (see ``TenantStore``)."""
+        other = object.__new__(SQLiteStore)
+        other.__dict__.update(self.__dict__)
+        other._tenant = check_tenant(tenant)
+        other._hasher = IndexHasher(self._index_secret(), other._tenant)
+        return other
+
+    def admin_list_tenants(self) -> list[str]:
+        """Return every tenant with a stored referral (an admin read across tenants)."""
+        rows = self._read(
+            lambda c: c.execute("SELECT tenant FROM tenants ORDER BY tenant").fetchall()
+        )
+        return [str(tenant) for (tenant,) in rows]
+
+    def _file(
+        self, conn: sqlite3.Connection, referrals: Sequence[Referral], *, replace: bool
+    ) -> None:
+        # The patient and number index, in the caller's write transaction.
+        if replace:
+            conn.executemany(
+                "DELETE FROM patient_index WHERE referral_id = ?",
+                [(str(r.id),) for r in referrals],
+            )
+        conn.executemany(
+            "INSERT OR IGNORE INTO patient_index (tenant, digest, referral_id) VALUES (?, ?, ?)",
+            [
+                (self._tenant, digest, str(r.id))
+                for r in referrals
+                for digest in self._hasher.for_referral(r)
+            ],
+        )
+
+    def find_indexed(
+        self, keys: Collection[IndexKey], *, limit: int = 500, after: UUID | None = None
+    ) -> list[Referral]:
+        """Return referrals filed under any of *keys*, by id after *after* (see ``IndexedStore``).
+
+        Served by the ``(tenant, digest)`` primary key: the cost follows what the keys have.
+        """
+        digests = self._hasher.digests(keys)
+        if not digests:
+            return []
+        marks = ", ".join("?" for _ in digests)
+        # The ids first, from the index; only then their rows (CROSS JOIN fixes that order).
+        sql = (
+            "SELECT r.id, r.body FROM (SELECT DISTINCT referral_id FROM patient_index"  # noqa: S608 - only "?" marks
+            f" WHERE tenant = ? AND digest IN ({marks}) AND referral_id > ?"
+            " ORDER BY referral_id LIMIT ?) ids CROSS JOIN referrals r ON r.id = ids.referral_id"
+            " WHERE r.tenant = ? ORDER BY r.id"
+        )
+        params = (
+            self._tenant,
+            *digests,
+            "" if after is None else str(after),
+            limit,
+            self._tenant,
+        )
+        rows = self._read(lambda c: c.execute(sql, params).fetchall())
+        return [decode_referral(key, body) for key, body in rows]
 
     @property
     def schema_version(self) -> int:
@@ -285,12 +409,14 @@ class SQLiteStore:
         row = _row(referral)
         try:
             with self._transaction() as conn:
-                conn.execute(_INSERT, row)
+                conn.execute(_INSERT, (*row, self._tenant))
                 conn.executemany(
-                    "INSERT INTO events (referral_id, seq, body) VALUES (?, ?, ?)",
-                    [(str(referral.id), event.seq, event.to_json()) for event in chain],
+                    _INSERT_EVENT,
+                    [(str(referral.id), e.seq, e.to_json(), self._tenant) for e in chain],
                 )
-                _index_tasks(conn, [referral], replace=False)
+                _index_tasks(conn, [referral], replace=False, tenant=self._tenant)
+                self._file(conn, [referral], replace=False)
+                self._register_tenant(conn)
                 self._seal(conn, [row])
         except sqlite3.IntegrityError as exc:
             raise DuplicateReferralError(referral.id) from exc
@@ -303,14 +429,15 @@ class SQLiteStore:
 
     def _insert_batch(self, batch: list[tuple[Referral, Event]]) -> int:
         rows = [_row(referral) for referral, _ in batch]
-        event_rows = [(str(r.id), e.seq, e.to_json()) for r, e in batch]
+        event_rows = [(str(r.id), e.seq, e.to_json(), self._tenant) for r, e in batch]
         try:
             with self._transaction() as conn:
-                conn.executemany(_INSERT, rows)
-                conn.executemany(
-                    "INSERT INTO events (referral_id, seq, body) VALUES (?, ?, ?)", event_rows
-                )
-                _index_tasks(conn, [r for r, _ in batch], replace=False)
+                conn.executemany(_INSERT, [(*row, self._tenant) for row in rows])
+                conn.executemany(_INSERT_EVENT, event_rows)
+                referrals = [r for r, _ in batch]
+                _index_tasks(conn, referrals, replace=False, tenant=self._tenant)
+                self._file(conn, referrals, replace=False)
+                self._register_tenant(conn)
                 self._seal(conn, rows)
         except sqlite3.IntegrityError as exc:
             raise DuplicateReferralError(UUID(self._first_existing(rows))) from exc
@@ -337,21 +464,23 @@ class SQLiteStore:
                 updated = conn.execute(
                     "UPDATE referrals SET version = ?, status = ?, next_action_at = ?,"
                     " referral_number = ?, updated_at = ?, body = ?, next_routing_at = ?"
-                    " WHERE id = ? AND version = ?",
-                    (*row[1:], key, expected_version),
+                    " WHERE id = ? AND version = ? AND tenant = ?",
+                    (*row[1:], key, expected_version, self._tenant),
                 ).rowcount
                 if updated != 1:
                     found = conn.execute(
-                        "SELECT version FROM referrals WHERE id = ?", (key,)
+                        "SELECT version FROM referrals WHERE id = ? AND tenant = ?",
+                        (key, self._tenant),
                     ).fetchone()
                     if found is None:
                         raise ReferralNotFoundError(referral.id)
                     raise ConflictError(referral.id, expected_version, int(found[0]))
                 conn.executemany(
-                    "INSERT INTO events (referral_id, seq, body) VALUES (?, ?, ?)",
-                    [(key, event.seq, event.to_json()) for event in chain],
+                    _INSERT_EVENT,
+                    [(key, event.seq, event.to_json(), self._tenant) for event in chain],
                 )
-                _index_tasks(conn, [referral], replace=True)
+                _index_tasks(conn, [referral], replace=True, tenant=self._tenant)
+                self._file(conn, [referral], replace=True)
                 self._seal(conn, [row])
         except sqlite3.IntegrityError as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
@@ -366,6 +495,9 @@ class SQLiteStore:
         keyring = self.keyring
         sealed = [(s.key_id, s.mac, row[0]) for row in rows for s in [keyring.seal(row[6])]]
         conn.executemany("UPDATE referrals SET seal_key = ?, seal = ? WHERE id = ?", sealed)
+
+    def _register_tenant(self, conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT OR IGNORE INTO tenants (tenant) VALUES (?)", (self._tenant,))
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -382,7 +514,8 @@ class SQLiteStore:
         """Return whether a stored referral has *number* (uses the number index)."""
         row = self._read(
             lambda c: c.execute(
-                "SELECT 1 FROM referrals WHERE referral_number = ? LIMIT 1", (number,)
+                "SELECT 1 FROM referrals WHERE tenant = ? AND referral_number = ? LIMIT 1",
+                (self._tenant, number),
             ).fetchone()
         )
         return row is not None
@@ -391,7 +524,8 @@ class SQLiteStore:
         """Return the referral, decoded from its stored JSON."""
         row = self._read(
             lambda c: c.execute(
-                "SELECT body FROM referrals WHERE id = ?", (str(referral_id),)
+                "SELECT body FROM referrals WHERE id = ? AND tenant = ?",
+                (str(referral_id), self._tenant),
             ).fetchone()
         )
         if row is None:
@@ -402,7 +536,8 @@ class SQLiteStore:
         """Return the referral's events in sequence order."""
         rows = self._read(
             lambda c: c.execute(
-                "SELECT body FROM events WHERE referral_id = ? ORDER BY seq", (str(referral_id),)
+                "SELECT body FROM events WHERE referral_id = ? AND tenant = ? ORDER BY seq",
+                (str(referral_id), self._tenant),
             ).fetchall()
         )
         return decode_events(referral_id, (body for (body,) in rows))
@@ -414,12 +549,13 @@ class SQLiteStore:
         def read(c: sqlite3.Connection) -> tuple[Any, list[tuple[str, int, str]]]:
             row = c.execute(
                 "SELECT body, status, version, next_action_at, seal_key, seal FROM referrals"
-                " WHERE id = ?",
-                (key,),
+                " WHERE id = ? AND tenant = ?",
+                (key, self._tenant),
             ).fetchone()
             events = c.execute(
-                "SELECT referral_id, seq, body FROM events WHERE referral_id = ? ORDER BY seq",
-                (key,),
+                "SELECT referral_id, seq, body FROM events WHERE referral_id = ? AND tenant = ?"
+                " ORDER BY seq",
+                (key, self._tenant),
             ).fetchall()
             return row, events
 
@@ -442,9 +578,10 @@ class SQLiteStore:
         """Return ids with a referral row or events, in id order, after *after*."""
         rows = self._read(
             lambda c: c.execute(
-                "SELECT id FROM (SELECT id FROM referrals UNION SELECT referral_id FROM events)"
-                " WHERE id > ? ORDER BY id LIMIT ?",
-                ("" if after is None else str(after), limit),
+                "SELECT id FROM (SELECT id FROM referrals WHERE tenant = ?1 UNION"
+                " SELECT referral_id FROM events WHERE tenant = ?1)"
+                " WHERE id > ?2 ORDER BY id LIMIT ?3",
+                (self._tenant, "" if after is None else str(after), limit),
             ).fetchall()
         )
         return [UUID(key) for (key,) in rows]
@@ -456,8 +593,8 @@ class SQLiteStore:
         if not statuses:
             return []
         marks = ", ".join("?" for _ in statuses)
-        params: list[object] = [s.value for s in statuses]
-        sql = f"SELECT id, body FROM referrals WHERE status IN ({marks})"  # noqa: S608 - only "?" marks
+        params: list[object] = [self._tenant, *(s.value for s in statuses)]
+        sql = f"SELECT id, body FROM referrals WHERE tenant = ? AND status IN ({marks})"  # noqa: S608 - only "?" marks
         if after is not None:
             sql += " AND id > ?"
             params.append(str(after))
@@ -473,10 +610,10 @@ class SQLiteStore:
         if not statuses:
             return []
         marks = ", ".join("?" for _ in statuses)
-        params: list[object] = [s.value for s in statuses]
+        params: list[object] = [self._tenant, *(s.value for s in statuses)]
         # The expressions match the partial index referrals_outbound exactly.
         sql = (
-            "SELECT id, body FROM referrals WHERE status = 'intake'"  # noqa: S608 - only "?" marks
+            "SELECT id, body FROM referrals WHERE tenant = ? AND status = 'intake'"  # noqa: S608 - only "?" marks
             f" AND json_extract(body, '$.outbound.status') IN ({marks})"
         )
         if after is not None:
@@ -510,13 +647,13 @@ class SQLiteStore:
         keyset = "" if after is None else f" AND ({column}, id) > (?, ?)"
         sql = (
             f"SELECT id, body FROM referrals"  # noqa: S608 - fixed names
-            f" WHERE {column} IS NOT NULL AND {column} <= ?{keyset}"
+            f" WHERE tenant = ? AND {column} IS NOT NULL AND {column} <= ?{keyset}"
             f" ORDER BY {column}, id LIMIT ?"
         )
         params: tuple[object, ...] = (
-            (_micros(now), limit)
+            (self._tenant, _micros(now), limit)
             if after is None
-            else (_micros(now), _micros(after[0]), str(after[1]), limit)
+            else (self._tenant, _micros(now), _micros(after[0]), str(after[1]), limit)
         )
         rows = self._read(lambda c: c.execute(sql, params).fetchall())
         return [decode_referral(key, body) for key, body in rows]
@@ -526,8 +663,9 @@ class SQLiteStore:
         row = _row(referral.model_copy(update={"next_routing_at": next_routing_at}))
         with self._transaction() as conn:
             updated = conn.execute(
-                "UPDATE referrals SET next_routing_at = ?, body = ? WHERE id = ? AND version = ?",
-                (row[7], row[6], row[0], referral.version),
+                "UPDATE referrals SET next_routing_at = ?, body = ?"
+                " WHERE id = ? AND version = ? AND tenant = ?",
+                (row[7], row[6], row[0], referral.version, self._tenant),
             ).rowcount
             if updated == 1:
                 self._seal(conn, [row])  # the body changed: so does its seal
@@ -537,7 +675,8 @@ class SQLiteStore:
         """Return the number of referrals per status."""
         rows = self._read(
             lambda c: c.execute(
-                "SELECT status, COUNT(*) FROM referrals GROUP BY status"
+                "SELECT status, COUNT(*) FROM referrals WHERE tenant = ? GROUP BY status",
+                (self._tenant,),
             ).fetchall()
         )
         return {ReferralStatus(status): int(n) for status, n in rows}
@@ -553,7 +692,7 @@ class SQLiteStore:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         low, high = prefilter_bounds(since, until)
-        where = ["(referral_id, seq) > (?, ?)"]
+        where = ["tenant = ?", "(referral_id, seq) > (?, ?)"]
         bounds: list[object] = []
         if low is not None:
             where.append("json_extract(body, '$.at') >= ?")
@@ -568,7 +707,7 @@ class SQLiteStore:
         )
         cursor: tuple[str, int] = ("", 0)
         while True:
-            params = (*cursor, *bounds, batch_size)
+            params = (self._tenant, *cursor, *bounds, batch_size)
             # One short read per page: the lock is not held while the caller works.
             rows = self._read(lambda c, p=params: c.execute(sql, p).fetchall())  # type: ignore[misc]
             for key, _, body in rows:
@@ -592,16 +731,18 @@ class SQLiteStore:
         at = _micros(now)
         with self._transaction() as conn:
             rows = conn.execute(
-                "SELECT r.id, r.body FROM referrals r WHERE r.next_action_at IS NOT NULL"
+                "SELECT r.id, r.body FROM referrals r WHERE r.tenant = ?"
+                " AND r.next_action_at IS NOT NULL"
                 " AND r.next_action_at <= ? AND NOT EXISTS (SELECT 1 FROM leases l"
                 " WHERE l.referral_id = r.id AND l.expires_at > ?)"
                 " ORDER BY r.next_action_at, r.id LIMIT ?",
-                (at, at, limit),
+                (self._tenant, at, at, limit),
             ).fetchall()
             until = _micros(now + lease)
             conn.executemany(
-                "INSERT OR REPLACE INTO leases (referral_id, worker, expires_at) VALUES (?, ?, ?)",
-                [(key, worker, until) for key, _ in rows],
+                "INSERT OR REPLACE INTO leases (referral_id, worker, expires_at, tenant)"
+                " VALUES (?, ?, ?, ?)",
+                [(key, worker, until, self._tenant) for key, _ in rows],
             )
         return [decode_referral(key, body) for key, body in rows]
 
@@ -609,8 +750,8 @@ class SQLiteStore:
         """End *worker*'s lease on the referral; ``False`` if it held none."""
         with self._transaction() as conn:
             deleted = conn.execute(
-                "DELETE FROM leases WHERE referral_id = ? AND worker = ?",
-                (str(referral_id), worker),
+                "DELETE FROM leases WHERE referral_id = ? AND worker = ? AND tenant = ?",
+                (str(referral_id), worker, self._tenant),
             ).rowcount
         return deleted == 1
 
@@ -619,8 +760,9 @@ class SQLiteStore:
         row = _row(referral.model_copy(update={"next_action_at": next_action_at}))
         with self._transaction() as conn:
             updated = conn.execute(
-                "UPDATE referrals SET next_action_at = ?, body = ? WHERE id = ? AND version = ?",
-                (row[3], row[6], row[0], referral.version),
+                "UPDATE referrals SET next_action_at = ?, body = ?"
+                " WHERE id = ? AND version = ? AND tenant = ?",
+                (row[3], row[6], row[0], referral.version, self._tenant),
             ).rowcount
             if updated == 1:
                 self._seal(conn, [row])
@@ -634,8 +776,8 @@ class SQLiteStore:
         Served by the ``(queue, status, urgency, due_at, task_id)`` index: the cost follows the
         queue, not the number of referrals stored.
         """
-        where: list[str] = []
-        params: list[object] = []
+        where: list[str] = ["tenant = ?"]
+        params: list[object] = [self._tenant]
         if query.queue is not None:
             where.append("queue = ?")
             params.append(query.queue)
@@ -668,9 +810,9 @@ class SQLiteStore:
         rows = self._read(
             lambda c: c.execute(
                 "SELECT queue, COUNT(*), SUM(due_at < ?), SUM(due_at >= ? AND due_at < ?),"
-                " MIN(created_at) FROM tasks WHERE status IN ('open', 'claimed')"
+                " MIN(created_at) FROM tasks WHERE tenant = ? AND status IN ('open', 'claimed')"
                 " GROUP BY queue ORDER BY queue",
-                (_micros(now), _micros(now), _micros(day_end)),
+                (_micros(now), _micros(now), _micros(day_end), self._tenant),
             ).fetchall()
         )
         return {
@@ -715,7 +857,7 @@ def _task_row(row: tuple[object, ...]) -> TaskRow:
 
 
 def _index_tasks(
-    conn: sqlite3.Connection, referrals: Sequence[Referral], *, replace: bool
+    conn: sqlite3.Connection, referrals: Sequence[Referral], *, replace: bool, tenant: str
 ) -> None:
     # Inside the caller's write transaction: the index changes with the referral or not at all.
     if replace:
@@ -736,12 +878,35 @@ def _index_tasks(
             row.title,
             int(row.moot),
             row.escalation_level,
+            tenant,
         )
         for referral in referrals
         for row in task_rows(referral)
     ]
     if rows:
         conn.executemany(
-            "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+
+
+def _file_existing(conn: sqlite3.Connection) -> None:
+    # Part of the tenant migration: make the index secret and file every existing referral
+    # (all in the default tenant), a page at a time, in the migration's transaction.
+    secret = new_index_secret()
+    conn.execute("INSERT INTO meta (name, value) VALUES ('index_secret', ?)", (secret,))
+    hashers: dict[str, IndexHasher] = {}
+    after = ""
+    while rows := conn.execute(
+        "SELECT id, tenant, body FROM referrals WHERE id > ? ORDER BY id LIMIT 500", (after,)
+    ).fetchall():
+        filed: list[tuple[str, str, str]] = []
+        for key, tenant, body in rows:
+            hasher = hashers.setdefault(tenant, IndexHasher(secret, tenant))
+            referral = decode_referral(key, body)
+            filed.extend((tenant, digest, key) for digest in hasher.for_referral(referral))
+        conn.executemany(
+            "INSERT OR IGNORE INTO patient_index (tenant, digest, referral_id) VALUES (?, ?, ?)",
+            filed,
+        )
+        after = rows[-1][0]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 from uuid import UUID
@@ -57,7 +57,6 @@ from referralkit.intake import (
     IntakeFlag,
     IntakeResult,
     IntakeSession,
-    match_referrals,
     verify_caller,
 )
 from referralkit.intake.phrasing import READ_BACK_PATHS, phrase, read_back
@@ -423,21 +422,8 @@ class CallTools:
         }
 
     def _referral(self, session: IntakeSession) -> Referral | None:
-        query = session.lookup_query()
-        if not query.usable:
-            return None
-        matches = match_referrals(self._candidates(), query)
+        matches = self.desk.find_referrals(session.lookup_query())
         return matches[0] if matches else None
-
-    def _candidates(self, page: int = 500) -> Iterator[Referral]:
-        # A scan page by page, as the desk's own lookups do: the Store has no patient index.
-        after: UUID | None = None
-        while True:
-            batch = self.desk.list(limit=page, after=after)
-            yield from batch
-            if len(batch) < page:
-                return
-            after = batch[-1].id
 
     def _ready(self, name: str, call: _Call) -> None:
         result = call.session.result()

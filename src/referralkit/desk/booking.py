@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from referralkit.clock import Clock
+from referralkit.desk.lookup import PatientLookup
 from referralkit.desk.outbox import OUTBOX_ACTOR, Outbox
 from referralkit.desk.unit_of_work import Batch, UnitOfWork
 from referralkit.lifecycle import Trigger
@@ -258,18 +259,11 @@ class BookingService:
         if appointment.external_id is None:
             raise ValueError("an EHR booking needs its external id")
         open_states = (ReferralStatus.READY_TO_SCHEDULE, ReferralStatus.SCHEDULED)
-        found: list[Referral] = []
-        after: UUID | None = None
-        while True:
-            page = self.store.list_by_status(open_states, limit=500, after=after)
-            found.extend(
-                r
-                for r in page
-                if r.patient is not None and r.patient.mrn == mrn and r.specialty == specialty
-            )
-            if len(page) < 500:
-                break
-            after = page[-1].id
+        found = [
+            r
+            for r in PatientLookup(self.store).with_mrn(mrn, open_states)
+            if r.patient is not None and r.patient.mrn == mrn and r.specialty == specialty
+        ]
         if len(found) != 1:
             return None
         referral = found[0]

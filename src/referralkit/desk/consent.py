@@ -10,7 +10,7 @@ number: texts to that number stop on every open referral that lists it, whoever 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
@@ -18,6 +18,7 @@ from uuid import UUID
 import attrs
 
 from referralkit.clock import Clock
+from referralkit.desk.lookup import PatientLookup
 from referralkit.desk.unit_of_work import Batch, UnitOfWork
 from referralkit.errors import ConflictError
 from referralkit.lifecycle import ACTIVE_STATES
@@ -31,7 +32,6 @@ CONSENT_OPTED_OUT: Final = "consent_opted_out"
 """Event kind of every committed opt-out."""
 
 _OPEN: Final[tuple[ReferralStatus, ...]] = (*ACTIVE_STATES, ReferralStatus.ON_HOLD)
-_PAGE: Final = 500
 _ATTEMPTS: Final = 3
 
 
@@ -101,8 +101,9 @@ class ConsentService:
         self._propagate(
             (
                 other.id
-                for other in self._open_referrals(exclude=referral.id)
-                if other.patient is not None
+                for other in self._lookup.same_person(patient, _OPEN)
+                if other.id != referral.id
+                and other.patient is not None
                 and same_person(patient, other.patient) is not None
                 and not opted_out(other.patient, channel)
             ),
@@ -135,8 +136,9 @@ class ConsentService:
         self._propagate(
             (
                 other.id
-                for other in self._open_referrals(exclude=source)
-                if other.patient is not None
+                for other in self._lookup.listing_phone(number, _OPEN)
+                if other.id != source
+                and other.patient is not None
                 and number not in other.patient.consent.opted_out_numbers
                 and any(p.number == number for p in other.patient.phones)
             ),
@@ -167,9 +169,7 @@ class ConsentService:
                 else:
                     break
 
-    def _open_referrals(self, *, exclude: UUID) -> Iterator[Referral]:
-        # A scan streamed page by page: cost follows the open referrals; it runs only on opt-outs.
-        after: UUID | None = None
-        while page := self.store.list_by_status(_OPEN, limit=_PAGE, after=after):
-            yield from (r for r in page if r.id != exclude)
-            after = page[-1].id
+    @property
+    def _lookup(self) -> PatientLookup:
+        # Through the patient and number index: the cost follows what the patient has.
+        return PatientLookup(self.store)

@@ -39,6 +39,8 @@ from referralkit.model import (
     TaskPriority,
     TaskStatus,
 )
+from referralkit.store import TenantStore
+from referralkit.tenancy import DEFAULT_TENANT
 
 if TYPE_CHECKING:  # the names as type checkers see them; at run time, see below
     from pydantic import BaseModel
@@ -69,6 +71,7 @@ if TYPE_CHECKING:  # the names as type checkers see them; at run time, see below
         IntakeConfig,
         IntakeOutcome,
         IntakeSession,
+        LookupQuery,
         StatusAnswer,
     )
     from referralkit.lifecycle import (
@@ -380,9 +383,31 @@ class ReferralDesk:
         return False
 
     @classmethod
-    def open(cls, url: str = "sqlite:///referralkit.db", *, clock: Clock | None = None) -> Self:
-        """Open a desk on the store *url* names (see :func:`open_store`)."""
-        return cls(store=open_store(url), clock=clock or SystemClock())
+    def open(
+        cls,
+        url: str = "sqlite:///referralkit.db",
+        *,
+        clock: Clock | None = None,
+        tenant: str = DEFAULT_TENANT,
+    ) -> Self:
+        """Open a desk on the store *url* names (see :func:`open_store`), bound to *tenant*.
+
+        :param tenant: the practice or organisation this desk works for; it reads and writes
+            only that tenant's referrals (:mod:`referralkit.tenancy`). A single-practice host
+            leaves it out.
+        :raises InvalidTenantError: *tenant* is not a usable tenant id.
+
+        .. versionchanged:: 0.4 takes *tenant*.
+        """
+        return cls(store=open_store(url, tenant=tenant), clock=clock or SystemClock())
+
+    @property
+    def tenant(self) -> str:
+        """The tenant this desk's store is bound to (:data:`DEFAULT_TENANT` if it has none).
+
+        .. versionadded:: 0.4
+        """
+        return self.store.tenant if isinstance(self.store, TenantStore) else DEFAULT_TENANT
 
     def create(self, referral: Referral, *, actor: Actor) -> Referral:
         """Store a new referral (in ``intake`` or, when complete, ``received``).
@@ -654,6 +679,17 @@ class ReferralDesk:
         .. versionadded:: 0.1
         """
         return self._intake.answer_status(session)
+
+    def find_referrals(self, query: LookupQuery) -> Sequence[Referral]:
+        """Return the referrals a caller's *query* identifies, open ones first, newest first.
+
+        By referral number (separators ignored), or by family name and birth date (and given
+        name when given), read through the store's patient and number index, so the cost
+        follows what the patient has. Only this desk's tenant is searched.
+
+        .. versionadded:: 0.4
+        """
+        return self._intake.lookup(query)
 
     def sweep(
         self,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from uuid import UUID
 
 import attrs
 
 from referralkit.clock import Clock
+from referralkit.desk.lookup import PatientLookup
 from referralkit.desk.unit_of_work import UnitOfWork
 from referralkit.errors import IntakeError
 from referralkit.intake import (
@@ -23,6 +23,7 @@ from referralkit.intake import (
     IntakeFlag,
     IntakeOutcome,
     IntakeSession,
+    LookupQuery,
     StatusAnswer,
     find_duplicate,
     match_referrals,
@@ -34,7 +35,6 @@ from referralkit.lifecycle import ACTIVE_STATES
 from referralkit.model import (
     Actor,
     Referral,
-    ReferralStatus,
 )
 from referralkit.ports import IntakeCheck
 from referralkit.store import Store
@@ -80,8 +80,7 @@ class IntakeService:
 
     def answer_status(self, session: IntakeSession) -> StatusAnswer:
         """Answer a status or authorization call without writing anything."""
-        query = session.lookup_query()
-        matches = match_referrals(self.candidates(), query) if query.usable else []
+        matches = self.lookup(session.lookup_query())
         return status_answer(
             matches[0] if matches else None,
             session.caller(),
@@ -89,17 +88,19 @@ class IntakeService:
             language=session.language or session.config.default_language,
         )
 
-    def candidates(
-        self, statuses: Sequence[ReferralStatus] = tuple(ReferralStatus), page: int = 500
-    ) -> Iterable[Referral]:
-        """Stream referrals in *statuses* page by page (the Store port has no patient index)."""
-        after: UUID | None = None
-        while True:
-            batch = self.store.list_by_status(statuses, limit=page, after=after)
-            yield from batch
-            if len(batch) < page:
-                return
-            after = batch[-1].id
+    def lookup(self, query: LookupQuery) -> list[Referral]:
+        """Return the referrals *query* identifies, open ones first, newest first.
+
+        Read through the patient and number index (:class:`PatientLookup`), then confirmed by
+        :func:`~referralkit.intake.match_referrals`; an unusable query finds nothing.
+        """
+        if query.referral_number is not None:
+            found: Iterable[Referral] = PatientLookup(self.store).numbered(query.referral_number)
+        elif query.family_name is not None and query.birth_date is not None:
+            found = PatientLookup(self.store).caller(query.family_name, query.birth_date)
+        else:
+            return []
+        return match_referrals(found, query)
 
 
 def _submit(desk: IntakeService, session: IntakeSession, actor: Actor) -> IntakeOutcome:
@@ -113,7 +114,7 @@ def _submit(desk: IntakeService, session: IntakeSession, actor: Actor) -> Intake
         return _submit_new_referral(desk, session, actor)
     now = desk.clock.now()
     query = session.lookup_query()
-    matches = match_referrals(desk.candidates(), query) if query.usable else []
+    matches = desk.lookup(query)
     referral = matches[0] if matches else None
     answer: StatusAnswer | None = None
     flags: list[IntakeFlag] = []
@@ -176,9 +177,10 @@ def _submit_new_referral(
 ) -> IntakeOutcome:
     now = desk.clock.now()
     referral = session.to_referral()
+    patient = referral.patient
     duplicate = find_duplicate(
         referral,
-        desk.candidates(ACTIVE_STATES),
+        () if patient is None else PatientLookup(desk.store).same_person(patient, ACTIVE_STATES),
         now=now,
         window=session.config.duplicate_window,
     )

@@ -25,6 +25,7 @@ from uuid import UUID
 import attrs
 
 from referralkit.clock import Clock
+from referralkit.desk.lookup import PatientLookup
 from referralkit.desk.unit_of_work import Batch, UnitOfWork
 from referralkit.lifecycle import ACTIVE_STATES
 from referralkit.model import (
@@ -112,7 +113,8 @@ class ReferralDocumentService:
         if hints.family_name is None or hints.birth_date is None:
             return []
         found = []
-        for referral in self._open_referrals():
+        lookup = PatientLookup(self.store)
+        for referral in lookup.caller(hints.family_name, hints.birth_date, ACTIVE_STATES):
             patient = referral.patient
             if patient is None or not caller_matches(
                 patient,

@@ -28,6 +28,7 @@ from referralkit.lifecycle.next_steps import AUTHORIZATION_SENTENCES
 from referralkit.lifecycle.next_steps import next_step as next_step_of
 from referralkit.model import AuthorizationStatus, Referral, ReferralStatus
 from referralkit.model.identity import caller_matches
+from referralkit.model.numbers import compact_referral_number
 
 __all__ = [
     "CallerIdentity",
@@ -73,10 +74,6 @@ class CallerIdentity:
         return f"CallerIdentity(role={self.role!r})"
 
 
-def _compact(number: str) -> str:
-    return number.upper().replace("-", "").replace(" ", "")
-
-
 def match_referrals(referrals: Iterable[Referral], query: LookupQuery) -> list[Referral]:
     """Return the referrals *query* identifies, open ones first, newest first.
 
@@ -85,11 +82,11 @@ def match_referrals(referrals: Iterable[Referral], query: LookupQuery) -> list[R
     """
     found: list[Referral] = []
     if query.referral_number is not None:
-        # Separators are how a number is printed, not part of it: "R7KQ4M2X9" read back over
-        # the phone finds "R-7KQ4-M2X9".
-        wanted = _compact(query.referral_number)
+        wanted = compact_referral_number(query.referral_number)
         found = [
-            r for r in referrals if r.referral_number and _compact(r.referral_number) == wanted
+            r
+            for r in referrals
+            if r.referral_number and compact_referral_number(r.referral_number) == wanted
         ]
     elif query.family_name is not None and query.birth_date is not None:
         for referral in referrals:

@@ -25,10 +25,22 @@ import attrs
 
 from referralkit.errors import InvalidReferralNumberError
 
-__all__ = ["SAFE_ALPHABET", "ReferralNumberFormat"]
+__all__ = ["SAFE_ALPHABET", "ReferralNumberFormat", "compact_referral_number"]
 
 SAFE_ALPHABET: Final = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 """Digits and capitals without ``0 O 1 I L U``: nothing two characters sound or look alike."""
+
+
+def compact_referral_number(number: str) -> str:
+    """Return *number* without its separators, in capitals: how numbers compare.
+
+    Separators are how a number is printed, not part of it: ``"r7kq4m2x9"`` read back over
+    the phone is ``"R-7KQ4-M2X9"``.
+
+    .. versionadded:: 0.4
+    """
+    return number.upper().replace("-", "").replace(" ", "")
+
 
 _PREFIX: Final = re.compile(r"[A-Z0-9]{0,8}")
 

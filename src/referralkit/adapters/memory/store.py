@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -15,6 +15,7 @@ from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import OutboundStatus, Referral, ReferralStatus
+from referralkit.patient_index import IndexHasher, IndexKey, new_index_secret
 from referralkit.store import Events, check_change, checked_batches
 from referralkit.tasks.index import (
     QueueCounts,
@@ -24,6 +25,7 @@ from referralkit.tasks.index import (
     query_rows,
     task_rows,
 )
+from referralkit.tenancy import DEFAULT_TENANT, check_tenant
 
 __all__ = ["MemoryStore"]
 
@@ -31,6 +33,29 @@ __all__ = ["MemoryStore"]
 def _due_key(referral: Referral) -> tuple[datetime, str]:
     assert referral.next_action_at is not None  # noqa: S101 - filtered by the caller
     return referral.next_action_at, str(referral.id)
+
+
+@attrs.define
+class _Partition:
+    # One tenant's rows: a store bound to the tenant reads and writes only these.
+    referrals: dict[UUID, Referral] = attrs.field(factory=dict)
+    events: dict[UUID, list[Event]] = attrs.field(factory=dict)
+    leases: dict[UUID, tuple[str, datetime]] = attrs.field(factory=dict)
+    task_index: dict[UUID, list[TaskRow]] = attrs.field(factory=dict)
+    seals: dict[UUID, Seal] = attrs.field(factory=dict)
+    numbers: Counter[str] = attrs.field(factory=Counter)
+    # The patient and number index: hashed key -> referral ids, and each referral's keys.
+    index: dict[str, set[UUID]] = attrs.field(factory=dict)
+    filed: dict[UUID, list[str]] = attrs.field(factory=dict)
+
+
+@attrs.define
+class _Database:
+    # What every tenant's store on one in-memory "database" shares.
+    lock: threading.Lock = attrs.field(factory=threading.Lock)
+    owners: dict[UUID, str] = attrs.field(factory=dict)  # ids are unique across tenants
+    partitions: dict[str, _Partition] = attrs.field(factory=dict)
+    secret: bytes = attrs.field(factory=new_index_secret)
 
 
 @attrs.define
@@ -42,26 +67,73 @@ class MemoryStore:
 
     :param keyring: the host's sealing keys: every write seals the referral with the current key
         (:mod:`referralkit.integrity`). Without one nothing is sealed.
+    :param tenant: the tenant this store reads and writes (:mod:`referralkit.tenancy`);
+        :meth:`for_tenant` gives a store for another tenant on the same data.
+    :raises InvalidTenantError: *tenant* is not a usable tenant id.
+
+    .. versionchanged:: 0.4 bound to a tenant; keeps the patient and number index.
     """
 
     keyring: Keyring | None = attrs.field(default=None, kw_only=True)
+    tenant: str = attrs.field(default=DEFAULT_TENANT, kw_only=True, converter=check_tenant)
 
-    _referrals: dict[UUID, Referral] = attrs.field(factory=dict, init=False)
-    _events: dict[UUID, list[Event]] = attrs.field(factory=dict, init=False)
-    _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
-    _leases: dict[UUID, tuple[str, datetime]] = attrs.field(factory=dict, init=False)
+    _database: _Database = attrs.field(factory=_Database, init=False)
+    _referrals: dict[UUID, Referral] = attrs.field(init=False)
+    _events: dict[UUID, list[Event]] = attrs.field(init=False)
+    _lock: threading.Lock = attrs.field(init=False)
+    _leases: dict[UUID, tuple[str, datetime]] = attrs.field(init=False)
     # The task index: referral id -> its rows, replaced with the referral under the lock.
-    _task_index: dict[UUID, list[TaskRow]] = attrs.field(factory=dict, init=False)
-    _seals: dict[UUID, Seal] = attrs.field(factory=dict, init=False)
+    _task_index: dict[UUID, list[TaskRow]] = attrs.field(init=False)
+    _seals: dict[UUID, Seal] = attrs.field(init=False)
+    # referral number -> how many stored referrals carry it (an index, as the SQL stores have)
+    _numbers: Counter[str] = attrs.field(init=False)
+    _partition: _Partition = attrs.field(init=False)
+    _hasher: IndexHasher = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._attach(self._database)
+
+    def _attach(self, database: _Database) -> None:
+        self._database = database
+        self._lock = database.lock
+        with database.lock:
+            part = database.partitions.setdefault(self.tenant, _Partition())
+        self._partition = part
+        self._referrals = part.referrals
+        self._events = part.events
+        self._leases = part.leases
+        self._task_index = part.task_index
+        self._seals = part.seals
+        self._numbers = part.numbers
+        self._hasher = IndexHasher(database.secret, self.tenant)
+
+    def for_tenant(self, tenant: str) -> MemoryStore:
+        """Return a store on the same data bound to *tenant* (see ``TenantStore``)."""
+        other = MemoryStore(keyring=self.keyring, tenant=tenant)
+        other._attach(self._database)
+        return other
+
+    def admin_list_tenants(self) -> list[str]:
+        """Return every tenant with a stored referral (an admin read across tenants)."""
+        with self._lock:
+            return sorted(set(self._database.owners.values()))
 
     def _put(self, referral: Referral) -> None:
-        # Called with the lock held: the referral and its seal change together.
+        # Called with the lock held: the referral, its seal and its index keys change together.
         self._referrals[referral.id] = referral
         if self.keyring is not None:
             self._seals[referral.id] = self.keyring.seal(referral.model_dump_json())
-
-    # referral number -> how many stored referrals carry it (an index, as the SQL stores have)
-    _numbers: Counter[str] = attrs.field(factory=Counter, init=False)
+        part = self._partition
+        for digest in part.filed.pop(referral.id, ()):
+            ids = part.index[digest]
+            ids.discard(referral.id)
+            if not ids:
+                del part.index[digest]
+        digests = self._hasher.for_referral(referral)
+        if digests:
+            part.filed[referral.id] = digests
+            for digest in digests:
+                part.index.setdefault(digest, set()).add(referral.id)
 
     def _index(self, old: Referral | None, new: Referral) -> None:
         if old is not None and old.referral_number is not None:
@@ -71,12 +143,24 @@ class MemoryStore:
         if new.referral_number is not None:
             self._numbers[new.referral_number] += 1
 
+    def find_indexed(
+        self, keys: Collection[IndexKey], *, limit: int = 500, after: UUID | None = None
+    ) -> list[Referral]:
+        """Return referrals filed under any of *keys*, by id after *after* (``IndexedStore``)."""
+        digests = self._hasher.digests(keys)
+        with self._lock:
+            ids = {i for d in digests for i in self._partition.index.get(d, ())}
+            rows = [self._referrals[i] for i in ids if after is None or str(i) > str(after)]
+        rows.sort(key=lambda r: str(r.id))
+        return rows[:limit]
+
     def create(self, referral: Referral, events: Events) -> None:
         """Insert a new referral and its events (``created`` first)."""
         chain = check_change(referral, events, expected_version=0)
         with self._lock:
-            if referral.id in self._referrals:
+            if referral.id in self._database.owners:
                 raise DuplicateReferralError(referral.id)
+            self._database.owners[referral.id] = self.tenant
             self._put(referral)
             self._index(None, referral)
             self._events[referral.id] = list(chain)
@@ -92,10 +176,11 @@ class MemoryStore:
         with self._lock:
             seen: set[UUID] = set()
             for referral, _ in batch:
-                if referral.id in self._referrals or referral.id in seen:
+                if referral.id in self._database.owners or referral.id in seen:
                     raise DuplicateReferralError(referral.id)
                 seen.add(referral.id)
             for referral, event in batch:
+                self._database.owners[referral.id] = self.tenant
                 self._put(referral)
                 self._index(None, referral)
                 self._events[referral.id] = [event]
@@ -123,10 +208,11 @@ class MemoryStore:
 
     def get(self, referral_id: UUID) -> Referral:
         """Return the referral or raise :class:`~referralkit.errors.ReferralNotFoundError`."""
-        try:
-            return self._referrals[referral_id]
-        except KeyError:
-            raise ReferralNotFoundError(referral_id) from None
+        with self._lock:
+            found = self._referrals.get(referral_id)
+        if found is None:
+            raise ReferralNotFoundError(referral_id)
+        return found
 
     def events(self, referral_id: UUID) -> list[Event]:
         """Return the referral's events in order."""
