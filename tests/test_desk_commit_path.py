@@ -426,3 +426,30 @@ def test_transient_faults_on_the_notification_path_still_retry() -> None:
     assert outcome.status == "sent"
     assert len(plugin.telephony.sms) == 1
     assert not isinstance(outcome.receipt, TransientAdapterError)
+
+
+class _RacingStore(MemoryStore):
+    """A store where another writer commits just before the first save: a lost race."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.racer: ReferralDesk | None = None
+
+    def save(self, referral: Referral, events: Events, *, expected_version: int) -> None:
+        racer, self.racer = self.racer, None
+        if racer is not None:
+            racer.withdraw_consent(referral.id, Channel.VOICE, actor=CLINICIAN)
+        super().save(referral, events, expected_version=expected_version)
+
+
+def test_an_opt_out_that_loses_a_race_is_committed_on_the_retry() -> None:
+    store = _RacingStore()
+    desk, _, _ = _desk(store=store)
+    racer, _, _ = _desk(store=store)
+    referral = desk.create(_mobile_referral(), actor=SYSTEM)
+    store.racer = racer
+    desk.withdraw_consent(referral.id, Channel.SMS, actor=CLINICIAN)
+    consent = desk.get(referral.id).patient.consent
+    assert set(consent.opted_out_channels) == {Channel.SMS, Channel.VOICE}
+    kinds = [e.kind for e in desk.history(referral.id)]
+    assert kinds.count("consent_opted_out") == 2

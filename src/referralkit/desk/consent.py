@@ -89,7 +89,7 @@ class ConsentService:
         """Commit the patient's opt-out of *channel* (or all) here and on their open referrals."""
         at = self.clock.now()
         data = {"channel": channel.value if channel is not None else "all"}
-        referral = self.uow.commit(
+        referral = self._commit(
             referral_id,
             lambda batch: batch.amend(
                 CONSENT_OPTED_OUT, actor=actor, update=withdrawal(channel, at), data=data
@@ -132,7 +132,7 @@ class ConsentService:
                 data={"channel": Channel.SMS.value, "scope": "number"},
             )
 
-        referral = self.uow.commit(source, on_source)
+        referral = self._commit(source, on_source)
         self._propagate(
             (
                 other.id
@@ -147,6 +147,17 @@ class ConsentService:
             data={"channel": Channel.SMS.value, "scope": "number", "source_referral": str(source)},
         )
         return referral
+
+    def _commit(self, referral_id: UUID, decide: Callable[[Batch], object]) -> Referral:
+        # An opt-out must not be lost to a race with a sweep or a worker: the amendment reads
+        # the referral afresh on each attempt, so retrying it is safe.
+        for attempt in range(_ATTEMPTS):
+            try:
+                return self.uow.commit(referral_id, decide)
+            except ConflictError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _propagate(
         self,

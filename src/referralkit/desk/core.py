@@ -754,7 +754,11 @@ class ReferralDesk:
         Committed at once: pending attempts on that channel leave the plan, and an attempt that
         was interrupted mid-send is never re-sent. The opt-out is the patient's: it is also
         committed on each of the patient's other open referrals (same phone number, or same
-        names and birth date).
+        names and birth date). An opt-out that loses a race with another writer (a sweep, a
+        worker) is re-read and committed again.
+
+        :raises ReferralNotFoundError: no such referral.
+        :raises ConflictError: other writers kept changing the referral (after retries).
 
         .. versionadded:: 0.1
         """
