@@ -22,7 +22,7 @@ from referralkit.model import Actor, Appointment, Referral, ReferralStatus
 from referralkit.outbox import DispatchOutcome
 from referralkit.outreach.dispatch import Dispatcher, OutreachSettings, SweepReport, next_action_at
 from referralkit.outreach.policy import Policy, default_policy
-from referralkit.ports import OutreachTemplate
+from referralkit.ports import OutboundRequest, OutreachTemplate, Receipt
 from referralkit.store import Store
 
 __all__ = ["DispatcherDesk", "OutreachService"]
@@ -37,6 +37,7 @@ class DispatcherDesk:
     recover: Callable[..., Sequence[DispatchOutcome]]
     amend: Callable[..., Referral]
     fire: Callable[..., Referral]
+    call: Callable[[OutboundRequest], Receipt]
 
 
 @attrs.define
@@ -89,6 +90,7 @@ class OutreachService:
                 self.outbox.recover,
                 self.uow.amend,
                 self.uow.fire,
+                self.outbox.call,
             )
             report = Dispatcher(desk, self.settings, templates=tuple(self.templates())).sweep(
                 at, progress=progress

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from referralkit.errors import ConflictError, InvalidTransitionError, NoBackendError
+from referralkit.errors import AdapterError, ConflictError, InvalidTransitionError, NoBackendError
 from referralkit.events import Event
 from referralkit.lifecycle import Trigger, next_step
 from referralkit.model import (
@@ -44,7 +44,19 @@ from referralkit.model import (
     HumanTask,
     Patient,
     Referral,
+    ReferralStatus,
     Role,
+    TaskPriority,
+)
+from referralkit.outreach.digest import (
+    DIGEST_INTENT,
+    DIGEST_OUTCOME,
+    DigestIntent,
+    DigestLog,
+    DigestOutcome,
+    digest_key,
+    outcome_data,
+    read_digests,
 )
 from referralkit.outreach.ledger import OUTREACH_TASK, TASK_OPENED
 from referralkit.outreach.plan import Plan, PlannedAction
@@ -65,7 +77,9 @@ from referralkit.ports import (
     OutboundRequest,
     OutreachTemplate,
     PatientEmailRequest,
+    PracticeDigestEntry,
     PracticeUpdateRequest,
+    Receipt,
     SmsRequest,
 )
 from referralkit.store import LeasingStore, Store
@@ -147,6 +161,10 @@ class OutreachDesk(Protocol):
         self, request: OutboundRequest, *, queue: str = ..., expected_version: int | None = ...
     ) -> _Outcome:
         """Queue, send (with retries) and record one outbound request."""
+        ...
+
+    def call(self, request: OutboundRequest) -> Receipt:
+        """Send one request with retries, unrecorded (a digest records on every member)."""
         ...
 
     def recover(
@@ -286,6 +304,7 @@ class Dispatcher:
         started = time.perf_counter()
         report = SweepReport()
         claimed: list[UUID] = []
+        digests: dict[tuple[UUID, str], PlannedAction] = {}
         try:
             while True:
                 page = store.claim_due(
@@ -294,11 +313,13 @@ class Dispatcher:
                 report.claimed += len(page)
                 for referral in page:
                     claimed.append(referral.id)
-                    self._work(referral, now, report)
+                    self._work(referral, now, report, digests)
                     if progress is not None:
                         progress(len(claimed), None)
                 if len(page) < settings.page_size:
                     break
+            # Digests last, while this sweep still holds every member's lease.
+            self._digests(digests, now, report)
         finally:
             for referral_id in claimed:
                 store.release(referral_id, worker=settings.worker)
@@ -317,13 +338,25 @@ class Dispatcher:
     def _plan(self, referral: Referral, events: Sequence[Event], now: datetime) -> Plan:
         return plan(referral, events, self.settings.policy, self.settings.calendar, now)
 
-    def _work(self, referral: Referral, now: datetime, report: SweepReport) -> None:
+    def _work(
+        self,
+        referral: Referral,
+        now: datetime,
+        report: SweepReport,
+        digests: dict[tuple[UUID, str], PlannedAction],
+    ) -> None:
         store = self._store
         events = store.events(referral.id)
         wanted = referral.next_action_at
         for _ in range(self.settings.max_actions_per_referral):
             planned = self._plan(referral, events, now)
-            due = planned.due(now)
+            due = []
+            for action in planned.due(now):
+                if action.action == "digest":
+                    # Sent once the sweep has claimed all of the practice's due referrals.
+                    digests[(referral.id, action.key)] = action
+                else:
+                    due.append(action)
             if not due:
                 wanted = planned.next_action_at
                 break
@@ -449,6 +482,216 @@ class Dispatcher:
             return
         report.marked_lost.append(_report(action, status="lost", reason=reason))
 
+    # -- practice digests (referralkit.outreach.digest has the crash model) ---------------
+
+    def _digests(
+        self,
+        due: Mapping[tuple[UUID, str], PlannedAction],
+        now: datetime,
+        report: SweepReport,
+    ) -> None:
+        store = self._store
+        groups: dict[tuple[str, date], list[tuple[Referral, PlannedAction]]] = {}
+        finished: set[str] = set()
+        for (referral_id, key), action in sorted(due.items(), key=lambda item: str(item[0])):
+            referral = store.get(referral_id)
+            period = date.fromisoformat(key.removeprefix("digest@"))
+            open_intent = read_digests(store.events(referral_id)).get(period, DigestLog()).open
+            if open_intent is not None:
+                if open_intent.key in finished:
+                    continue
+                members = self._joined(open_intent)
+                if members is not None:
+                    # Every member recorded its intent, so the message may have gone out:
+                    # the same message, with the same key, or "unknown" for a person.
+                    finished.add(open_intent.key)
+                    self._deliver(open_intent, members, now, report, resumed=True)
+                    continue
+                # Some member never joined, so the message was never sent: group again.
+            practice = referral.referring_practice
+            if practice is None or (practice.id or practice.npi) is None:
+                report.skipped.append(_report(action, status="skipped", reason="no_referrer"))
+                continue
+            group = (str(practice.id or practice.npi), period)
+            groups.setdefault(group, []).append((referral, action))
+        for (practice_key, period), grouped in groups.items():
+            self._form(practice_key, period, grouped, now, report)
+        for referral_id in {referral_id for referral_id, _ in due}:
+            referral = store.get(referral_id)
+            wanted = self._plan(referral, store.events(referral_id), now).next_action_at
+            if wanted != referral.next_action_at:
+                store.reschedule(referral, wanted)
+
+    def _joined(self, intent: DigestIntent) -> dict[UUID, DigestIntent] | None:
+        """Return every member's intent for *intent*'s group, or ``None`` if one lacks it."""
+        found: dict[UUID, DigestIntent] = {}
+        for member in intent.members:
+            log = read_digests(self._store.events(member)).get(intent.period)
+            joined = log.intent(intent.key) if log is not None else None
+            if joined is None:
+                return None
+            found[member] = joined
+        return found
+
+    def _form(
+        self,
+        practice_key: str,
+        period: date,
+        members: Sequence[tuple[Referral, PlannedAction]],
+        now: datetime,
+        report: SweepReport,
+    ) -> None:
+        updates = self.settings.policy.referrer_updates
+        parts: list[tuple[Referral, PlannedAction, tuple[tuple[int, str], ...], str]] = []
+        attempt = 1
+        for referral, action in sorted(members, key=lambda m: str(m[0].id)):
+            events = self._store.events(referral.id)
+            log = read_digests(events).get(period, DigestLog())
+            week = [
+                e
+                for e in milestone_events(referral, events, updates)
+                if digest_week(e.at) == period and e.seq not in log.covered
+            ]
+            if not week:
+                continue
+            items = tuple((e.seq, MILESTONES.get(e.kind, e.kind)) for e in week)
+            latest = week[-1].to_state or referral.status
+            parts.append((referral, action, items, latest.value))
+            attempt = max(attempt, len(log.failures) + 1)
+        if not parts:
+            return
+        ids = tuple(referral.id for referral, *_ in parts)
+        key = digest_key(practice_key, period, ids, attempt)
+        intents: dict[UUID, DigestIntent] = {}
+        for referral, action, items, state in parts:
+            intent = DigestIntent(
+                key=key,
+                practice=practice_key,
+                period=period,
+                members=ids,
+                attempt=attempt,
+                items=items,
+                status=state,
+                number=referral.referral_number,
+                at=now,
+            )
+            try:
+                self.desk.amend(
+                    referral.id,
+                    DIGEST_INTENT,
+                    actor=OUTREACH_ACTOR,
+                    update={},
+                    data=intent.data(),
+                    expected_version=referral.version,
+                )
+            except ConflictError:
+                # Not every member joined, so nothing is sent; the next sweep groups again.
+                report.skipped.append(_report(action, status="skipped", reason="conflict"))
+                return
+            intents[referral.id] = intent
+        self._deliver(intents[ids[0]], intents, now, report, resumed=False)
+
+    def _deliver(
+        self,
+        intent: DigestIntent,
+        members: Mapping[UUID, DigestIntent],
+        now: datetime,
+        report: SweepReport,
+        *,
+        resumed: bool,
+    ) -> None:
+        """Send a group's message (every member has its intent) and record the outcome."""
+        outcome: DigestOutcome = "sent"
+        reason: str | None = "resumed" if resumed else None
+        extra: dict[str, object] = {}
+        if resumed and "notification" in self.settings.non_deduping:
+            outcome, reason = "unknown", "crash_recovery"
+        else:
+            try:
+                receipt = self.desk.call(self._digest_request(intent, members))
+                extra = {"provider_ref": receipt.provider_ref, "duplicate": receipt.duplicate}
+            except ValueError:
+                outcome, reason = "failed", "no_destination"
+            except NoBackendError:
+                outcome, reason = "failed", "no_backend"
+            except AdapterError as exc:
+                outcome, reason = "failed", type(exc).__name__
+        task_id = None
+        if outcome != "sent":
+            task_id = self._digest_task(intent, now, outcome, reason or outcome)
+        for member in sorted(members):
+            log = read_digests(self._store.events(member)).get(intent.period, DigestLog())
+            recorded = log.intent(intent.key)
+            if recorded is not None and recorded.outcome is not None:
+                continue  # recorded before a crash
+            self.desk.amend(
+                member,
+                DIGEST_OUTCOME,
+                actor=OUTREACH_ACTOR,
+                update={},
+                data=outcome_data(intent, outcome, reason=reason, **extra),
+            )
+            entry = ActionReport(
+                referral_id=member,
+                key=f"digest@{intent.period.isoformat()}",
+                action="digest",
+                status=outcome,
+                reason=reason,
+                task_id=task_id,
+            )
+            (report.dispatched if outcome == "sent" else report.failed).append(entry)
+
+    def _digest_task(self, intent: DigestIntent, now: datetime, outcome: str, reason: str) -> UUID:
+        # One task for the group, on its first member: a person checks or sends the digest.
+        queue = self.settings.queue
+        task = HumanTask(
+            queue=queue,
+            title="Outreach: referrer.digest",
+            reason=f"referrer digest {intent.period.isoformat()} {outcome}: {reason}",
+            priority=TaskPriority.HIGH,
+            created_at=now,
+            due_at=now + self.settings.task_due,
+            rule_id=f"outreach:digest@{intent.period.isoformat()}",
+        )
+        self.desk.amend(
+            intent.members[0],
+            TASK_OPENED,
+            actor=OUTREACH_ACTOR,
+            update=lambda current: {"tasks": (*current.tasks, task)},
+            data={"task_id": str(task.id), "queue": queue, "digest": intent.key, "reason": reason},
+        )
+        return task.id
+
+    def _digest_request(
+        self, intent: DigestIntent, members: Mapping[UUID, DigestIntent]
+    ) -> PracticeUpdateRequest:
+        # Rebuilt from the recorded intents alone, so a re-send is the same message.
+        entries = tuple(
+            PracticeDigestEntry(
+                referral_id=member,
+                referral_number=members[member].number,
+                status=ReferralStatus(members[member].status),
+                milestones=tuple(code for _, code in members[member].items),
+            )
+            for member in sorted(members)
+        )
+        first = self._store.get(entries[0].referral_id)
+        request = PracticeUpdateRequest.for_referral(
+            first,
+            action=f"digest@{intent.period.isoformat()}",
+            attempt=intent.attempt,
+            status=entries[0].status,
+            milestone="weekly_digest",
+            milestones=[code for entry in entries for code in entry.milestones],
+        )
+        return request.model_copy(
+            update={
+                "idempotency_key": intent.key,
+                "referral_number": entries[0].referral_number,
+                "referrals": entries,
+            }
+        )
+
     # -- requests (minimum necessary) ----------------------------------------------------
 
     def _contributed(
@@ -487,14 +730,6 @@ class Dispatcher:
         # visit completed and closed before one sweep sends "visit completed", then "closed".
         history = self._store.events(referral.id)
         event = next((e for e in history if e.seq == action.event_seq), None)
-        digest: tuple[str, ...] = ()
-        if action.key.startswith("digest@"):
-            monday = date.fromisoformat(action.key.removeprefix("digest@"))
-            digest = tuple(
-                MILESTONES.get(e.kind, e.kind)
-                for e in milestone_events(referral, history, self.settings.policy.referrer_updates)
-                if digest_week(e.at) == monday and e.seq <= (action.event_seq or 0)
-            )
         if event is None:
             return PracticeUpdateRequest.for_referral(
                 referral, action=action.key, attempt=action.attempt
@@ -507,8 +742,7 @@ class Dispatcher:
             action=action.key,
             attempt=action.attempt,
             status=event.to_state or referral.status,
-            milestone="weekly_digest" if digest else MILESTONES.get(event.kind, event.kind),
-            milestones=digest,
+            milestone=MILESTONES.get(event.kind, event.kind),
             reason_code=reason if isinstance(reason, str) else None,
             appointment_at=datetime.fromisoformat(start) if isinstance(start, str) else None,
         )

@@ -26,7 +26,7 @@ Outcome = Literal["sent", "failed", "rejected", "unknown", "opened"]
 """``failed`` is transient (retried as a new attempt); every other outcome ends the step."""
 DONE_OUTCOMES: Final = frozenset({"sent", "rejected", "unknown", "opened"})
 
-ActionKind = Literal["contact", "fax_records", "task", "notify_referrer", "mark_lost"]
+ActionKind = Literal["contact", "fax_records", "task", "notify_referrer", "digest", "mark_lost"]
 PATIENT_CHANNELS: Final = frozenset({Channel.VOICE, Channel.SMS, Channel.EMAIL, Channel.LETTER})
 
 _EXTERNAL: Final = frozenset({"contact", "fax_records", "notify_referrer"})

@@ -33,6 +33,7 @@ from referralkit.model import (
     TaskPriority,
 )
 from referralkit.outreach.consent import earliest_allowed
+from referralkit.outreach.digest import DigestLog, read_digests
 from referralkit.outreach.ledger import (
     OutboxEntry,
     read_ledger,
@@ -696,19 +697,55 @@ def _referrer_updates(ctx: _Context, events: Sequence[Event]) -> None:
         return
     wanted = milestone_events(ctx.referral, events, updates)
     if updates.digest_for(ctx.referral.referring_practice):
-        # One message per week with that week's milestones, sent the next Monday: each event
-        # belongs to exactly one week, so each occurrence is in exactly one digest.
-        weeks: dict[date, list[Event]] = {}
-        for event in wanted:
-            weeks.setdefault(digest_week(event.at), []).append(event)
-        for monday, week in weeks.items():
-            due = datetime.combine(monday + timedelta(days=7), time(13), tzinfo=UTC)
-            _plan_update(ctx, f"digest@{monday.isoformat()}", "digest", week[-1], due)
+        _plan_digests(ctx, events, wanted)
         return
     for event in wanted:
         # One key per committed event: each occurrence of a milestone is sent once, however
         # many sweeps see it, and a crash between commit and send resumes the same key.
         _plan_update(ctx, f"update@{event.seq}", event.kind, event, event.at)
+
+
+def _plan_digests(ctx: _Context, events: Sequence[Event], wanted: Sequence[Event]) -> None:
+    # One digest per practice per week, sent the next Monday with every referral of the
+    # practice (referralkit.outreach.digest). Each milestone event belongs to one week and is
+    # planned until an intent naming it was sent, so each occurrence is in exactly one digest.
+    if ctx.referral.referring_practice is None:
+        if wanted:
+            ctx.skipped.append(Skipped("digest", "no_referrer"))
+        return
+    logs = read_digests(events)
+    weeks: dict[date, list[Event]] = {}
+    for event in wanted:
+        weeks.setdefault(digest_week(event.at), []).append(event)
+    retry = ctx.policy.retry
+    for monday, week in sorted(weeks.items()):
+        log = logs.get(monday, DigestLog())
+        pending = [e for e in week if e.seq not in log.covered]
+        failures = log.failures
+        if not pending or len(failures) >= retry.max_attempts:
+            continue
+        open_intent = log.open
+        if open_intent is not None:
+            not_before = max(open_intent.at + ctx.policy.in_flight_timeout, ctx.now)
+        else:
+            due = datetime.combine(monday + timedelta(days=7), time(13), tzinfo=UTC)
+            not_before = max(due, ctx.now)
+            if failures:
+                not_before = max(not_before, failures[-1] + retry.delay)
+        ctx.actions.append(
+            PlannedAction(
+                referral_id=ctx.referral.id,
+                key=f"digest@{monday.isoformat()}",
+                purpose="referrer_update",
+                step_id="digest",
+                attempt=len(failures) + 1,
+                action="digest",
+                not_before=not_before,
+                template="referrer.digest",
+                in_flight=open_intent is not None,
+                event_seq=pending[-1].seq,
+            )
+        )
 
 
 def _plan_update(ctx: _Context, key: str, step: str, event: Event, due: datetime) -> None:

@@ -78,6 +78,7 @@ if TYPE_CHECKING:  # the names as type checkers see them; at run time, __getattr
         LetterRequest,
         NotificationAdapter,
         PatientEmailRequest,
+        PracticeDigestEntry,
         PracticeUpdateRequest,
         StaffAlertRequest,
     )
@@ -116,6 +117,7 @@ __getattr__ = exports(
         "PatientEmailRequest": "referralkit.ports.notification",
         "PatientLookupRequest": "referralkit.ports.ehr",
         "PatientRecord": "referralkit.ports.ehr",
+        "PracticeDigestEntry": "referralkit.ports.notification",
         "PracticeUpdateRequest": "referralkit.ports.notification",
         "Receipt": "referralkit.ports.common",
         "RoutingRule": "referralkit.ports.contributions",
@@ -164,6 +166,7 @@ __all__ = [
     "PatientEmailRequest",
     "PatientLookupRequest",
     "PatientRecord",
+    "PracticeDigestEntry",
     "PracticeUpdateRequest",
     "Receipt",
     "RoutingRule",

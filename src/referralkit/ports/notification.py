@@ -23,6 +23,7 @@ from referralkit.model import (
 from referralkit.ports.common import (
     DocumentRef,
     Id,
+    Message,
     OutboundRequest,
     Receipt,
     Text,
@@ -33,6 +34,7 @@ __all__ = [
     "LetterRequest",
     "NotificationAdapter",
     "PatientEmailRequest",
+    "PracticeDigestEntry",
     "PracticeUpdateRequest",
     "StaffAlertRequest",
     "practice_destination",
@@ -80,6 +82,22 @@ def practice_destination(practice: Practice | None, *, ehr: bool = False) -> tup
     return Channel.FAX, practice.fax
 
 
+class PracticeDigestEntry(Message):
+    """One referral's part of a practice's weekly digest: its number and milestone codes.
+
+    Nothing more than a single practice update carries (no patient details).
+
+    :ivar status: the state the referral's latest listed milestone left it in.
+
+    .. versionadded:: 0.3
+    """
+
+    referral_id: UUID
+    referral_number: str | None = None
+    status: ReferralStatus
+    milestones: tuple[Id, ...]
+
+
 class PracticeUpdateRequest(OutboundRequest):
     """Tell the referring practice where its referral stands (closing the loop).
 
@@ -108,6 +126,13 @@ class PracticeUpdateRequest(OutboundRequest):
     milestones: tuple[Id, ...] = ()
     """A weekly digest's milestone codes, oldest first (*milestone* is then
     ``"weekly_digest"`` and the state, reason and appointment are the latest ones).
+
+    .. versionadded:: 0.3"""
+    referrals: tuple[PracticeDigestEntry, ...] = ()
+    """A practice digest's referrals, each with its milestone codes, in referral id order.
+    A digest covers every referral of the practice with milestones in the period: then
+    *referral_id*, *referral_number* and *status* are the first entry's and *milestones*
+    lists every entry's codes in order.
 
     .. versionadded:: 0.3"""
 
