@@ -23,6 +23,7 @@ from referralkit.model import Channel, ReferralStatus, TaskPriority
 from referralkit.ports import (
     Capability,
     PatientEmailRequest,
+    PracticeDigestEntry,
     PracticeUpdateRequest,
     StaffAlertRequest,
     idempotency_key,
@@ -262,6 +263,42 @@ def test_practice_update_by_email_and_not_by_fax(plain_server: Server):
     assert plain_server.recorder.messages[0][2]["Subject"] == "Referral R-7 status update"
     with pytest.raises(PermanentAdapterError, match="fax"):
         adapter.update_practice(update(Channel.FAX, "+12175550100"))
+
+
+def test_a_weekly_digest_lists_each_referral_and_its_milestones(plain_server: Server):
+    adapter = plain_adapter(plain_server)
+    other = UUID(int=9)
+    entries = (
+        PracticeDigestEntry(
+            referral_id=RID,
+            referral_number="R-7",
+            status=ReferralStatus.CLOSED,
+            milestones=("scheduled", "visit_completed"),
+        ),
+        PracticeDigestEntry(
+            referral_id=other, status=ReferralStatus.SCHEDULED, milestones=("scheduled",)
+        ),
+    )
+    adapter.update_practice(
+        PracticeUpdateRequest(
+            idempotency_key=idempotency_key(RID, "digest"),
+            referral_id=RID,
+            practice_name="Maple Family Medicine",
+            channel=Channel.EMAIL,
+            destination="front@maple.example",
+            referral_number="R-7",
+            status=ReferralStatus.CLOSED,
+            milestone="weekly_digest",
+            milestones=("scheduled", "visit_completed", "scheduled"),
+            referrals=entries,
+        )
+    )
+    [(_, to, message)] = plain_server.recorder.messages
+    assert to == ["front@maple.example"]
+    assert message["Subject"] == "Weekly referral update"
+    text = parts(message)["text/plain"]
+    assert "Referral R-7: scheduled, visit_completed (now closed)." in text
+    assert f"Referral {other}: scheduled (now scheduled)." in text
 
 
 @pytest.mark.parametrize(

@@ -128,6 +128,20 @@ class SmtpNotification:
                 adapter=self.name,
                 operation="update_practice",
             )
+        if request.referrals:
+            # A weekly digest: one line per referral, its milestones in order.
+            digest = [
+                f"Referral {e.referral_number or e.referral_id}: {', '.join(e.milestones)}"
+                f" (now {e.status.value})."
+                for e in request.referrals
+            ]
+            return self._send(
+                request.idempotency_key,
+                "update_practice",
+                [request.destination],
+                "Weekly referral update",
+                [f"This week's referral updates for {request.practice_name}:", *digest],
+            )
         number = request.referral_number or str(request.referral_id)
         lines = [
             f"Referral {number} for {request.practice_name}: {request.status.value}.",

@@ -257,8 +257,8 @@ class PracticeUpdates:
 
     milestones: frozenset[str] | None = None
     digest: bool = False
-    """One message a week (the week's milestones, sent the next Monday) instead of one per
-    milestone.
+    """One message a week instead of one per milestone: sent the next Monday, it lists every
+    referral of the practice with milestones that week (:mod:`referralkit.outreach.digest`).
 
     .. versionadded:: 0.3"""
 
