@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +28,7 @@ from referralkit import (
     ReferralDesk,
     ReferralStatus,
     Role,
+    SQLiteStore,
 )
 from referralkit.adapters.memory import InMemoryPlugin
 from referralkit.errors import InvalidTransitionError
@@ -35,6 +37,7 @@ from referralkit.outreach.dispatch import OutreachSettings
 from referralkit.outreach.policy import PracticeUpdates, ReferrerUpdates, default_policy
 from referralkit.plugins import Hooks, make_plugin_manager
 from referralkit.ports import PracticeUpdateRequest
+from referralkit.store import Store
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # a Monday
 DIGEST_DAY = datetime(2026, 3, 9, 13, 0, tzinfo=UTC)  # the next Monday, when digests go
@@ -66,7 +69,7 @@ def _settings(*practices: Practice) -> OutreachSettings:
 
 class World:
     def __init__(
-        self, store: MemoryStore | None = None, outreach: OutreachSettings | None = None
+        self, store: Store | None = None, outreach: OutreachSettings | None = None
     ) -> None:
         self.clock = ManualClock(T0)
         self.plugin = InMemoryPlugin.with_clock(self.clock, sleep=lambda _s: None)
@@ -128,8 +131,12 @@ def _week_of_three(world: World) -> tuple[Referral, Referral, Referral]:
     return first, second, third
 
 
-def test_one_digest_per_practice_lists_each_referral_and_its_milestones() -> None:
-    world = World()
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_one_digest_per_practice_lists_each_referral_and_its_milestones(
+    backend: str, tmp_path: Path
+) -> None:
+    # On SQLite too: the intents and outcomes are read back from stored events.
+    world = World(SQLiteStore(tmp_path / "digest.db") if backend == "sqlite" else None)
     first, second, third = _week_of_three(world)
     world.sweep_until(DIGEST_DAY - timedelta(hours=1))
     assert world.updates() == []  # nothing before the week is over
@@ -294,7 +301,7 @@ STEPS = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(STEPS)
 def test_each_practice_milestone_occurrence_is_sent_at_most_once_with_digests(
     steps: list[tuple[str, int]],
@@ -314,8 +321,11 @@ def test_each_practice_milestone_occurrence_is_sent_at_most_once_with_digests(
             if step == "sweep":
                 desk.sweep(routing=False)
             elif step == "advance":
-                world.clock.advance(days=2)
+                # Hours to a week, so digest days (and crashes on them) come up often.
+                world.clock.advance(hours=(5, 30, 7 * 24)[which])
             elif step == "crash":
+                # On the next digest day, when a digest may be what the vendor gets.
+                world.clock.set(_next_digest_day(world.clock.now()))
                 crash_after_send(world, original)
             elif step == "rebook" and referral.status is ReferralStatus.READY_TO_SCHEDULE:
                 desk.record_booking(
@@ -366,6 +376,12 @@ def test_each_practice_milestone_occurrence_is_sent_at_most_once_with_digests(
         # Nothing of a finished week is left unsent (never lost).
         milestones = [e for e in history if e.kind in MILESTONE_CODES]
         assert {e.seq for e in milestones} <= set(seqs)
+
+
+def _next_digest_day(now: datetime) -> datetime:
+    monday = now.date() + timedelta(days=(7 - now.weekday()) % 7)
+    at = datetime.combine(monday, time(13), tzinfo=UTC)
+    return at if at >= now else at + timedelta(days=7)
 
 
 def crash_after_send(world: World, original: Any) -> None:
