@@ -263,6 +263,28 @@ def test_a_group_a_member_never_joined_is_formed_again_and_sent_once() -> None:
     }
 
 
+def test_a_referral_another_sweeper_holds_goes_in_a_later_digest_never_in_two() -> None:
+    world = World()
+    first, second, _ = _week_of_three(world)
+    world.sweep_until(DIGEST_DAY - timedelta(hours=1))
+    world.clock.set(DIGEST_DAY)
+    store = world.desk.store
+    assert isinstance(store, MemoryStore)
+    # Another worker holds one of Maple's referrals while this one sweeps.
+    claimed = store.claim_due(DIGEST_DAY, worker="other", lease=timedelta(minutes=10))
+    held = next(r for r in claimed if r.id in (first.id, second.id))
+    for other in claimed:
+        if other.id != held.id:
+            store.release(other.id, worker="other")
+    world.desk.sweep(routing=False)
+    store.release(held.id, worker="other")
+    world.sweep_until(DIGEST_DAY + timedelta(days=2))
+    maple = [u for u in world.updates() if u.destination == MAPLE.fax]
+    assert [set(_listed(u)) for u in maple] == [{first.id, second.id} - {held.id}, {held.id}]
+    listed = {k: v for u in maple for k, v in _listed(u).items()}
+    assert listed == {first.id: ("scheduled", "visit_completed"), second.id: ("scheduled",)}
+
+
 def test_a_digest_groups_only_the_referrals_of_the_desk_tenant() -> None:
     shared = MemoryStore(tenant="clinic-a")
     world = World(shared)
