@@ -8,6 +8,7 @@ transaction: the referral update carries its expected version, so a stale write 
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,7 +36,7 @@ from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import Referral, ReferralStatus, TaskPriority, TaskStatus
-from referralkit.store import Events, check_change, checked_batches
+from referralkit.store import Backlog, Events, check_change, checked_batches
 from referralkit.tasks.index import URGENCY, QueueCounts, TaskQuery, TaskRow, task_rows
 
 try:
@@ -45,6 +46,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("PostgresStore needs psycopg: pip install 'referralkit[postgres]'") from exc
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+_log = logging.getLogger("referralkit.store")
 
 _URGENCY_SQL: Final = (
     "CASE {0} WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
@@ -181,22 +184,9 @@ class PostgresStore:
             raise ValueError("schema must be a lower-case SQL identifier")
         self._schema = schema
         self._lock = threading.RLock()
-        malformed = False
-        try:
-            # Autocommit: every write opens an explicit transaction() block, which would
-            # otherwise nest as a savepoint inside an implicit, never-committed transaction.
-            self._conn = psycopg.connect(
-                conninfo, connect_timeout=connect_timeout, autocommit=True
-            )
-        except psycopg.OperationalError as exc:
-            # libpq messages name host and port, never referral data.
-            raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
-        except psycopg.ProgrammingError:
-            # A malformed connection string; its text may hold a password, so it is not
-            # repeated, and the error is raised outside the handler (no chain to it).
-            malformed = True
-        if malformed:
-            raise StoreURLError("malformed PostgreSQL connection string")
+        self._conninfo = conninfo
+        self._connect_timeout = connect_timeout
+        self._conn = self._connect()
         try:
             if schema is not None:
                 self._conn.execute(
@@ -207,6 +197,38 @@ class PostgresStore:
         except BaseException:
             self._conn.close()
             raise
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        malformed = False
+        try:
+            # Autocommit: every write opens an explicit transaction() block, which would
+            # otherwise nest as a savepoint inside an implicit, never-committed transaction.
+            return psycopg.connect(
+                self._conninfo, connect_timeout=self._connect_timeout, autocommit=True
+            )
+        except psycopg.OperationalError as exc:
+            # libpq messages name host and port, never referral data.
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+        except psycopg.ProgrammingError:
+            # A malformed connection string; its text may hold a password, so it is not
+            # repeated, and the error is raised outside the handler (no chain to it).
+            malformed = True
+        if malformed:
+            raise StoreURLError("malformed PostgreSQL connection string")
+        raise AssertionError("unreachable")  # pragma: no cover - every branch returns or raises
+
+    def _reconnect_if_lost(self) -> bool:
+        # Called with the lock held after an OperationalError. A server restart (or an
+        # administrator's pg_terminate_backend) closes the connection; the transaction that
+        # was open died with it, so nothing of it was written. Open a new one for the next call.
+        if not (self._conn.closed or self._conn.broken):
+            return False
+        conn = self._connect()
+        if self._schema is not None:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
+        self._conn = conn
+        _log.warning("PostgreSQL connection lost; reconnected")
+        return True
 
     def _migrate(self) -> None:
         with self._transaction() as conn:
@@ -253,16 +275,29 @@ class PostgresStore:
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
         with self._lock:
+            if self._conn.closed or self._conn.broken:
+                self._reconnect_if_lost()
             try:
                 with self._conn.transaction():
                     yield self._conn
             except psycopg.errors.UniqueViolation:
                 raise
             except psycopg.OperationalError as exc:
+                # Not retried here: a write whose commit was cut off may or may not have
+                # landed. The caller's retry re-reads, and its version check decides.
+                self._reconnect_if_lost()
                 raise StoreError(f"PostgreSQL write failed: {type(exc).__name__}") from exc
 
     def _read(self, fn: Callable[[psycopg.Connection[Any]], _T]) -> _T:
         with self._lock:
+            if self._conn.closed or self._conn.broken:
+                self._reconnect_if_lost()
+            try:
+                return fn(self._conn)
+            except psycopg.OperationalError as exc:
+                if not self._reconnect_if_lost():
+                    raise StoreError(f"PostgreSQL read failed: {type(exc).__name__}") from exc
+            # A read changes nothing: after a reconnect it is simply asked again, once.
             try:
                 return fn(self._conn)
             except psycopg.OperationalError as exc:
@@ -595,6 +630,56 @@ class PostgresStore:
                 (ids,),
             ).fetchall()
         return [decode_referral(key, body) for key, body in rows]
+
+    def claim(
+        self, referral_id: UUID, now: datetime, *, worker: str, lease: timedelta
+    ) -> Referral | None:
+        """Lease the referral to *worker* if it is due and no live lease holds it.
+
+        The row lock (``FOR UPDATE SKIP LOCKED``) and the conditional upsert are the same as
+        :meth:`claim_due`'s: of two workers claiming one referral, one gets it.
+        """
+        with self._transaction() as conn:
+            row = conn.execute(
+                "WITH due AS ("
+                " SELECT r.id FROM referralkit_referrals r WHERE r.id = %(id)s"
+                " AND r.next_action_at IS NOT NULL AND r.next_action_at <= %(now)s"
+                " FOR UPDATE OF r SKIP LOCKED)"
+                " INSERT INTO referralkit_leases (referral_id, worker, expires_at)"
+                " SELECT id, %(worker)s, %(until)s FROM due"
+                " ON CONFLICT (referral_id) DO UPDATE"
+                " SET worker = EXCLUDED.worker, expires_at = EXCLUDED.expires_at"
+                " WHERE referralkit_leases.expires_at <= %(now)s"
+                " RETURNING referral_id",
+                {"id": referral_id, "now": now, "worker": worker, "until": now + lease},
+            ).fetchone()
+            if row is None:
+                return None
+            body = conn.execute(
+                "SELECT body::text FROM referralkit_referrals WHERE id = %s", (referral_id,)
+            ).fetchone()
+        return None if body is None else decode_referral(referral_id, body[0])
+
+    def backlog(self, now: datetime) -> Backlog:
+        """Return the due-work and lease figures at *now* (from the due index)."""
+
+        def read(c: psycopg.Connection[Any]) -> tuple[Any, Any]:
+            due = c.execute(
+                "SELECT COUNT(*), MIN(next_action_at) FROM referralkit_referrals"
+                " WHERE next_action_at IS NOT NULL AND next_action_at <= %s",
+                (now,),
+            ).fetchone()
+            leases = c.execute(
+                "SELECT COUNT(*) FILTER (WHERE expires_at > %(now)s),"
+                " COUNT(*) FILTER (WHERE expires_at <= %(now)s) FROM referralkit_leases",
+                {"now": now},
+            ).fetchone()
+            return due, leases
+
+        (due, oldest), (live, expired) = self._read(read)
+        return Backlog(
+            due=int(due), oldest_due=oldest, leases_live=int(live), leases_expired=int(expired)
+        )
 
     def release(self, referral_id: UUID, *, worker: str) -> bool:
         """End *worker*'s lease on the referral; ``False`` if it held none."""
