@@ -226,6 +226,14 @@ class WorkerStore(LeasingStore, Protocol):
         """Return the due-work and lease figures at *now* (counted by the due index)."""
         ...
 
+    def abandoned(self, now: datetime, *, limit: int = 100) -> list[UUID]:
+        """Return up to *limit* referrals whose lease expired unreleased (its worker died).
+
+        Oldest expiry first. A job engine re-enqueues these ahead of fresh work, so work a
+        dead worker held waits one lease period, not behind the whole backlog.
+        """
+        ...
+
 
 @runtime_checkable
 class RoutingStore(Store, Protocol):

@@ -681,6 +681,17 @@ class PostgresStore:
             due=int(due), oldest_due=oldest, leases_live=int(live), leases_expired=int(expired)
         )
 
+    def abandoned(self, now: datetime, *, limit: int = 100) -> list[UUID]:
+        """Return referrals whose lease expired unreleased, oldest expiry first."""
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT referral_id FROM referralkit_leases WHERE expires_at <= %s"
+                " ORDER BY expires_at, referral_id LIMIT %s",
+                (now, limit),
+            ).fetchall()
+        )
+        return [UUID(str(key)) for (key,) in rows]
+
     def release(self, referral_id: UUID, *, worker: str) -> bool:
         """End *worker*'s lease on the referral; ``False`` if it held none."""
         with self._transaction() as conn:

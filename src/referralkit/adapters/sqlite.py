@@ -624,6 +624,17 @@ class SQLiteStore:
             leases_expired=int(expired or 0),
         )
 
+    def abandoned(self, now: datetime, *, limit: int = 100) -> list[UUID]:
+        """Return referrals whose lease expired unreleased, oldest expiry first."""
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT referral_id FROM leases WHERE expires_at <= ?"
+                " ORDER BY expires_at, referral_id LIMIT ?",
+                (_micros(now), limit),
+            ).fetchall()
+        )
+        return [UUID(key) for (key,) in rows]
+
     def release(self, referral_id: UUID, *, worker: str) -> bool:
         """End *worker*'s lease on the referral; ``False`` if it held none."""
         with self._transaction() as conn:

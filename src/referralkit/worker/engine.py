@@ -116,6 +116,9 @@ class WorkerSettings:
     :ivar shutdown_timeout: seconds SIGTERM waits for running jobs before cancelling them.
     :ivar fetch_interval: seconds between polls when ``LISTEN/NOTIFY`` brings nothing.
     :ivar max_attempts: tries of a dispatch job that failed on the database (``StoreError``).
+    :ivar schedule_limit: due referrals one tick looks at (oldest first): at most this many
+        dispatch jobs wait at once, so a referral whose worker died is never stuck behind a
+        long queue. Keep it above what the fleet dispatches in one tick.
 
     .. versionadded:: 0.4
     """
@@ -129,6 +132,7 @@ class WorkerSettings:
     shutdown_timeout: float = 60.0
     fetch_interval: float = 5.0
     max_attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    schedule_limit: int = attrs.field(default=2000, validator=attrs.validators.ge(1))
 
     def job_conninfo(self) -> str:
         """Return the connection string for the job tables (the store's schema first)."""
@@ -173,11 +177,11 @@ def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastina
     def dispatch(referral_id: str) -> None:
         run_dispatch(desks.get(), UUID(referral_id))
 
-    def enqueue(referral_id: UUID) -> bool:
+    def enqueue(referral_id: UUID, urgent: bool) -> bool:
         try:
-            dispatch.configure(queueing_lock=f"{DISPATCH_TASK}:{referral_id}").defer(
-                referral_id=str(referral_id)
-            )
+            dispatch.configure(
+                queueing_lock=f"{DISPATCH_TASK}:{referral_id}", priority=1 if urgent else 0
+            ).defer(referral_id=str(referral_id))
         except job_errors.AlreadyEnqueued:
             return False
         return True
@@ -186,7 +190,7 @@ def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastina
     @app.task(name=SCHEDULE_TASK, queue=settings.queue, queueing_lock=SCHEDULE_TASK)
     def schedule(timestamp: int) -> None:
         current = desks.get()
-        schedule_due(current.store, current.clock.now(), enqueue)
+        schedule_due(current.store, current.clock.now(), enqueue, limit=settings.schedule_limit)
 
     @app.periodic(cron=f"* * * * * */{settings.routing_every}", periodic_id="routing")
     @app.task(name=ROUTING_TASK, queue=settings.queue, queueing_lock=ROUTING_TASK)

@@ -27,7 +27,7 @@ from uuid import UUID
 import attrs
 
 from referralkit.outreach.dispatch import SweepReport
-from referralkit.store import Store
+from referralkit.store import Store, WorkerStore
 
 __all__ = [
     "RoutingDesk",
@@ -74,11 +74,13 @@ class ScheduleReport:
     :ivar due: due referrals seen.
     :ivar enqueued: jobs enqueued for them.
     :ivar already: referrals whose job was already waiting (the engine refused a second).
+    :ivar abandoned: referrals whose lease expired unreleased, enqueued as urgent.
     """
 
     due: int = 0
     enqueued: int = 0
     already: int = 0
+    abandoned: int = 0
 
 
 def due_referral_ids(store: Store, now: datetime, *, page_size: int = 500) -> Iterator[UUID]:
@@ -103,30 +105,42 @@ def due_referral_ids(store: Store, now: datetime, *, page_size: int = 500) -> It
 def schedule_due(
     store: Store,
     now: datetime,
-    enqueue: Callable[[UUID], bool],
+    enqueue: Callable[[UUID, bool], bool],
     *,
     limit: int | None = None,
 ) -> ScheduleReport:
     """Enqueue a dispatch job for each referral due at *now* (the schedule and reconcile tick).
 
-    :param enqueue: the engine's enqueue for one referral id; returns ``False`` when a job for
-        it is already waiting (procrastinate's queueing lock, a Celery/Dramatiq dedupe key).
-        Enqueuing twice is safe all the same: the second job finds nothing to do.
-    :param limit: enqueue at most this many (the oldest due first); the rest wait a tick.
+    Referrals whose lease expired unreleased (their worker died mid-job) go first, marked
+    urgent; then the due referrals, oldest due first.
+
+    :param enqueue: the engine's enqueue of one referral id, given whether it is urgent (the
+        engine runs urgent jobs first); returns ``False`` when a job for it is already waiting
+        (procrastinate's queueing lock, a Celery/Dramatiq dedupe key). Enqueuing twice is safe
+        all the same: the second job finds nothing to do.
+    :param limit: look at most at this many due referrals (the oldest); the rest wait a tick.
     """
     due = enqueued = already = 0
+    abandoned = store.abandoned(now, limit=limit or 100) if isinstance(store, WorkerStore) else []
+    for referral_id in abandoned:
+        if enqueue(referral_id, True):
+            enqueued += 1
+    urgent = set(abandoned)
     for referral_id in due_referral_ids(store, now):
         if limit is not None and due >= limit:
             break
         due += 1
-        if enqueue(referral_id):
+        if referral_id in urgent:
+            continue
+        if enqueue(referral_id, False):
             enqueued += 1
         else:
             already += 1
-    report = ScheduleReport(due=due, enqueued=enqueued, already=already)
+    report = ScheduleReport(due=due, enqueued=enqueued, already=already, abandoned=len(abandoned))
     _log.info(
-        "worker schedule: %s due, %s enqueued, %s already waiting",
+        "worker schedule: %s due, %s abandoned, %s enqueued, %s already waiting",
         due,
+        len(abandoned),
         enqueued,
         already,
         extra={"referralkit": {"operation": "worker_schedule", **attrs.asdict(report)}},

@@ -261,6 +261,14 @@ class MemoryStore:
                 leases_expired=len(self._leases) - live,
             )
 
+    def abandoned(self, now: datetime, *, limit: int = 100) -> list[UUID]:
+        """Return referrals whose lease expired unreleased, oldest expiry first."""
+        with self._lock:
+            expired = sorted(
+                (until, key) for key, (_, until) in self._leases.items() if until <= now
+            )
+        return [key for _, key in expired[:limit]]
+
     def release(self, referral_id: UUID, *, worker: str) -> bool:
         """End *worker*'s lease on the referral; ``False`` if it held none."""
         with self._lock:
