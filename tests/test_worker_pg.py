@@ -142,12 +142,14 @@ def _fleet_run(schema: str, *, processes: int, actions: int, timeout: float) -> 
         ).fetchone()[0]
         assert leftover == 0
         _assert_each_action_sent_once(desk, ids, conn, {victim.pid})
-        # The victim's referrals were re-claimed within two lease periods of the kill.
+        # The victim's referrals were re-claimed within two lease periods of the kill: the
+        # first change after it (queueing the action, or claiming the interrupted one) is the
+        # new holder's.
         kill_sim = fleet.sim_time(epoch, killed_at)
         for referral_id in held:
             events = desk.history(uuid.UUID(referral_id))
-            done = max(e.at for e in events if e.kind == "action_sent")
-            assert done - kill_sim <= timedelta(seconds=2 * LEASE), referral_id
+            reclaimed = min(e.at for e in events if e.at > kill_sim)
+            assert reclaimed - kill_sim <= timedelta(seconds=2 * LEASE), referral_id
     finally:
         for worker in workers:
             if worker.poll() is None:

@@ -143,7 +143,7 @@ def fleet_desk(dsn: str, schema: str, *, epoch: float, lease: float, latency: fl
     vendor = make_conninfo(settings.job_conninfo(), application_name="fleet_vendor")
     plugin.telephony = LoggedTelephony(clock=clock, conninfo=vendor, latency=latency)
     return ReferralDesk(
-        store=PostgresStore(dsn, schema=schema),
+        store=PostgresStore(dsn, schema=schema, pool_size=2),
         clock=clock,
         hooks=Hooks(make_plugin_manager([plugin], load_entrypoints=False)),
         retrying=RetryPolicy.no_wait(2),

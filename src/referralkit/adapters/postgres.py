@@ -167,8 +167,14 @@ class PostgresStore:
     :param connect_timeout: seconds to wait for the server.
     :param keyring: the host's sealing keys: every write seals the row with the current key
         (:mod:`referralkit.integrity`). Without one rows are written unsealed.
+    :param pool_size: keep a pool of up to this many connections (``psycopg_pool``, extra
+        ``referralkit[worker]``), so threads sharing the store (a worker's jobs) use the
+        database side by side; ``None`` (the default) shares one connection under a lock.
+        Pooled connections are checked before use and replaced after a server restart.
     :raises StoreError: the server cannot be reached.
     :raises NotAReferralkitDatabaseError: the schema was written by a newer release.
+
+    .. versionchanged:: 0.4 *pool_size*; reconnects after a lost connection.
     """
 
     def __init__(
@@ -178,6 +184,7 @@ class PostgresStore:
         schema: str | None = None,
         connect_timeout: int = 5,
         keyring: Keyring | None = None,
+        pool_size: int | None = None,
     ) -> None:
         self.keyring = keyring
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
@@ -187,6 +194,7 @@ class PostgresStore:
         self._conninfo = conninfo
         self._connect_timeout = connect_timeout
         self._conn = self._connect()
+        self._pool: Any = None
         try:
             if schema is not None:
                 self._conn.execute(
@@ -194,9 +202,43 @@ class PostgresStore:
                 )
                 self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
             self._migrate()
+            if pool_size is not None:
+                self._pool = self._open_pool(pool_size)
         except BaseException:
             self._conn.close()
             raise
+
+    def _open_pool(self, size: int) -> Any:
+        try:
+            from psycopg_pool import ConnectionPool
+        except ImportError as exc:  # pragma: no cover - exercised only without the extra
+            raise ImportError(
+                "a pooled PostgresStore needs psycopg_pool: pip install 'referralkit[worker]'"
+            ) from exc
+        schema = self._schema
+
+        def configure(conn: psycopg.Connection[Any]) -> None:
+            if schema is not None:
+                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+
+        pool = ConnectionPool(
+            self._conninfo,
+            min_size=1,
+            max_size=max(size, 1),
+            kwargs={"autocommit": True, "connect_timeout": self._connect_timeout},
+            configure=configure,
+            check=ConnectionPool.check_connection,
+            open=False,
+            name="referralkit",
+        )
+        try:
+            pool.open(wait=True, timeout=float(self._connect_timeout))
+        except psycopg.OperationalError as exc:
+            pool.close()
+            raise StoreError(f"cannot connect to PostgreSQL: {type(exc).__name__}") from exc
+        # The pool serves every call from now on; the migration connection is not needed.
+        self._conn.close()
+        return pool
 
     def _connect(self) -> psycopg.Connection[Any]:
         malformed = False
@@ -274,6 +316,16 @@ class PostgresStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        if self._pool is not None:
+            try:
+                with self._pool.connection() as conn, conn.transaction():
+                    yield conn
+            except psycopg.errors.UniqueViolation:
+                raise
+            except psycopg.OperationalError as exc:
+                # A broken connection goes back to the pool, which discards it.
+                raise StoreError(f"PostgreSQL write failed: {type(exc).__name__}") from exc
+            return
         with self._lock:
             if self._conn.closed or self._conn.broken:
                 self._reconnect_if_lost()
@@ -289,6 +341,8 @@ class PostgresStore:
                 raise StoreError(f"PostgreSQL write failed: {type(exc).__name__}") from exc
 
     def _read(self, fn: Callable[[psycopg.Connection[Any]], _T]) -> _T:
+        if self._pool is not None:
+            return self._pooled_read(self._pool, fn)
         with self._lock:
             if self._conn.closed or self._conn.broken:
                 self._reconnect_if_lost()
@@ -302,6 +356,17 @@ class PostgresStore:
                 return fn(self._conn)
             except psycopg.OperationalError as exc:
                 raise StoreError(f"PostgreSQL read failed: {type(exc).__name__}") from exc
+
+    @staticmethod
+    def _pooled_read(pool: Any, fn: Callable[[psycopg.Connection[Any]], _T]) -> _T:
+        failure = ""
+        for _ in range(2):  # a read cut off by a lost connection is asked again, once
+            try:
+                with pool.connection() as conn:
+                    return fn(conn)
+            except psycopg.OperationalError as exc:
+                failure = type(exc).__name__
+        raise StoreError(f"PostgreSQL read failed: {failure}")
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -784,7 +849,9 @@ class PostgresStore:
         }
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (or the pool)."""
+        if self._pool is not None:
+            self._pool.close()
         with self._lock:
             self._conn.close()
 

@@ -69,6 +69,8 @@ SCHEDULE_TASK: Final = "referralkit.schedule"
 """The periodic task that enqueues a dispatch job per due referral (and reconciles)."""
 ROUTING_TASK: Final = "referralkit.routing"
 """The periodic task that runs the routing and task sweeps."""
+_TICK: Final = 10  # job priorities: procrastinate runs higher first
+_URGENT: Final = 5
 
 
 class Desk(Protocol):
@@ -178,21 +180,39 @@ def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastina
         run_dispatch(desks.get(), UUID(referral_id))
 
     def enqueue(referral_id: UUID, urgent: bool) -> bool:
+        lock = f"{DISPATCH_TASK}:{referral_id}"
+        deferrer = dispatch.configure(queueing_lock=lock, priority=_URGENT if urgent else 0)
         try:
-            dispatch.configure(
-                queueing_lock=f"{DISPATCH_TASK}:{referral_id}", priority=1 if urgent else 0
-            ).defer(referral_id=str(referral_id))
+            deferrer.defer(referral_id=str(referral_id))
+        except job_errors.AlreadyEnqueued:
+            if not urgent:
+                return False
+        else:
+            return True
+        # A dead worker's referral whose job already waits at the back of the queue (enqueued
+        # while the lease still held): replace that job with an urgent one.
+        for waiting in app.job_manager.list_jobs(queueing_lock=lock, status="todo"):
+            if waiting.id is not None:
+                app.job_manager.cancel_job_by_id(waiting.id, delete_job=True)
+        try:
+            deferrer.defer(referral_id=str(referral_id))
         except job_errors.AlreadyEnqueued:
             return False
         return True
 
-    @app.periodic(cron=f"* * * * * */{settings.schedule_every}", periodic_id="schedule")
+    # The ticks outrank dispatch jobs: behind a long queue they would come too late to hand
+    # a dead worker's referrals on.
+    @app.periodic(
+        cron=f"* * * * * */{settings.schedule_every}", periodic_id="schedule", priority=_TICK
+    )
     @app.task(name=SCHEDULE_TASK, queue=settings.queue, queueing_lock=SCHEDULE_TASK)
     def schedule(timestamp: int) -> None:
         current = desks.get()
         schedule_due(current.store, current.clock.now(), enqueue, limit=settings.schedule_limit)
 
-    @app.periodic(cron=f"* * * * * */{settings.routing_every}", periodic_id="routing")
+    @app.periodic(
+        cron=f"* * * * * */{settings.routing_every}", periodic_id="routing", priority=_TICK
+    )
     @app.task(name=ROUTING_TASK, queue=settings.queue, queueing_lock=ROUTING_TASK)
     def routing(timestamp: int) -> None:
         run_routing(desks.get())
