@@ -608,6 +608,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         next_routing_at as next_routing_at,
     )
     from referralkit.store import (
+        Backlog as Backlog,
+    )
+    from referralkit.store import (
         LeasingStore as LeasingStore,
     )
     from referralkit.store import (
@@ -618,6 +621,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.store import (
         Store as Store,
+    )
+    from referralkit.store import (
+        WorkerStore as WorkerStore,
     )
     from referralkit.tasks import (
         Continuity as Continuity,
@@ -675,6 +681,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "AppointmentStatus": "referralkit.model",
     "Authorization": "referralkit.model",
     "AuthorizationStatus": "referralkit.model",
+    "Backlog": "referralkit.store",
     "Batch": "referralkit.desk.unit_of_work",
     "BoundedPattern": "referralkit.intake.patterns",
     "BusinessCalendar": "referralkit.calendar",
@@ -851,6 +858,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "VisitText": "referralkit.calls",
     "WebhookSignatureError": "referralkit.errors",
     "WeekdayCalendar": "referralkit.calendar",
+    "WorkerStore": "referralkit.store",
     "allowed_triggers": "referralkit.lifecycle",
     "amended": "referralkit.lifecycle",
     "answer_visit_preparation": "referralkit.calls",
