@@ -191,9 +191,12 @@ def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastina
             return True
         # A dead worker's referral whose job already waits at the back of the queue (enqueued
         # while the lease still held): replace that job with an urgent one.
-        for waiting in app.job_manager.list_jobs(queueing_lock=lock, status="todo"):
-            if waiting.id is not None:
-                app.job_manager.cancel_job_by_id(waiting.id, delete_job=True)
+        waiting = app.job_manager.list_jobs(queueing_lock=lock, status="todo")
+        if all(job.priority >= _URGENT for job in waiting):
+            return False  # already urgent
+        for job in waiting:
+            if job.id is not None:
+                app.job_manager.cancel_job_by_id(job.id, delete_job=True)
         try:
             deferrer.defer(referral_id=str(referral_id))
         except job_errors.AlreadyEnqueued:
@@ -234,15 +237,15 @@ def run_worker(
         settings.concurrency,
         settings.schedule_every,
     )
-    with app.open():
-        app.run_worker(
-            queues=[settings.queue],
-            name=name,
-            concurrency=settings.concurrency,
-            shutdown_graceful_timeout=settings.shutdown_timeout,
-            fetch_job_polling_interval=settings.fetch_interval,
-            delete_jobs="successful",
-        )
+    # run_worker opens the app's async pool and closes it when the worker stops.
+    app.run_worker(
+        queues=[settings.queue],
+        name=name,
+        concurrency=settings.concurrency,
+        shutdown_graceful_timeout=settings.shutdown_timeout,
+        fetch_job_polling_interval=settings.fetch_interval,
+        delete_jobs="successful",
+    )
     _log.info("worker stopped")
 
 
