@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Final, Protocol
 from uuid import UUID
@@ -210,17 +211,40 @@ def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastina
     )
     @app.task(name=SCHEDULE_TASK, queue=settings.queue, queueing_lock=SCHEDULE_TASK)
     def schedule(timestamp: int) -> None:
-        current = desks.get()
-        schedule_due(current.store, current.clock.now(), enqueue, limit=settings.schedule_limit)
+        with _alone(settings, SCHEDULE_TASK) as alone:
+            if alone:
+                current = desks.get()
+                schedule_due(
+                    current.store, current.clock.now(), enqueue, limit=settings.schedule_limit
+                )
 
     @app.periodic(
         cron=f"* * * * * */{settings.routing_every}", periodic_id="routing", priority=_TICK
     )
     @app.task(name=ROUTING_TASK, queue=settings.queue, queueing_lock=ROUTING_TASK)
     def routing(timestamp: int) -> None:
-        run_routing(desks.get())
+        with _alone(settings, ROUTING_TASK) as alone:
+            if alone:
+                run_routing(desks.get())
 
     return app
+
+
+@contextmanager
+def _alone(settings: WorkerSettings, name: str) -> Iterator[bool]:
+    # One tick of a kind at a time across the fleet: a slow tick must not pile up behind
+    # itself and take every worker's slots. A session advisory lock, not procrastinate's job
+    # lock: it dies with a killed worker's connection instead of blocking every later tick.
+    import psycopg
+
+    with psycopg.connect(settings.job_conninfo(), autocommit=True) as conn:
+        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (name,)).fetchone()
+        alone = bool(row and row[0])
+        try:
+            yield alone
+        finally:
+            if alone:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
 
 
 def run_worker(
