@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, Final, Protocol
 from uuid import UUID
@@ -180,20 +180,13 @@ def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastina
     def dispatch(referral_id: str) -> None:
         run_dispatch(desks.get(), UUID(referral_id))
 
-    def enqueue(referral_id: UUID, urgent: bool) -> bool:
+    def replace_with_urgent(referral_id: UUID) -> bool:
         lock = f"{DISPATCH_TASK}:{referral_id}"
-        deferrer = dispatch.configure(queueing_lock=lock, priority=_URGENT if urgent else 0)
-        try:
-            deferrer.defer(referral_id=str(referral_id))
-        except job_errors.AlreadyEnqueued:
-            if not urgent:
-                return False
-        else:
-            return True
+        deferrer = dispatch.configure(queueing_lock=lock, priority=_URGENT)
         # A dead worker's referral whose job already waits at the back of the queue (enqueued
-        # while the lease still held): replace that job with an urgent one.
+        # while the lease still held): that job is replaced by an urgent one.
         waiting = app.job_manager.list_jobs(queueing_lock=lock, status="todo")
-        if all(job.priority >= _URGENT for job in waiting):
+        if waiting and all(job.priority >= _URGENT for job in waiting):
             return False  # already urgent
         for job in waiting:
             if job.id is not None:
@@ -204,6 +197,36 @@ def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastina
             return False
         return True
 
+    def tick(now_desk: Desk) -> None:
+        # One query for the jobs already waiting and one insert for the new ones: a tick
+        # costs two round trips, not one per due referral.
+        waiting = {
+            job.queueing_lock
+            for job in app.job_manager.list_jobs(task=DISPATCH_TASK, status="todo")
+        }
+        fresh: list[Any] = []
+
+        def enqueue(referral_id: UUID, urgent: bool) -> bool:
+            if urgent:
+                return replace_with_urgent(referral_id)
+            lock = f"{DISPATCH_TASK}:{referral_id}"
+            if lock in waiting:
+                return False
+            deferrer = dispatch.configure(queueing_lock=lock)
+            fresh.append(deferrer.make_new_job(referral_id=str(referral_id)))
+            return True
+
+        schedule_due(now_desk.store, now_desk.clock.now(), enqueue, limit=settings.schedule_limit)
+        if not fresh:
+            return
+        try:
+            app.job_manager.batch_defer_jobs(jobs=fresh)
+        except job_errors.AlreadyEnqueued:
+            # Raced by a job enqueued since the query: defer one by one, skipping it.
+            for job in fresh:
+                with suppress(job_errors.AlreadyEnqueued):
+                    app.job_manager.defer_job(job=job)
+
     # The ticks outrank dispatch jobs: behind a long queue they would come too late to hand
     # a dead worker's referrals on.
     @app.periodic(
@@ -213,10 +236,7 @@ def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastina
     def schedule(timestamp: int) -> None:
         with _alone(settings, SCHEDULE_TASK) as alone:
             if alone:
-                current = desks.get()
-                schedule_due(
-                    current.store, current.clock.now(), enqueue, limit=settings.schedule_limit
-                )
+                tick(desks.get())
 
     @app.periodic(
         cron=f"* * * * * */{settings.routing_every}", periodic_id="routing", priority=_TICK
