@@ -647,6 +647,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
         next_routing_at as next_routing_at,
     )
     from referralkit.store import (
+        Backlog as Backlog,
+    )
+    from referralkit.store import (
         IndexedStore as IndexedStore,
     )
     from referralkit.store import (
@@ -663,6 +666,9 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them; at run time: 
     )
     from referralkit.store import (
         TenantStore as TenantStore,
+    )
+    from referralkit.store import (
+        WorkerStore as WorkerStore,
     )
     from referralkit.tasks import (
         Continuity as Continuity,
@@ -727,6 +733,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "AppointmentStatus": "referralkit.model",
     "Authorization": "referralkit.model",
     "AuthorizationStatus": "referralkit.model",
+    "Backlog": "referralkit.store",
     "Batch": "referralkit.desk.unit_of_work",
     "BoundedPattern": "referralkit.intake.patterns",
     "BusinessCalendar": "referralkit.calendar",
@@ -913,6 +920,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "VisitText": "referralkit.calls",
     "WebhookSignatureError": "referralkit.errors",
     "WeekdayCalendar": "referralkit.calendar",
+    "WorkerStore": "referralkit.store",
     "allowed_triggers": "referralkit.lifecycle",
     "amended": "referralkit.lifecycle",
     "answer_visit_preparation": "referralkit.calls",

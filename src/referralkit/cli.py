@@ -762,19 +762,119 @@ def verify(ctx: click.Context, as_json: bool, progress: bool) -> int:
 
 
 @app.command()
+@click.option(
+    "--jobs", is_flag=True, help="Also create the worker's job tables (PostgreSQL, worker extra)."
+)
 @click.pass_context
-def migrate(ctx: click.Context) -> int:
-    """Bring the store's schema up to this release (opening a store migrates it)."""
+def migrate(ctx: click.Context, jobs: bool) -> int:
+    """Bring the store's schema up to this release (opening a store migrates it).
+
+    On PostgreSQL the migration holds an advisory lock: two migrators never race.
+    """
     state = _state(ctx)
     store = state.open_store()
     try:
         schema = getattr(store, "schema_version", None)
+        store_schema = getattr(store, "schema", None)
     finally:
         store.close()
     if schema is None:
         click.echo(f"{type(store).__name__} keeps no schema: nothing to migrate")
     else:
         click.echo(f"{type(store).__name__}: schema version {schema} (up to date)")
+    if jobs:
+        if not state.url().startswith(("postgresql://", "postgres://")):
+            raise click.UsageError("--jobs needs a PostgreSQL store (the job tables live there)")
+        from referralkit.worker.engine import WorkerSettings, apply_job_schema
+
+        made = apply_job_schema(WorkerSettings(state.url(), schema=store_schema))
+        click.echo("job tables created" if made else "job tables present (up to date)")
+    return EXIT_OK
+
+
+@app.command()
+@click.option(
+    "--concurrency", default=1, show_default=True, help="Jobs this process runs at once."
+)
+@click.option(
+    "--schedule-every", default=10, show_default=True, help="Seconds between schedule ticks."
+)
+@click.option(
+    "--routing-every", default=30, show_default=True, help="Seconds between routing sweeps."
+)
+@click.option("--name", help="This worker's name in the job tables (default: generated).")
+@click.pass_context
+def worker(
+    ctx: click.Context,
+    concurrency: int,
+    schedule_every: int,
+    routing_every: int,
+    name: str | None,
+) -> int:
+    """Run a worker: outreach and routing as jobs on PostgreSQL, until SIGTERM.
+
+    Start as many as the load needs, on one machine or several (docs/deployment.md).
+    """
+    state = _state(ctx)
+    url = state.url()
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise click.UsageError("a worker needs a PostgreSQL store (--store postgresql://...)")
+    try:
+        from referralkit.worker.engine import WorkerSettings, run_worker
+    except ImportError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        settings = WorkerSettings(
+            url,
+            concurrency=concurrency,
+            schedule_every=schedule_every,
+            routing_every=routing_every,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not state.settings.outreach_enabled:
+        click.echo("outreach is off (enable [outreach] in the config): routing only", err=True)
+    run_worker(state.open_desk, settings, name=name)
+    return EXIT_OK
+
+
+@app.command()
+@click.option("--at", "at_text", help="Measure as of this instant (ISO; default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def health(ctx: click.Context, at_text: str | None, as_json: bool) -> int:
+    """Show the workers' backlog: due referrals, lag, leases, interrupted sends, jobs."""
+    import json
+
+    from referralkit.clock import SystemClock
+    from referralkit.worker.health import health as measure
+
+    state = _state(ctx)
+    at = _instant(at_text, "--at") or SystemClock().now()
+    store = state.open_store()
+    try:
+        jobs: dict[str, int] = {}
+        if state.url().startswith(("postgresql://", "postgres://")):
+            try:
+                from referralkit.worker.engine import WorkerSettings, job_counts
+            except ImportError:
+                pass  # no worker extra: no job tables to count
+            else:
+                settings = WorkerSettings(state.url(), schema=getattr(store, "schema", None))
+                jobs = dict(job_counts(settings))
+        try:
+            figures = measure(store, at, jobs=jobs)
+        except TypeError as exc:
+            raise click.UsageError(str(exc)) from None
+    finally:
+        store.close()
+    values = figures.as_dict()
+    if as_json:
+        click.echo(json.dumps(values, indent=2))
+        return EXIT_OK
+    rows = [[key, str(value)] for key, value in values.items() if key not in ("at", "jobs")]
+    rows += [[f"jobs {status}", str(n)] for status, n in figures.jobs.items()]
+    _print_table(f"Health at {at.isoformat()}", ["", "value"], rows)
     return EXIT_OK
 
 

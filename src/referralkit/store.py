@@ -13,12 +13,15 @@ from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 from uuid import UUID
 
+import attrs
+
 from referralkit.errors import ConflictError
 from referralkit.events import Event
 from referralkit.model import OutboundStatus, Referral, ReferralStatus
 from referralkit.patient_index import IndexKey
 
 __all__ = [
+    "Backlog",
     "ConflictError",
     "Events",
     "IndexedStore",
@@ -28,6 +31,7 @@ __all__ = [
     "RoutingStore",
     "Store",
     "TenantStore",
+    "WorkerStore",
     "as_events",
     "check_change",
     "checked_batches",
@@ -177,6 +181,60 @@ class LeasingStore(Store, Protocol):
 
         :returns: ``False`` (and writes nothing) when the stored version differs from
             ``referral.version`` or the referral is gone: a newer change re-planned it.
+        """
+        ...
+
+
+@attrs.frozen
+class Backlog:
+    """How far behind outreach is, as a store sees it (PHI-free figures for monitoring).
+
+    :ivar due: referrals whose ``next_action_at`` is at or before the instant asked about.
+    :ivar oldest_due: the earliest ``next_action_at`` among them (``None``: nothing due).
+    :ivar leases_live: leases held now (referrals a worker is working on).
+    :ivar leases_expired: leases past their expiry and not released: a worker died holding
+        them; the referral is claimable again.
+
+    .. versionadded:: 0.4
+    """
+
+    due: int
+    oldest_due: datetime | None
+    leases_live: int
+    leases_expired: int
+
+
+@runtime_checkable
+class WorkerStore(LeasingStore, Protocol):
+    """A :class:`LeasingStore` that leases one named referral, for a job per referral.
+
+    Job engines (:mod:`referralkit.worker`) give each due referral its own job; the job
+    leases that referral alone, so two jobs for one referral never work it at once, and a
+    worker that dies mid-job leaves a lease that expires. Implementations: memory, SQLite
+    and PostgreSQL.
+
+    .. versionadded:: 0.4
+    """
+
+    def claim(
+        self, referral_id: UUID, now: datetime, *, worker: str, lease: timedelta
+    ) -> Referral | None:
+        """Lease the referral to *worker* until ``now + lease`` if it is due and unleased.
+
+        :returns: the referral, or ``None`` (and nothing changes) when it is gone, not due at
+            *now*, or under another live lease.
+        """
+        ...
+
+    def backlog(self, now: datetime) -> Backlog:
+        """Return the due-work and lease figures at *now* (counted by the due index)."""
+        ...
+
+    def abandoned(self, now: datetime, *, limit: int = 100) -> list[UUID]:
+        """Return up to *limit* referrals whose lease expired unreleased (its worker died).
+
+        Oldest expiry first. A job engine re-enqueues these ahead of fresh work, so work a
+        dead worker held waits one lease period, not behind the whole backlog.
         """
         ...
 

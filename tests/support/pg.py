@@ -48,10 +48,20 @@ def postgres_store(_tmp: Path) -> LeasingStore:
     return PostgresStore(DSN, schema=f"rk_test_{uuid.uuid4().hex[:12]}")
 
 
+def pooled_postgres_store(_tmp: Path) -> LeasingStore:
+    """Open a PostgresStore with a connection pool in a fresh schema (skipping without one)."""
+    server_or_skip()
+    pytest.importorskip("psycopg_pool", reason="psycopg_pool missing: referralkit[worker]")
+    from referralkit.adapters.postgres import PostgresStore
+
+    return PostgresStore(DSN, schema=f"rk_test_{uuid.uuid4().hex[:12]}", pool_size=4)
+
+
 STORE_FACTORIES: dict[str, Callable[[Path], LeasingStore]] = {
     "memory": lambda _tmp: MemoryStore(),
     "sqlite": lambda tmp: SQLiteStore(tmp / "store.db"),
     "postgres": postgres_store,
+    "postgres-pooled": pooled_postgres_store,
 }
 """Every store implementation, by name: a function of ``tmp_path`` returning a fresh store.
 
@@ -65,5 +75,5 @@ def open_store_for(name: str, tmp: Path) -> Iterator[LeasingStore]:
     yield opened
     opened.close()
     schema = getattr(opened, "schema", None)
-    if name == "postgres" and schema:
+    if name.startswith("postgres") and schema:
         drop_schema(schema)

@@ -8,6 +8,7 @@ transaction: the referral update carries its expected version, so a stale write 
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -36,7 +37,7 @@ from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import OutboundStatus, Referral, ReferralStatus, TaskPriority, TaskStatus
 from referralkit.patient_index import IndexHasher, IndexKey, new_index_secret
-from referralkit.store import Events, check_change, checked_batches
+from referralkit.store import Backlog, Events, check_change, checked_batches
 from referralkit.tasks.index import URGENCY, QueueCounts, TaskQuery, TaskRow, task_rows
 from referralkit.tenancy import DEFAULT_TENANT, check_tenant
 
@@ -47,6 +48,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("PostgresStore needs psycopg: pip install 'referralkit[postgres]'") from exc
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+_log = logging.getLogger("referralkit.store")
 
 _URGENCY_SQL: Final = (
     "CASE {0} WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
@@ -249,13 +252,17 @@ class PostgresStore:
     :param tenant: the tenant every read and write is scoped to (:mod:`referralkit.tenancy`).
         Each transaction also sets ``referralkit.tenant`` (``set_config(..., true)``) for the
         row-level security policies; :meth:`for_tenant` gives another tenant's store on the
-        same connection.
+        same connection (or pool).
+    :param pool_size: keep a pool of up to this many connections (``psycopg_pool``, extra
+        ``referralkit[worker]``), so threads sharing the store (a worker's jobs) use the
+        database side by side; ``None`` (the default) shares one connection under a lock.
+        Pooled connections are checked before use and replaced after a server restart.
     :raises StoreError: the server cannot be reached.
     :raises NotAReferralkitDatabaseError: the schema was written by a newer release.
     :raises InvalidTenantError: *tenant* is not a usable tenant id.
 
     .. versionchanged:: 0.4 bound to a tenant, under row-level security; keeps the patient and
-       number index.
+       number index; *pool_size*; reconnects after a lost connection.
     """
 
     def __init__(
@@ -266,6 +273,7 @@ class PostgresStore:
         connect_timeout: int = 5,
         keyring: Keyring | None = None,
         tenant: str = DEFAULT_TENANT,
+        pool_size: int | None = None,
     ) -> None:
         self.keyring = keyring
         self._tenant = check_tenant(tenant)
@@ -273,12 +281,63 @@ class PostgresStore:
             raise ValueError("schema must be a lower-case SQL identifier")
         self._schema = schema
         self._lock = threading.RLock()
+        self._conninfo = conninfo
+        self._connect_timeout = connect_timeout
+        self._conn = self._connect()
+        self._pool: Any = None
+        try:
+            if schema is not None:
+                self._conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                )
+                self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            self._migrate()
+            self._hasher = IndexHasher(self._index_secret(), self._tenant)
+            if pool_size is not None:
+                self._pool = self._open_pool(pool_size)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _open_pool(self, size: int) -> Any:
+        try:
+            from psycopg_pool import ConnectionPool
+        except ImportError as exc:  # pragma: no cover - exercised only without the extra
+            raise ImportError(
+                "a pooled PostgresStore needs psycopg_pool: pip install 'referralkit[worker]'"
+            ) from exc
+        schema = self._schema
+
+        def configure(conn: psycopg.Connection[Any]) -> None:
+            if schema is not None:
+                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+
+        pool = ConnectionPool(
+            self._conninfo,
+            min_size=1,
+            max_size=max(size, 1),
+            kwargs={"autocommit": True, "connect_timeout": self._connect_timeout},
+            configure=configure,
+            check=ConnectionPool.check_connection,
+            open=False,
+            name="referralkit",
+        )
+        try:
+            pool.open(wait=True, timeout=float(self._connect_timeout))
+        except psycopg.OperationalError as exc:
+            pool.close()
+            raise StoreError(f"cannot connect to PostgreSQL: {type(exc).__name__}") from exc
+        # The pool serves every call from now on; the migration connection is not needed.
+        self._conn.close()
+        return pool
+
+    def _connect(self) -> psycopg.Connection[Any]:
         malformed = False
         try:
             # Autocommit: every write opens an explicit transaction() block, which would
             # otherwise nest as a savepoint inside an implicit, never-committed transaction.
-            self._conn = psycopg.connect(
-                conninfo, connect_timeout=connect_timeout, autocommit=True
+            return psycopg.connect(
+                self._conninfo, connect_timeout=self._connect_timeout, autocommit=True
             )
         except psycopg.OperationalError as exc:
             # libpq messages name host and port, never referral data.
@@ -289,17 +348,20 @@ class PostgresStore:
             malformed = True
         if malformed:
             raise StoreURLError("malformed PostgreSQL connection string")
-        try:
-            if schema is not None:
-                self._conn.execute(
-                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
-                )
-                self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-            self._migrate()
-            self._hasher = IndexHasher(self._index_secret(), self._tenant)
-        except BaseException:
-            self._conn.close()
-            raise
+        raise AssertionError("unreachable")  # pragma: no cover - every branch returns or raises
+
+    def _reconnect_if_lost(self) -> bool:
+        # Called with the lock held after an OperationalError. A server restart (or an
+        # administrator's pg_terminate_backend) closes the connection; the transaction that
+        # was open died with it, so nothing of it was written. Open a new one for the next call.
+        if not (self._conn.closed or self._conn.broken):
+            return False
+        conn = self._connect()
+        if self._schema is not None:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
+        self._conn = conn
+        _log.warning("PostgreSQL connection lost; reconnected")
+        return True
 
     def _migrate(self) -> None:
         with self._transaction() as conn:
@@ -439,7 +501,22 @@ class PostgresStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        # Every transaction binds the tenant first (row-level security); the setting ends with
+        # it, so a pooled or reconnected connection never carries one tenant into another's.
+        if self._pool is not None:
+            try:
+                with self._pool.connection() as conn, conn.transaction():
+                    self._bind(conn)
+                    yield conn
+            except psycopg.errors.UniqueViolation:
+                raise
+            except psycopg.OperationalError as exc:
+                # A broken connection goes back to the pool, which discards it.
+                raise StoreError(f"PostgreSQL write failed: {type(exc).__name__}") from exc
+            return
         with self._lock:
+            if self._conn.closed or self._conn.broken:
+                self._reconnect_if_lost()
             try:
                 with self._conn.transaction():
                     self._bind(self._conn)
@@ -447,16 +524,44 @@ class PostgresStore:
             except psycopg.errors.UniqueViolation:
                 raise
             except psycopg.OperationalError as exc:
+                # Not retried here: a write whose commit was cut off may or may not have
+                # landed. The caller's retry re-reads, and its version check decides.
+                self._reconnect_if_lost()
                 raise StoreError(f"PostgreSQL write failed: {type(exc).__name__}") from exc
 
+    def _bound(
+        self, conn: psycopg.Connection[Any], fn: Callable[[psycopg.Connection[Any]], _T]
+    ) -> _T:
+        with conn.transaction():
+            self._bind(conn)
+            return fn(conn)
+
     def _read(self, fn: Callable[[psycopg.Connection[Any]], _T]) -> _T:
+        if self._pool is not None:
+            return self._pooled_read(self._pool, fn)
         with self._lock:
+            if self._conn.closed or self._conn.broken:
+                self._reconnect_if_lost()
             try:
-                with self._conn.transaction():
-                    self._bind(self._conn)
-                    return fn(self._conn)
+                return self._bound(self._conn, fn)
+            except psycopg.OperationalError as exc:
+                if not self._reconnect_if_lost():
+                    raise StoreError(f"PostgreSQL read failed: {type(exc).__name__}") from exc
+            # A read changes nothing: after a reconnect it is simply asked again, once.
+            try:
+                return self._bound(self._conn, fn)
             except psycopg.OperationalError as exc:
                 raise StoreError(f"PostgreSQL read failed: {type(exc).__name__}") from exc
+
+    def _pooled_read(self, pool: Any, fn: Callable[[psycopg.Connection[Any]], _T]) -> _T:
+        failure = ""
+        for _ in range(2):  # a read cut off by a lost connection is asked again, once
+            try:
+                with pool.connection() as conn:
+                    return self._bound(conn, fn)
+            except psycopg.OperationalError as exc:
+                failure = type(exc).__name__
+        raise StoreError(f"PostgreSQL read failed: {failure}")
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -824,6 +929,76 @@ class PostgresStore:
             ).fetchall()
         return [decode_referral(key, body) for key, body in rows]
 
+    def claim(
+        self, referral_id: UUID, now: datetime, *, worker: str, lease: timedelta
+    ) -> Referral | None:
+        """Lease the referral to *worker* if it is due and no live lease holds it.
+
+        The row lock (``FOR UPDATE SKIP LOCKED``) and the conditional upsert are the same as
+        :meth:`claim_due`'s: of two workers claiming one referral, one gets it.
+        """
+        with self._transaction() as conn:
+            row = conn.execute(
+                "WITH due AS ("
+                " SELECT r.id FROM referralkit_referrals r WHERE r.id = %(id)s"
+                " AND r.tenant = %(tenant)s"
+                " AND r.next_action_at IS NOT NULL AND r.next_action_at <= %(now)s"
+                " FOR UPDATE OF r SKIP LOCKED)"
+                " INSERT INTO referralkit_leases (referral_id, worker, expires_at, tenant)"
+                " SELECT id, %(worker)s, %(until)s, %(tenant)s FROM due"
+                " ON CONFLICT (referral_id) DO UPDATE"
+                " SET worker = EXCLUDED.worker, expires_at = EXCLUDED.expires_at"
+                " WHERE referralkit_leases.expires_at <= %(now)s"
+                " RETURNING referral_id",
+                {
+                    "id": referral_id,
+                    "now": now,
+                    "worker": worker,
+                    "until": now + lease,
+                    "tenant": self._tenant,
+                },
+            ).fetchone()
+            if row is None:
+                return None
+            body = conn.execute(
+                "SELECT body::text FROM referralkit_referrals WHERE id = %s AND tenant = %s",
+                (referral_id, self._tenant),
+            ).fetchone()
+        return None if body is None else decode_referral(referral_id, body[0])
+
+    def backlog(self, now: datetime) -> Backlog:
+        """Return the due-work and lease figures at *now* (from the due index)."""
+
+        def read(c: psycopg.Connection[Any]) -> tuple[Any, Any]:
+            due = c.execute(
+                "SELECT COUNT(*), MIN(next_action_at) FROM referralkit_referrals"
+                " WHERE tenant = %s AND next_action_at IS NOT NULL AND next_action_at <= %s",
+                (self._tenant, now),
+            ).fetchone()
+            leases = c.execute(
+                "SELECT COUNT(*) FILTER (WHERE expires_at > %(now)s),"
+                " COUNT(*) FILTER (WHERE expires_at <= %(now)s) FROM referralkit_leases"
+                " WHERE tenant = %(tenant)s",
+                {"now": now, "tenant": self._tenant},
+            ).fetchone()
+            return due, leases
+
+        (due, oldest), (live, expired) = self._read(read)
+        return Backlog(
+            due=int(due), oldest_due=oldest, leases_live=int(live), leases_expired=int(expired)
+        )
+
+    def abandoned(self, now: datetime, *, limit: int = 100) -> list[UUID]:
+        """Return referrals whose lease expired unreleased, oldest expiry first."""
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT referral_id FROM referralkit_leases WHERE tenant = %s"
+                " AND expires_at <= %s ORDER BY expires_at, referral_id LIMIT %s",
+                (self._tenant, now, limit),
+            ).fetchall()
+        )
+        return [UUID(str(key)) for (key,) in rows]
+
     def release(self, referral_id: UUID, *, worker: str) -> bool:
         """End *worker*'s lease on the referral; ``False`` if it held none."""
         with self._transaction() as conn:
@@ -919,7 +1094,9 @@ class PostgresStore:
         }
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (or the pool)."""
+        if self._pool is not None:
+            self._pool.close()
         with self._lock:
             self._conn.close()
 

@@ -35,7 +35,7 @@ from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import OutboundStatus, Referral, ReferralStatus, TaskPriority, TaskStatus
 from referralkit.patient_index import IndexHasher, IndexKey, new_index_secret
-from referralkit.store import Events, check_change, checked_batches
+from referralkit.store import Backlog, Events, check_change, checked_batches
 from referralkit.tasks.index import (
     URGENCY,
     QueueCounts,
@@ -745,6 +745,64 @@ class SQLiteStore:
                 [(key, worker, until, self._tenant) for key, _ in rows],
             )
         return [decode_referral(key, body) for key, body in rows]
+
+    def claim(
+        self, referral_id: UUID, now: datetime, *, worker: str, lease: timedelta
+    ) -> Referral | None:
+        """Lease the referral to *worker* if it is due and unleased, in one transaction."""
+        at = _micros(now)
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT r.id, r.body FROM referrals r WHERE r.id = ? AND r.tenant = ?"
+                " AND r.next_action_at IS NOT NULL AND r.next_action_at <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM leases l"
+                " WHERE l.referral_id = r.id AND l.expires_at > ?)",
+                (str(referral_id), self._tenant, at, at),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "INSERT OR REPLACE INTO leases (referral_id, worker, expires_at, tenant)"
+                " VALUES (?, ?, ?, ?)",
+                (row[0], worker, _micros(now + lease), self._tenant),
+            )
+        return decode_referral(row[0], row[1])
+
+    def backlog(self, now: datetime) -> Backlog:
+        """Return the due-work and lease figures at *now* (from the due index)."""
+        at = _micros(now)
+
+        def read(conn: sqlite3.Connection) -> tuple[Any, Any]:
+            due = conn.execute(
+                "SELECT COUNT(*), MIN(next_action_at) FROM referrals"
+                " WHERE tenant = ? AND next_action_at IS NOT NULL AND next_action_at <= ?",
+                (self._tenant, at),
+            ).fetchone()
+            leases = conn.execute(
+                "SELECT COUNT(*) FILTER (WHERE expires_at > ?),"
+                " COUNT(*) FILTER (WHERE expires_at <= ?) FROM leases WHERE tenant = ?",
+                (at, at, self._tenant),
+            ).fetchone()
+            return due, leases
+
+        (due, oldest), (live, expired) = self._read(read)
+        return Backlog(
+            due=int(due),
+            oldest_due=None if oldest is None else _from_micros(int(oldest)),
+            leases_live=int(live or 0),
+            leases_expired=int(expired or 0),
+        )
+
+    def abandoned(self, now: datetime, *, limit: int = 100) -> list[UUID]:
+        """Return referrals whose lease expired unreleased, oldest expiry first."""
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT referral_id FROM leases WHERE tenant = ? AND expires_at <= ?"
+                " ORDER BY expires_at, referral_id LIMIT ?",
+                (self._tenant, _micros(now), limit),
+            ).fetchall()
+        )
+        return [UUID(key) for (key,) in rows]
 
     def release(self, referral_id: UUID, *, worker: str) -> bool:
         """End *worker*'s lease on the referral; ``False`` if it held none."""

@@ -719,6 +719,22 @@ class ReferralDesk:
         report.tasks = self.sweep_tasks(at)
         return report
 
+    def dispatch_referral(self, referral_id: UUID, now: datetime | None = None) -> SweepReport:
+        """Run one referral's due outreach under a lease: the unit of work of a job engine.
+
+        What :meth:`sweep` does for each referral it claims, for one named referral: lease it,
+        run its due actions, record every outcome, release it. A referral that is not due, or
+        that another worker holds, is left alone, so running it twice is harmless. Job engines
+        call it once per due referral (see :mod:`referralkit.worker` and docs/deployment.md).
+
+        :returns: what was done (``claimed`` is 0 when nothing was).
+        :raises TypeError: the store cannot lease one referral
+            (:class:`~referralkit.store.WorkerStore`).
+
+        .. versionadded:: 0.4
+        """
+        return self._outreach.dispatch_referral(referral_id, now)
+
     def record_booking(
         self, referral_id: UUID, appointment: Appointment, *, actor: Actor
     ) -> Referral:

@@ -98,6 +98,21 @@ class OutreachService:
         report.routing = routing_report
         return report
 
+    def dispatch_referral(self, referral_id: UUID, now: datetime | None = None) -> SweepReport:
+        """Run one referral's due outreach under a lease (documented on the desk)."""
+        if self.settings is None:
+            return SweepReport()
+        desk = DispatcherDesk(
+            self.store,
+            self.outbox.dispatch,
+            self.outbox.recover,
+            self.uow.amend,
+            self.uow.fire,
+            self.outbox.call,
+        )
+        dispatcher = Dispatcher(desk, self.settings, templates=tuple(self.templates()))
+        return dispatcher.dispatch_referral(referral_id, now or self.clock.now())
+
     def record_booking(
         self, referral_id: UUID, appointment: Appointment, *, actor: Actor
     ) -> Referral:

@@ -82,7 +82,7 @@ from referralkit.ports import (
     Receipt,
     SmsRequest,
 )
-from referralkit.store import LeasingStore, Store
+from referralkit.store import LeasingStore, Store, WorkerStore
 
 __all__ = [
     "OUTREACH_ACTOR",
@@ -332,6 +332,49 @@ class Dispatcher:
             summary,
             seconds,
             extra={"referralkit": {"operation": "outreach_sweep", "seconds": seconds, **summary}},
+        )
+        return report
+
+    def dispatch_referral(self, referral_id: UUID, now: datetime) -> SweepReport:
+        """Lease one referral, run its due actions, release it, and report (a job's work).
+
+        What one job of a job engine does (:mod:`referralkit.worker`): the same work a sweep
+        does for each referral it claims. A referral that is not due, or that another worker
+        holds, is left alone (``claimed`` is 0), so a duplicate job is harmless. A crash
+        leaves the lease to expire; the next job for the referral resumes an interrupted
+        action under its original idempotency key.
+
+        :raises TypeError: the store cannot lease one named referral
+            (:class:`~referralkit.store.WorkerStore`).
+
+        .. versionadded:: 0.4
+        """
+        store, settings = self.desk.store, self.settings
+        if not isinstance(store, WorkerStore):
+            raise TypeError(f"{type(store).__name__} cannot lease one referral (no claim)")
+        started = time.perf_counter()
+        report = SweepReport()
+        referral = store.claim(referral_id, now, worker=settings.worker, lease=settings.lease)
+        if referral is None:
+            return report
+        report.claimed = 1
+        digests: dict[tuple[UUID, str], PlannedAction] = {}
+        try:
+            self._work(referral, now, report, digests)
+            # A job holds one lease, so its digest groups only this referral's milestones: a
+            # practice may get a week in several messages, never a milestone twice.
+            self._digests(digests, now, report)
+        finally:
+            store.release(referral_id, worker=settings.worker)
+        seconds = round(time.perf_counter() - started, 6)
+        summary = report.summary()
+        _log.debug(
+            "outreach dispatch: %s in %.3f s",
+            summary,
+            seconds,
+            extra={
+                "referralkit": {"operation": "outreach_dispatch", "seconds": seconds, **summary}
+            },
         )
         return report
 

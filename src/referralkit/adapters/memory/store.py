@@ -16,7 +16,7 @@ from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import OutboundStatus, Referral, ReferralStatus
 from referralkit.patient_index import IndexHasher, IndexKey, new_index_secret
-from referralkit.store import Events, check_change, checked_batches
+from referralkit.store import Backlog, Events, check_change, checked_batches
 from referralkit.tasks.index import (
     QueueCounts,
     TaskQuery,
@@ -330,6 +330,47 @@ class MemoryStore:
             for referral in claimed:
                 self._leases[referral.id] = (worker, now + lease)
         return claimed
+
+    def claim(
+        self, referral_id: UUID, now: datetime, *, worker: str, lease: timedelta
+    ) -> Referral | None:
+        """Lease the referral to *worker* if it is due and unleased (see ``WorkerStore``)."""
+        with self._lock:
+            referral = self._referrals.get(referral_id)
+            held = self._leases.get(referral_id)
+            if (
+                referral is None
+                or referral.next_action_at is None
+                or referral.next_action_at > now
+                or (held is not None and held[1] > now)
+            ):
+                return None
+            self._leases[referral_id] = (worker, now + lease)
+            return referral
+
+    def backlog(self, now: datetime) -> Backlog:
+        """Return the due-work and lease figures at *now* (see ``WorkerStore``)."""
+        with self._lock:
+            due = [
+                r.next_action_at
+                for r in self._referrals.values()
+                if r.next_action_at is not None and r.next_action_at <= now
+            ]
+            live = sum(1 for _, until in self._leases.values() if until > now)
+            return Backlog(
+                due=len(due),
+                oldest_due=min(due, default=None),
+                leases_live=live,
+                leases_expired=len(self._leases) - live,
+            )
+
+    def abandoned(self, now: datetime, *, limit: int = 100) -> list[UUID]:
+        """Return referrals whose lease expired unreleased, oldest expiry first."""
+        with self._lock:
+            expired = sorted(
+                (until, key) for key, (_, until) in self._leases.items() if until <= now
+            )
+        return [key for _, key in expired[:limit]]
 
     def release(self, referral_id: UUID, *, worker: str) -> bool:
         """End *worker*'s lease on the referral; ``False`` if it held none."""

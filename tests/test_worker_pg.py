@@ -1,0 +1,252 @@
+"""Workers on PostgreSQL: a fleet of worker processes dispatching due actions exactly once,
+a worker killed mid-batch, a server restart mid-sweep, and writers racing on one referral.
+
+The fleet tests start real OS processes (tests/support/worker_fleet.py). CI runs a smaller
+fleet of the same shape; the full size (8 processes x 5,000 actions over 20 practices) runs
+with ``REFERRALKIT_SCALE=full pytest -m scale tests/test_worker_pg.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from referralkit import ConflictError, ReferralDesk, ReferralStatus
+from referralkit.outreach.ledger import read_ledger
+from tests.support import worker_fleet as fleet
+from tests.support.pg import DSN, drop_schema, server_or_skip
+
+pytestmark = pytest.mark.postgres
+
+LEASE = 4.0
+"""Lease period (and in-flight timeout) of the fleet's workers, in seconds."""
+
+
+@pytest.fixture
+def schema():
+    server_or_skip()
+    pytest.importorskip("procrastinate", reason="procrastinate missing: referralkit[worker]")
+    name = f"rk_test_{uuid.uuid4().hex[:12]}"
+    yield name
+    drop_schema(name)
+
+
+def _tagged(schema: str) -> str:
+    # Tag the fleet's connections, so the restart test terminates only them (never another
+    # test's, nor another engineer's, on the shared server).
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(DSN, application_name=f"fleet_{schema}")
+
+
+def _prepare(schema: str, count: int, epoch: float):
+    import psycopg
+
+    from referralkit.worker import WorkerSettings, apply_job_schema
+
+    dsn = _tagged(schema)
+    desk = fleet.fleet_desk(dsn, schema, epoch=epoch, lease=LEASE, latency=0, worker="seeder")
+    ids = fleet.seed(desk, count)
+    settings = WorkerSettings(DSN, schema=schema)
+    assert apply_job_schema(settings)
+    assert not apply_job_schema(settings), "the job tables are created once"
+    conn = psycopg.connect(settings.job_conninfo(), autocommit=True)
+    conn.execute("CREATE TABLE fleet_sends (key text NOT NULL, pid int NOT NULL, at timestamptz)")
+    return desk, ids, conn
+
+
+def _wait_until_sent(conn, count: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    sent = 0
+    while time.monotonic() < deadline:
+        sent = conn.execute("SELECT COUNT(DISTINCT key) FROM fleet_sends").fetchone()[0]
+        if sent >= count:
+            return sent
+        time.sleep(0.25)
+    return sent
+
+
+def _stop(workers) -> list[int]:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    codes = []
+    for worker in workers:
+        try:
+            codes.append(worker.wait(timeout=60))
+        except Exception:
+            worker.kill()
+            raise
+    return codes
+
+
+def _assert_each_action_sent_once(desk: ReferralDesk, ids, conn, killed_pids: set[int]) -> None:
+    orphans = []
+    for referral_id in ids:
+        ledger = read_ledger(desk.history(referral_id))
+        statuses = Counter(entry.status for entry in ledger.entries.values())
+        if statuses != Counter(sent=1):
+            orphans.append((referral_id, dict(statuses)))
+    assert orphans == [], f"{len(orphans)} referrals without exactly one sent action"
+    attempts: dict[str, list[int]] = {}
+    for key, pid in conn.execute("SELECT key, pid FROM fleet_sends ORDER BY at").fetchall():
+        attempts.setdefault(key, []).append(pid)
+    assert len(attempts) == len(ids)
+    # A key sent twice is a double claim, unless the first attempt died with a killed worker
+    # and was re-sent under the same idempotency key (which the vendor dedupes).
+    double = [
+        key for key, pids in attempts.items() if len(pids) > 1 and pids[0] not in killed_pids
+    ]
+    assert double == []
+    resent = [pids for pids in attempts.values() if len(pids) > 1]
+    assert all(len(pids) == 2 for pids in resent)
+
+
+def _fleet_run(schema: str, *, processes: int, actions: int, timeout: float) -> None:
+    epoch = time.time()
+    desk, ids, conn = _prepare(schema, actions, epoch)
+    dsn = _tagged(schema)
+    workers = [
+        fleet.start_worker(dsn, schema, name=f"w{i}", epoch=epoch, lease=LEASE, latency=0.02)
+        for i in range(processes)
+    ]
+    try:
+        # Kill one worker mid-batch: once it holds a lease (a referral half worked).
+        victim = workers[0]
+        held: list[str] = []
+        deadline = time.monotonic() + timeout
+        while not held and time.monotonic() < deadline:
+            held = [
+                str(r)
+                for (r,) in conn.execute(
+                    "SELECT referral_id FROM referralkit_leases WHERE worker = 'w0'"
+                ).fetchall()
+            ]
+        assert held, "the victim never claimed work"
+        victim.send_signal(signal.SIGKILL)
+        killed_at = time.time()
+        victim.wait(timeout=30)
+        assert _wait_until_sent(conn, actions, timeout) == actions
+        codes = _stop(workers[1:])
+        assert codes == [0] * (processes - 1), "SIGTERM ends workers cleanly"
+        # Graceful shutdown finished or released its work: no live worker still holds a lease.
+        leftover = conn.execute(
+            "SELECT COUNT(*) FROM referralkit_leases WHERE worker <> 'w0'"
+        ).fetchone()[0]
+        assert leftover == 0
+        _assert_each_action_sent_once(desk, ids, conn, {victim.pid})
+        # The victim's referrals were re-claimed within two lease periods of the kill: the
+        # first change after it (queueing the action, or claiming the interrupted one) is the
+        # new holder's.
+        kill_sim = fleet.sim_time(epoch, killed_at)
+        for referral_id in held:
+            events = desk.history(uuid.UUID(referral_id))
+            reclaimed = min(e.at for e in events if e.at > kill_sim)
+            assert reclaimed - kill_sim <= timedelta(seconds=2 * LEASE), referral_id
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+        conn.close()
+        desk.close()
+
+
+def test_a_fleet_dispatches_each_due_action_once_with_a_worker_killed_mid_batch(schema):
+    _fleet_run(schema, processes=3, actions=240, timeout=180)
+
+
+@pytest.mark.scale
+@pytest.mark.skipif(
+    os.environ.get("REFERRALKIT_SCALE") != "full", reason="full size: set REFERRALKIT_SCALE=full"
+)
+def test_eight_workers_dispatch_five_thousand_actions_once_with_one_killed(schema):
+    _fleet_run(schema, processes=8, actions=5000, timeout=1800)
+
+
+def test_workers_reconnect_and_continue_after_a_server_restart_mid_sweep(schema):
+    epoch = time.time()
+    actions = 200
+    desk, ids, conn = _prepare(schema, actions, epoch)
+    dsn = _tagged(schema)
+    workers = [
+        fleet.start_worker(dsn, schema, name=f"w{i}", epoch=epoch, lease=LEASE, latency=0.02)
+        for i in range(2)
+    ]
+    try:
+        assert _wait_until_sent(conn, 40, 120) > 0
+        # What a restart looks like to a client: the server ends every session of the fleet.
+        terminated = conn.execute(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = %s",
+            (f"fleet_{schema}",),
+        ).fetchone()[0]
+        assert terminated >= 2
+        assert _wait_until_sent(conn, actions, 180) == actions
+        assert all(worker.poll() is None for worker in workers), "workers kept running"
+        assert _stop(workers) == [0, 0]
+        _assert_each_action_sent_once(desk, ids, conn, killed_pids=set())
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+        conn.close()
+        desk.close()
+
+
+def test_sixteen_writers_racing_on_one_referral_lose_no_update(schema):
+    from referralkit.adapters.postgres import PostgresStore
+
+    seeder = fleet.fleet_desk(DSN, schema, epoch=time.time(), lease=LEASE, latency=0, worker="s")
+    (referral_id,) = fleet.seed(seeder, 1)
+    start_version = seeder.get(referral_id).version
+    writers, per_writer = 16, 5
+    barrier = threading.Barrier(writers)
+    committed = Counter[int]()
+    unexpected: list[BaseException] = []
+    conflicts = Counter[int]()
+
+    def write(n: int) -> None:
+        desk = ReferralDesk(store=PostgresStore(DSN, schema=schema), clock=seeder.clock)
+        try:
+            barrier.wait()
+            while committed[n] < per_writer:
+                current = desk.get(referral_id)
+                held = current.status is ReferralStatus.ON_HOLD
+                try:
+                    desk.fire(
+                        referral_id,
+                        "resume" if held else "hold",
+                        actor=fleet.CLINICIAN,
+                        data=None if held else {"reason": "travel"},
+                        expected_version=current.version,
+                    )
+                except ConflictError:
+                    conflicts[n] += 1
+                    continue
+                committed[n] += 1
+        except BaseException as exc:  # noqa: BLE001 - any failure but a conflict fails the test
+            unexpected.append(exc)
+        finally:
+            desk.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert unexpected == []
+    assert sum(committed.values()) == writers * per_writer
+    final = seeder.get(referral_id)
+    assert final.version == start_version + writers * per_writer, "no update was lost"
+    assert len(seeder.history(referral_id)) == final.version
+    seeder.verify(referral_id)
+    seeder.close()
