@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -130,8 +131,16 @@ def tools() -> CallTools:
     return CallTools(desk, AI, content=content())
 
 
+def _found(token: str, text: str) -> bool:
+    # A token of digits alone (the birth year, the phone number) could turn up inside a hex id
+    # (a UUID, a call id) by chance: it counts only where no hex character touches it.
+    if token.isdigit():
+        return re.search(rf"(?<![0-9a-f]){token}(?![0-9a-f])", text, re.IGNORECASE) is not None
+    return token.casefold() in text.casefold()
+
+
 def leaks(text: str) -> list[str]:
-    return [name for name, token in CANARIES.items() if token.casefold() in text.casefold()]
+    return [name for name, token in CANARIES.items() if _found(token, text)]
 
 
 # (role, what they know, how they start): none of them is entitled to hear about the referral.
@@ -220,3 +229,8 @@ def test_tool_errors_never_carry_the_arguments(tools: CallTools) -> None:
             chain.append(chain[-1].__cause__ or chain[-1].__context__)  # type: ignore[arg-type]
         assert not leaks(" ".join(str(e) + repr(e) for e in chain))
         assert not leaks(tools.invoke_json("record_turn", json.dumps(arguments)))
+
+
+def test_a_digit_canary_inside_a_hex_id_is_not_a_leak() -> None:
+    assert leaks("call 3f1937ab-0000") == []
+    assert leaks("born 1937, so") == ["birth_year"]
