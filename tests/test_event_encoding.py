@@ -72,7 +72,9 @@ _json = st.recursive(
     referral_id=st.uuids(),
     seq=st.integers(min_value=1, max_value=10**9),
     at=st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])),
-    display_name=st.none() | st.text(),
+    # A display name is model text: no NUL, no lone surrogates (the model refuses them).
+    display_name=st.none()
+    | st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",))),
     kind=st.text(min_size=1),
     states=st.tuples(st.none() | st.sampled_from(ReferralStatus), st.sampled_from(ReferralStatus)),
     data=st.dictionaries(st.text(), _json, max_size=4),
