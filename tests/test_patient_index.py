@@ -134,6 +134,29 @@ def test_the_index_follows_a_changed_phone(store: Store, clock: ManualClock) -> 
     assert [r.id for r in lookup.listing_phone("+15555550199")] == [made.id]
 
 
+def test_a_store_refiles_a_version_another_process_wrote(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    # Two processes on one file: saves skip refiling only for the version this store filed.
+    path = tmp_path / "two.db"
+    first, second = SQLiteStore(path), SQLiteStore(path)
+    desk_a = ReferralDesk(store=first, clock=clock)
+    desk_b = ReferralDesk(store=second, clock=clock)
+    actor = Actors().intake_staff
+    made = desk_a.create(complete_referral(id=uuid.uuid4(), patient=_patient()), actor=actor)
+    desk_a.fire(made.id, "hold", actor=Actors().clinician, data={"reason": "travelling"})
+    desk_b.amend(
+        made.id, "patient_updated", actor=actor, update={"patient": _patient("+15555550199")}
+    )
+    desk_a.fire(made.id, "resume", actor=Actors().clinician)
+    for store in (first, second):
+        lookup = PatientLookup(store)
+        assert list(lookup.listing_phone("+15555550123")) == []
+        assert [r.id for r in lookup.listing_phone("+15555550199")] == [made.id]
+    first.close()
+    second.close()
+
+
 def test_a_lookup_pages_through_many_referrals_of_one_patient(
     store: Store, clock: ManualClock
 ) -> None:

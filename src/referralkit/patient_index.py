@@ -39,9 +39,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date
 from typing import Final, Literal
+from uuid import UUID
 
 import attrs
 
@@ -50,6 +53,7 @@ from referralkit.model.identity import family_key, name_key
 from referralkit.model.numbers import compact_referral_number
 
 __all__ = [
+    "FiledKeys",
     "IndexHasher",
     "IndexKey",
     "IndexKind",
@@ -129,6 +133,36 @@ def referral_keys(referral: Referral) -> frozenset[IndexKey]:
     return frozenset(keys)
 
 
+@attrs.define
+class FiledKeys:
+    """The keys a store last filed for each referral version, so saves that change none skip it.
+
+    Most saves (a transition, a task, an outreach step) leave the patient, the phones and the
+    number as they were: their index rows stay, and the keys need no hashing. An entry counts
+    only for the exact version it was filed with, so a version another process wrote is filed
+    again. Bounded (least recently used first out): a miss only means filing again.
+    """
+
+    size: int = 4096
+    _seen: OrderedDict[UUID, tuple[int, frozenset[IndexKey]]] = attrs.field(
+        init=False, factory=OrderedDict
+    )
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+
+    def unchanged(self, referral_id: UUID, version: int, keys: frozenset[IndexKey]) -> bool:
+        """Tell whether *keys* are what was filed for *referral_id* at *version*."""
+        with self._lock:
+            return self._seen.get(referral_id) == (version, keys)
+
+    def remember(self, referral_id: UUID, version: int, keys: frozenset[IndexKey]) -> None:
+        """Record that *keys* are filed for *referral_id* at *version* (after the commit)."""
+        with self._lock:
+            self._seen[referral_id] = (version, keys)
+            self._seen.move_to_end(referral_id)
+            while len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+
+
 def new_index_secret() -> bytes:
     """Return a fresh database secret for the index (32 random bytes)."""
     return secrets.token_bytes(32)
@@ -161,6 +195,10 @@ class IndexHasher:
     def digests(self, keys: Iterable[IndexKey]) -> list[str]:
         """Return the stored values of *keys*, sorted and without repeats."""
         return sorted({self.digest(key) for key in keys})
+
+    def for_keys(self, keys: Iterable[IndexKey]) -> list[str]:
+        """Return the stored values of *keys* (as :meth:`digests`)."""
+        return self.digests(keys)
 
     def for_referral(self, referral: Referral) -> list[str]:
         """Return the stored values *referral* is filed under."""

@@ -36,7 +36,13 @@ from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import OutboundStatus, Referral, ReferralStatus, TaskPriority, TaskStatus
-from referralkit.patient_index import IndexHasher, IndexKey, new_index_secret
+from referralkit.patient_index import (
+    FiledKeys,
+    IndexHasher,
+    IndexKey,
+    new_index_secret,
+    referral_keys,
+)
 from referralkit.store import Backlog, Events, check_change, checked_batches
 from referralkit.tasks.index import URGENCY, QueueCounts, TaskQuery, TaskRow, task_rows
 from referralkit.tenancy import DEFAULT_TENANT, check_tenant
@@ -293,6 +299,7 @@ class PostgresStore:
                 self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
             self._migrate()
             self._hasher = IndexHasher(self._index_secret(), self._tenant)
+            self._filed = FiledKeys()
             if pool_size is not None:
                 self._pool = self._open_pool(pool_size)
         except BaseException:
@@ -628,6 +635,9 @@ class PostgresStore:
         """Update the referral if its stored version matches, and append its events."""
         chain = check_change(referral, events, expected_version=expected_version)
         row = _row(referral)
+        keys = referral_keys(referral)
+        # Unchanged keys since the version this store filed: the index rows stand as they are.
+        refile = not self._filed.unchanged(referral.id, expected_version, keys)
         try:
             with self._transaction() as conn:
                 updated = conn.execute(
@@ -650,10 +660,12 @@ class PostgresStore:
                         [(referral.id, e.seq, e.to_json(), self._tenant) for e in chain],
                     )
                 _index_tasks(conn, [referral], replace=True, tenant=self._tenant)
-                self._file(conn, [referral], replace=True)
+                if refile:
+                    self._file(conn, [referral], replace=True)
                 self._seal(conn, [row])
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
+        self._filed.remember(referral.id, referral.version, keys)
 
     def _seal(self, conn: psycopg.Connection[Any], rows: list[_Row]) -> None:
         if self.keyring is None:

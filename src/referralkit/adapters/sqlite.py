@@ -34,7 +34,13 @@ from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import OutboundStatus, Referral, ReferralStatus, TaskPriority, TaskStatus
-from referralkit.patient_index import IndexHasher, IndexKey, new_index_secret
+from referralkit.patient_index import (
+    FiledKeys,
+    IndexHasher,
+    IndexKey,
+    new_index_secret,
+    referral_keys,
+)
 from referralkit.store import Backlog, Events, check_change, checked_batches
 from referralkit.tasks.index import (
     URGENCY,
@@ -263,6 +269,7 @@ class SQLiteStore:
             self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self._migrate()
             self._hasher = IndexHasher(self._index_secret(), self._tenant)
+            self._filed = FiledKeys()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise NotAReferralkitDatabaseError(
@@ -459,6 +466,9 @@ class SQLiteStore:
         chain = check_change(referral, events, expected_version=expected_version)
         key = str(referral.id)
         row = _row(referral)
+        keys = referral_keys(referral)
+        # Unchanged keys since the version this store filed: the index rows stand as they are.
+        refile = not self._filed.unchanged(referral.id, expected_version, keys)
         try:
             with self._transaction() as conn:
                 updated = conn.execute(
@@ -480,10 +490,12 @@ class SQLiteStore:
                     [(key, event.seq, event.to_json(), self._tenant) for event in chain],
                 )
                 _index_tasks(conn, [referral], replace=True, tenant=self._tenant)
-                self._file(conn, [referral], replace=True)
+                if refile:
+                    self._file(conn, [referral], replace=True)
                 self._seal(conn, [row])
         except sqlite3.IntegrityError as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
+        self._filed.remember(referral.id, referral.version, keys)
 
     def _seal(
         self,

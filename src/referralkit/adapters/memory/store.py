@@ -15,7 +15,7 @@ from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import OutboundStatus, Referral, ReferralStatus
-from referralkit.patient_index import IndexHasher, IndexKey, new_index_secret
+from referralkit.patient_index import IndexHasher, IndexKey, new_index_secret, referral_keys
 from referralkit.store import Backlog, Events, check_change, checked_batches
 from referralkit.tasks.index import (
     QueueCounts,
@@ -47,6 +47,7 @@ class _Partition:
     # The patient and number index: hashed key -> referral ids, and each referral's keys.
     index: dict[str, set[UUID]] = attrs.field(factory=dict)
     filed: dict[UUID, list[str]] = attrs.field(factory=dict)
+    filed_keys: dict[UUID, frozenset[IndexKey]] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -124,12 +125,16 @@ class MemoryStore:
         if self.keyring is not None:
             self._seals[referral.id] = self.keyring.seal(referral.model_dump_json())
         part = self._partition
+        keys = referral_keys(referral)
+        if part.filed_keys.get(referral.id) == keys:
+            return  # most saves leave the patient, phones and number as they were
+        part.filed_keys[referral.id] = keys
         for digest in part.filed.pop(referral.id, ()):
             ids = part.index[digest]
             ids.discard(referral.id)
             if not ids:
                 del part.index[digest]
-        digests = self._hasher.for_referral(referral)
+        digests = self._hasher.for_keys(keys)
         if digests:
             part.filed[referral.id] = digests
             for digest in digests:
