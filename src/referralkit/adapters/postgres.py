@@ -41,7 +41,6 @@ from referralkit.patient_index import (
     IndexHasher,
     IndexKey,
     new_index_secret,
-    referral_keys,
 )
 from referralkit.store import Backlog, Events, check_change, checked_batches
 from referralkit.tasks.index import URGENCY, QueueCounts, TaskQuery, TaskRow, task_rows
@@ -443,8 +442,14 @@ class PostgresStore:
         conn.execute("SELECT set_config('referralkit.tenant', %s, true)", (self._tenant,))
 
     def _file(
-        self, conn: psycopg.Connection[Any], referrals: Sequence[Referral], *, replace: bool
+        self,
+        conn: psycopg.Connection[Any],
+        referrals: Sequence[Referral],
+        *,
+        replace: bool,
+        keys: frozenset[IndexKey] | None = None,
     ) -> None:
+        # *keys*: the one referral's keys, when the caller computed them already.
         # The patient and number index, in the caller's write transaction.
         with conn.cursor() as cur:
             if replace:
@@ -456,7 +461,11 @@ class PostgresStore:
             rows = [
                 (self._tenant, digest, r.id)
                 for r in referrals
-                for digest in self._hasher.for_referral(r)
+                for digest in (
+                    self._hasher.for_keys(keys)
+                    if keys is not None
+                    else self._hasher.for_referral(r)
+                )
             ]
             if rows:
                 cur.executemany(
@@ -635,9 +644,8 @@ class PostgresStore:
         """Update the referral if its stored version matches, and append its events."""
         chain = check_change(referral, events, expected_version=expected_version)
         row = _row(referral)
-        keys = referral_keys(referral)
         # Unchanged keys since the version this store filed: the index rows stand as they are.
-        refile = not self._filed.unchanged(referral.id, expected_version, keys)
+        keys = self._filed.keys_if_changed(referral, expected_version)
         try:
             with self._transaction() as conn:
                 updated = conn.execute(
@@ -660,12 +668,12 @@ class PostgresStore:
                         [(referral.id, e.seq, e.to_json(), self._tenant) for e in chain],
                     )
                 _index_tasks(conn, [referral], replace=True, tenant=self._tenant)
-                if refile:
-                    self._file(conn, [referral], replace=True)
+                if keys is not None:
+                    self._file(conn, [referral], replace=True, keys=keys)
                 self._seal(conn, [row])
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
-        self._filed.remember(referral.id, referral.version, keys)
+        self._filed.remember(referral, keys)
 
     def _seal(self, conn: psycopg.Connection[Any], rows: list[_Row]) -> None:
         if self.keyring is None:

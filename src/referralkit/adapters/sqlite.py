@@ -39,7 +39,6 @@ from referralkit.patient_index import (
     IndexHasher,
     IndexKey,
     new_index_secret,
-    referral_keys,
 )
 from referralkit.store import Backlog, Events, check_change, checked_batches
 from referralkit.tasks.index import (
@@ -340,8 +339,14 @@ class SQLiteStore:
         return [str(tenant) for (tenant,) in rows]
 
     def _file(
-        self, conn: sqlite3.Connection, referrals: Sequence[Referral], *, replace: bool
+        self,
+        conn: sqlite3.Connection,
+        referrals: Sequence[Referral],
+        *,
+        replace: bool,
+        keys: frozenset[IndexKey] | None = None,
     ) -> None:
+        # *keys*: the one referral's keys, when the caller computed them already.
         # The patient and number index, in the caller's write transaction.
         if replace:
             conn.executemany(
@@ -353,7 +358,11 @@ class SQLiteStore:
             [
                 (self._tenant, digest, str(r.id))
                 for r in referrals
-                for digest in self._hasher.for_referral(r)
+                for digest in (
+                    self._hasher.for_keys(keys)
+                    if keys is not None
+                    else self._hasher.for_referral(r)
+                )
             ],
         )
 
@@ -466,9 +475,8 @@ class SQLiteStore:
         chain = check_change(referral, events, expected_version=expected_version)
         key = str(referral.id)
         row = _row(referral)
-        keys = referral_keys(referral)
         # Unchanged keys since the version this store filed: the index rows stand as they are.
-        refile = not self._filed.unchanged(referral.id, expected_version, keys)
+        keys = self._filed.keys_if_changed(referral, expected_version)
         try:
             with self._transaction() as conn:
                 updated = conn.execute(
@@ -490,12 +498,12 @@ class SQLiteStore:
                     [(key, event.seq, event.to_json(), self._tenant) for event in chain],
                 )
                 _index_tasks(conn, [referral], replace=True, tenant=self._tenant)
-                if refile:
-                    self._file(conn, [referral], replace=True)
+                if keys is not None:
+                    self._file(conn, [referral], replace=True, keys=keys)
                 self._seal(conn, [row])
         except sqlite3.IntegrityError as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
-        self._filed.remember(referral.id, referral.version, keys)
+        self._filed.remember(referral, keys)
 
     def _seal(
         self,

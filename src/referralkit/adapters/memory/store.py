@@ -14,7 +14,7 @@ from referralkit.errors import ConflictError, DuplicateReferralError, ReferralNo
 from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
-from referralkit.model import OutboundStatus, Referral, ReferralStatus
+from referralkit.model import OutboundStatus, Patient, Referral, ReferralStatus
 from referralkit.patient_index import IndexHasher, IndexKey, new_index_secret, referral_keys
 from referralkit.store import Backlog, Events, check_change, checked_batches
 from referralkit.tasks.index import (
@@ -47,7 +47,10 @@ class _Partition:
     # The patient and number index: hashed key -> referral ids, and each referral's keys.
     index: dict[str, set[UUID]] = attrs.field(factory=dict)
     filed: dict[UUID, list[str]] = attrs.field(factory=dict)
-    filed_keys: dict[UUID, frozenset[IndexKey]] = attrs.field(factory=dict)
+    # The patient record, number and keys last filed: a save of a copy sharing them skips.
+    filed_keys: dict[UUID, tuple[Patient | None, str | None, frozenset[IndexKey]]] = attrs.field(
+        factory=dict
+    )
 
 
 @attrs.define
@@ -125,10 +128,17 @@ class MemoryStore:
         if self.keyring is not None:
             self._seals[referral.id] = self.keyring.seal(referral.model_dump_json())
         part = self._partition
+        previous = part.filed_keys.get(referral.id)
+        if (
+            previous is not None
+            and previous[0] is referral.patient
+            and previous[1] == referral.referral_number
+        ):
+            return  # a copy with other fields changed: the same patient record, same keys
         keys = referral_keys(referral)
-        if part.filed_keys.get(referral.id) == keys:
+        part.filed_keys[referral.id] = (referral.patient, referral.referral_number, keys)
+        if previous is not None and previous[2] == keys:
             return  # most saves leave the patient, phones and number as they were
-        part.filed_keys[referral.id] = keys
         for digest in part.filed.pop(referral.id, ()):
             ids = part.index[digest]
             ids.discard(referral.id)
