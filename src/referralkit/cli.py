@@ -841,12 +841,15 @@ def worker(
 @app.command()
 @click.option("--at", "at_text", help="Measure as of this instant (ISO; default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--all-tenants", is_flag=True,
+              help="Admin read: every tenant's figures and their fleet-wide total.")  # fmt: skip
 @click.pass_context
-def health(ctx: click.Context, at_text: str | None, as_json: bool) -> int:
+def health(ctx: click.Context, at_text: str | None, as_json: bool, all_tenants: bool) -> int:
     """Show the workers' backlog: due referrals, lag, leases, interrupted sends, jobs."""
     import json
 
     from referralkit.clock import SystemClock
+    from referralkit.worker.health import admin_fleet_health, health_by_tenant
     from referralkit.worker.health import health as measure
 
     state = _state(ctx)
@@ -863,18 +866,34 @@ def health(ctx: click.Context, at_text: str | None, as_json: bool) -> int:
                 settings = WorkerSettings(state.url(), schema=getattr(store, "schema", None))
                 jobs = dict(job_counts(settings))
         try:
-            figures = measure(store, at, jobs=jobs)
+            if all_tenants:
+                figures = admin_fleet_health(store, at, jobs=jobs)
+                each = health_by_tenant(store, at)
+            else:
+                figures = measure(store, at, jobs=jobs)
+                each = {}
         except TypeError as exc:
             raise click.UsageError(str(exc)) from None
     finally:
         store.close()
     values = figures.as_dict()
+    if all_tenants:
+        values["tenants"] = {tenant: h.as_dict() for tenant, h in each.items()}
     if as_json:
         click.echo(json.dumps(values, indent=2))
         return EXIT_OK
-    rows = [[key, str(value)] for key, value in values.items() if key not in ("at", "jobs")]
+    skip = ("at", "jobs", "tenants")
+    rows = [[key, str(value)] for key, value in values.items() if key not in skip]
     rows += [[f"jobs {status}", str(n)] for status, n in figures.jobs.items()]
-    _print_table(f"Health at {at.isoformat()}", ["", "value"], rows)
+    title = "All tenants" if all_tenants else "Health"
+    _print_table(f"{title} at {at.isoformat()}", ["", "value"], rows)
+    if all_tenants:
+        per = [
+            [t, str(h.backlog.due), str(h.lag.total_seconds()), str(h.backlog.leases_expired),
+             str(h.queued_actions)]
+            for t, h in each.items()
+        ]  # fmt: skip
+        _print_table("By tenant", ["tenant", "due", "lag s", "expired", "queued"], per)
     return EXIT_OK
 
 
