@@ -803,6 +803,8 @@ def migrate(ctx: click.Context, jobs: bool) -> int:
     "--routing-every", default=30, show_default=True, help="Seconds between routing sweeps."
 )
 @click.option("--name", help="This worker's name in the job tables (default: generated).")
+@click.option("--serve-tenant", "serve", multiple=True,
+              help="Serve only this tenant (repeatable; default: every tenant).")  # fmt: skip
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -810,10 +812,12 @@ def worker(
     schedule_every: int,
     routing_every: int,
     name: str | None,
+    serve: tuple[str, ...],
 ) -> int:
     """Run a worker: outreach and routing as jobs on PostgreSQL, until SIGTERM.
 
-    Start as many as the load needs, on one machine or several (docs/deployment.md).
+    One fleet serves every tenant in the database. Start as many as the load needs, on one
+    machine or several (docs/deployment.md).
     """
     state = _state(ctx)
     url = state.url()
@@ -829,6 +833,7 @@ def worker(
             concurrency=concurrency,
             schedule_every=schedule_every,
             routing_every=routing_every,
+            tenants=serve or None,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
