@@ -265,7 +265,7 @@ def test_sixteen_writers_racing_on_one_referral_lose_no_update(schema):
     seeder.close()
 
 
-def _engine(schema: str, desk: ReferralDesk, **settings):
+def _engine(schema: str, desk: ReferralDesk, tenant_desk=None, **settings):
     import psycopg
 
     from referralkit.worker import WorkerSettings, apply_job_schema, build_app
@@ -277,7 +277,7 @@ def _engine(schema: str, desk: ReferralDesk, **settings):
             "CREATE TABLE IF NOT EXISTS fleet_sends (key text NOT NULL, pid int NOT NULL,"
             " at timestamptz)"
         )
-    return build_app(lambda: desk, configured)
+    return build_app(lambda: desk, configured, tenant_desk=tenant_desk)
 
 
 def _waiting(app) -> set[tuple[str, str]]:
@@ -328,5 +328,28 @@ def test_a_tenants_dispatch_job_never_touches_another_tenants_referral(schema):
             ledger = read_ledger(other.history(theirs))
             assert Counter(e.status for e in ledger.entries.values()) == Counter(sent=1)
             assert desk.for_tenant(fleet.tenant_of(0)).get(mine).version == 3, "untouched"
+    finally:
+        fleet.close_desk(desk)
+
+
+def test_a_tenant_whose_desk_fails_leaves_the_other_tenants_scheduled(schema):
+    from referralkit.worker import engine
+
+    desk = fleet.fleet_desk(DSN, schema, epoch=time.time(), lease=LEASE, latency=0, worker="t")
+    ids = fleet.seed(desk, fleet.PRACTICES)
+    broken = fleet.tenant_of(0)
+
+    def tenant_desk(tenant: str) -> ReferralDesk:
+        if tenant == broken:
+            raise RuntimeError("this practice's configuration does not load")
+        return desk.for_tenant(tenant)
+
+    try:
+        app = _engine(schema, desk, tenant_desk)
+        with app.open():
+            with pytest.raises(RuntimeError):
+                app.tasks[engine.SCHEDULE_TASK](timestamp=0)  # the tick still fails, visibly
+            expected = {(str(r), fleet.tenant_of(i)) for i, r in enumerate(ids)}
+            assert _waiting(app) == {job for job in expected if job[1] != broken}
     finally:
         desk.close()

@@ -132,6 +132,13 @@ class LoggedTelephony(InMemoryTelephony):
                 (key, os.getpid()),
             )
 
+    def close(self) -> None:
+        """Close the log connection (a worker process's ends with the process)."""
+        with self._log_lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
     def place_call(self, request: CallRequest) -> Receipt:
         self._logged(request.idempotency_key)
         return super().place_call(request)
@@ -164,6 +171,15 @@ def fleet_desk(dsn: str, schema: str, *, epoch: float, lease: float, latency: fl
             worker=worker,
         ),
     )
+
+
+def close_desk(desk: ReferralDesk) -> None:
+    """Close a :func:`fleet_desk`: its store and its telephony's log connection."""
+    for _name, plugin in desk.hooks.pm.list_name_plugin():
+        telephony = getattr(plugin, "telephony", None)
+        if isinstance(telephony, LoggedTelephony):
+            telephony.close()
+    desk.close()
 
 
 def log_path(schema: str, name: str) -> Path:

@@ -295,23 +295,25 @@ def build_app(
 
             return enqueue
 
-        for tenant in desks.served():
-            tenant_desk = desks.get(tenant)
+        def schedule_tenant(tenant: str | None, tenant_desk: Desk) -> None:
             schedule_due(
                 tenant_desk.store,
                 tenant_desk.clock.now(),
                 enqueuer(tenant),
                 limit=settings.schedule_limit,
             )
-        if not fresh:
-            return
-        try:
-            app.job_manager.batch_defer_jobs(jobs=fresh)
-        except job_errors.AlreadyEnqueued:
-            # Raced by a job enqueued since the query: defer one by one, skipping it.
-            for job in fresh:
-                with suppress(job_errors.AlreadyEnqueued):
-                    app.job_manager.defer_job(job=job)
+
+        failure = _each_tenant(desks, schedule_tenant, SCHEDULE_TASK)
+        if fresh:
+            try:
+                app.job_manager.batch_defer_jobs(jobs=fresh)
+            except job_errors.AlreadyEnqueued:
+                # Raced by a job enqueued since the query: defer one by one, skipping it.
+                for job in fresh:
+                    with suppress(job_errors.AlreadyEnqueued):
+                        app.job_manager.defer_job(job=job)
+        if failure is not None:
+            raise failure
 
     # The ticks outrank dispatch jobs: behind a long queue they would come too late to hand
     # a dead worker's referrals on.
@@ -331,10 +333,34 @@ def build_app(
     def routing(timestamp: int) -> None:
         with _alone(settings, ROUTING_TASK) as alone:
             if alone:
-                for tenant in desks.served():
-                    run_routing(desks.get(tenant))
+                failure = _each_tenant(desks, lambda _t, d: run_routing(d), ROUTING_TASK)
+                if failure is not None:
+                    raise failure
 
     return app
+
+
+def _each_tenant(
+    desks: _Desks, work: Callable[[str | None, Desk], object], tick: str
+) -> Exception | None:
+    # One tenant's failure (its desk will not open, its store errs) must not leave every
+    # later tenant's work undone: the others run, and the caller raises the first failure
+    # afterwards, so the engine still records the tick as failed.
+    failure: Exception | None = None
+    for tenant in desks.served():
+        try:
+            work(tenant, desks.get(tenant))
+        except Exception as exc:  # noqa: BLE001 - reported once the other tenants ran
+            # The tenant id and the error's type only: the message could name a detail.
+            _log.warning(
+                "%s failed for tenant %s: %s",
+                tick,
+                tenant,
+                type(exc).__name__,
+                extra={"referralkit": {"operation": "worker_tick_failed", "tenant": tenant}},
+            )
+            failure = failure or exc
+    return failure
 
 
 @contextmanager
@@ -344,14 +370,17 @@ def _alone(settings: WorkerSettings, name: str) -> Iterator[bool]:
     # lock: it dies with a killed worker's connection instead of blocking every later tick.
     import psycopg
 
+    # Advisory locks are database-wide: the key names the schema and queue, so deployments
+    # in other schemas of the same database never skip each other's ticks.
+    key = f"{settings.schema or ''}:{settings.queue}:{name}"
     with psycopg.connect(settings.job_conninfo(), autocommit=True) as conn:
-        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (name,)).fetchone()
+        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()
         alone = bool(row and row[0])
         try:
             yield alone
         finally:
             if alone:
-                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
 
 
 def run_worker(
