@@ -120,3 +120,35 @@ def test_worker_command_runs_until_sigterm_and_exits_cleanly(pg_schema, tmp_path
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+def test_health_all_tenants_gives_each_tenant_and_the_total(tmp_path: Path, capsys) -> None:
+    from referralkit import SQLiteStore
+
+    desk, _, _ = outreach_desk()
+    desk.store = SQLiteStore(tmp_path / "t.db", tenant="north")
+    ready_referral(desk)
+    ready_referral(desk)
+    south = desk.for_tenant("south")
+    ready_referral(south)
+    desk.close()
+    later = "2026-03-02T14:30:00+00:00"
+    status, out, _ = cli(capsys, "--store", f"sqlite:///{tmp_path / 't.db'}", "health",
+                         "--at", later, "--json", "--all-tenants")  # fmt: skip
+    assert status == 0
+    figures = json.loads(out)
+    assert figures["due_referrals"] == 3
+    assert {t: f["due_referrals"] for t, f in figures["tenants"].items()} == {
+        "north": 2,
+        "south": 1,
+    }
+    # Without --all-tenants the command reads its own tenant only (here: the default one).
+    status, out, _ = cli(capsys, "--store", f"sqlite:///{tmp_path / 't.db'}", "health",
+                         "--at", later, "--json")  # fmt: skip
+    assert json.loads(out)["due_referrals"] == 0
+
+
+def test_worker_refuses_an_unusable_tenant_to_serve(pg_schema, capsys) -> None:
+    status, _, err = cli(capsys, "--store", _pg_url(pg_schema), "worker", "--serve-tenant", "a b")
+    assert status == 2
+    assert "tenant id" in err

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 from tenacity import Retrying
@@ -481,3 +482,38 @@ def test_opt_out_by_channel_reaches_the_same_patients_other_open_referral(
     a.withdraw_consent(first.id, Channel.SMS, actor=Actors().intake_staff)
     consent = a.get(second.id).patient.consent  # type: ignore[union-attr]
     assert Channel.SMS in consent.opted_out_channels
+
+
+def test_desk_for_tenant_keeps_the_configuration_and_works_only_that_tenant(
+    desks: tuple[ReferralDesk, ReferralDesk], clock: ManualClock
+) -> None:
+    a, _ = desks
+    a.task_due = timedelta(hours=1)
+    mine = _stored(a, clock)  # the base desk composed its services before for_tenant
+    b = a.for_tenant("b")
+    assert (a.tenant, b.tenant) == ("a", "b")
+    assert (b.clock, b.hooks, b.retrying, b.task_due) == (a.clock, a.hooks, a.retrying, a.task_due)
+    theirs = _stored(b, clock)
+    # Each desk's services write and read only their own tenant, in both directions.
+    assert [r.id for r in a.list()] == [mine.id]
+    assert [r.id for r in b.list()] == [theirs.id]
+    with pytest.raises(ReferralNotFoundError):
+        b.fire(mine.id, "accept", actor=Actors().clinician)
+    with pytest.raises(ReferralNotFoundError):
+        a.fire(theirs.id, "accept", actor=Actors().clinician)
+    assert b.fire(theirs.id, "accept", actor=Actors().clinician).version == 2
+    assert a.get(mine.id).version == 1
+
+
+def test_desk_for_tenant_needs_a_store_bound_to_tenants() -> None:
+    from referralkit.store import Store
+
+    class Untenanted:
+        """A store without tenants: only what the check reads."""
+
+    desk = ReferralDesk(store=MemoryStore())
+    desk.store = cast(Store, Untenanted())
+    with pytest.raises(TypeError, match="not bound to tenants"):
+        desk.for_tenant("b")
+    with pytest.raises(InvalidTenantError):
+        ReferralDesk(store=MemoryStore()).for_tenant("no spaces")

@@ -2,7 +2,7 @@
 a worker killed mid-batch, a server restart mid-sweep, and writers racing on one referral.
 
 The fleet tests start real OS processes (tests/support/worker_fleet.py). CI runs a smaller
-fleet of the same shape; the full size (8 processes x 5,000 actions over 20 practices) runs
+fleet of the same shape; the full size (8 processes x 5,000 actions over 20 tenants) runs
 with ``REFERRALKIT_SCALE=full pytest -m scale tests/test_worker_pg.py``.
 """
 
@@ -87,10 +87,20 @@ def _stop(workers) -> list[int]:
     return codes
 
 
+def _tenant_desks(desk: ReferralDesk, ids) -> dict:
+    """Each seeded referral's tenant desk, by referral id (see ``fleet.seed``)."""
+    desks = {tenant: desk.for_tenant(tenant) for tenant in map(fleet.tenant_of, range(20))}
+    return {referral_id: desks[fleet.tenant_of(i)] for i, referral_id in enumerate(ids)}
+
+
 def _assert_each_action_sent_once(desk: ReferralDesk, ids, conn, killed_pids: set[int]) -> None:
     orphans = []
+    desks = _tenant_desks(desk, ids)
+    # Every tenant had work, and the base desk (another tenant) sees none of it.
+    assert len({d.tenant for d in desks.values()}) == min(len(ids), fleet.PRACTICES)
+    assert sum(desk.store.count_by_status().values()) == 0
     for referral_id in ids:
-        ledger = read_ledger(desk.history(referral_id))
+        ledger = read_ledger(desks[referral_id].history(referral_id))
         statuses = Counter(entry.status for entry in ledger.entries.values())
         if statuses != Counter(sent=1):
             orphans.append((referral_id, dict(statuses)))
@@ -146,8 +156,9 @@ def _fleet_run(schema: str, *, processes: int, actions: int, timeout: float) -> 
         # first change after it (queueing the action, or claiming the interrupted one) is the
         # new holder's.
         kill_sim = fleet.sim_time(epoch, killed_at)
+        desks = _tenant_desks(desk, ids)
         for referral_id in held:
-            events = desk.history(uuid.UUID(referral_id))
+            events = desks[uuid.UUID(referral_id)].history(uuid.UUID(referral_id))
             reclaimed = min(e.at for e in events if e.at > kill_sim)
             assert reclaimed - kill_sim <= timedelta(seconds=2 * LEASE), referral_id
     finally:
@@ -205,8 +216,9 @@ def test_workers_reconnect_and_continue_after_a_server_restart_mid_sweep(schema)
 def test_sixteen_writers_racing_on_one_referral_lose_no_update(schema):
     from referralkit.adapters.postgres import PostgresStore
 
-    seeder = fleet.fleet_desk(DSN, schema, epoch=time.time(), lease=LEASE, latency=0, worker="s")
-    (referral_id,) = fleet.seed(seeder, 1)
+    base = fleet.fleet_desk(DSN, schema, epoch=time.time(), lease=LEASE, latency=0, worker="s")
+    (referral_id,) = fleet.seed(base, 1)
+    seeder = base.for_tenant(fleet.tenant_of(0))
     start_version = seeder.get(referral_id).version
     writers, per_writer = 16, 5
     barrier = threading.Barrier(writers)
@@ -215,7 +227,8 @@ def test_sixteen_writers_racing_on_one_referral_lose_no_update(schema):
     conflicts = Counter[int]()
 
     def write(n: int) -> None:
-        desk = ReferralDesk(store=PostgresStore(DSN, schema=schema), clock=seeder.clock)
+        store = PostgresStore(DSN, schema=schema, tenant=fleet.tenant_of(0))
+        desk = ReferralDesk(store=store, clock=seeder.clock)
         try:
             barrier.wait()
             while committed[n] < per_writer:
@@ -250,3 +263,93 @@ def test_sixteen_writers_racing_on_one_referral_lose_no_update(schema):
     assert len(seeder.history(referral_id)) == final.version
     seeder.verify(referral_id)
     seeder.close()
+
+
+def _engine(schema: str, desk: ReferralDesk, tenant_desk=None, **settings):
+    import psycopg
+
+    from referralkit.worker import WorkerSettings, apply_job_schema, build_app
+
+    configured = WorkerSettings(DSN, schema=schema, **settings)
+    apply_job_schema(configured)
+    with psycopg.connect(configured.job_conninfo(), autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS fleet_sends (key text NOT NULL, pid int NOT NULL,"
+            " at timestamptz)"
+        )
+    return build_app(lambda: desk, configured, tenant_desk=tenant_desk)
+
+
+def _waiting(app) -> set[tuple[str, str]]:
+    from referralkit.worker import engine
+
+    jobs = app.job_manager.list_jobs(task=engine.DISPATCH_TASK, status="todo")
+    return {(job.task_kwargs["referral_id"], job.task_kwargs["tenant"]) for job in jobs}
+
+
+def test_a_schedule_tick_enqueues_the_due_work_of_every_tenant(schema):
+    from referralkit.worker import engine
+
+    desk = fleet.fleet_desk(DSN, schema, epoch=time.time(), lease=LEASE, latency=0, worker="t")
+    ids = fleet.seed(desk, 2 * fleet.PRACTICES)
+    expected = {(str(r), fleet.tenant_of(i)) for i, r in enumerate(ids)}
+    # The base desk's own tenant has nothing: every job comes from another tenant's store.
+    assert sum(desk.store.count_by_status().values()) == 0
+    try:
+        only = fleet.tenant_of(3)
+        restricted = _engine(schema, desk, tenants=[only])
+        with restricted.open():
+            restricted.tasks[engine.SCHEDULE_TASK](timestamp=0)
+            assert _waiting(restricted) == {job for job in expected if job[1] == only}
+        app = _engine(schema, desk)
+        with app.open():
+            app.tasks[engine.SCHEDULE_TASK](timestamp=0)
+            assert _waiting(app) == expected
+    finally:
+        desk.close()
+
+
+def test_a_tenants_dispatch_job_never_touches_another_tenants_referral(schema):
+    from referralkit.worker import engine
+
+    desk = fleet.fleet_desk(DSN, schema, epoch=time.time(), lease=LEASE, latency=0, worker="t")
+    mine, theirs = fleet.seed(desk, 2)
+    other = desk.for_tenant(fleet.tenant_of(1))
+    before = other.history(theirs)
+    try:
+        app = _engine(schema, desk)
+        with app.open():
+            dispatch = app.tasks[engine.DISPATCH_TASK]
+            # A job naming tenant 0 with tenant 1's referral (a forged or corrupted payload).
+            dispatch(referral_id=str(theirs), tenant=fleet.tenant_of(0))
+            assert other.history(theirs) == before, "tenant 0's desk changed tenant 1's referral"
+            assert other.store.backlog(other.clock.now()).leases_live == 0, "nor leased it"
+            dispatch(referral_id=str(theirs), tenant=fleet.tenant_of(1))
+            ledger = read_ledger(other.history(theirs))
+            assert Counter(e.status for e in ledger.entries.values()) == Counter(sent=1)
+            assert desk.for_tenant(fleet.tenant_of(0)).get(mine).version == 3, "untouched"
+    finally:
+        fleet.close_desk(desk)
+
+
+def test_a_tenant_whose_desk_fails_leaves_the_other_tenants_scheduled(schema):
+    from referralkit.worker import engine
+
+    desk = fleet.fleet_desk(DSN, schema, epoch=time.time(), lease=LEASE, latency=0, worker="t")
+    ids = fleet.seed(desk, fleet.PRACTICES)
+    broken = fleet.tenant_of(0)
+
+    def tenant_desk(tenant: str) -> ReferralDesk:
+        if tenant == broken:
+            raise RuntimeError("this practice's configuration does not load")
+        return desk.for_tenant(tenant)
+
+    try:
+        app = _engine(schema, desk, tenant_desk)
+        with app.open():
+            with pytest.raises(RuntimeError):
+                app.tasks[engine.SCHEDULE_TASK](timestamp=0)  # the tick still fails, visibly
+            expected = {(str(r), fleet.tenant_of(i)) for i, r in enumerate(ids)}
+            assert _waiting(app) == {job for job in expected if job[1] != broken}
+    finally:
+        desk.close()

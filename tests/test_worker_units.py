@@ -11,7 +11,14 @@ import pytest
 from referralkit.adapters.memory.telephony import InMemoryTelephony
 from referralkit.outreach.ledger import read_ledger
 from referralkit.ports import CallRequest, Receipt
-from referralkit.worker import ScheduleReport, health, run_dispatch, schedule_due
+from referralkit.worker import (
+    ScheduleReport,
+    admin_fleet_health,
+    health,
+    health_by_tenant,
+    run_dispatch,
+    schedule_due,
+)
 from tests.support.outreach_world import outreach_desk, ready_referral
 
 LEASE = timedelta(minutes=10)
@@ -144,3 +151,59 @@ def test_the_app_registers_dispatch_schedule_and_routing():
     assert {engine.DISPATCH_TASK, engine.SCHEDULE_TASK, engine.ROUTING_TASK} <= set(app.tasks)
     periodic = {task.task.name for task in app.periodic_registry.periodic_tasks.values()}
     assert periodic == {engine.SCHEDULE_TASK, engine.ROUTING_TASK}
+
+
+def test_a_dispatch_job_runs_on_its_tenants_desk_opened_once_per_process():
+    engine = pytest.importorskip("referralkit.worker.engine", reason="worker extra missing")
+    desk, plugin, _ = outreach_desk()
+    opened: list[str] = []
+
+    def tenant_desk(tenant: str):
+        opened.append(tenant)
+        return desk.for_tenant(tenant)
+
+    app = engine.build_app(lambda: desk, engine.WorkerSettings("host=x"), tenant_desk=tenant_desk)
+    dispatch = app.tasks[engine.DISPATCH_TASK]
+    first = ready_referral(desk.for_tenant("north"))
+    second = ready_referral(desk.for_tenant("north"))
+    theirs = ready_referral(desk.for_tenant("south"))
+    # A job that names the wrong tenant finds nothing to do: no call, no change.
+    dispatch(referral_id=str(theirs.id), tenant="north")
+    assert plugin.telephony.requests == []
+    assert desk.for_tenant("south").get(theirs.id).version == theirs.version
+    for referral, tenant in ((first, "north"), (second, "north"), (theirs, "south")):
+        dispatch(referral_id=str(referral.id), tenant=tenant)
+    assert len(plugin.telephony.calls) == 3
+    assert opened == ["north", "south"], "one desk per tenant per process"
+    south = desk.for_tenant("south")
+    (entry,) = read_ledger(south.history(theirs.id)).entries.values()
+    assert entry.status == "sent"
+
+
+def test_a_tenant_desk_bound_to_another_tenant_is_refused():
+    engine = pytest.importorskip("referralkit.worker.engine", reason="worker extra missing")
+    desk, plugin, _ = outreach_desk()
+    referral = ready_referral(desk.for_tenant("south"))
+    app = engine.build_app(
+        lambda: desk, engine.WorkerSettings("host=x"), tenant_desk=lambda _t: desk
+    )
+    with pytest.raises(ValueError, match="bound to another tenant"):
+        app.tasks[engine.DISPATCH_TASK](referral_id=str(referral.id), tenant="south")
+    assert plugin.telephony.requests == []
+
+
+def test_health_by_tenant_and_the_fleet_wide_total():
+    desk, _, clock = outreach_desk()
+    ready_referral(desk.for_tenant("north"))
+    clock.advance(minutes=10)
+    ready_referral(desk.for_tenant("north"))
+    ready_referral(desk.for_tenant("south"))
+    clock.advance(minutes=20)
+    each = health_by_tenant(desk.store, clock.now())
+    assert {t: h.backlog.due for t, h in each.items()} == {"north": 2, "south": 1}
+    assert each["south"].lag == timedelta(minutes=20)
+    total = admin_fleet_health(desk.store, clock.now(), jobs={"todo": 3})
+    assert (total.backlog.due, total.examined, dict(total.jobs)) == (3, 3, {"todo": 3})
+    assert total.lag == timedelta(minutes=30), "the oldest due of any tenant"
+    # The desk's own tenant has none of it.
+    assert health(desk.store, clock.now()).backlog.due == 0

@@ -803,6 +803,8 @@ def migrate(ctx: click.Context, jobs: bool) -> int:
     "--routing-every", default=30, show_default=True, help="Seconds between routing sweeps."
 )
 @click.option("--name", help="This worker's name in the job tables (default: generated).")
+@click.option("--serve-tenant", "serve", multiple=True,
+              help="Serve only this tenant (repeatable; default: every tenant).")  # fmt: skip
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -810,10 +812,12 @@ def worker(
     schedule_every: int,
     routing_every: int,
     name: str | None,
+    serve: tuple[str, ...],
 ) -> int:
     """Run a worker: outreach and routing as jobs on PostgreSQL, until SIGTERM.
 
-    Start as many as the load needs, on one machine or several (docs/deployment.md).
+    One fleet serves every tenant in the database. Start as many as the load needs, on one
+    machine or several (docs/deployment.md).
     """
     state = _state(ctx)
     url = state.url()
@@ -829,6 +833,7 @@ def worker(
             concurrency=concurrency,
             schedule_every=schedule_every,
             routing_every=routing_every,
+            tenants=serve or None,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -841,12 +846,15 @@ def worker(
 @app.command()
 @click.option("--at", "at_text", help="Measure as of this instant (ISO; default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--all-tenants", is_flag=True,
+              help="Admin read: every tenant's figures and their fleet-wide total.")  # fmt: skip
 @click.pass_context
-def health(ctx: click.Context, at_text: str | None, as_json: bool) -> int:
+def health(ctx: click.Context, at_text: str | None, as_json: bool, all_tenants: bool) -> int:
     """Show the workers' backlog: due referrals, lag, leases, interrupted sends, jobs."""
     import json
 
     from referralkit.clock import SystemClock
+    from referralkit.worker.health import admin_fleet_health, health_by_tenant
     from referralkit.worker.health import health as measure
 
     state = _state(ctx)
@@ -863,18 +871,34 @@ def health(ctx: click.Context, at_text: str | None, as_json: bool) -> int:
                 settings = WorkerSettings(state.url(), schema=getattr(store, "schema", None))
                 jobs = dict(job_counts(settings))
         try:
-            figures = measure(store, at, jobs=jobs)
+            if all_tenants:
+                figures = admin_fleet_health(store, at, jobs=jobs)
+                each = health_by_tenant(store, at)
+            else:
+                figures = measure(store, at, jobs=jobs)
+                each = {}
         except TypeError as exc:
             raise click.UsageError(str(exc)) from None
     finally:
         store.close()
     values = figures.as_dict()
+    if all_tenants:
+        values["tenants"] = {tenant: h.as_dict() for tenant, h in each.items()}
     if as_json:
         click.echo(json.dumps(values, indent=2))
         return EXIT_OK
-    rows = [[key, str(value)] for key, value in values.items() if key not in ("at", "jobs")]
+    skip = ("at", "jobs", "tenants")
+    rows = [[key, str(value)] for key, value in values.items() if key not in skip]
     rows += [[f"jobs {status}", str(n)] for status, n in figures.jobs.items()]
-    _print_table(f"Health at {at.isoformat()}", ["", "value"], rows)
+    title = "All tenants" if all_tenants else "Health"
+    _print_table(f"{title} at {at.isoformat()}", ["", "value"], rows)
+    if all_tenants:
+        per = [
+            [t, str(h.backlog.due), str(h.lag.total_seconds()), str(h.backlog.leases_expired),
+             str(h.queued_actions)]
+            for t, h in each.items()
+        ]  # fmt: skip
+        _print_table("By tenant", ["tenant", "due", "lag s", "expired", "queued"], per)
     return EXIT_OK
 
 

@@ -1,10 +1,11 @@
 """A fleet of worker processes on PostgreSQL, for the worker scale and restart tests.
 
 Each worker is a real OS process (``python -m tests.support.worker_fleet ...``) running
-:func:`referralkit.worker.run_worker` on its own desk. Its telephony fake waits a fixed
-latency and writes every attempt to the shared table ``fleet_sends`` before acknowledging,
-so the parent can count attempts per idempotency key across processes, including those of a
-worker it killed.
+:func:`referralkit.worker.run_worker` on its own desk, serving every tenant: the referrals are
+spread over 20 tenants (one per referring practice), each created through its tenant's desk.
+Its telephony fake waits a fixed latency and writes every attempt to the shared table
+``fleet_sends`` before acknowledging, so the parent can count attempts per idempotency key
+across processes, including those of a worker it killed.
 """
 
 from __future__ import annotations
@@ -66,11 +67,13 @@ def sim_time(epoch: float, wall: float) -> datetime:
 
 
 def practice_of(index: int) -> Practice:
-    """The referring practice of the *index*-th referral: 20 practices, round robin.
-
-    The tenant of the referral, once stores know tenants, is this practice (one line).
-    """
+    """The referring practice of the *index*-th referral: 20 practices, round robin."""
     return Practice(name=f"Practice {index % PRACTICES:02d}", fax="+15555550100")
+
+
+def tenant_of(index: int) -> str:
+    """The tenant of the *index*-th referral: its referring practice's."""
+    return f"practice-{index % PRACTICES:02d}"
 
 
 def fleet_referral(index: int) -> Referral:
@@ -91,12 +94,20 @@ def fleet_referral(index: int) -> Referral:
 
 
 def seed(desk: ReferralDesk, count: int, start: int = 0) -> list[Any]:
-    """Create *count* referrals ready to schedule: each has one outreach action due now."""
+    """Create *count* referrals ready to schedule: each has one outreach action due now.
+
+    The *index*-th is created through the desk of :func:`tenant_of` *index*.
+    """
     ids = []
+    desks: dict[str, ReferralDesk] = {}
     for index in range(start, start + count):
-        referral = desk.create(fleet_referral(index), actor=SYSTEM)
-        desk.fire(referral.id, "accept", actor=CLINICIAN)
-        ids.append(desk.fire(referral.id, "clear", actor=SYSTEM).id)
+        tenant = tenant_of(index)
+        if tenant not in desks:
+            desks[tenant] = desk.for_tenant(tenant)
+        own = desks[tenant]
+        referral = own.create(fleet_referral(index), actor=SYSTEM)
+        own.fire(referral.id, "accept", actor=CLINICIAN)
+        ids.append(own.fire(referral.id, "clear", actor=SYSTEM).id)
     return ids
 
 
@@ -120,6 +131,13 @@ class LoggedTelephony(InMemoryTelephony):
                 "INSERT INTO fleet_sends (key, pid, at) VALUES (%s, %s, clock_timestamp())",
                 (key, os.getpid()),
             )
+
+    def close(self) -> None:
+        """Close the log connection (a worker process's ends with the process)."""
+        with self._log_lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def place_call(self, request: CallRequest) -> Receipt:
         self._logged(request.idempotency_key)
@@ -153,6 +171,15 @@ def fleet_desk(dsn: str, schema: str, *, epoch: float, lease: float, latency: fl
             worker=worker,
         ),
     )
+
+
+def close_desk(desk: ReferralDesk) -> None:
+    """Close a :func:`fleet_desk`: its store and its telephony's log connection."""
+    for _name, plugin in desk.hooks.pm.list_name_plugin():
+        telephony = getattr(plugin, "telephony", None)
+        if isinstance(telephony, LoggedTelephony):
+            telephony.close()
+    desk.close()
 
 
 def log_path(schema: str, name: str) -> Path:

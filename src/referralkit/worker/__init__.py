@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Final
 
-from referralkit.worker.health import Health, health
+from referralkit.worker.health import Health, admin_fleet_health, health, health_by_tenant
 from referralkit.worker.units import (
     RoutingDesk,
     ScheduleReport,
@@ -47,10 +47,12 @@ __all__ = [
     "ScheduleReport",
     "WorkerDesk",
     "WorkerSettings",
+    "admin_fleet_health",
     "apply_job_schema",
     "build_app",
     "due_referral_ids",
     "health",
+    "health_by_tenant",
     "job_counts",
     "run_dispatch",
     "run_routing",

@@ -5,12 +5,19 @@ defers periodic jobs once per tick however many workers run, retries failed jobs
 down gracefully. :func:`build_app` registers three tasks over the units of work in
 :mod:`referralkit.worker.units`:
 
-- ``referralkit.schedule`` (every *schedule_every* seconds): enqueue a
+- ``referralkit.schedule`` (every *schedule_every* seconds): for each tenant, enqueue a
   ``referralkit.dispatch`` job per due referral, under the queueing lock
   ``referralkit.dispatch:<id>`` (at most one job waits per referral). It is also the
   reconciler: a job lost with a killed worker is enqueued again on the next tick.
-- ``referralkit.dispatch`` (one referral): lease it, run its due actions, release it.
-- ``referralkit.routing`` (every *routing_every* seconds): the routing and task sweeps.
+- ``referralkit.dispatch`` (one referral of one tenant): lease it, run its due actions,
+  release it, on that tenant's desk.
+- ``referralkit.routing`` (every *routing_every* seconds): the routing and task sweeps, for
+  each tenant.
+
+One fleet serves every tenant in the database: the ticks list the tenants
+(:meth:`~referralkit.store.TenantStore.admin_list_tenants`, or :attr:`WorkerSettings.tenants`)
+and work each one through its own desk, bound to that tenant's store; a dispatch job carries
+its tenant, so it runs on that tenant's desk and cannot reach another's referral.
 
 Why not enqueue in the transaction that records ``action_queued``? procrastinate can defer
 through an existing psycopg connection, but the store commits through its own; and the due
@@ -27,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, Final, Protocol
@@ -37,7 +44,8 @@ import attrs
 
 from referralkit.clock import Clock
 from referralkit.errors import StoreError
-from referralkit.store import Store
+from referralkit.store import Store, TenantStore
+from referralkit.tenancy import check_tenant
 from referralkit.worker.units import run_dispatch, run_routing, schedule_due
 
 try:
@@ -106,6 +114,10 @@ def _seconds(value: int) -> int:
     return value
 
 
+def _tenant_ids(tenants: Iterable[str]) -> tuple[str, ...]:
+    return tuple(check_tenant(tenant) for tenant in tenants)
+
+
 @attrs.frozen
 class WorkerSettings:
     """How a worker process connects and paces itself.
@@ -119,9 +131,11 @@ class WorkerSettings:
     :ivar shutdown_timeout: seconds SIGTERM waits for running jobs before cancelling them.
     :ivar fetch_interval: seconds between polls when ``LISTEN/NOTIFY`` brings nothing.
     :ivar max_attempts: tries of a dispatch job that failed on the database (``StoreError``).
-    :ivar schedule_limit: due referrals one tick looks at (oldest first): at most this many
-        dispatch jobs wait at once, so a referral whose worker died is never stuck behind a
-        long queue. Keep it above what the fleet dispatches in one tick.
+    :ivar schedule_limit: due referrals one tick looks at per tenant (oldest first): at most
+        this many of a tenant's dispatch jobs wait at once, so a referral whose worker died is
+        never stuck behind a long queue. Keep it above what the fleet dispatches in one tick.
+    :ivar tenants: serve only these tenants; ``None`` (the default) serves every tenant the
+        store lists (:meth:`~referralkit.store.TenantStore.admin_list_tenants`).
 
     .. versionadded:: 0.4
     """
@@ -136,6 +150,9 @@ class WorkerSettings:
     fetch_interval: float = 5.0
     max_attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
     schedule_limit: int = attrs.field(default=2000, validator=attrs.validators.ge(1))
+    tenants: tuple[str, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_tenant_ids)
+    )
 
     def job_conninfo(self) -> str:
         """Return the connection string for the job tables (the store's schema first)."""
@@ -145,30 +162,88 @@ class WorkerSettings:
 
 
 @attrs.define
-class _OneDesk:
-    # One desk per worker process, opened by the first job that needs it and shared by the
-    # job threads (the store serialises its connection use).
+class _Desks:
+    # One base desk and one desk per tenant per worker process, each opened by the first job
+    # that needs it and shared by the job threads (the store serialises its connection use).
     factory: Callable[[], Desk]
-    _desk: Desk | None = None
+    tenant_desk: Callable[[str], Desk] | None
+    tenants: tuple[str, ...] | None
+    _base: Desk | None = None
+    _by_tenant: dict[str, Desk] = attrs.field(factory=dict)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
 
-    def get(self) -> Desk:
+    def base(self) -> Desk:
         with self._lock:
-            if self._desk is None:
-                self._desk = self.factory()
-            return self._desk
+            return self._base_locked()
+
+    def _base_locked(self) -> Desk:
+        if self._base is None:
+            self._base = self.factory()
+        return self._base
+
+    def served(self) -> list[str | None]:
+        """Return the tenants the ticks work through (``None``: a store without tenants)."""
+        if self.tenants is not None:
+            return list(self.tenants)
+        store = self.base().store
+        if isinstance(store, TenantStore):
+            return list(store.admin_list_tenants())
+        return [None]
+
+    def get(self, tenant: str | None) -> Desk:
+        with self._lock:
+            base = self._base_locked()
+            if tenant is None:
+                return base  # a job enqueued before jobs carried tenants, or no tenants
+            desk = self._by_tenant.get(tenant)
+            if desk is None:
+                desk = self._open(base, tenant)
+                self._by_tenant[tenant] = desk
+            return desk
+
+    def _open(self, base: Desk, tenant: str) -> Desk:
+        if self.tenant_desk is not None:
+            desk = self.tenant_desk(tenant)
+        else:
+            store = base.store
+            if isinstance(store, TenantStore) and store.tenant == tenant:
+                return base
+            for_tenant = getattr(base, "for_tenant", None)
+            if for_tenant is None:
+                raise TypeError(
+                    f"{type(base).__name__} has no for_tenant(): pass tenant_desk to serve"
+                    " tenants other than its store's"
+                )
+            desk = for_tenant(tenant)
+        bound = desk.store
+        # A misbound desk would run one tenant's job against another's rows: refuse it.
+        if not isinstance(bound, TenantStore) or bound.tenant != tenant:
+            raise ValueError("tenant_desk returned a desk whose store is bound to another tenant")
+        return desk
 
 
-def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastinate.App:
+def build_app(
+    desk: Callable[[], Desk],
+    settings: WorkerSettings,
+    *,
+    tenant_desk: Callable[[str], Desk] | None = None,
+) -> procrastinate.App:
     """Return a procrastinate app with referralkit's three tasks registered.
 
-    :param desk: opens the desk the jobs drive (called once per worker process, lazily).
+    :param desk: opens the base desk (called once per worker process, lazily); its store
+        lists the tenants the fleet serves.
+    :param tenant_desk: opens the desk of one tenant (called once per tenant per worker
+        process, lazily), for hosts whose practices have their own rules, outreach policy or
+        calendars; its store must be bound to that tenant. ``None``: the base desk's
+        configuration on the tenant's store (:meth:`~referralkit.desk.ReferralDesk.for_tenant`).
+
+    .. versionchanged:: 0.4 takes *tenant_desk*; one app serves every tenant.
     """
     connector = procrastinate.PsycopgConnector(
         conninfo=settings.job_conninfo(), min_size=1, max_size=settings.concurrency + 2
     )
     app = procrastinate.App(connector=connector)
-    desks = _OneDesk(desk)
+    desks = _Desks(desk, tenant_desk, settings.tenants)
 
     @app.task(
         name=DISPATCH_TASK,
@@ -177,10 +252,10 @@ def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastina
             max_attempts=settings.max_attempts, wait=1, retry_exceptions={StoreError}
         ),
     )
-    def dispatch(referral_id: str) -> None:
-        run_dispatch(desks.get(), UUID(referral_id))
+    def dispatch(referral_id: str, tenant: str | None = None) -> None:
+        run_dispatch(desks.get(tenant), UUID(referral_id))
 
-    def replace_with_urgent(referral_id: UUID) -> bool:
+    def replace_with_urgent(referral_id: UUID, tenant: str | None) -> bool:
         lock = f"{DISPATCH_TASK}:{referral_id}"
         deferrer = dispatch.configure(queueing_lock=lock, priority=_URGENT)
         # A dead worker's referral whose job already waits at the back of the queue (enqueued
@@ -192,40 +267,53 @@ def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastina
             if job.id is not None:
                 app.job_manager.cancel_job_by_id(job.id, delete_job=True)
         try:
-            deferrer.defer(referral_id=str(referral_id))
+            deferrer.defer(referral_id=str(referral_id), tenant=tenant)
         except job_errors.AlreadyEnqueued:
             return False
         return True
 
-    def tick(now_desk: Desk) -> None:
+    def tick() -> None:
         # One query for the jobs already waiting and one insert for the new ones: a tick
-        # costs two round trips, not one per due referral.
+        # costs two round trips plus one due read per tenant, not one per due referral.
         waiting = {
             job.queueing_lock
             for job in app.job_manager.list_jobs(task=DISPATCH_TASK, status="todo")
         }
         fresh: list[Any] = []
 
-        def enqueue(referral_id: UUID, urgent: bool) -> bool:
-            if urgent:
-                return replace_with_urgent(referral_id)
-            lock = f"{DISPATCH_TASK}:{referral_id}"
-            if lock in waiting:
-                return False
-            deferrer = dispatch.configure(queueing_lock=lock)
-            fresh.append(deferrer.make_new_job(referral_id=str(referral_id)))
-            return True
+        def enqueuer(tenant: str | None) -> Callable[[UUID, bool], bool]:
+            def enqueue(referral_id: UUID, urgent: bool) -> bool:
+                if urgent:
+                    return replace_with_urgent(referral_id, tenant)
+                # Referral ids are unique across tenants: the lock needs no tenant in it.
+                lock = f"{DISPATCH_TASK}:{referral_id}"
+                if lock in waiting:
+                    return False
+                deferrer = dispatch.configure(queueing_lock=lock)
+                fresh.append(deferrer.make_new_job(referral_id=str(referral_id), tenant=tenant))
+                return True
 
-        schedule_due(now_desk.store, now_desk.clock.now(), enqueue, limit=settings.schedule_limit)
-        if not fresh:
-            return
-        try:
-            app.job_manager.batch_defer_jobs(jobs=fresh)
-        except job_errors.AlreadyEnqueued:
-            # Raced by a job enqueued since the query: defer one by one, skipping it.
-            for job in fresh:
-                with suppress(job_errors.AlreadyEnqueued):
-                    app.job_manager.defer_job(job=job)
+            return enqueue
+
+        def schedule_tenant(tenant: str | None, tenant_desk: Desk) -> None:
+            schedule_due(
+                tenant_desk.store,
+                tenant_desk.clock.now(),
+                enqueuer(tenant),
+                limit=settings.schedule_limit,
+            )
+
+        failure = _each_tenant(desks, schedule_tenant, SCHEDULE_TASK)
+        if fresh:
+            try:
+                app.job_manager.batch_defer_jobs(jobs=fresh)
+            except job_errors.AlreadyEnqueued:
+                # Raced by a job enqueued since the query: defer one by one, skipping it.
+                for job in fresh:
+                    with suppress(job_errors.AlreadyEnqueued):
+                        app.job_manager.defer_job(job=job)
+        if failure is not None:
+            raise failure
 
     # The ticks outrank dispatch jobs: behind a long queue they would come too late to hand
     # a dead worker's referrals on.
@@ -236,7 +324,7 @@ def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastina
     def schedule(timestamp: int) -> None:
         with _alone(settings, SCHEDULE_TASK) as alone:
             if alone:
-                tick(desks.get())
+                tick()
 
     @app.periodic(
         cron=f"* * * * * */{settings.routing_every}", periodic_id="routing", priority=_TICK
@@ -245,9 +333,34 @@ def build_app(desk: Callable[[], Desk], settings: WorkerSettings) -> procrastina
     def routing(timestamp: int) -> None:
         with _alone(settings, ROUTING_TASK) as alone:
             if alone:
-                run_routing(desks.get())
+                failure = _each_tenant(desks, lambda _t, d: run_routing(d), ROUTING_TASK)
+                if failure is not None:
+                    raise failure
 
     return app
+
+
+def _each_tenant(
+    desks: _Desks, work: Callable[[str | None, Desk], object], tick: str
+) -> Exception | None:
+    # One tenant's failure (its desk will not open, its store errs) must not leave every
+    # later tenant's work undone: the others run, and the caller raises the first failure
+    # afterwards, so the engine still records the tick as failed.
+    failure: Exception | None = None
+    for tenant in desks.served():
+        try:
+            work(tenant, desks.get(tenant))
+        except Exception as exc:  # noqa: BLE001 - reported once the other tenants ran
+            # The tenant id and the error's type only: the message could name a detail.
+            _log.warning(
+                "%s failed for tenant %s: %s",
+                tick,
+                tenant,
+                type(exc).__name__,
+                extra={"referralkit": {"operation": "worker_tick_failed", "tenant": tenant}},
+            )
+            failure = failure or exc
+    return failure
 
 
 @contextmanager
@@ -257,25 +370,35 @@ def _alone(settings: WorkerSettings, name: str) -> Iterator[bool]:
     # lock: it dies with a killed worker's connection instead of blocking every later tick.
     import psycopg
 
+    # Advisory locks are database-wide: the key names the schema and queue, so deployments
+    # in other schemas of the same database never skip each other's ticks.
+    key = f"{settings.schema or ''}:{settings.queue}:{name}"
     with psycopg.connect(settings.job_conninfo(), autocommit=True) as conn:
-        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (name,)).fetchone()
+        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()
         alone = bool(row and row[0])
         try:
             yield alone
         finally:
             if alone:
-                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
 
 
 def run_worker(
-    desk: Callable[[], Desk], settings: WorkerSettings, *, name: str | None = None
+    desk: Callable[[], Desk],
+    settings: WorkerSettings,
+    *,
+    name: str | None = None,
+    tenant_desk: Callable[[str], Desk] | None = None,
 ) -> None:
     """Run a worker until SIGTERM or SIGINT (a second one cancels running jobs).
 
-    Applies the job tables first if they are missing (:func:`apply_job_schema`).
+    Applies the job tables first if they are missing (:func:`apply_job_schema`). The worker
+    serves every tenant (see :func:`build_app` for *desk* and *tenant_desk*).
+
+    .. versionchanged:: 0.4 takes *tenant_desk*.
     """
     apply_job_schema(settings)
-    app = build_app(desk, settings)
+    app = build_app(desk, settings, tenant_desk=tenant_desk)
     _log.info(
         "worker starting: concurrency %s, schedule every %s s",
         settings.concurrency,
