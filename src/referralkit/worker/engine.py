@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -80,6 +81,7 @@ ROUTING_TASK: Final = "referralkit.routing"
 """The periodic task that runs the routing and task sweeps."""
 _TICK: Final = 10  # job priorities: procrastinate runs higher first
 _URGENT: Final = 5
+_RESTART_PAUSE: Final = 1.0  # seconds before fetching again after losing the job queue
 
 
 class Desk(Protocol):
@@ -404,15 +406,26 @@ def run_worker(
         settings.concurrency,
         settings.schedule_every,
     )
-    # run_worker opens the app's async pool and closes it when the worker stops.
-    app.run_worker(
-        queues=[settings.queue],
-        name=name,
-        concurrency=settings.concurrency,
-        shutdown_graceful_timeout=settings.shutdown_timeout,
-        fetch_job_polling_interval=settings.fetch_interval,
-        delete_jobs="successful",
-    )
+    while True:
+        try:
+            # run_worker opens the app's async pool and closes it when the worker stops.
+            app.run_worker(
+                queues=[settings.queue],
+                name=name,
+                concurrency=settings.concurrency,
+                shutdown_graceful_timeout=settings.shutdown_timeout,
+                fetch_job_polling_interval=settings.fetch_interval,
+                delete_jobs="successful",
+            )
+        except job_errors.ConnectorException as exc:
+            # The server ended the job queue's connections (a restart): the jobs in flight
+            # keep their leases, so nothing is lost; start fetching again on new connections.
+            _log.warning(
+                "worker lost its job-queue connection (%s); restarting", type(exc).__name__
+            )
+            time.sleep(_RESTART_PAUSE)
+            continue
+        break
     _log.info("worker stopped")
 
 
