@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar, final
 
@@ -370,8 +370,36 @@ def compile_table(
     return table
 
 
+class _CompiledLifecycle(Generic[StateT]):
+    # What both lifecycles share: the transitions machine is the definition, and firing runs
+    # the table compiled from it when the lifecycle is built.
+
+    def __init__(
+        self, states: type[StateT], transitions: Sequence[Mapping[str, Any]], initial: StateT
+    ) -> None:
+        self._machine = Machine(
+            model=None,
+            states=states,
+            transitions=transitions,
+            initial=initial,
+            auto_transitions=False,
+            send_event=True,
+        )
+        self._table = compile_table(self._machine, states)
+
+    @property
+    def machine(self) -> Machine:
+        """The :class:`transitions.Machine` the dispatch table was compiled from."""
+        return self._machine
+
+    @property
+    def table(self) -> Mapping[tuple[StateT, str], tuple[Route[StateT], ...]]:
+        """The compiled dispatch table: ``(state, trigger) -> candidate routes``."""
+        return self._table
+
+
 @final
-class Lifecycle:
+class Lifecycle(_CompiledLifecycle[ReferralStatus]):
     """The referral state machine: one per process, shared by every referral.
 
     :class:`transitions.Machine` is the single definition of the lifecycle (states, moves,
@@ -386,25 +414,7 @@ class Lifecycle:
     """
 
     def __init__(self) -> None:
-        self._machine = Machine(
-            model=None,
-            states=ReferralStatus,
-            transitions=TRANSITIONS,
-            initial=ReferralStatus.INTAKE,
-            auto_transitions=False,
-            send_event=True,
-        )
-        self._table = compile_machine(self._machine)
-
-    @property
-    def machine(self) -> Machine:
-        """The :class:`transitions.Machine` the dispatch table was compiled from."""
-        return self._machine
-
-    @property
-    def table(self) -> Mapping[tuple[ReferralStatus, str], tuple[Route[ReferralStatus], ...]]:
-        """The compiled dispatch table: ``(state, trigger) -> candidate routes``."""
-        return self._table
+        super().__init__(ReferralStatus, TRANSITIONS, ReferralStatus.INTAKE)
 
     def fire(
         self,
@@ -538,7 +548,7 @@ class Lifecycle:
 
 
 @final
-class OutboundLifecycle:
+class OutboundLifecycle(_CompiledLifecycle[OutboundStatus]):
     """The sending lifecycle: a referral we sent, from draft until its report is reviewed.
 
     Built like :class:`Lifecycle`: one :class:`transitions.Machine` over
@@ -553,25 +563,7 @@ class OutboundLifecycle:
     """
 
     def __init__(self) -> None:
-        self._machine = Machine(
-            model=None,
-            states=OutboundStatus,
-            transitions=OUTBOUND_TRANSITIONS,
-            initial=OutboundStatus.DRAFT,
-            auto_transitions=False,
-            send_event=True,
-        )
-        self._table = compile_table(self._machine, OutboundStatus)
-
-    @property
-    def machine(self) -> Machine:
-        """The :class:`transitions.Machine` the dispatch table was compiled from."""
-        return self._machine
-
-    @property
-    def table(self) -> Mapping[tuple[OutboundStatus, str], tuple[Route[OutboundStatus], ...]]:
-        """The compiled dispatch table: ``(state, trigger) -> candidate routes``."""
-        return self._table
+        super().__init__(OutboundStatus, OUTBOUND_TRANSITIONS, OutboundStatus.DRAFT)
 
     def fire(
         self,
