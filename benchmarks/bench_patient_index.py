@@ -24,16 +24,20 @@ Timed, interleaved large/small, goal large/small <= 1.5:
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from common import MIN_SAMPLES, compare, report
+from common import (
+    MIN_SAMPLES,
+    compare,
+    report,
+    small_vs_large_postgres,
+    small_vs_large_sqlite,
+)
 
 from referralkit import (
     Actor,
@@ -44,7 +48,6 @@ from referralkit import (
     ReferralDesk,
     ReferralStatus,
     Role,
-    SQLiteStore,
     created,
 )
 from referralkit.clock import ManualClock
@@ -62,7 +65,6 @@ PER_ROUND = 10
 PROBES = ROUNDS * PER_ROUND  # one fresh patient per timed opt-out
 SPECIALTIES = ("cardiology", "dermatology", "neurology")
 SYSTEM = Actor(kind=ActorKind.SYSTEM, id="bench", role=Role.SYSTEM)
-DSN = os.environ.get("REFERRALKIT_PG_DSN", "host=127.0.0.1 port=5432 dbname=test")
 
 
 def _letters(number: int) -> str:
@@ -218,55 +220,18 @@ def _measure(backend: str, small: Store, large: Store, total: int) -> None:
     )
 
 
-def _sqlite(total: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-patient-index-") as tmp:
-        small = SQLiteStore(Path(tmp) / "small.db")
-        large = SQLiteStore(Path(tmp) / "large.db")
-        _fill(small, SMALL)
-        _fill(large, total)
-        _measure("SQLite", small, large, total)
-        small.close()
-        large.close()
-
-
-def _postgres(total: int) -> None:
-    try:
-        import psycopg
-
-        from referralkit.adapters.postgres import PostgresStore
-    except ImportError:
-        print("  PostgreSQL skipped: psycopg missing (referralkit[postgres])")
-        return
-    try:
-        psycopg.connect(DSN, connect_timeout=3).close()
-    except psycopg.OperationalError:
-        print(f"  PostgreSQL skipped: no server at {DSN!r}")
-        return
-    schemas = [f"rk_bench_{uuid.uuid4().hex[:10]}" for _ in range(2)]
-    try:
-        small = PostgresStore(DSN, schema=schemas[0])
-        large = PostgresStore(DSN, schema=schemas[1])
-        _fill(small, SMALL)
-        _fill(large, total)
-        with psycopg.connect(DSN, autocommit=True) as conn:
-            for schema in schemas:
-                conn.execute(f"ANALYZE {schema}.referralkit_referrals")
-                conn.execute(f"ANALYZE {schema}.referralkit_patient_index")
-        _measure("PostgreSQL", small, large, total)
-        small.close()
-        large.close()
-    finally:
-        with psycopg.connect(DSN, autocommit=True) as conn:
-            for schema in schemas:
-                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
 def main(quick: bool = False) -> None:
     """Run the benchmark; *quick* builds 20,000 open referrals, not 1,000,000."""
     total = 20_000 if quick else 1_000_000
     print(f"patient index: {PROBES} probe patients, {total:,} open referrals vs {SMALL:,}")
-    _sqlite(total)
-    _postgres(total)
+    small_vs_large_sqlite("bench-patient-index-", _fill, _measure, SMALL, total)
+    small_vs_large_postgres(
+        _fill,
+        _measure,
+        SMALL,
+        total,
+        analyze=("referralkit_referrals", "referralkit_patient_index"),
+    )
 
 
 if __name__ == "__main__":

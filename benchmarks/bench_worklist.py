@@ -16,16 +16,14 @@ dashboard counts scan every open task (all queues) and are shown for information
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from common import compare, report
+from common import compare, report, small_vs_large_postgres, small_vs_large_sqlite
 
 from referralkit import (
     Actor,
@@ -36,7 +34,6 @@ from referralkit import (
     ReferralDesk,
     ReferralStatus,
     Role,
-    SQLiteStore,
     created,
 )
 from referralkit.clock import ManualClock
@@ -49,7 +46,6 @@ QUEUE_TASKS = 200
 SMALL = 1_000
 SYSTEM = Actor(kind=ActorKind.SYSTEM, id="bench", role=Role.SYSTEM)
 PRIORITIES = list(TaskPriority)
-DSN = os.environ.get("REFERRALKIT_PG_DSN", "host=127.0.0.1 port=5432 dbname=test")
 
 
 def _template() -> Referral:
@@ -126,54 +122,12 @@ def _measure(backend: str, small: Store, large: Store, total: int) -> None:
     report(f"{backend} queue counts, all queues (info: scans open tasks)", ours, base)
 
 
-def _sqlite(total: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-worklist-") as tmp:
-        small = SQLiteStore(Path(tmp) / "small.db")
-        large = SQLiteStore(Path(tmp) / "large.db")
-        _fill(small, SMALL)
-        _fill(large, total)
-        _measure("SQLite", small, large, total)
-        small.close()
-        large.close()
-
-
-def _postgres(total: int) -> None:
-    try:
-        import psycopg
-
-        from referralkit.adapters.postgres import PostgresStore
-    except ImportError:
-        print("  PostgreSQL skipped: psycopg missing (referralkit[postgres])")
-        return
-    try:
-        psycopg.connect(DSN, connect_timeout=3).close()
-    except psycopg.OperationalError:
-        print(f"  PostgreSQL skipped: no server at {DSN!r}")
-        return
-    schemas = [f"rk_bench_{uuid.uuid4().hex[:10]}" for _ in range(2)]
-    try:
-        small = PostgresStore(DSN, schema=schemas[0])
-        large = PostgresStore(DSN, schema=schemas[1])
-        _fill(small, SMALL)
-        _fill(large, total)
-        with psycopg.connect(DSN, autocommit=True) as conn:
-            for schema in schemas:
-                conn.execute(f"ANALYZE {schema}.referralkit_tasks")
-        _measure("PostgreSQL", small, large, total)
-        small.close()
-        large.close()
-    finally:
-        with psycopg.connect(DSN, autocommit=True) as conn:
-            for schema in schemas:
-                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
 def main(quick: bool = False) -> None:
     """Run the benchmark; *quick* builds 30,000 open referrals, not 1,000,000."""
     total = 30_000 if quick else 1_000_000
     print(f"work list: one queue of 200 tasks, {total:,} open referrals vs {SMALL:,}")
-    _sqlite(total)
-    _postgres(total)
+    small_vs_large_sqlite("bench-worklist-", _fill, _measure, SMALL, total)
+    small_vs_large_postgres(_fill, _measure, SMALL, total, analyze=("referralkit_tasks",))
 
 
 if __name__ == "__main__":

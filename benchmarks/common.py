@@ -9,11 +9,15 @@ median ratio and the range of the per-round ratios, and records the figure for `
 from __future__ import annotations
 
 import gc
+import os
 import statistics
+import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +36,7 @@ from referralkit import (
     Referral,
     ReferralStatus,
     Role,
+    SQLiteStore,
 )
 
 MIN_SAMPLES = 5
@@ -193,3 +198,62 @@ def sample_referral(i: int, status: ReferralStatus = ReferralStatus.RECEIVED) ->
         reason=ReasonForReferral(icd10_codes=("I48.91",), text="Irregular heartbeat"),
         coverage=Coverage(payer_name="Prairie Health Plan", member_id=f"PHP{i:08d}"),
     )
+
+
+PG_DSN = os.environ.get("REFERRALKIT_PG_DSN", "host=127.0.0.1 port=5432 dbname=test")
+"""The PostgreSQL server the store benchmarks use (skipped with a line when none answers)."""
+
+_Fill = Callable[[Any, int], None]
+_Measure = Callable[[str, Any, Any, int], None]
+
+
+def small_vs_large_sqlite(
+    prefix: str, fill: _Fill, measure: _Measure, small_size: int, total: int
+) -> None:
+    """Fill a small and a large SQLite store, then *measure* them side by side."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        small = SQLiteStore(Path(tmp) / "small.db")
+        large = SQLiteStore(Path(tmp) / "large.db")
+        fill(small, small_size)
+        fill(large, total)
+        measure("SQLite", small, large, total)
+        small.close()
+        large.close()
+
+
+def small_vs_large_postgres(
+    fill: _Fill, measure: _Measure, small_size: int, total: int, analyze: Sequence[str]
+) -> None:
+    """The same on PostgreSQL, each store in a schema of its own (dropped afterwards).
+
+    :param analyze: the tables to ``ANALYZE`` once filled, so the planner sees their size.
+    """
+    try:
+        import psycopg
+
+        from referralkit.adapters.postgres import PostgresStore
+    except ImportError:
+        print("  PostgreSQL skipped: psycopg missing (referralkit[postgres])")
+        return
+    try:
+        psycopg.connect(PG_DSN, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        print(f"  PostgreSQL skipped: no server at {PG_DSN!r}")
+        return
+    schemas = [f"rk_bench_{uuid.uuid4().hex[:10]}" for _ in range(2)]
+    try:
+        small = PostgresStore(PG_DSN, schema=schemas[0])
+        large = PostgresStore(PG_DSN, schema=schemas[1])
+        fill(small, small_size)
+        fill(large, total)
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            for schema in schemas:
+                for table in analyze:
+                    conn.execute(f"ANALYZE {schema}.{table}")
+        measure("PostgreSQL", small, large, total)
+        small.close()
+        large.close()
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            for schema in schemas:
+                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
