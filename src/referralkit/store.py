@@ -291,7 +291,7 @@ class OutboundStore(Store, Protocol):
     """A :class:`Store` that lists the referrals we sent by their sending state (indexed).
 
     Used by the referring side's chasing sweep and report matching; a store without it is
-    scanned instead. Implementations: memory, SQLite and PostgreSQL (schema migration 6).
+    scanned instead. Implementations: memory, SQLite and PostgreSQL (schema migration 7).
 
     .. versionadded:: 0.4
     """
