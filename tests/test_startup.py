@@ -4,6 +4,8 @@ import ast
 import importlib
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,10 @@ import pytest
 from referralkit import ReferralDesk
 from referralkit.adapters.memory import MemoryStore
 from referralkit.clock import ManualClock
+from referralkit.lifecycle import shared_lifecycle
 from referralkit.model import Actor, ActorKind, Referral, ReferralStatus, Role
+from referralkit.plugins import Hooks, make_plugin_manager
+from referralkit.routing import RuleRegistry
 from tests.support.builders import T0, complete_referral
 
 SRC = Path(__file__).parent.parent / "src"
@@ -52,12 +57,22 @@ HEAVY = (
     "referralkit.desk.consent",
     "referralkit.desk.inbound",
     "referralkit.desk.referral_documents",
+    # Nor the pydantic records, trigger data, ports, lifecycle, plugins or routing rules: the
+    # desk builds its defaults for them when first read (see the tests below).
+    "pydantic.main",
+    "referralkit.model.records",
+    "referralkit.model.referral",
+    "referralkit.lifecycle",
+    "referralkit.ports",
+    "referralkit.plugins",
+    "referralkit.routing.rules",
 )
 
 # Packages whose __init__ imports each public name on first use (referralkit._lazy.exports).
 LAZY_PACKAGES = (
     "referralkit.adapters.memory",
     "referralkit.integrity",
+    "referralkit.model",
     "referralkit.ports",
     "referralkit.routing",
     "referralkit.tasks",
@@ -110,6 +125,44 @@ def test_the_first_change_composes_the_services_it_needs():
         "desk.create(referralkit.Referral(), actor=actor)"
     )
     assert "referralkit.desk.unit_of_work" in _imported_after(code)
+
+
+def test_the_defaults_a_host_did_not_pass_are_built_when_first_read():
+    desk = ReferralDesk.open("memory://")
+    assert desk.lifecycle is shared_lifecycle()
+    assert desk.routing_rules.active.source == "<defaults>"
+    assert desk.hooks is desk.hooks  # built once, then kept
+    assert desk.retrying is desk.retrying
+    created = desk.create(complete_referral(), actor=SYSTEM)
+    assert desk.get(created.id) == created
+
+
+def test_the_defaults_a_host_passed_are_kept():
+    hooks = Hooks(make_plugin_manager(load_entrypoints=False))
+    rules = RuleRegistry()
+    desk = ReferralDesk(store=MemoryStore(), hooks=hooks, routing_rules=rules)
+    assert desk.hooks is hooks
+    assert desk.routing_rules is rules
+
+
+def test_a_tenant_desk_shares_the_defaults_built_for_its_parent():
+    desk = ReferralDesk.open("memory://")
+    other = desk.for_tenant("clinic-b")
+    assert other.hooks is desk.hooks
+    assert other.routing_rules is desk.routing_rules
+
+
+def test_threads_reading_a_default_at_once_get_one_object():
+    desk = ReferralDesk.open("memory://")
+    start = threading.Barrier(8)
+
+    def read(_: int) -> int:
+        start.wait()
+        return id(desk.hooks)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        seen = set(pool.map(read, range(8)))
+    assert seen == {id(desk.hooks)}
 
 
 def test_a_setting_changed_before_first_use_reaches_the_services():

@@ -23,18 +23,30 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
 import attrs
 
 from referralkit.errors import HistoryTamperedError
-from referralkit.model import Actor, ActorKind, ReferralStatus, Role
+from referralkit.model import ActorKind, ReferralStatus, Role
+
+if TYPE_CHECKING:
+    from referralkit.model import Actor
 
 __all__ = ["GENESIS_HASH", "Event", "encode_event", "make_event", "verify_history"]
 
 GENESIS_HASH: Final = ""
 """The ``prev_hash`` of a referral's first event."""
+
+
+@functools.cache
+def _actor_type() -> type[Actor]:
+    # The pydantic records load when the first event is decoded, not with the event log: a
+    # process that opens a desk imports this module before it reads or writes any referral.
+    from referralkit.model.records import Actor
+
+    return Actor
 
 
 def _actor_dict(actor: Actor) -> dict[str, Any]:
@@ -271,7 +283,7 @@ class Event:
             referral_id=UUID(raw["referral_id"]),
             seq=int(raw["seq"]),
             at=datetime.fromisoformat(raw["at"]),
-            actor=Actor(
+            actor=_actor_type()(
                 kind=ActorKind(actor["kind"]),
                 id=actor["id"],
                 role=Role(actor["role"]),

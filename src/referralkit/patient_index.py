@@ -44,14 +44,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 from uuid import UUID
 
 import attrs
 
-from referralkit.model import Patient, Referral
 from referralkit.model.identity import family_key, name_key
 from referralkit.model.numbers import compact_referral_number
+
+if TYPE_CHECKING:
+    from referralkit.model import Patient, Referral
 
 __all__ = [
     "FiledKeys",

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from uuid import UUID
 
 import attrs
 
 from referralkit.errors import ConflictError
 from referralkit.events import Event
-from referralkit.model import OutboundStatus, Referral, ReferralStatus
+from referralkit.model import OutboundStatus, ReferralStatus
 from referralkit.patient_index import IndexKey
+
+if TYPE_CHECKING:
+    from referralkit.model import Referral
 
 __all__ = [
     "Backlog",

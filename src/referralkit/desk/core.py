@@ -23,17 +23,11 @@ from referralkit._lazy import lazy
 from referralkit.clock import Clock, SystemClock
 from referralkit.errors import ReferralKitError
 from referralkit.model import (
-    Actor,
-    Appointment,
     CancelReason,
     Channel,
-    HumanTask,
-    Interaction,
-    PhoneE164,
     RecordsChannel,
     RecordsRequestStatus,
     RecordsSource,
-    Referral,
     ReferralNumberFormat,
     ReferralStatus,
     TaskPriority,
@@ -80,6 +74,14 @@ if TYPE_CHECKING:  # the names as type checkers see them; at run time, see below
         Trigger,
         allowed_triggers,
         shared_lifecycle,
+    )
+    from referralkit.model import (
+        Actor,
+        Appointment,
+        HumanTask,
+        Interaction,
+        PhoneE164,
+        Referral,
     )
     from referralkit.outbox import (
         DispatchOutcome,
@@ -178,6 +180,22 @@ def _default_retrying() -> Retrying:
     return RetryPolicy().build()
 
 
+def _default_rules() -> RuleRegistry:
+    return RuleRegistry()
+
+
+# A default a host does not pass is built when first read: the lifecycle, the plugin manager,
+# the retry policy and the routing rules import most of the library (every pydantic record,
+# trigger and port), which a process that opens a desk for one command may never use.
+_ON_FIRST_USE: Any = object()
+_DEFAULTS: Mapping[str, Callable[[], Any]] = {
+    "lifecycle": lambda: shared_lifecycle(),
+    "hooks": _default_hooks,
+    "retrying": _default_retrying,
+    "routing_rules": _default_rules,
+}
+
+
 @attrs.define
 class ReferralDesk:
     """Create referrals, move them through the lifecycle, and read their history.
@@ -190,13 +208,16 @@ class ReferralDesk:
 
     store: Store = attrs.field(on_setattr=_rewired)
     clock: Clock = attrs.field(factory=SystemClock, on_setattr=_rewired)
-    lifecycle: Lifecycle = attrs.field(factory=shared_lifecycle)
+    lifecycle: Lifecycle = attrs.field(default=_ON_FIRST_USE)
+    """The lifecycle the desk fires triggers through (the shared, compiled one by default).
+
+    .. versionadded:: 0.1"""
     # hooks, retrying and backends build the invoker once: read-only so the two cannot drift.
-    hooks: Hooks = attrs.field(factory=_default_hooks, on_setattr=attrs.setters.frozen)
+    hooks: Hooks = attrs.field(default=_ON_FIRST_USE, on_setattr=attrs.setters.frozen)
     """The typed plugin facade (vendor adapters, observers, contributions).
 
     .. versionadded:: 0.1"""
-    retrying: Retrying = attrs.field(factory=_default_retrying, on_setattr=attrs.setters.frozen)
+    retrying: Retrying = attrs.field(default=_ON_FIRST_USE, on_setattr=attrs.setters.frozen)
     """The retry policy for adapter calls (see :class:`~referralkit.outbox.RetryPolicy`).
 
     .. versionadded:: 0.1"""
@@ -208,7 +229,7 @@ class ReferralDesk:
     """How long staff have for a task opened by a failed action.
 
     .. versionadded:: 0.1"""
-    routing_rules: RuleRegistry = attrs.field(factory=RuleRegistry, on_setattr=_rewired)
+    routing_rules: RuleRegistry = attrs.field(default=_ON_FIRST_USE, on_setattr=_rewired)
     """The active routing rules (built-in defaults until a rules file is loaded into it).
 
     .. versionadded:: 0.1"""
@@ -254,11 +275,24 @@ class ReferralDesk:
         init=False, factory=threading.RLock, repr=False, eq=False
     )
 
+    def __attrs_post_init__(self) -> None:
+        for name in _DEFAULTS:
+            if getattr(self, name) is _ON_FIRST_USE:
+                object.__delattr__(self, name)  # unset: __getattr__ builds it when first read
+
     if not TYPE_CHECKING:  # hidden from type checkers, which would read every name as Any
 
         def __getattr__(self, name: str) -> Any:
             # The services are composed on first use, not when the desk opens: a process that
             # opens a desk for one command imports and builds only what that command uses.
+            default = _DEFAULTS.get(name)
+            if default is not None:
+                with self._composing:
+                    try:
+                        return object.__getattribute__(self, name)  # another thread built it
+                    except AttributeError:
+                        object.__setattr__(self, name, default())
+                return object.__getattribute__(self, name)
             if name not in _SERVICES:
                 raise AttributeError(name)
             with self._composing:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-from referralkit.model.records import Patient
+if TYPE_CHECKING:
+    from referralkit.model.records import Patient
 
 __all__ = ["IdentityMatch", "caller_matches", "family_key", "name_key", "same_person"]
 

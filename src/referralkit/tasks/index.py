@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 from uuid import UUID
 
 import attrs
 
-from referralkit.model import Referral, ReferralStatus, TaskPriority, TaskStatus
+from referralkit.model import ReferralStatus, TaskPriority, TaskStatus
+
+if TYPE_CHECKING:
+    from referralkit.model import Referral
 
 __all__ = [
     "URGENCY",

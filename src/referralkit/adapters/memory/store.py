@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import attrs
@@ -14,7 +15,7 @@ from referralkit.errors import ConflictError, DuplicateReferralError, ReferralNo
 from referralkit.events import Event
 from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
-from referralkit.model import OutboundStatus, Patient, Referral, ReferralStatus
+from referralkit.model import OutboundStatus, ReferralStatus
 from referralkit.patient_index import IndexHasher, IndexKey, new_index_secret, referral_keys
 from referralkit.store import Backlog, Events, check_change, checked_batches
 from referralkit.tasks.index import (
@@ -26,6 +27,9 @@ from referralkit.tasks.index import (
     task_rows,
 )
 from referralkit.tenancy import DEFAULT_TENANT, check_tenant
+
+if TYPE_CHECKING:
+    from referralkit.model import Patient, Referral
 
 __all__ = ["MemoryStore"]
 
