@@ -22,7 +22,7 @@ from referralkit.intake.patterns import BoundedPattern
 from referralkit.outreach.policy_toml import load_policy, parse_duration
 from referralkit.outreach.policy_types import PolicyError
 from referralkit.routing.loader import load_path, load_toml
-from tests.support.pg import STORE_FACTORIES
+from tests.support.pg import STORE_FACTORIES, open_store_for
 
 DEEP = "a = " + "[" * 5000 + "]" * 5000
 
@@ -116,20 +116,25 @@ def test_desk_open_raises_the_same(tmp_path: Path) -> None:
 def test_text_no_store_keeps_is_refused_the_same_on_every_store(
     store_name: str, bad: str, tmp_path: Path, clock: Any, actors: Any, make_referral: Any
 ) -> None:
-    store = STORE_FACTORIES[store_name](tmp_path)
-    with ReferralDesk(store=store, clock=clock) as desk:
-        rid = desk.create(make_referral(), actor=actors.referrer).id
-        with pytest.raises(AmendmentError) as amend:
-            desk.amend(rid, "renamed", actor=actors.intake_staff, update={"specialty": bad})
-        assert amend.value.errors()[0]["loc"] == ("specialty",)
-        with pytest.raises(AmendmentError) as data:
-            desk.amend(rid, "noted", actor=actors.intake_staff, update={}, data={"x": bad})
-        assert data.value.errors()[0]["loc"] == ("data",)
-        with pytest.raises(TriggerDataError) as fired:
-            desk.fire(rid, "accept", actor=actors.clinician, data={"note": bad})
-        assert fired.value.errors()[0]["loc"] == ("note",)
-        assert len(desk.history(rid)) == 1
-        desk.verify(rid)
+    # open_store_for drops a PostgreSQL store's schema afterwards (no schema left behind).
+    opened = open_store_for(store_name, tmp_path)
+    store = next(opened)
+    try:
+        with ReferralDesk(store=store, clock=clock) as desk:
+            rid = desk.create(make_referral(), actor=actors.referrer).id
+            with pytest.raises(AmendmentError) as amend:
+                desk.amend(rid, "renamed", actor=actors.intake_staff, update={"specialty": bad})
+            assert amend.value.errors()[0]["loc"] == ("specialty",)
+            with pytest.raises(AmendmentError) as data:
+                desk.amend(rid, "noted", actor=actors.intake_staff, update={}, data={"x": bad})
+            assert data.value.errors()[0]["loc"] == ("data",)
+            with pytest.raises(TriggerDataError) as fired:
+                desk.fire(rid, "accept", actor=actors.clinician, data={"note": bad})
+            assert fired.value.errors()[0]["loc"] == ("note",)
+            assert len(desk.history(rid)) == 1
+            desk.verify(rid)
+    finally:
+        next(opened, None)
 
 
 # -- Practice-configured regular expressions ----------------------------------------------------
