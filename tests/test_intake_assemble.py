@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
+from uuid import RFC_4122
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from referralkit.clock import ManualClock
 from referralkit.intake import CallType, IntakeConfig, validate_intake
@@ -56,9 +59,12 @@ payloads = st.builds(
                     "mrn": st.none() | st.from_regex(r"MRN-[0-9]{3,6}", fullmatch=True) | _maybe,
                     "email": st.none() | st.emails() | st.just("Ana.Rivera@Example.ORG"),
                     "preferred_language": st.sampled_from(["es", "en-US", "zh-Hant", "english"]),
+                    "preferred_channel": st.none()
+                    | st.sampled_from(["voice", "sms", "letter", "portal", "fax"]),
                     "phones": st.lists(
                         st.fixed_dictionaries(
-                            {"number": _phones, "kind": st.sampled_from(["mobile", "home"])}
+                            {"number": _phones, "kind": st.sampled_from(["mobile", "home"])},
+                            optional={"extension": st.sampled_from(["12", "ext. 4410", "x"])},
                         ),
                         min_size=1,
                         max_size=2,
@@ -77,7 +83,11 @@ payloads = st.builds(
                 }
             ),
             "referring_practice": st.fixed_dictionaries(
-                {"name": _names, "npi": _npis, "phone": st.none() | _phones}
+                {
+                    "name": _names,
+                    "npi": _npis,
+                    "phone": st.none() | _phones | _phones.map(lambda p: f"{p} ext. 210"),
+                }
             ),
             "referring_provider": st.none()
             | st.fixed_dictionaries({"name": _names, "npi": st.none() | _npis}),
@@ -118,6 +128,43 @@ def test_assembled_referral_equals_the_validated_one(payload: dict[str, Any]) ->
     assert referral.model_dump(exclude_unset=True) == Referral.model_validate(
         referral.model_dump(exclude_unset=True)
     ).model_dump(exclude_unset=True)
+    # Each record, nested ones too, says it was given exactly the fields validation would.
+    validated = Referral.model_validate(referral.model_dump(exclude_unset=True))
+    assert validated == referral
+    assert dict(_fields_sets(referral)) == dict(_fields_sets(validated))
+
+
+def _fields_sets(record: BaseModel, path: str = "") -> Iterator[tuple[str, set[str]]]:
+    yield path, record.model_fields_set
+    for name in type(record).model_fields:
+        value = getattr(record, name)
+        items = value if isinstance(value, tuple) else (value,)
+        for index, item in enumerate(items):
+            if isinstance(item, BaseModel):
+                yield from _fields_sets(item, f"{path}.{name}[{index}]")
+
+
+def test_the_referral_and_its_interaction_have_distinct_random_ids() -> None:
+    _, first = validate_intake(CallType.NEW_REFERRAL, _COMPLETE, config=CONFIG, clock=CLOCK)
+    _, second = validate_intake(CallType.NEW_REFERRAL, _COMPLETE, config=CONFIG, clock=CLOCK)
+    assert isinstance(first, Referral)
+    assert isinstance(second, Referral)
+    ids = [first.id, first.interactions[0].id, second.id, second.interactions[0].id]
+    assert len(set(ids)) == 4
+    assert all(i.version == 4 and i.variant == RFC_4122 for i in ids)
+
+
+_COMPLETE: dict[str, Any] = {
+    "specialty": "Cardiology",
+    "patient": {
+        "given_name": "Ana",
+        "family_name": "Rivera",
+        "birth_date": "1961-07-04",
+        "phones": [{"number": "(312) 555-0147", "kind": "mobile"}],
+    },
+    "referring_practice": {"name": "Lakeside Family Medicine"},
+    "reason": {"text": "Hypertension"},
+}
 
 
 def test_assemble_sets_defaults_like_model_construct() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import phonenumbers
+import phonenumbers.timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -77,3 +78,36 @@ def test_unknown_default_region_is_an_intake_error_not_a_crash() -> None:
     assert phones.normalise_phone("+1 312 555 0147", region="ZZ").e164 == "+13125550147"
     with pytest.raises(IntakeError):
         phones.normalise_phone("312 555 0147", region="ZZ")
+
+
+def _reference(raw: str, region: str, with_time_zones: bool) -> phones.NormalisedPhone | None:
+    # What the library alone makes of a number valid in the region.
+    number = _library(raw, region)
+    if number is None or not phonenumbers.is_valid_number_for_region(number, region):
+        return None
+    zones: tuple[str, ...] = ()
+    if with_time_zones:
+        found = phonenumbers.timezone.time_zones_for_geographical_number(number)
+        if len(found) <= 5 and phonenumbers.timezone.UNKNOWN_TIMEZONE not in found:
+            zones = tuple(found)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phones.NormalisedPhone(e164, region, zones, number.extension or None)
+
+
+@given(nanp_text, st.sampled_from(REGIONS), st.booleans())
+def test_fast_nanp_path_equals_the_library(raw: str, region: str, with_zones: bool) -> None:
+    fast = phones._fast_nanp(raw, region, with_zones)
+    if fast is not None:
+        assert fast == _reference(raw, region, with_zones)
+    elif region == "US" and _reference(raw, region, with_zones) is not None:
+        assert not phones._NANP_RE.fullmatch(raw)  # a usual US form valid in US is fast
+
+
+@given(st.one_of(nanp_text, digits), st.sampled_from(REGIONS), st.booleans())
+def test_normalised_phone_of_a_number_valid_in_its_region_equals_the_library(
+    raw: str, region: str, with_zones: bool
+) -> None:
+    expected = _reference(raw, region, with_zones)
+    if expected is None:
+        return
+    assert phones.normalise_phone(raw, region=region, with_time_zones=with_zones) == expected

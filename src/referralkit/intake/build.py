@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel
 
-from referralkit.intake._assemble import assemble
+from referralkit.intake._assemble import assembler
 from referralkit.intake.fields import FIELDS, CallType
 from referralkit.model import (
     Channel,
@@ -41,10 +41,20 @@ _BOXES: Final = tuple(
 )
 
 
+# What UUID(..., version=4) does to the random bits: the RFC 4122 variant and version 4.
+_UUID4_CLEAR: Final = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET: Final = (0x8000 << 48) | (4 << 76)
+_UUID_BITS: Final = (1 << 128) - 1
+
+
 def _two_uuids() -> tuple[UUID, UUID]:
-    # uuid4() twice, from one read of the OS's random source (one system call, not two).
-    raw = os.urandom(32)
-    return UUID(bytes=raw[:16], version=4), UUID(bytes=raw[16:], version=4)
+    # uuid4() twice, from one read of the OS's random source (one system call, not two), the
+    # version bits set here so that UUID() takes the cheaper int= path.
+    raw = int.from_bytes(os.urandom(32))
+    return (
+        UUID(int=(raw >> 128) & _UUID4_CLEAR | _UUID4_SET),
+        UUID(int=raw & _UUID_BITS & _UUID4_CLEAR | _UUID4_SET),
+    )
 
 
 def _box_classes() -> dict[str, type[BaseModel]]:
@@ -63,6 +73,35 @@ def _box_classes() -> dict[str, type[BaseModel]]:
 
 
 _CLASSES: Final = _box_classes()
+# The same, compiled for the loop in build_referral: the records are numbered (0 the
+# referral, then the boxes innermost first); each field path names its record and field, and
+# each box its parent, its name there and the function that assembles it.
+_NUMBER: Final = {"": 0} | {box: i for i, box in enumerate(_BOXES, start=1)}
+_SLOTS: Final[Mapping[str, tuple[int, str]]] = {
+    path: (_NUMBER[box], name) for path, (box, name) in _PLACES.items()
+}
+_NESTING: Final = tuple(
+    (_NUMBER[box], _NUMBER[box.rpartition(".")[0]], box.rpartition(".")[2], assembler(cls))
+    for box, cls in _CLASSES.items()
+)
+_RECORDS: Final = len(_BOXES) + 1
+_PATIENT: Final = _NUMBER["patient"]
+_make_referral: Final = assembler(Referral)
+_make_interaction: Final = assembler(Interaction)
+_make_phone: Final = assembler(PhoneContact)
+_CALL_TYPE: Final = CallType.NEW_REFERRAL.value
+
+
+def _phone_contacts(
+    phones: Iterable[tuple[str, PhoneKind, tuple[str, ...], str | None]],
+) -> tuple[PhoneContact, ...]:
+    contacts: list[PhoneContact] = []
+    for number, kind, zones, extension in phones:
+        fields: dict[str, Any] = {"number": number, "kind": kind, "time_zones": zones}
+        if extension:
+            fields["extension"] = extension
+        contacts.append(_make_phone(fields))
+    return tuple(contacts)
 
 
 def build_referral(
@@ -84,16 +123,15 @@ def build_referral(
         referral_id, interaction_id = _two_uuids()
     else:
         interaction_id = uuid4()
-    interaction = assemble(
-        Interaction,
+    interaction = _make_interaction(
         {
             "id": interaction_id,
             "at": now.astimezone(UTC),
             "channel": Channel.VOICE,
             "direction": Direction.INBOUND,
-            "call_type": CallType.NEW_REFERRAL.value,
+            "call_type": _CALL_TYPE,
             "outcome": "referral_captured",
-        },
+        }
     )
     data: dict[str, Any] = {
         "id": referral_id,
@@ -102,29 +140,23 @@ def build_referral(
         "flags": tuple(flags),
         "interactions": (interaction,),
     }
-    boxes: dict[str, dict[str, Any]] = {box: {} for box in _BOXES}
-    boxes[""] = data
+    records: list[dict[str, Any]] = [{} for _ in range(_RECORDS)]
+    records[0] = data
+    slot_of = _SLOTS.get
     for path, value in values.items():
-        where = _PLACES.get(path)
-        if where is None:
-            continue
-        if path == "patient.phones":
-            value = tuple(
-                assemble(
-                    PhoneContact,
-                    {"number": number, "kind": kind, "time_zones": zones}
-                    | ({"extension": extension} if extension else {}),
-                )
-                for number, kind, zones, extension in value
-            )
-        elif path == "patient.preferred_channel":
-            value = Channel(value)
-        boxes[where[0]][where[1]] = value
-    for box in _BOXES:  # innermost first
-        if boxes[box]:
-            parent, _, name = box.rpartition(".")
-            boxes[parent][name] = assemble(_CLASSES[box], boxes[box])
-    return assemble(Referral, data)
+        slot = slot_of(path)
+        if slot is not None:
+            records[slot[0]][slot[1]] = value
+    patient = records[_PATIENT]  # two values become what the record holds (in place)
+    if "phones" in patient:
+        patient["phones"] = _phone_contacts(patient["phones"])
+    if "preferred_channel" in patient:
+        patient["preferred_channel"] = Channel(patient["preferred_channel"])
+    for number, parent, name, make in _NESTING:  # innermost first
+        fields = records[number]
+        if fields:
+            records[parent][name] = make(fields)
+    return _make_referral(data)
 
 
 def jsonable(value: Any) -> Any:

@@ -82,18 +82,21 @@ def normalise_text(value: object, what: str = "text", *, max_length: int = _MAX_
 
     :raises IntakeError: ``invalid_type``, ``too_long``, ``empty`` or ``invalid_characters``.
     """
-    text = _need_str(value, what, max_length=max_length)
     # The common case, already normal: printable ASCII (no control characters, and no
-    # whitespace but the space), single-spaced and trimmed. The steps below return it as is.
+    # whitespace but the space), single-spaced and trimmed, and not too long. The steps below
+    # return it as is.
     if (
-        text.isascii()
-        and text.isprintable()
-        and text
-        and text[0] != " "
-        and text[-1] != " "
-        and "  " not in text
+        isinstance(value, str)
+        and len(value) <= max_length
+        and value.isascii()
+        and value.isprintable()
+        and value
+        and value[0] != " "
+        and value[-1] != " "
+        and "  " not in value
     ):
-        return text
+        return value
+    text = _need_str(value, what, max_length=max_length)
     if _CONTROL.search(text):
         raise _fail("invalid_characters", f"The {what} contains control characters.")
     if not text.isascii():  # ASCII is already NFC and has no lone surrogates: skip both
@@ -467,6 +470,7 @@ _URGENCY_STEMS: Final = (
     "de inmediato",
     "cuanto antes",
 )
+_URGENCY_STEMS_RE: Final = re.compile("|".join(map(re.escape, _URGENCY_STEMS)))
 
 
 def urgency_terms_in(text: str) -> bool:
@@ -475,12 +479,11 @@ def urgency_terms_in(text: str) -> bool:
     This is a prompt for a human to review the priority, never a clinical judgement: the
     referral's priority is only ever what the referrer stated.
     """
-    if text.isascii():
-        # ASCII text can only match if it contains one of the words, in any case: a few
-        # substring tests rule most text out before the (slower) case-insensitive search.
-        lower = text.lower()
-        if not any(stem in lower for stem in _URGENCY_STEMS):
-            return False
+    # ASCII text can only match if it contains one of the words, in any case: one search for
+    # any of them in the lower-cased text rules most text out before the (slower)
+    # case-insensitive search.
+    if text.isascii() and _URGENCY_STEMS_RE.search(text.lower()) is None:
+        return False
     return _URGENCY_RE.search(text) is not None
 
 

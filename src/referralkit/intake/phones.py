@@ -17,6 +17,11 @@ library by property tests (``tests/test_intake_phones.py``):
   national prefix can apply to a number whose area code and exchange start with 2-9.
   Anything else goes to ``phonenumbers.parse``.
 
+Such a number, valid in the region, takes one path end to end (:func:`_fast_nanp`): its E.164
+form is ``+1`` and the ten digits (what ``format_number`` makes of it) and its time zones are
+the library's longest-prefix lookup of those digits, so no ``PhoneNumber`` is built and the
+number is not formatted twice. A property test checks it against the general path.
+
 Nothing here caches numbers: they are PHI, and only per-region metadata is kept.
 
 .. versionadded:: 0.1
@@ -177,12 +182,65 @@ def _valid_in_region(number: PhoneNumber, region: str) -> bool:
         return phonenumbers.is_valid_number_for_region(number, region)
     if number.country_code != _region_country_code(region):
         return False
-    nsn = phonenumbers.national_significant_number(number)
+    return _nsn_valid(phonenumbers.national_significant_number(number), region, checks)
+
+
+def _nsn_valid(nsn: str, region: str, checks: tuple[_Desc, tuple[_Desc, ...]]) -> bool:
+    # The national significant number matches the region's general and one type description.
     lengths, general = checks[0]
     if (lengths is not None and len(nsn) not in lengths) or general.fullmatch(nsn) is None:
         return False
     types = _types_for_length(region, len(nsn))
     return types is not None and types.fullmatch(nsn) is not None
+
+
+@functools.cache
+def _zone_data() -> tuple[dict[str, tuple[str, ...]], int, str]:
+    from phonenumbers.timezone import UNKNOWN_TIMEZONE
+    from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
+
+    return TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX, UNKNOWN_TIMEZONE
+
+
+def _useful_zones(found: tuple[str, ...]) -> tuple[str, ...]:
+    # A lookup that matched only the country code names every zone of the country: useless
+    # for a contact window, so store none rather than pretend.
+    if len(found) <= _MAX_ZONES and _zone_data()[2] not in found:
+        return tuple(found)
+    return ()
+
+
+def _zones_for_e164(e164: str) -> tuple[str, ...]:
+    """Return :func:`_useful_zones` of ``time_zones_for_geographical_number`` of *e164*."""
+    data, longest, _ = _zone_data()
+    # The library's lookup: the longest prefix of the digits (country code first) it knows.
+    for length in range(longest, 0, -1):
+        found = data.get(e164[1 : 1 + length])
+        if found is not None:
+            return _useful_zones(found)
+    return ()  # the library's answer is then the unknown zone alone
+
+
+def _fast_nanp(value: str, region: str, with_time_zones: bool) -> NormalisedPhone | None:
+    """Return what :func:`normalise_phone` does for a usual NANP number valid in *region*.
+
+    ``None`` for any other input: the general path then reads it. The same result as that
+    path (E.164 is ``+1`` and the ten digits, as ``format_number`` makes it), without building
+    a ``PhoneNumber`` or formatting it twice (once more for the time zones).
+    """
+    match = _NANP_RE.fullmatch(value)
+    if match is None:
+        return None
+    plus = match[1] is not None and match[1][0] == "+"
+    if not _nanp_fast_parse("US" if plus else region) or _region_country_code(region) != 1:
+        return None
+    checks = _region_checks(region)
+    nsn = match[2] + match[3] + match[4]
+    if checks is None or not _nsn_valid(nsn, region, checks):
+        return None
+    e164 = "+1" + nsn
+    zones = _zones_for_e164(e164) if with_time_zones else ()
+    return NormalisedPhone(e164, region, zones, None)
 
 
 def normalise_phone(
@@ -204,13 +262,16 @@ def normalise_phone(
     .. versionchanged:: 0.2
        The extension is kept (it was dropped).
     """
-    import phonenumbers
-    import phonenumbers.timezone  # a plain import: "from ... import" costs more per call
-
     if not isinstance(value, str):
         raise _fail("invalid_type", "The phone number must be given as text.")
     if len(value) > _MAX_PHONE_INPUT:
         raise _fail("too_long", "The phone number is too long.")
+    fast = _fast_nanp(value, region, with_time_zones)
+    if fast is not None:
+        return fast
+    import phonenumbers
+    import phonenumbers.timezone  # a plain import: "from ... import" costs more per call
+
     parsed: PhoneNumber | None = None
     with contextlib.suppress(phonenumbers.NumberParseException):
         parsed = _parse(value, region)
@@ -230,12 +291,7 @@ def normalise_phone(
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     zones: tuple[str, ...] = ()
     if with_time_zones:
-        phone_timezone = phonenumbers.timezone
-        found_zones = phone_timezone.time_zones_for_geographical_number(number)
-        # A lookup that matched only the country code names every zone of the country: useless
-        # for a contact window, so store none rather than pretend.
-        if len(found_zones) <= _MAX_ZONES and phone_timezone.UNKNOWN_TIMEZONE not in found_zones:
-            zones = tuple(found_zones)
+        zones = _useful_zones(phonenumbers.timezone.time_zones_for_geographical_number(number))
     extension = number.extension or None
     if extension is not None and not (extension.isascii() and extension.isdigit()):
         raise _fail("invalid_extension", "The extension must be digits only.")
@@ -292,8 +348,10 @@ def phone_kind(value: object) -> PhoneKind:
     if isinstance(value, PhoneKind):
         return value
     if isinstance(value, str):
-        try:
-            return PhoneKind(value.strip().lower())
-        except ValueError:
-            pass
+        kind = _PHONE_KINDS.get(value.strip().lower())  # PhoneKind(...) is slower (Enum call)
+        if kind is not None:
+            return kind
     raise _fail("invalid_choice", "The phone type must be mobile, home, work or other.")
+
+
+_PHONE_KINDS: Final = {kind.value: kind for kind in PhoneKind}

@@ -23,7 +23,7 @@ from referralkit.model import Priority
 __all__ = ["evaluate", "question"]
 
 _NON_BLOCKING: Final = frozenset({"unknown_field"})
-_URGENT: Final = frozenset({Priority.URGENT, Priority.ASAP, Priority.STAT})
+_URGENT: Final = (Priority.URGENT, Priority.ASAP, Priority.STAT)
 _FREE_TEXT: Final = ("reason.text", "notes", "question.text", "appointment.preferred_times")
 # If any field of a group is given, these become required too (the model needs them).
 _GROUPS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -41,8 +41,9 @@ _GROUPS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 # A requirement part is met when the path, or any field under it, holds a value. Each part is
 # compiled once per call type to the field paths that meet it, so checking it is one set test.
+# A requirement of one part only (most) also carries that part's paths on their own.
 _Part = tuple[str, frozenset[str]]
-_Compiled = tuple[str, tuple[tuple[_Part, ...], ...]]
+_Compiled = tuple[str, frozenset[str] | None, tuple[tuple[_Part, ...], ...]]
 
 
 def _under(call_type: CallType, path: str) -> frozenset[str]:
@@ -51,10 +52,12 @@ def _under(call_type: CallType, path: str) -> frozenset[str]:
 
 
 def _compile(call_type: CallType, requirement: Requirement) -> _Compiled:
-    return requirement.key, tuple(
+    alternatives = tuple(
         tuple((p, _under(call_type, p)) for p in alternative)
         for alternative in requirement.alternatives
     )
+    only = alternatives[0][0][1] if len(alternatives) == 1 == len(alternatives[0]) else None
+    return requirement.key, only, alternatives
 
 
 _GROUP_REQUIREMENTS: Final = {
@@ -84,7 +87,7 @@ def _required(spec: CallTypeSpec) -> tuple[_Compiled, ...]:
 
 def _derived_issues(values: Mapping[str, Any], config: IntakeConfig) -> list[FieldIssue]:
     member_id = values.get("coverage.member_id")
-    if member_id is None:
+    if member_id is None or not config.member_id_formats:
         return []
     pattern = config.member_id_pattern(
         values.get("coverage.payer_id"), values.get("coverage.payer_name")
@@ -102,25 +105,27 @@ def _derived_issues(values: Mapping[str, Any], config: IntakeConfig) -> list[Fie
 
 def _flags(
     call_type: CallType, escalations: Mapping[str, str], values: Mapping[str, Any]
-) -> list[IntakeFlag]:
+) -> tuple[IntakeFlag, ...]:
     flags: list[IntakeFlag] = []
 
     def add(code: str, message: str) -> None:
         flags.append(IntakeFlag(code, message, escalations.get(code)))
 
+    # A tuple, not a set: an Enum member hashes in Python, and membership here is identity.
     if values.get("priority") in _URGENT:
         add(
             "stated_urgent_priority",
             "The referrer marked this referral urgent: a person should prioritise it.",
         )
-    elif any(
-        isinstance(text := values.get(path), str) and n.urgency_terms_in(text)
-        for path in _FREE_TEXT
-    ):
-        add(
-            "urgency_language",
-            "The call's wording suggests urgency: a person should review the priority.",
-        )
+    else:
+        for path in _FREE_TEXT:
+            text = values.get(path)
+            if isinstance(text, str) and n.urgency_terms_in(text):
+                add(
+                    "urgency_language",
+                    "The call's wording suggests urgency: a person should review the priority.",
+                )
+                break
     topic = values.get("question.topic")
     if call_type is CallType.VISIT_PREPARATION and topic in ("preparation", "other"):
         add("clinical_question", "The caller has a question clinical staff should answer.")
@@ -130,7 +135,7 @@ def _flags(
         add("records_needed", "Records need to be requested from another practice.")
     if call_type is CallType.PRACTICE_COORDINATION:
         add("practice_call", "A practice called: relationship follow-up stays with a person.")
-    return flags
+    return tuple(flags)
 
 
 def evaluate(
@@ -151,13 +156,27 @@ def evaluate(
             requirements.extend(extra)
     missing: list[str] = []
     ask: str | None = None
-    for key, alternatives in requirements:
+    for key, only, alternatives in requirements:
+        if only is not None:  # one part: met, or missing and asked for by its key
+            if keys.isdisjoint(only) and key not in missing:
+                missing.append(key)
+                if ask is None:
+                    ask = key
+            continue
         if key in missing:
             continue
         best: list[str] | None = None
         for alternative in alternatives:
-            lacking = [p for p, under in alternative if keys.isdisjoint(under)]
-            if not lacking:
+            # Plain loops, not comprehensions: most parts are met, and a comprehension is a
+            # call of its own (a requirement check runs about fifteen times per turn).
+            lacking: list[str] | None = None
+            for path, under in alternative:
+                if keys.isdisjoint(under):
+                    if lacking is None:
+                        lacking = [path]
+                    else:
+                        lacking.append(path)
+            if lacking is None:
                 best = []
                 break
             if len(lacking) < len(alternative) and (best is None or len(lacking) < len(best)):
@@ -168,9 +187,12 @@ def evaluate(
         if ask is None:
             ask = best[0] if best else key
     found = [*issues, *_derived_issues(values, config)]
-    blocking = [i for i in found if i.code not in _NON_BLOCKING]
-    if blocking:
-        ask = blocking[0].path
+    if found:
+        blocking = [i for i in found if i.code not in _NON_BLOCKING]
+        if blocking:
+            ask = blocking[0].path
+    else:
+        blocking = found
     complete = not missing and not blocking
     return IntakeResult(
         call_type=call_type,
@@ -179,7 +201,7 @@ def evaluate(
         missing=tuple(missing),
         issues=tuple(found),
         next_question=(None if complete or ask is None else question(config, language, ask)),
-        flags=tuple(_flags(call_type, spec.escalations, values)),
+        flags=_flags(call_type, spec.escalations, values),
         turn=turn,
     )
 

@@ -143,6 +143,9 @@ def _bad_phone_entry() -> IntakeError:
     )
 
 
+_PHONE_ENTRY_KEYS: Final = frozenset({"number", "kind", "extension"})
+
+
 def _phones(raw: object, region: str) -> tuple[_Phone, ...]:
     items = raw if isinstance(raw, list | tuple) else [raw]
     if not items:
@@ -150,19 +153,21 @@ def _phones(raw: object, region: str) -> tuple[_Phone, ...]:
     if len(items) > _MAX_PHONES:
         raise IntakeError("too_many", f"Give at most {_MAX_PHONES} phone numbers.")
     phones: list[_Phone] = []
+    numbers: list[str] = []
     for index, item in enumerate(items):
         kind = PhoneKind.MOBILE
         number: object = item
+        entry = type(item) is dict or isinstance(item, Mapping)
         failed: IntakeError | None = None
         try:
-            if isinstance(item, Mapping):
-                if "number" not in item or not item.keys() <= {"number", "kind", "extension"}:
+            if entry:
+                if "number" not in item or not item.keys() <= _PHONE_ENTRY_KEYS:
                     raise _bad_phone_entry()
                 number = item["number"]
                 if item.get("kind") is not None:
                     kind = n.phone_kind(item["kind"])
             phone = n.normalise_phone(number, region=region)
-            if isinstance(item, Mapping) and item.get("extension") is not None:
+            if entry and item.get("extension") is not None:
                 phone = _merge_extension(phone, n.normalise_extension(item["extension"]))
         except IntakeError as exc:
             failed = exc
@@ -172,7 +177,8 @@ def _phones(raw: object, region: str) -> tuple[_Phone, ...]:
                 str(failed),
                 [{"loc": (index,), "type": failed.code, "msg": str(failed)}],
             )
-        if all(p[0] != phone.e164 for p in phones):
+        if phone.e164 not in numbers:
+            numbers.append(phone.e164)
             phones.append((phone.e164, kind, phone.time_zones, phone.extension))
     return tuple(phones)
 
@@ -217,7 +223,10 @@ def _validator(definition: FieldDef, config: IntakeConfig) -> Validator:
         return lambda raw, _: n.normalise_text(raw, what, max_length=64)
     if kind == "practice_phone" and definition.path.endswith("_practice.phone"):
         # A practice's line keeps its extension: the value splits into two paths (collect).
-        return lambda raw, _: _with_extension(n.normalise_phone(raw, region=region))
+        # Its time zones are not kept, so not looked up.
+        return lambda raw, _: _with_extension(
+            n.normalise_phone(raw, region=region, with_time_zones=False)
+        )
     if kind in ("practice_phone", "phone"):
         return lambda raw, _: n.normalise_practice_phone(raw, region=region)
     if kind == "extension":
