@@ -39,6 +39,7 @@ from referralkit.lifecycle import (
     shared_outbound_lifecycle,
 )
 from referralkit.model import Actor, Referral, ReferralNumberFormat
+from referralkit.model.types import copy_with
 from referralkit.store import Store
 
 __all__ = ["AfterCommit", "Batch", "Planner", "Reaction", "UnitOfWork", "Update"]
@@ -262,7 +263,7 @@ class UnitOfWork:
         for planner in self.planners:
             update.update(planner(referral, events, batch.now))
         changed = {k: v for k, v in update.items() if getattr(referral, k) != v}
-        return referral.model_copy(update=changed) if changed else referral
+        return copy_with(referral, changed) if changed else referral
 
     def _committed(self, referral: Referral, events: Sequence[Event]) -> Referral:
         changed = False

@@ -60,7 +60,7 @@ from referralkit.model import (
     ReferralSide,
     ReferralStatus,
 )
-from referralkit.model.types import unstorable_text
+from referralkit.model.types import copy_with, unstorable_text
 
 __all__ = [
     "UNRECORDED_FIELDS",
@@ -264,7 +264,7 @@ def _recorded(
         # The new values as stored, so a replay of the events rebuilds the referral.
         changes=changed.model_dump(mode="json", include=set(recorded)),
     )
-    return Change(changed.model_copy(update={"history_hash": event.hash}), event)
+    return Change(copy_with(changed, {"history_hash": event.hash}), event)
 
 
 Guard = Callable[[GuardEvent], "bool | None"]
@@ -543,8 +543,8 @@ class Lifecycle(_CompiledLifecycle[ReferralStatus]):
         update["version"] = referral.version + 1
         update["updated_at"] = now
         update["history_hash"] = event.hash
-        # model_copy does not validate: every value above is already typed.
-        return Change(referral.model_copy(update=update), event)
+        # Not validated (as model_copy): every value above is already typed.
+        return Change(copy_with(referral, update), event)
 
 
 @final

@@ -155,6 +155,8 @@ class MemoryStore:
                 part.index.setdefault(digest, set()).add(referral.id)
 
     def _index(self, old: Referral | None, new: Referral) -> None:
+        if old is not None and old.referral_number == new.referral_number:
+            return  # most saves keep the number: nothing to recount
         if old is not None and old.referral_number is not None:
             self._numbers[old.referral_number] -= 1
             if self._numbers[old.referral_number] <= 0:
