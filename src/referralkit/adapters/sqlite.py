@@ -11,8 +11,8 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from types import TracebackType
 from typing import Any, Final, Literal, TypeVar
 from uuid import UUID
 
@@ -224,6 +224,47 @@ def _row(referral: Referral) -> _Row:
     )
 
 
+class _Transaction:
+    """A write transaction on the store's connection: ``with store._transaction as conn:``.
+
+    Holds the store's lock from ``BEGIN IMMEDIATE`` to ``COMMIT`` (``ROLLBACK`` if the block
+    raises). Stateless, so a store keeps one and enters it for every write: a class costs less
+    to enter and leave than a generator context manager, which every write would pay.
+    """
+
+    __slots__ = ("_conn", "_lock")
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+        self._conn = conn
+        self._lock = lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.ProgrammingError as exc:
+            self._lock.release()
+            raise StoreError("the store is closed") from exc
+        except sqlite3.OperationalError as exc:
+            self._lock.release()
+            raise StoreError(f"could not start a write transaction: {exc}") from exc
+        except BaseException:
+            self._lock.release()
+            raise
+        return self._conn
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self._lock.release()
+
+
 class SQLiteStore:
     """A :class:`~referralkit.store.Store` in one SQLite file (WAL, ``BEGIN IMMEDIATE``).
 
@@ -262,6 +303,7 @@ class SQLiteStore:
             )
         except sqlite3.Error as exc:
             raise NotAReferralkitDatabaseError(f"cannot open SQLite database: {exc}") from exc
+        self._transaction = _Transaction(self._conn, self._lock)
         try:
             self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
             self._conn.execute(f"PRAGMA synchronous={synchronous}")
@@ -281,7 +323,7 @@ class SQLiteStore:
     # -- schema ----------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        with self._transaction() as conn:
+        with self._transaction as conn:
             tables = {
                 name
                 for (name,) in conn.execute(
@@ -400,23 +442,6 @@ class SQLiteStore:
         row = self._conn.execute("SELECT version FROM referralkit_schema").fetchone()
         return int(row[0])
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.ProgrammingError as exc:
-                raise StoreError("the store is closed") from exc
-            except sqlite3.OperationalError as exc:
-                raise StoreError(f"could not start a write transaction: {exc}") from exc
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
     # -- writes ---------------------------------------------------------------------------
 
     def create(self, referral: Referral, events: Events) -> None:
@@ -424,7 +449,7 @@ class SQLiteStore:
         chain = check_change(referral, events, expected_version=0)
         row = _row(referral)
         try:
-            with self._transaction() as conn:
+            with self._transaction as conn:
                 conn.execute(_INSERT, (*row, self._tenant))
                 conn.executemany(
                     _INSERT_EVENT,
@@ -447,7 +472,7 @@ class SQLiteStore:
         rows = [_row(referral) for referral, _ in batch]
         event_rows = [(str(r.id), e.seq, e.to_json(), self._tenant) for r, e in batch]
         try:
-            with self._transaction() as conn:
+            with self._transaction as conn:
                 conn.executemany(_INSERT, [(*row, self._tenant) for row in rows])
                 conn.executemany(_INSERT_EVENT, event_rows)
                 referrals = [r for r, _ in batch]
@@ -478,7 +503,7 @@ class SQLiteStore:
         # Unchanged keys since the version this store filed: the index rows stand as they are.
         keys = self._filed.keys_if_changed(referral, expected_version)
         try:
-            with self._transaction() as conn:
+            with self._transaction as conn:
                 updated = conn.execute(
                     "UPDATE referrals SET version = ?, status = ?, next_action_at = ?,"
                     " referral_number = ?, updated_at = ?, body = ?, next_routing_at = ?"
@@ -681,7 +706,7 @@ class SQLiteStore:
     def reschedule_routing(self, referral: Referral, next_routing_at: datetime | None) -> bool:
         """Set ``next_routing_at`` if the stored version is *referral*'s; no event is added."""
         row = _row(referral.model_copy(update={"next_routing_at": next_routing_at}))
-        with self._transaction() as conn:
+        with self._transaction as conn:
             updated = conn.execute(
                 "UPDATE referrals SET next_routing_at = ?, body = ?"
                 " WHERE id = ? AND version = ? AND tenant = ?",
@@ -749,7 +774,7 @@ class SQLiteStore:
         the number of due referrals, not the number stored.
         """
         at = _micros(now)
-        with self._transaction() as conn:
+        with self._transaction as conn:
             rows = conn.execute(
                 "SELECT r.id, r.body FROM referrals r WHERE r.tenant = ?"
                 " AND r.next_action_at IS NOT NULL"
@@ -771,7 +796,7 @@ class SQLiteStore:
     ) -> Referral | None:
         """Lease the referral to *worker* if it is due and unleased, in one transaction."""
         at = _micros(now)
-        with self._transaction() as conn:
+        with self._transaction as conn:
             row = conn.execute(
                 "SELECT r.id, r.body FROM referrals r WHERE r.id = ? AND r.tenant = ?"
                 " AND r.next_action_at IS NOT NULL AND r.next_action_at <= ?"
@@ -826,7 +851,7 @@ class SQLiteStore:
 
     def release(self, referral_id: UUID, *, worker: str) -> bool:
         """End *worker*'s lease on the referral; ``False`` if it held none."""
-        with self._transaction() as conn:
+        with self._transaction as conn:
             deleted = conn.execute(
                 "DELETE FROM leases WHERE referral_id = ? AND worker = ? AND tenant = ?",
                 (str(referral_id), worker, self._tenant),
@@ -836,7 +861,7 @@ class SQLiteStore:
     def reschedule(self, referral: Referral, next_action_at: datetime | None) -> bool:
         """Set ``next_action_at`` if the stored version is *referral*'s; no event is added."""
         row = _row(referral.model_copy(update={"next_action_at": next_action_at}))
-        with self._transaction() as conn:
+        with self._transaction as conn:
             updated = conn.execute(
                 "UPDATE referrals SET next_action_at = ?, body = ?"
                 " WHERE id = ? AND version = ? AND tenant = ?",
