@@ -23,6 +23,7 @@ from referralkit.adapters._codec import (
     in_window,
     prefilter_bounds,
 )
+from referralkit.adapters._filed import FiledIndexes
 from referralkit.errors import (
     ConflictError,
     DuplicateReferralError,
@@ -35,7 +36,6 @@ from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import OutboundStatus, Referral, ReferralStatus, TaskPriority, TaskStatus
 from referralkit.patient_index import (
-    FiledKeys,
     IndexHasher,
     IndexKey,
     new_index_secret,
@@ -209,6 +209,10 @@ _INSERT: Final = (
     " body, next_routing_at, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_EVENT: Final = "INSERT INTO events (referral_id, seq, body, tenant) VALUES (?, ?, ?, ?)"
+_UPDATE: Final = (
+    "UPDATE referrals SET version = ?, status = ?, next_action_at = ?, referral_number = ?,"
+    " updated_at = ?, body = ?, next_routing_at = ? WHERE id = ? AND version = ? AND tenant = ?"
+)
 
 
 def _row(referral: Referral) -> _Row:
@@ -310,7 +314,7 @@ class SQLiteStore:
             self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self._migrate()
             self._hasher = IndexHasher(self._index_secret(), self._tenant)
-            self._filed = FiledKeys()
+            self._filed = FiledIndexes()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise NotAReferralkitDatabaseError(
@@ -498,37 +502,36 @@ class SQLiteStore:
     def save(self, referral: Referral, events: Events, *, expected_version: int) -> None:
         """Update the referral if its stored version matches, and append its events."""
         chain = check_change(referral, events, expected_version=expected_version)
-        key = str(referral.id)
         row = _row(referral)
-        # Unchanged keys since the version this store filed: the index rows stand as they are.
-        keys = self._filed.keys_if_changed(referral, expected_version)
+        key = row[0]
+        tenant = self._tenant
+        event_rows = [(key, event.seq, event.to_json(), tenant) for event in chain]
+        # Unchanged keys and tasks since the version this store filed: those index rows stand.
+        keys, tasks = self._filed.changes(referral, expected_version)
         try:
             with self._transaction as conn:
-                updated = conn.execute(
-                    "UPDATE referrals SET version = ?, status = ?, next_action_at = ?,"
-                    " referral_number = ?, updated_at = ?, body = ?, next_routing_at = ?"
-                    " WHERE id = ? AND version = ? AND tenant = ?",
-                    (*row[1:], key, expected_version, self._tenant),
-                ).rowcount
+                # The version check is the UPDATE's own WHERE: a stale writer changes no row.
+                updated = conn.execute(_UPDATE, (*row[1:], key, expected_version, tenant)).rowcount
                 if updated != 1:
                     found = conn.execute(
                         "SELECT version FROM referrals WHERE id = ? AND tenant = ?",
-                        (key, self._tenant),
+                        (key, tenant),
                     ).fetchone()
                     if found is None:
                         raise ReferralNotFoundError(referral.id)
                     raise ConflictError(referral.id, expected_version, int(found[0]))
-                conn.executemany(
-                    _INSERT_EVENT,
-                    [(key, event.seq, event.to_json(), self._tenant) for event in chain],
-                )
-                _index_tasks(conn, [referral], replace=True, tenant=self._tenant)
+                if len(event_rows) == 1:
+                    conn.execute(_INSERT_EVENT, event_rows[0])
+                else:
+                    conn.executemany(_INSERT_EVENT, event_rows)
+                if tasks is not None:
+                    _index_tasks(conn, [referral], replace=True, tenant=tenant, rows=tasks)
                 if keys is not None:
                     self._file(conn, [referral], replace=True, keys=keys)
                 self._seal(conn, [row])
         except sqlite3.IntegrityError as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
-        self._filed.remember(referral, keys)
+        self._filed.remember(referral, keys, tasks)
 
     def _seal(
         self,
@@ -960,14 +963,20 @@ def _task_row(row: tuple[object, ...]) -> TaskRow:
 
 
 def _index_tasks(
-    conn: sqlite3.Connection, referrals: Sequence[Referral], *, replace: bool, tenant: str
+    conn: sqlite3.Connection,
+    referrals: Sequence[Referral],
+    *,
+    replace: bool,
+    tenant: str,
+    rows: list[TaskRow] | None = None,
 ) -> None:
     # Inside the caller's write transaction: the index changes with the referral or not at all.
+    # *rows*: the one referral's rows, when the caller derived them already.
     if replace:
         conn.executemany(
             "DELETE FROM tasks WHERE referral_id = ?", [(str(r.id),) for r in referrals]
         )
-    rows = [
+    values = [
         (
             str(row.task_id),
             str(row.referral_id),
@@ -983,13 +992,12 @@ def _index_tasks(
             row.escalation_level,
             tenant,
         )
-        for referral in referrals
-        for row in task_rows(referral)
+        for row in (rows if rows is not None else [r for ref in referrals for r in task_rows(ref)])
     ]
-    if rows:
+    if values:
         conn.executemany(
             "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+            values,
         )
 
 
