@@ -528,7 +528,8 @@ class SQLiteStore:
                     _index_tasks(conn, [referral], replace=True, tenant=tenant, rows=tasks)
                 if keys is not None:
                     self._file(conn, [referral], replace=True, keys=keys)
-                self._seal(conn, [row])
+                if self.keyring is not None:
+                    self._seal(conn, [row])
         except sqlite3.IntegrityError as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
         self._filed.remember(referral, keys, tasks)
