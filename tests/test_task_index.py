@@ -13,7 +13,7 @@ import pytest
 from referralkit import ReferralStatus
 from referralkit.adapters.sqlite import SQLiteStore
 from referralkit.errors import ConflictError
-from referralkit.lifecycle import amended, created
+from referralkit.lifecycle import amended, created, shared_lifecycle
 from referralkit.model import Actor, ActorKind, HumanTask, Referral, Role, TaskPriority, TaskStatus
 from referralkit.store import Store
 from referralkit.tasks import QueueCounts, TaskIndex, TaskQuery
@@ -131,6 +131,47 @@ def test_a_refused_save_leaves_the_index_unchanged(store: Store) -> None:
         store.save(step.referral, step.event, expected_version=referral.version)
     assert _ids(store.tasks(TaskQuery(queue="scheduling"))) == [task.id]  # type: ignore[attr-defined]
     assert store.tasks(TaskQuery(queue="records")) == []  # type: ignore[attr-defined]
+
+
+def test_saves_that_keep_the_tasks_keep_their_rows(store: Store) -> None:
+    task = _task("scheduling", due=1)
+    referral = _add(store, task)
+    for kind in ("note_added", "interaction_logged"):
+        step = amended(referral, kind, actor=STAFF, now=NOW, update={})
+        store.save(step.referral, step.event, expected_version=referral.version)
+        referral = step.referral
+    assert _ids(store.tasks(TaskQuery(queue="scheduling"))) == [task.id]  # type: ignore[attr-defined]
+
+
+def test_a_referral_entered_in_error_leaves_the_index_with_its_tasks_as_they_were(
+    store: Store,
+) -> None:
+    referral = _add(store, _task("scheduling", due=1))
+    step = shared_lifecycle().fire(
+        referral, "mark_error", actor=STAFF, now=NOW, data={"reason": "duplicate"}
+    )
+    assert step.referral.tasks is referral.tasks  # the same tasks: only the status says void
+    store.save(step.referral, step.event, expected_version=referral.version)
+    assert store.tasks(TaskQuery(queue="scheduling")) == []  # type: ignore[attr-defined]
+
+
+def test_a_store_reindexes_tasks_of_a_version_another_process_wrote(tmp_path: Path) -> None:
+    # Two processes on one file: saves skip the task index only for the version this store
+    # wrote; here the other store's version dropped the task and this one's brings it back.
+    path = tmp_path / "two.db"
+    first, second = SQLiteStore(path), SQLiteStore(path)
+    task = _task("scheduling", due=1)
+    referral = _add(first, task)
+    dropped = amended(referral, "task_cancelled", actor=STAFF, now=NOW, update={"tasks": ()})
+    second.save(dropped.referral, dropped.event, expected_version=referral.version)
+    back = amended(
+        first.get(referral.id), "task_opened", actor=STAFF, now=NOW, update={"tasks": (task,)}
+    )
+    first.save(back.referral, back.event, expected_version=dropped.referral.version)
+    for store in (first, second):
+        assert _ids(store.tasks(TaskQuery(queue="scheduling"))) == [task.id]
+    first.close()
+    second.close()
 
 
 def test_referrals_without_tasks_add_no_rows(store: Store) -> None:

@@ -40,12 +40,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Final, Literal
-from uuid import UUID
 
 import attrs
 
@@ -56,7 +53,6 @@ if TYPE_CHECKING:
     from referralkit.model import Patient, Referral
 
 __all__ = [
-    "FiledKeys",
     "IndexHasher",
     "IndexKey",
     "IndexKind",
@@ -134,55 +130,6 @@ def referral_keys(referral: Referral) -> frozenset[IndexKey]:
         if patient.birth_date is not None:
             keys.add(caller_key(patient.family_name, patient.birth_date))
     return frozenset(keys)
-
-
-@attrs.define
-class FiledKeys:
-    """What a store last filed for each referral version, so saves that change no key skip it.
-
-    Most saves (a transition, a task, an outreach step) leave the patient, the phones and the
-    number as they were: their index rows stay, and the keys need no hashing. A save whose
-    referral shares the very patient record of the filed version (a copy with other fields
-    updated) is recognised without computing keys. An entry counts only for the exact version
-    it was filed with, so a version another process wrote is filed again. Bounded (least
-    recently used first out): a miss only means filing again.
-    """
-
-    size: int = 4096
-    _seen: OrderedDict[UUID, tuple[int, Patient | None, str | None, frozenset[IndexKey]]] = (
-        attrs.field(init=False, factory=OrderedDict)
-    )
-    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
-
-    def keys_if_changed(
-        self, referral: Referral, filed_version: int
-    ) -> frozenset[IndexKey] | None:
-        """Return *referral*'s keys, or ``None`` if they are those filed at *filed_version*."""
-        with self._lock:
-            entry = self._seen.get(referral.id)
-        if entry is not None and entry[0] == filed_version:
-            if entry[1] is referral.patient and entry[2] == referral.referral_number:
-                return None
-            keys = referral_keys(referral)
-            return None if keys == entry[3] else keys
-        return referral_keys(referral)
-
-    def remember(self, referral: Referral, keys: frozenset[IndexKey] | None) -> None:
-        """Record that *referral*'s version is filed (*keys* ``None``: the previous ones)."""
-        with self._lock:
-            previous = self._seen.get(referral.id)
-            filed = keys if keys is not None else (previous[3] if previous else None)
-            if filed is None:
-                return
-            self._seen[referral.id] = (
-                referral.version,
-                referral.patient,
-                referral.referral_number,
-                filed,
-            )
-            self._seen.move_to_end(referral.id)
-            while len(self._seen) > self.size:
-                self._seen.popitem(last=False)
 
 
 def new_index_secret() -> bytes:

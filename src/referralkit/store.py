@@ -411,8 +411,10 @@ def check_change(
     if expected_version is not None and base != expected_version:
         raise ValueError("a change must raise the version by the number of its events")
     previous: Event | None = None
+    referral_id = referral.id
     for offset, event in enumerate(chain, start=1):
-        if event.referral_id != referral.id:
+        # Usually the very same UUID object: comparing UUIDs runs Python code, "is" does not.
+        if event.referral_id is not referral_id and event.referral_id != referral_id:
             raise ValueError("event belongs to another referral")
         if event.seq != base + offset:
             raise ValueError("events are not consecutive changes of this referral")

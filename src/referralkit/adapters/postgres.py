@@ -24,6 +24,7 @@ from referralkit.adapters._codec import (
     in_window,
     prefilter_bounds,
 )
+from referralkit.adapters._filed import FiledIndexes
 from referralkit.errors import (
     ConflictError,
     DuplicateReferralError,
@@ -37,7 +38,6 @@ from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import OutboundStatus, Referral, ReferralStatus, TaskPriority, TaskStatus
 from referralkit.patient_index import (
-    FiledKeys,
     IndexHasher,
     IndexKey,
     new_index_secret,
@@ -298,7 +298,7 @@ class PostgresStore:
                 self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
             self._migrate()
             self._hasher = IndexHasher(self._index_secret(), self._tenant)
-            self._filed = FiledKeys()
+            self._filed = FiledIndexes()
             if pool_size is not None:
                 self._pool = self._open_pool(pool_size)
         except BaseException:
@@ -644,8 +644,8 @@ class PostgresStore:
         """Update the referral if its stored version matches, and append its events."""
         chain = check_change(referral, events, expected_version=expected_version)
         row = _row(referral)
-        # Unchanged keys since the version this store filed: the index rows stand as they are.
-        keys = self._filed.keys_if_changed(referral, expected_version)
+        # Unchanged keys and tasks since the version this store filed: those index rows stand.
+        keys, tasks = self._filed.changes(referral, expected_version)
         try:
             with self._transaction() as conn:
                 updated = conn.execute(
@@ -667,13 +667,14 @@ class PostgresStore:
                         _INSERT_EVENT,
                         [(referral.id, e.seq, e.to_json(), self._tenant) for e in chain],
                     )
-                _index_tasks(conn, [referral], replace=True, tenant=self._tenant)
+                if tasks is not None:
+                    _index_tasks(conn, [referral], replace=True, tenant=self._tenant, rows=tasks)
                 if keys is not None:
                     self._file(conn, [referral], replace=True, keys=keys)
                 self._seal(conn, [row])
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
-        self._filed.remember(referral, keys)
+        self._filed.remember(referral, keys, tasks)
 
     def _seal(self, conn: psycopg.Connection[Any], rows: list[_Row]) -> None:
         if self.keyring is None:
@@ -1125,16 +1126,22 @@ class PostgresStore:
 
 
 def _index_tasks(
-    conn: psycopg.Connection[Any], referrals: Sequence[Referral], *, replace: bool, tenant: str
+    conn: psycopg.Connection[Any],
+    referrals: Sequence[Referral],
+    *,
+    replace: bool,
+    tenant: str,
+    rows: list[TaskRow] | None = None,
 ) -> None:
     # Inside the caller's write transaction: the index changes with the referral or not at all.
+    # *rows*: the one referral's rows, when the caller derived them already.
     with conn.cursor() as cur:
         if replace:
             cur.execute(
                 "DELETE FROM referralkit_tasks WHERE tenant = %s AND referral_id = ANY(%s)",
                 (tenant, [r.id for r in referrals]),
             )
-        rows = [
+        values = [
             (
                 row.task_id,
                 row.referral_id,
@@ -1150,14 +1157,15 @@ def _index_tasks(
                 row.escalation_level,
                 tenant,
             )
-            for referral in referrals
-            for row in task_rows(referral)
+            for row in (
+                rows if rows is not None else [r for ref in referrals for r in task_rows(ref)]
+            )
         ]
-        if rows:
+        if values:
             cur.executemany(
                 "INSERT INTO referralkit_tasks VALUES"
                 " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                rows,
+                values,
             )
 
 

@@ -11,8 +11,8 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from types import TracebackType
 from typing import Any, Final, Literal, TypeVar
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from referralkit.adapters._codec import (
     in_window,
     prefilter_bounds,
 )
+from referralkit.adapters._filed import FiledIndexes
 from referralkit.errors import (
     ConflictError,
     DuplicateReferralError,
@@ -35,7 +36,6 @@ from referralkit.integrity.records import StoredEvent, StoredRecord
 from referralkit.integrity.seal import Keyring, Seal
 from referralkit.model import OutboundStatus, Referral, ReferralStatus, TaskPriority, TaskStatus
 from referralkit.patient_index import (
-    FiledKeys,
     IndexHasher,
     IndexKey,
     new_index_secret,
@@ -209,6 +209,10 @@ _INSERT: Final = (
     " body, next_routing_at, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_EVENT: Final = "INSERT INTO events (referral_id, seq, body, tenant) VALUES (?, ?, ?, ?)"
+_UPDATE: Final = (
+    "UPDATE referrals SET version = ?, status = ?, next_action_at = ?, referral_number = ?,"
+    " updated_at = ?, body = ?, next_routing_at = ? WHERE id = ? AND version = ? AND tenant = ?"
+)
 
 
 def _row(referral: Referral) -> _Row:
@@ -222,6 +226,47 @@ def _row(referral: Referral) -> _Row:
         referral.model_dump_json(),
         _micros(referral.next_routing_at),
     )
+
+
+class _Transaction:
+    """A write transaction on the store's connection: ``with store._transaction as conn:``.
+
+    Holds the store's lock from ``BEGIN IMMEDIATE`` to ``COMMIT`` (``ROLLBACK`` if the block
+    raises). Stateless, so a store keeps one and enters it for every write: a class costs less
+    to enter and leave than a generator context manager, which every write would pay.
+    """
+
+    __slots__ = ("_conn", "_lock")
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+        self._conn = conn
+        self._lock = lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.ProgrammingError as exc:
+            self._lock.release()
+            raise StoreError("the store is closed") from exc
+        except sqlite3.OperationalError as exc:
+            self._lock.release()
+            raise StoreError(f"could not start a write transaction: {exc}") from exc
+        except BaseException:
+            self._lock.release()
+            raise
+        return self._conn
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self._lock.release()
 
 
 class SQLiteStore:
@@ -262,13 +307,14 @@ class SQLiteStore:
             )
         except sqlite3.Error as exc:
             raise NotAReferralkitDatabaseError(f"cannot open SQLite database: {exc}") from exc
+        self._transaction = _Transaction(self._conn, self._lock)
         try:
             self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
             self._conn.execute(f"PRAGMA synchronous={synchronous}")
             self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self._migrate()
             self._hasher = IndexHasher(self._index_secret(), self._tenant)
-            self._filed = FiledKeys()
+            self._filed = FiledIndexes()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise NotAReferralkitDatabaseError(
@@ -281,7 +327,7 @@ class SQLiteStore:
     # -- schema ----------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        with self._transaction() as conn:
+        with self._transaction as conn:
             tables = {
                 name
                 for (name,) in conn.execute(
@@ -400,23 +446,6 @@ class SQLiteStore:
         row = self._conn.execute("SELECT version FROM referralkit_schema").fetchone()
         return int(row[0])
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.ProgrammingError as exc:
-                raise StoreError("the store is closed") from exc
-            except sqlite3.OperationalError as exc:
-                raise StoreError(f"could not start a write transaction: {exc}") from exc
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
     # -- writes ---------------------------------------------------------------------------
 
     def create(self, referral: Referral, events: Events) -> None:
@@ -424,7 +453,7 @@ class SQLiteStore:
         chain = check_change(referral, events, expected_version=0)
         row = _row(referral)
         try:
-            with self._transaction() as conn:
+            with self._transaction as conn:
                 conn.execute(_INSERT, (*row, self._tenant))
                 conn.executemany(
                     _INSERT_EVENT,
@@ -447,7 +476,7 @@ class SQLiteStore:
         rows = [_row(referral) for referral, _ in batch]
         event_rows = [(str(r.id), e.seq, e.to_json(), self._tenant) for r, e in batch]
         try:
-            with self._transaction() as conn:
+            with self._transaction as conn:
                 conn.executemany(_INSERT, [(*row, self._tenant) for row in rows])
                 conn.executemany(_INSERT_EVENT, event_rows)
                 referrals = [r for r, _ in batch]
@@ -473,37 +502,37 @@ class SQLiteStore:
     def save(self, referral: Referral, events: Events, *, expected_version: int) -> None:
         """Update the referral if its stored version matches, and append its events."""
         chain = check_change(referral, events, expected_version=expected_version)
-        key = str(referral.id)
         row = _row(referral)
-        # Unchanged keys since the version this store filed: the index rows stand as they are.
-        keys = self._filed.keys_if_changed(referral, expected_version)
+        key = row[0]
+        tenant = self._tenant
+        event_rows = [(key, event.seq, event.to_json(), tenant) for event in chain]
+        # Unchanged keys and tasks since the version this store filed: those index rows stand.
+        keys, tasks = self._filed.changes(referral, expected_version)
         try:
-            with self._transaction() as conn:
-                updated = conn.execute(
-                    "UPDATE referrals SET version = ?, status = ?, next_action_at = ?,"
-                    " referral_number = ?, updated_at = ?, body = ?, next_routing_at = ?"
-                    " WHERE id = ? AND version = ? AND tenant = ?",
-                    (*row[1:], key, expected_version, self._tenant),
-                ).rowcount
+            with self._transaction as conn:
+                # The version check is the UPDATE's own WHERE: a stale writer changes no row.
+                updated = conn.execute(_UPDATE, (*row[1:], key, expected_version, tenant)).rowcount
                 if updated != 1:
                     found = conn.execute(
                         "SELECT version FROM referrals WHERE id = ? AND tenant = ?",
-                        (key, self._tenant),
+                        (key, tenant),
                     ).fetchone()
                     if found is None:
                         raise ReferralNotFoundError(referral.id)
                     raise ConflictError(referral.id, expected_version, int(found[0]))
-                conn.executemany(
-                    _INSERT_EVENT,
-                    [(key, event.seq, event.to_json(), self._tenant) for event in chain],
-                )
-                _index_tasks(conn, [referral], replace=True, tenant=self._tenant)
+                if len(event_rows) == 1:
+                    conn.execute(_INSERT_EVENT, event_rows[0])
+                else:
+                    conn.executemany(_INSERT_EVENT, event_rows)
+                if tasks is not None:
+                    _index_tasks(conn, [referral], replace=True, tenant=tenant, rows=tasks)
                 if keys is not None:
                     self._file(conn, [referral], replace=True, keys=keys)
-                self._seal(conn, [row])
+                if self.keyring is not None:
+                    self._seal(conn, [row])
         except sqlite3.IntegrityError as exc:
             raise ConflictError(referral.id, expected_version, None) from exc
-        self._filed.remember(referral, keys)
+        self._filed.remember(referral, keys, tasks)
 
     def _seal(
         self,
@@ -681,7 +710,7 @@ class SQLiteStore:
     def reschedule_routing(self, referral: Referral, next_routing_at: datetime | None) -> bool:
         """Set ``next_routing_at`` if the stored version is *referral*'s; no event is added."""
         row = _row(referral.model_copy(update={"next_routing_at": next_routing_at}))
-        with self._transaction() as conn:
+        with self._transaction as conn:
             updated = conn.execute(
                 "UPDATE referrals SET next_routing_at = ?, body = ?"
                 " WHERE id = ? AND version = ? AND tenant = ?",
@@ -749,7 +778,7 @@ class SQLiteStore:
         the number of due referrals, not the number stored.
         """
         at = _micros(now)
-        with self._transaction() as conn:
+        with self._transaction as conn:
             rows = conn.execute(
                 "SELECT r.id, r.body FROM referrals r WHERE r.tenant = ?"
                 " AND r.next_action_at IS NOT NULL"
@@ -771,7 +800,7 @@ class SQLiteStore:
     ) -> Referral | None:
         """Lease the referral to *worker* if it is due and unleased, in one transaction."""
         at = _micros(now)
-        with self._transaction() as conn:
+        with self._transaction as conn:
             row = conn.execute(
                 "SELECT r.id, r.body FROM referrals r WHERE r.id = ? AND r.tenant = ?"
                 " AND r.next_action_at IS NOT NULL AND r.next_action_at <= ?"
@@ -826,7 +855,7 @@ class SQLiteStore:
 
     def release(self, referral_id: UUID, *, worker: str) -> bool:
         """End *worker*'s lease on the referral; ``False`` if it held none."""
-        with self._transaction() as conn:
+        with self._transaction as conn:
             deleted = conn.execute(
                 "DELETE FROM leases WHERE referral_id = ? AND worker = ? AND tenant = ?",
                 (str(referral_id), worker, self._tenant),
@@ -836,7 +865,7 @@ class SQLiteStore:
     def reschedule(self, referral: Referral, next_action_at: datetime | None) -> bool:
         """Set ``next_action_at`` if the stored version is *referral*'s; no event is added."""
         row = _row(referral.model_copy(update={"next_action_at": next_action_at}))
-        with self._transaction() as conn:
+        with self._transaction as conn:
             updated = conn.execute(
                 "UPDATE referrals SET next_action_at = ?, body = ?"
                 " WHERE id = ? AND version = ? AND tenant = ?",
@@ -935,14 +964,20 @@ def _task_row(row: tuple[object, ...]) -> TaskRow:
 
 
 def _index_tasks(
-    conn: sqlite3.Connection, referrals: Sequence[Referral], *, replace: bool, tenant: str
+    conn: sqlite3.Connection,
+    referrals: Sequence[Referral],
+    *,
+    replace: bool,
+    tenant: str,
+    rows: list[TaskRow] | None = None,
 ) -> None:
     # Inside the caller's write transaction: the index changes with the referral or not at all.
+    # *rows*: the one referral's rows, when the caller derived them already.
     if replace:
         conn.executemany(
             "DELETE FROM tasks WHERE referral_id = ?", [(str(r.id),) for r in referrals]
         )
-    rows = [
+    values = [
         (
             str(row.task_id),
             str(row.referral_id),
@@ -958,13 +993,12 @@ def _index_tasks(
             row.escalation_level,
             tenant,
         )
-        for referral in referrals
-        for row in task_rows(referral)
+        for row in (rows if rows is not None else [r for ref in referrals for r in task_rows(ref)])
     ]
-    if rows:
+    if values:
         conn.executemany(
             "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+            values,
         )
 
 
