@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Final
 
 import attrs
 
-from referralkit.model import HumanTask, Patient, Referral, ReferralStatus
+from referralkit.model import HumanTask, Patient, Referral
 from referralkit.patient_index import IndexKey, referral_keys
-from referralkit.tasks.index import TaskRow, task_rows
+from referralkit.tasks.index import TaskRow, files_no_tasks, task_rows
 
 __all__ = ["FiledIndexes"]
-
-_VOID: Final = ReferralStatus.ENTERED_IN_ERROR
 
 # version, patient, referral number, index keys, tasks, void, task rows
 _Entry = tuple[
@@ -64,7 +61,7 @@ class FiledIndexes:
             if keys == filed_keys:
                 keys = None
         rows: list[TaskRow] | None = None
-        if tasks is not referral.tasks or void is not (referral.status is _VOID):
+        if tasks is not referral.tasks or void is not files_no_tasks(referral):
             rows = task_rows(referral)
             if rows == filed_rows:
                 rows = None
@@ -91,7 +88,7 @@ class FiledIndexes:
                 referral.referral_number,
                 keys,
                 referral.tasks,
-                referral.status is _VOID,
+                files_no_tasks(referral),
                 rows,
             )
             if len(self._seen) > self.size:

@@ -180,19 +180,15 @@ def _default_retrying() -> Retrying:
     return RetryPolicy().build()
 
 
-def _default_rules() -> RuleRegistry:
-    return RuleRegistry()
-
-
 # A default a host does not pass is built when first read: the lifecycle, the plugin manager,
 # the retry policy and the routing rules import most of the library (every pydantic record,
 # trigger and port), which a process that opens a desk for one command may never use.
 _ON_FIRST_USE: Any = object()
 _DEFAULTS: Mapping[str, Callable[[], Any]] = {
-    "lifecycle": lambda: shared_lifecycle(),
+    "lifecycle": shared_lifecycle,
     "hooks": _default_hooks,
     "retrying": _default_retrying,
-    "routing_rules": _default_rules,
+    "routing_rules": RuleRegistry,
 }
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "TaskQuery",
     "TaskRow",
     "count_rows",
+    "files_no_tasks",
     "query_rows",
     "task_rows",
 ]
@@ -141,9 +142,14 @@ class TaskIndex(Protocol):
         ...
 
 
+def files_no_tasks(referral: Referral) -> bool:
+    """Return whether *referral* is void (entered in error), so none of its tasks is indexed."""
+    return referral.status is ReferralStatus.ENTERED_IN_ERROR
+
+
 def task_rows(referral: Referral) -> list[TaskRow]:
     """Derive the index rows of *referral* (none for a referral entered in error: it is void)."""
-    if referral.status is ReferralStatus.ENTERED_IN_ERROR:
+    if files_no_tasks(referral):
         return []
     return [
         TaskRow(
